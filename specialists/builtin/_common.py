@@ -1,0 +1,131 @@
+"""Shared helpers for the built-in specialists: card resource, number formatting, text cleanup."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from mcp.server.fastmcp import FastMCP
+
+from specialists.result import SolveResult
+
+CARD_DIR = Path(__file__).parent / "cards"
+
+UNICODE_OPS = {"×": "*", "÷": "/", "−": "-", "–": "-", "—": "-", "·": "*", "⋅": "*", "²": "^2", "³": "^3"}
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def card_text(specialist_id: str) -> str:
+    return (CARD_DIR / f"{specialist_id}.yaml").read_text(encoding="utf-8")
+
+
+def make_server(specialist_id: str, name: str, instructions: str) -> FastMCP:
+    """A FastMCP server exposing its card as the resource ``card://<id>``."""
+    mcp = FastMCP(name, instructions=instructions)
+
+    @mcp.resource(f"card://{specialist_id}", name=f"{specialist_id}-card", mime_type="application/yaml",
+                  description=f"Specialist card of {specialist_id}")
+    def card() -> str:
+        return card_text(specialist_id)
+
+    return mcp
+
+
+def fail(why: str) -> SolveResult:
+    """Confidence 0: nothing usable was understood."""
+    return SolveResult(answer="", confidence=0.0, explanation=f"could not parse the request: {why}")
+
+
+def superscript(digits: str) -> str:
+    return digits.translate(_SUPERSCRIPTS)
+
+
+def fmt_num(x: float, sig: int = 4) -> str:
+    """Readable rounding: integers as is, otherwise `sig` significant digits; thousands separators from 10,000."""
+    if x is None or not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if ax >= 1e15 or ax < 1e-6:
+        return f"{x:.{sig - 1}e}"
+    if ax >= 10 ** sig:
+        r = round(x)
+        return f"{r:,}" if ax >= 10_000 else str(r)
+    digits = sig - 1 - math.floor(math.log10(ax))
+    r = round(x, max(digits, 0))
+    if float(r).is_integer():
+        return str(int(r))
+    s = f"{r:.{max(digits, 0)}f}".rstrip("0").rstrip(".")
+    return s
+
+
+def fmt_fixed(x: float, decimals: int) -> str:
+    """Fixed decimals with trailing zeros removed (5.8696044 -> '5.8696')."""
+    s = f"{x:,.{decimals}f}" if abs(x) >= 10_000 else f"{x:.{decimals}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def clean(text: str) -> str:
+    """Strip whitespace and trailing punctuation; normalise unicode operators."""
+    t = text.strip()
+    for a, b in UNICODE_OPS.items():
+        t = t.replace(a, b)
+    t = re.sub(r"(?<=[A-Za-z\s])!+$", "", t.rstrip())
+    t = re.sub(r"[\s?]+$", "", t)
+    return re.sub(r"\.+$", "", t).strip()
+
+
+# A number with optional sign, thousands separators, decimals and exponent.
+NUMBER_RE = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def to_float(s: str) -> float:
+    return float(s.replace(",", ""))
+
+
+LEAD_IN_RE = re.compile(
+    r"^(?:(?:please|can you|could you|hey|ok|okay)[\s,]+)*"
+    r"(?:what\s+is|what's|whats|what\s+are|calculate|compute|evaluate|work\s+out|how\s+much\s+is|tell\s+me|give\s+me|find|determine)?"
+    r"\s*(?:the\s+(?:value|result)\s+of\s+)?",
+    re.IGNORECASE,
+)
+
+# Phrase forms of arithmetic ("multiply 3 by 4") rewritten to expressions; applied in order.
+_PHRASES = [
+    (r"\bmultiply\s+(.+?)\s+(?:by|and|with)\s+(.+)", r"(\1)*(\2)"),
+    (r"\bdivide\s+(.+?)\s+(?:by|into)\s+(.+)", r"(\1)/(\2)"),
+    (r"\badd\s+(.+?)\s+(?:and|to|plus)\s+(.+)", r"(\1)+(\2)"),
+    (r"\bsubtract\s+(.+?)\s+from\s+(.+)", r"(\2)-(\1)"),
+    (r"\b(?:the\s+)?sum\s+of\s+(.+?)\s+and\s+(.+)", r"(\1)+(\2)"),
+    (r"\b(?:the\s+)?product\s+of\s+(.+?)\s+and\s+(.+)", r"(\1)*(\2)"),
+    (r"\b(?:the\s+)?difference\s+(?:between|of)\s+(.+?)\s+and\s+(.+)", r"(\1)-(\2)"),
+    (r"\b(?:the\s+)?quotient\s+of\s+(.+?)\s+and\s+(.+)", r"(\1)/(\2)"),
+]
+_WORDS = [
+    (r"\bmultiplied\s+by\b", "*"), (r"\btimes\b", "*"), (r"\bdivided\s+by\b", "/"),
+    (r"\bplus\b", "+"), (r"\bminus\b", "-"), (r"\b(?:raised\s+)?to\s+the\s+power\s+of\b", "^"),
+    (r"\b(?:raised\s+to)\b", "^"), (r"\bsquared\b", "^2"), (r"\bcubed\b", "^3"),
+    (r"\bmodulo\b", "%"), (r"\bmod\b", "%"), (r"\bsquare\s+root\s+of\b", "sqrt"),
+    (r"\bpercent\b", "%"),
+]
+
+
+def words_to_ops(text: str) -> str:
+    """Rewrite spoken arithmetic into operators ("multiply 2 by 3" -> "(2)*(3)", "5 squared" -> "5^2")."""
+    t = text
+    for pat, rep in _PHRASES:
+        t, n = re.subn(pat, rep, t, count=1, flags=re.IGNORECASE)
+        if n:
+            break
+    for pat, rep in _WORDS:
+        t = re.sub(pat, rep, t, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def strip_thousands(text: str) -> str:
+    """'1,234,567.5' -> '1234567.5' (commas followed by exactly three digits)."""
+    return re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)
