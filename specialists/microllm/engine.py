@@ -1,0 +1,230 @@
+"""Generation with token-probability confidence, shared by the MCP server and the trainers' evaluation.
+
+Confidence of an answer = geometric mean (or minimum, per the model's ``microllm.json``) of the
+probabilities the model gave to each generated token, end-of-sequence included, taken from the
+unconstrained distribution. An answer the validator rejects, or the model's "unknown" token, gets 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from specialists.result import SolveResult
+
+CONFIG_FILE = "microllm.json"
+# Used by the endpoint backend when the server returns no token logprobs.
+FALLBACK_CONFIDENCE = 0.5
+
+
+def _iso_date(text: str) -> str | None:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+
+
+def _integer(text: str) -> int | None:
+    return int(text) if re.fullmatch(r"-?\d{1,15}", text) else None
+
+
+VALIDATORS: dict[str, Callable[[str], Any]] = {"iso_date": _iso_date, "integer": _integer}
+
+
+@dataclass
+class ServeConfig:
+    """How to prompt a model and read its answer; stored as ``microllm.json`` next to the weights."""
+
+    use_context: bool = True  # prepend the call's context to the task
+    system: str | None = None  # system message for chat templates
+    max_new_tokens: int = 64
+    confidence: Literal["geomean", "min"] = "geomean"
+    unknown: str | None = None  # the model's "not my domain" answer
+    allowed_chars: str | None = None  # constrained decoding: tokens made only of these chars (+ eos, unknown)
+    validator: str | None = None  # key of VALIDATORS; invalid answers get confidence 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None) -> ServeConfig:
+        p = Path(model_dir) / CONFIG_FILE if model_dir else None
+        if p is None or not p.is_file():
+            return cls()
+        data = json.loads(p.read_text())
+        known = {k: data.pop(k) for k in list(data) if k in cls.__dataclass_fields__ and k != "extra"}
+        return cls(**known, extra=data)
+
+    def save(self, model_dir: str | Path) -> None:
+        d = asdict(self)
+        d.update(d.pop("extra"))
+        (Path(model_dir) / CONFIG_FILE).write_text(json.dumps(d, indent=2))
+
+
+@dataclass
+class Generation:
+    text: str
+    probs: list[float] | None  # per generated token (eos included); None when unavailable
+
+    def confidence(self, how: str = "geomean") -> float | None:
+        if not self.probs:
+            return None
+        if how == "min":
+            return float(min(self.probs))
+        return float(math.exp(sum(math.log(max(p, 1e-12)) for p in self.probs) / len(self.probs)))
+
+
+class LocalBackend:
+    """transformers model (causal or seq2seq) run in-process with greedy, optionally constrained, decoding."""
+
+    def __init__(self, model: str, config: ServeConfig | None = None):
+        import torch
+
+        from specialists.microllm.hf import load_pretrained
+
+        self.tok, self.model, self.seq2seq = load_pretrained(model)
+        self.config = config or ServeConfig.load(model if Path(model).is_dir() else None)
+        self.torch = torch
+        self._mask = self._allowed_mask()
+
+    def _allowed_mask(self):
+        chars = self.config.allowed_chars
+        if not chars:
+            return None
+        allowed = set(chars)
+        vocab_size = self.model.get_output_embeddings().weight.shape[0]
+        mask = self.torch.full((vocab_size,), float("-inf"))
+        keep = {self.tok.eos_token_id}
+        for tid in range(len(self.tok)):
+            s = self.tok.convert_tokens_to_string([self.tok.convert_ids_to_tokens(tid)])
+            if s and set(s) <= allowed and tid not in self.tok.all_special_ids:
+                keep.add(tid)
+        keep.update(self.tok.encode(self.config.unknown or "", add_special_tokens=False))
+        for tid in keep:
+            if tid is not None and tid < vocab_size:
+                mask[tid] = 0.0
+        return mask
+
+    def prompt(self, task: str, context: str = "") -> str:
+        from specialists.microllm.hf import chat_prompt
+
+        user = f"Context:\n{context}\n\nTask:\n{task}" if (context and self.config.use_context) else task
+        return chat_prompt(self.tok, user, self.config.system)
+
+    def generate(self, prompts: list[str], batch_size: int = 128) -> list[Generation]:
+        out: list[Generation] = []
+        for i in range(0, len(prompts), batch_size):
+            out.extend(self._generate_batch(prompts[i : i + batch_size]))
+        return out
+
+    def _generate_batch(self, prompts: list[str]) -> list[Generation]:
+        torch = self.torch
+        add_special = not any(p.startswith(self.tok.bos_token or "\0") for p in prompts)
+        enc = self.tok(prompts, return_tensors="pt", padding=True, add_special_tokens=add_special)
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=self.config.max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            return_dict_in_generate=True,
+            output_logits=True,
+            pad_token_id=self.tok.pad_token_id,
+            eos_token_id=self.tok.eos_token_id,
+        )
+        if self._mask is not None:
+            mask = self._mask
+
+            def constrain(input_ids, scores):
+                return scores + mask.to(scores.dtype)[: scores.shape[-1]]
+
+            kwargs["logits_processor"] = [constrain]
+        with torch.inference_mode():
+            res = self.model.generate(**enc, **kwargs)
+        new = res.sequences if self.seq2seq else res.sequences[:, enc["input_ids"].shape[1] :]
+        if self.seq2seq:
+            new = new[:, 1:]  # drop the decoder start token
+        logprobs = torch.stack([torch.log_softmax(s.float(), dim=-1) for s in res.logits], dim=1)
+        chosen = logprobs.gather(-1, new[:, : logprobs.shape[1]].unsqueeze(-1)).squeeze(-1).exp()
+        gens = []
+        for row, probs in zip(new.tolist(), chosen.tolist()):
+            ids, ps = [], []
+            for tid, p in zip(row, probs):
+                ps.append(p)
+                if tid == self.tok.eos_token_id:
+                    break
+                ids.append(tid)
+            text = self.tok.decode(ids, skip_special_tokens=True).strip()
+            gens.append(Generation(text, ps))
+        return gens
+
+
+class EndpointBackend:
+    """A TGI/vLLM server reached through langchain's HuggingFaceEndpoint (its InferenceClient).
+
+    Confidence comes from the token logprobs the server returns (TGI ``details``, or OpenAI-style
+    ``logprobs`` from chat completion); without them it is FALLBACK_CONFIDENCE (0 if the validator rejects).
+    """
+
+    def __init__(self, url: str, config: ServeConfig | None = None, tokenizer_dir: str | None = None):
+        from langchain_huggingface import HuggingFaceEndpoint
+
+        self.config = config or ServeConfig.load(tokenizer_dir)
+        self.llm = HuggingFaceEndpoint(endpoint_url=url, max_new_tokens=self.config.max_new_tokens, do_sample=False, task="text-generation")
+        self.tok = None
+        if tokenizer_dir:
+            from transformers import AutoTokenizer
+
+            self.tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+
+    def prompt(self, task: str, context: str = "") -> str:
+        from specialists.microllm.hf import chat_prompt
+
+        user = f"Context:\n{context}\n\nTask:\n{task}" if (context and self.config.use_context) else task
+        return chat_prompt(self.tok, user, self.config.system) if self.tok is not None else user
+
+    def generate(self, prompts: list[str], batch_size: int = 1) -> list[Generation]:
+        return [self._one(p) for p in prompts]
+
+    def _one(self, prompt: str) -> Generation:
+        client = self.llm.client
+        try:
+            out = client.text_generation(prompt, details=True, max_new_tokens=self.config.max_new_tokens, do_sample=False)
+            details = getattr(out, "details", None)
+            if details is None:
+                return Generation(str(out).strip(), None)
+            probs = [math.exp(t.logprob) for t in details.tokens if t.logprob is not None]
+            return Generation(out.generated_text.strip(), probs or None)
+        except Exception as first:  # noqa: BLE001 - servers without /generate (vLLM): try chat completion
+            try:
+                res = client.chat_completion(
+                    messages=[{"role": "user", "content": prompt}], max_tokens=self.config.max_new_tokens, logprobs=True, temperature=0.0
+                )
+            except Exception:  # noqa: BLE001
+                raise first from None
+            choice = res.choices[0]
+            content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
+            probs = [math.exp(t.logprob) for t in content] if content else None
+            return Generation((choice.message.content or "").strip(), probs)
+
+
+def to_result(gen: Generation, config: ServeConfig, backend: str) -> SolveResult:
+    """Turn one generation into a SolveResult: validate, normalise, attach confidence."""
+    conf = gen.confidence(config.confidence)
+    how = f"{config.confidence} token probability" if conf is not None else "no token logprobs from the server (fallback)"
+    if conf is None:
+        conf = FALLBACK_CONFIDENCE
+    text = gen.text
+    if config.unknown and text == config.unknown:
+        return SolveResult(answer="", confidence=0.0, explanation=f"the model answered {config.unknown} (outside its domain; p={conf:.3f})")
+    value: float | str | None = text
+    if config.validator:
+        parsed = VALIDATORS[config.validator](text)
+        if parsed is None:
+            return SolveResult(answer="", confidence=0.0, explanation=f"model output {text!r} is not a valid {config.validator}")
+        value = float(parsed) if isinstance(parsed, int) else parsed
+    conf = min(1.0, max(0.0, conf))
+    return SolveResult(answer=text, confidence=conf, explanation=f"{backend} greedy decode; confidence = {how} = {conf:.3f}", value=value)

@@ -1,0 +1,65 @@
+"""Loading Hugging Face models and tokenizers (local directory or cached hub id) with user-facing errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from micromarket.errors import MicromarketError
+
+# Used when a tokenizer has no chat template: plain "role: content" turns.
+FALLBACK_CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}assistant: {% endif %}"
+)
+
+
+def resolve_source(spec: str) -> str:
+    """A local directory (must hold config.json) or a hub id; raises MicromarketError for missing paths."""
+    spec = spec.strip()
+    if not spec:
+        raise MicromarketError("empty model name: give a local model directory or a Hugging Face model id")
+    p = Path(spec).expanduser()
+    if p.exists():
+        if not (p / "config.json").is_file():
+            raise MicromarketError(f"{p} is not a Hugging Face model directory (no config.json); save one with save_pretrained")
+        return str(p.resolve())
+    if spec.startswith((".", "/", "~")) or os.sep + os.sep in spec or spec.count("/") > 1:
+        raise MicromarketError(f"model directory not found: {p}")
+    return spec
+
+
+def load_pretrained(spec: str) -> tuple[Any, Any, bool]:
+    """(tokenizer, model, is_seq2seq) in eval mode; the tokenizer always has a pad token."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    src = resolve_source(spec)
+    try:
+        config = AutoConfig.from_pretrained(src)
+        tok = AutoTokenizer.from_pretrained(src)
+        seq2seq = bool(getattr(config, "is_encoder_decoder", False))
+        cls = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
+        model = cls.from_pretrained(src)
+    except (OSError, ValueError, KeyError) as e:
+        offline = " (the Hugging Face hub is offline: HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else ""
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise MicromarketError(f"cannot load model {spec!r}{offline}: {first}") from None
+    model.eval()
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token or tok.unk_token
+    if not seq2seq:
+        tok.padding_side = "left"  # batched generation appends on the right
+    return tok, model, seq2seq
+
+
+def has_chat_template(tok: Any) -> bool:
+    return bool(getattr(tok, "chat_template", None))
+
+
+def chat_prompt(tok: Any, user: str, system: str | None = None) -> str:
+    """The prompt text for one user turn: the chat template when the tokenizer has one, else the raw text."""
+    if not has_chat_template(tok):
+        return user if system is None else f"{system}\n\n{user}"
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+    return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

@@ -1,0 +1,50 @@
+"""Micro-LLM specialists end to end: quick training, card, and serving over real MCP stdio."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from capability_index.cards import load_card
+from specialists.result import SolveResult
+from tests.tiny_models import build_tiny_causal_lm
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+
+
+async def _call_over_stdio(card_path: Path, tasks: list[str]) -> tuple[list[SolveResult], dict, list]:
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    card = load_card(card_path)
+    cmd = [sys.executable if a == "{python}" else a for a in card.transport.command]
+    params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=ENV, cwd=card.transport.cwd or str(ROOT))
+    async with stdio_client(params) as (r, w), ClientSession(r, w) as s:
+        await s.initialize()
+        tools = (await s.list_tools()).tools
+        assert [t.name for t in tools] == ["solve"] and tools[0].outputSchema
+        res = (await s.read_resource(f"card://{card.id}")).contents[0]
+        results = []
+        for t in tasks:
+            out = await s.call_tool("solve", {"task": t, "context": ""})
+            assert not out.isError, out.content
+            results.append(SolveResult.model_validate(out.structuredContent))
+        return results, json.loads(res.text), tools
+
+
+async def test_serve_tiny_model_over_mcp_stdio(tmp_path):
+    from specialists.microllm.cli import card_for_model
+
+    model = build_tiny_causal_lm(tmp_path / "tiny")
+    card = card_for_model(model, specialist_id="tiny-lm", capability="chat", description="a tiny random model")
+    assert load_card(model / "card.yaml") == card
+    (res,), served_card, _ = await _call_over_stdio(model / "card.yaml", ["hello"])
+    assert 0.0 <= res.confidence <= 1.0
+    assert served_card["id"] == "tiny-lm"

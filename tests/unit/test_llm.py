@@ -1,0 +1,66 @@
+"""micromarket.llm.load_chat_model with a tiny local model (no hub access)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from micromarket.errors import MicromarketError  # noqa: E402
+from micromarket.llm import clear_cache, load_chat_model  # noqa: E402
+from tests.tiny_models import build_tiny_causal_lm  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "lm")
+
+
+def test_hf_local_generates_and_is_cached(tiny_dir):
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    clear_cache()
+    chat = load_chat_model(f"hf:{tiny_dir}")
+    assert isinstance(chat, BaseChatModel)
+    out = chat.invoke([SystemMessage("be brief"), HumanMessage("hello there")])
+    assert isinstance(out, AIMessage) and isinstance(out.content, str) and out.content
+    assert "<|user|>" not in out.content  # only new text, not the rendered prompt
+    assert load_chat_model(f"hf:{tiny_dir}") is chat
+
+
+def test_hf_without_chat_template_gets_a_fallback(tmp_path):
+    d = build_tiny_causal_lm(tmp_path / "plain", chat_template=False)
+    out = load_chat_model(f"hf:{d}").invoke("hi")
+    assert isinstance(out.content, str)
+
+
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("", "empty"),
+        ("nocolon", "expected"),
+        ("hf:", "expected"),
+        ("hf:/definitely/not/here", "not found"),
+        ("hf:./relative-missing", "not found"),
+        ("hf:nobody-xyz/no-such-model", "cannot load"),
+        ("hf-endpoint:ftp://host", "http"),
+        ("nosuchprovider:model", "chat model"),
+    ],
+)
+def test_bad_specs_raise_clear_errors(spec, words):
+    with pytest.raises(MicromarketError) as e:
+        load_chat_model(spec)
+    assert words in str(e.value)
+
+
+def test_dir_without_config(tmp_path):
+    with pytest.raises(MicromarketError, match="config.json"):
+        load_chat_model(f"hf:{tmp_path}")
+
+
+def test_hf_endpoint_builds_without_network():
+    chat = load_chat_model("hf-endpoint:http://127.0.0.1:9/")
+    assert chat.llm.endpoint_url == "http://127.0.0.1:9/"
