@@ -1,0 +1,166 @@
+"""The card store: SQLite, the source of truth for registered specialists.
+
+The Chroma index is derived from it and can always be rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from capability_index.cards import SpecialistCard, parse_card
+from micromarket.errors import DuplicateSpecialistError, MicromarketError, UnknownSpecialistError
+
+STATUSES = ("active", "newcomer", "quarantined", "disabled")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS specialists (
+    id TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    card TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active',
+    status_reason TEXT,
+    source TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS card_history (
+    id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    card TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at REAL NOT NULL
+);
+"""
+
+
+class CardStore:
+    """Registered specialist cards with their status (active, newcomer, quarantined, disabled)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise MicromarketError(f"cannot open the card store {self.path}: {e}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql_list: list[tuple[str, tuple]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in sql_list:
+                    self._db.execute(sql, args)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def add(self, card: SpecialistCard, *, replace: bool = False, status: str = "active", source: str | None = None) -> None:
+        """Register a card. A duplicate id is an error unless ``replace``."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        now = time.time()
+        data = card.model_dump_json()
+        fp = card.fingerprint()
+        with self._lock:
+            existing = self._db.execute("SELECT status FROM specialists WHERE id=?", (card.id,)).fetchone()
+            if existing and not replace:
+                raise DuplicateSpecialistError(
+                    f"a specialist with id {card.id!r} is already registered; "
+                    f"remove it first (`micromarket specialists remove {card.id}`) or choose another id"
+                )
+            ops = [
+                (
+                    "INSERT INTO specialists(id, version, card, fingerprint, status, source, created_at, updated_at) "
+                    "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET version=excluded.version, card=excluded.card, "
+                    "fingerprint=excluded.fingerprint, status=excluded.status, source=excluded.source, updated_at=excluded.updated_at",
+                    (card.id, card.version, data, fp, status, source, now, now),
+                ),
+                ("INSERT INTO card_history VALUES(?,?,?,?,?,?)", (card.id, card.version, data, fp, "replace" if existing else "add", now)),
+            ]
+            self._write(ops)
+
+    def get(self, specialist_id: str) -> SpecialistCard:
+        with self._lock:
+            row = self._db.execute("SELECT card FROM specialists WHERE id=?", (specialist_id,)).fetchone()
+        if not row:
+            raise UnknownSpecialistError(f"no specialist with id {specialist_id!r} (see `micromarket specialists list`)")
+        return parse_card(json.loads(row[0]), source=f"card store ({specialist_id})")
+
+    def has(self, specialist_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM specialists WHERE id=?", (specialist_id,)).fetchone() is not None
+
+    def cards(self, *, statuses: tuple[str, ...] | None = None) -> list[SpecialistCard]:
+        with self._lock:
+            rows = self._db.execute("SELECT card, status FROM specialists ORDER BY id").fetchall()
+        return [parse_card(json.loads(c), source="card store") for c, s in rows if statuses is None or s in statuses]
+
+    def rows(self) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, version, status, status_reason, fingerprint, source, updated_at FROM specialists ORDER BY id"
+            ).fetchall()
+        keys = ("id", "version", "status", "status_reason", "fingerprint", "source", "updated_at")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def status(self, specialist_id: str) -> str:
+        with self._lock:
+            row = self._db.execute("SELECT status FROM specialists WHERE id=?", (specialist_id,)).fetchone()
+        if not row:
+            raise UnknownSpecialistError(f"no specialist with id {specialist_id!r}")
+        return row[0]
+
+    def statuses(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._db.execute("SELECT id, status FROM specialists").fetchall())
+
+    def set_status(self, specialist_id: str, status: str, reason: str | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        if not self.has(specialist_id):
+            raise UnknownSpecialistError(f"no specialist with id {specialist_id!r}")
+        self._write(
+            [
+                ("UPDATE specialists SET status=?, status_reason=?, updated_at=? WHERE id=?", (status, reason, time.time(), specialist_id)),
+                (
+                    "INSERT INTO card_history SELECT id, version, card, fingerprint, ?, ? FROM specialists WHERE id=?",
+                    (f"status:{status}", time.time(), specialist_id),
+                ),
+            ]
+        )
+
+    def remove(self, specialist_id: str) -> None:
+        if not self.has(specialist_id):
+            raise UnknownSpecialistError(f"no specialist with id {specialist_id!r} (see `micromarket specialists list`)")
+        self._write(
+            [
+                ("INSERT INTO card_history SELECT id, version, card, fingerprint, 'remove', ? FROM specialists WHERE id=?", (time.time(), specialist_id)),
+                ("DELETE FROM specialists WHERE id=?", (specialist_id,)),
+            ]
+        )
+
+    def history(self, specialist_id: str) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT version, fingerprint, event, at FROM card_history WHERE id=? ORDER BY rowid", (specialist_id,)
+            ).fetchall()
+        return [dict(zip(("version", "fingerprint", "event", "at"), r)) for r in rows]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM specialists").fetchone()[0]

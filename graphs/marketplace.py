@@ -1,0 +1,50 @@
+"""The marketplace graph: decompose -> discover -> select -> run_specialist (Send, in waves) -> integrate -> update_trust.
+
+`builder` is uncompiled so host apps compile it with their own checkpointer and
+store; `graph` is compiled without a checkpointer for LangGraph Studio.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import RetryPolicy
+
+from graphs.context import Context
+from graphs.state import InputState, OutputState, State
+from nodes.decompose import decompose
+from nodes.discover import discover
+from nodes.integrate import integrate
+from nodes.run_specialist import run_specialist
+from nodes.select import dispatch, select
+from nodes.update_trust import update_trust
+
+
+async def join(state: State) -> dict:
+    """Waits for a wave of Send branches; the router then sends the next wave or integrates."""
+    return {}
+
+
+def make_builder() -> StateGraph:
+    """A fresh, uncompiled marketplace graph."""
+    b = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
+    network = RetryPolicy(max_attempts=3, initial_interval=0.2, retry_on=(ConnectionError, TimeoutError))
+    b.add_node("decompose", decompose, retry_policy=network)  # may call a remote chat model
+    b.add_node("discover", discover)
+    b.add_node("select", select)
+    b.add_node("run_specialist", run_specialist)  # retries and fallbacks happen inside, per candidate
+    b.add_node("join", join)
+    b.add_node("integrate", integrate, retry_policy=network)
+    b.add_node("update_trust", update_trust)
+    b.add_edge(START, "decompose")
+    b.add_edge("decompose", "discover")
+    b.add_edge("discover", "select")
+    b.add_conditional_edges("select", dispatch, ["run_specialist", "integrate"])
+    b.add_edge("run_specialist", "join")
+    b.add_conditional_edges("join", dispatch, ["run_specialist", "integrate"])
+    b.add_edge("integrate", "update_trust")
+    b.add_edge("update_trust", END)
+    return b
+
+
+builder = make_builder()
+graph = builder.compile(name="micromarket")

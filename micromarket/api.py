@@ -1,0 +1,201 @@
+"""The Python API: `Marketplace.open(home=...)`, then `.solve()`, `.register()`, `.feedback()`, `.trust()`."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from capability_index.cards import SpecialistCard, load_card, parse_card
+from micromarket.errors import InputError
+from micromarket.services import Services, drop_services, services_for
+from micromarket.settings import Settings
+
+MAX_TASK_CHARS = 20_000
+MAX_CONTEXT_CHARS = 2_000_000
+
+
+def clean_text(value: Any, what: str, limit: int, *, allow_empty: bool = False) -> str:
+    """Validate user text: str or UTF-8 bytes, within the size limit, without NULs."""
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"the {what} is not valid UTF-8 text (bad byte at position {e.start})") from None
+    if not isinstance(value, str):
+        raise InputError(f"the {what} must be text, got {type(value).__name__}")
+    value = value.replace("\x00", "").strip()
+    if not value and not allow_empty:
+        raise InputError(f"the {what} is empty: say what you want solved, e.g. \"Convert 5 miles to km\"")
+    if len(value) > limit:
+        raise InputError(
+            f"the {what} is {len(value):,} characters; the limit is {limit:,}. "
+            "Put long material in the context (--context FILE) and keep the task short."
+        )
+    return value
+
+
+def _run_sync(coro):
+    """Run a coroutine from sync code, also when called inside a running loop (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        return ex.submit(asyncio.run, coro).result()
+
+
+class Marketplace:
+    """A marketplace on one data directory: card store, capability index, trust ledger and MCP pool."""
+
+    def __init__(self, services: Services):
+        self._svc = services
+        self.settings = services.settings
+        self._graph = None
+
+    # ---- lifecycle -------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        home: str | Path | None = None,
+        *,
+        chat_model: str | None = None,
+        embedding_model: str | None = None,
+        chroma_url: str | None = None,
+        database_url: str | None = None,
+        builtins: bool | None = None,
+        call_timeout_s: float | None = None,
+        progress: bool = False,
+    ) -> Marketplace:
+        """Open (and on first use initialise) the marketplace stored under ``home``."""
+        settings = Settings.from_env(
+            home=home, chat_model=chat_model, embedding_model=embedding_model, chroma_url=chroma_url,
+            database_url=database_url, builtins=builtins, call_timeout_s=call_timeout_s,
+        )
+        svc = services_for(settings)
+        svc.ensure_ready(progress=progress)
+        return cls(svc)
+
+    def close(self) -> None:
+        drop_services(self.settings.home)
+
+    def __enter__(self) -> Marketplace:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- the graph ---------------------------------------------------------
+    @property
+    def builder(self):
+        """A fresh uncompiled graph builder, for host apps that compile with their own checkpointer."""
+        from graphs.marketplace import make_builder
+
+        return make_builder()
+
+    @property
+    def graph(self):
+        if self._graph is None:
+            self._graph = self.builder.compile(name="micromarket")
+        return self._graph
+
+    def context(self, **overrides) -> Any:
+        """The run Context for this marketplace (home and chat model filled in)."""
+        from graphs.context import Context
+
+        fields = {f.name for f in dataclasses.fields(Context)}
+        bad = set(overrides) - fields
+        if bad:
+            raise InputError(f"unknown option(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(fields))}")
+        base = dict(home=str(self.settings.home), chat_model=self.settings.chat_model, call_timeout_s=self.settings.call_timeout_s)
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return Context(**base)
+
+    async def asolve(self, task: str | bytes, *, context: str | bytes | None = None, **options) -> dict[str, Any]:
+        """Solve a task. Returns run_id, answer, subtasks (with provenance), unsupported and warnings."""
+        text = clean_text(task, "task", MAX_TASK_CHARS)
+        extra = clean_text(context, "context", MAX_CONTEXT_CHARS, allow_empty=True) if context is not None else ""
+        ctx = self.context(**options)
+        inp: dict[str, Any] = {"task": text}
+        if extra:
+            inp["context"] = extra
+        out = await self.graph.ainvoke(inp, context=ctx)
+        return dict(out)
+
+    def solve(self, task: str | bytes, *, context: str | bytes | None = None, **options) -> dict[str, Any]:
+        return _run_sync(self.asolve(task, context=context, **options))
+
+    # ---- specialists --------------------------------------------------------
+    def register(self, card: SpecialistCard | dict | str | Path, *, replace: bool = False, status: str = "active") -> SpecialistCard:
+        """Add a specialist from a card (object, mapping or file) and index its capabilities."""
+        if isinstance(card, (str, Path)):
+            card = load_card(card)
+        elif isinstance(card, dict):
+            card = parse_card(card)
+        self._svc.store.add(card, replace=replace, status=status, source="register")
+        try:
+            if replace:
+                self._svc.index.remove(card.id)
+            self._svc.index.upsert([card], status={card.id: status})
+        except Exception:
+            if not replace:  # keep store and index consistent
+                self._svc.store.remove(card.id)
+            raise
+        self._svc.retriever.refresh()
+        return card
+
+    def remove(self, specialist_id: str) -> None:
+        self._svc.store.remove(specialist_id)
+        self._svc.index.remove(specialist_id)
+        self._svc.retriever.refresh()
+
+    def specialists(self) -> list[dict]:
+        rows = self._svc.store.rows()
+        cards = {c.id: c for c in self._svc.store.cards()}
+        for r in rows:
+            c = cards.get(r["id"])
+            if c:
+                r.update(name=c.name, capabilities=[x.name for x in c.capabilities], cost_per_call=c.cost_per_call, transport=c.transport.kind)
+        return rows
+
+    def card(self, specialist_id: str) -> SpecialistCard:
+        return self._svc.store.get(specialist_id)
+
+    def find(self, query: str, k: int = 5) -> list[dict]:
+        """Capabilities that match a query, best first."""
+        q = clean_text(query, "query", MAX_TASK_CHARS)
+        hits = self._svc.retriever.retrieve([q], k)[0]
+        return [{"key": h.key, "specialist_id": h.specialist_id, "capability": h.capability, "similarity": round(h.similarity, 4)} for h in hits]
+
+    def rebuild_index(self, *, progress: bool = False) -> int:
+        n = self._svc.index.rebuild(self._svc.store.cards(statuses=("active", "newcomer")), status=self._svc.store.statuses(), progress=progress)
+        self._svc.retriever.refresh()
+        return n
+
+    def verify_index(self) -> dict:
+        return self._svc.index.verify(self._svc.store.cards(statuses=("active", "newcomer")))
+
+    # ---- trust --------------------------------------------------------------
+    def feedback(self, run_id: str, good: bool, *, subtask_id: str | None = None, note: str | None = None) -> list[dict]:
+        """Explicit user feedback on a run: updates trust and teaches retrieval."""
+        if not isinstance(good, bool):
+            raise InputError(f"feedback must be True (good) or False (bad), got {good!r}")
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise InputError("feedback needs a run id (printed by `micromarket solve`)")
+        updated = self._svc.ledger.feedback(run_id.strip(), good, subtask_id=subtask_id, note=note)
+        for rec in self._svc.ledger.routing_records(run_id=run_id.strip(), limit=1000):
+            if rec.get("chosen") and (subtask_id is None or rec.get("subtask_id") == subtask_id):
+                self._svc.retriever.learn(rec["subtask"], rec["chosen"], good, run_id=run_id.strip())
+        return updated
+
+    def trust(self) -> list[dict]:
+        return self._svc.ledger.trust_table()
+
+    def routing(self, run_id: str | None = None, limit: int = 50) -> list[dict]:
+        return self._svc.ledger.routing_records(run_id=run_id, limit=limit)
+
+    @property
+    def services(self) -> Services:
+        return self._svc

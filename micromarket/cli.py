@@ -1,0 +1,286 @@
+"""The `micromarket` command line (typer + rich). Heavy imports stay inside the commands."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from micromarket.errors import InputError, MicromarketError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="A marketplace of specialist models.")
+specialists_app = typer.Typer(no_args_is_help=True, help="List, add, remove, import and approve specialists.")
+index_app = typer.Typer(no_args_is_help=True, help="The capability index (Chroma).")
+trust_app = typer.Typer(no_args_is_help=True, help="The trust ledger.")
+app.add_typer(specialists_app, name="specialists")
+app.add_typer(index_app, name="index")
+app.add_typer(trust_app, name="trust")
+
+HomeOpt = typer.Option(None, "--home", help="Data directory (default $MICROMARKET_HOME or ~/.micromarket)")
+FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _text_arg(value: str, what: str) -> str | bytes:
+    """Read '-' from stdin; reject text that was not valid UTF-8 on the command line."""
+    if value == "-":
+        return sys.stdin.buffer.read()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"the {what} is not valid UTF-8 text") from None
+    return value
+
+
+def _open(home: Optional[Path], *, progress: bool = True, **kw):
+    from micromarket.api import Marketplace
+
+    return Marketplace.open(home=home, progress=progress, **kw)
+
+
+@app.command()
+def solve(
+    task: str = typer.Argument(..., help="The task, or '-' to read it from stdin"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    context_file: Optional[Path] = typer.Option(None, "--context", help="A file of context (documents, conversation) for the subtasks"),
+    home: Optional[Path] = HomeOpt,
+    chat_model: Optional[str] = typer.Option(None, "--chat-model", help="'provider:model', 'hf:<id or path>' or 'hf-endpoint:<url>'"),
+    redundancy: int = typer.Option(1, "--redundancy", "-k", help="Specialists per subtask (0 = automatic)"),
+    quality_cost: float = typer.Option(0.0, "--quality-cost", help="0 = best quality, 1 = cheapest acceptable"),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Cost ceiling for the task"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the selection policy"),
+) -> None:
+    """Solve a task with the marketplace's specialists."""
+    text = _text_arg(task, "task")
+    ctx_text = context_file.read_bytes() if context_file else None
+    mp = _open(home, progress=not as_json, chat_model=chat_model)
+    out = mp.solve(text, context=ctx_text, redundancy=redundancy, quality_cost=quality_cost, budget=budget, seed=seed)
+    if as_json:
+        keys = ("text", "specialist", "capability", "answer", "confidence", "status", "version", "reason", "subtask_id")
+        payload = {
+            "answer": out["answer"],
+            "run_id": out["run_id"],
+            "subtasks": [{k: r.get(k) for k in keys} for r in out["subtasks"]],
+            "unsupported": out["unsupported"],
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    _print_solution(out)
+
+
+def _print_solution(out: dict) -> None:
+    from rich.table import Table
+
+    con = _console()
+    table = Table(title="Subtasks", show_lines=False)
+    for col in ("#", "subtask", "specialist", "confidence", "status"):
+        table.add_column(col)
+    for r in out["subtasks"]:
+        who = f"{r['specialist']}.{r['capability']}" if r.get("specialist") else "-"
+        conf = f"{r['confidence']:.2f}" if r.get("confidence") is not None else "-"
+        table.add_row(r["subtask_id"], r["text"], who, conf, r["status"])
+    con.print(table)
+    con.print("[bold]Answer[/bold]")
+    con.print(out["answer"], markup=False)
+    con.print(f"\nrun id: [bold]{out['run_id']}[/bold]  (rate it: micromarket feedback {out['run_id']} --good | --bad)")
+
+
+@app.command()
+def feedback(
+    run_id: str = typer.Argument(..., help="The run id printed by `solve`"),
+    good: Optional[bool] = typer.Option(None, "--good/--bad", help="Was the answer right?"),
+    subtask: Optional[str] = typer.Option(None, "--subtask", help="Only this subtask (e.g. s2)"),
+    note: Optional[str] = typer.Option(None, "--note"),
+    home: Optional[Path] = HomeOpt,
+) -> None:
+    """Tell the marketplace whether a run's answer was right; this updates trust."""
+    if good is None:
+        raise InputError("say --good or --bad")
+    mp = _open(home, progress=False)
+    updated = mp.feedback(run_id, good, subtask_id=subtask, note=note)
+    con = _console()
+    for u in updated:
+        con.print(f"{'raised' if good else 'lowered'} trust of {u.get('specialist_id')}.{u.get('capability')}: now {u.get('mean', 0):.3f}")
+    if not updated:
+        con.print("nothing to update: that run chose no specialist")
+
+
+@app.command()
+def routing(run_id: Optional[str] = typer.Argument(None), limit: int = typer.Option(20, "--limit"), home: Optional[Path] = HomeOpt,
+            as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show routing records: candidates, similarity, trust, the choice and the outcome."""
+    mp = _open(home, progress=False)
+    recs = mp.routing(run_id, limit=limit)
+    if as_json:
+        sys.stdout.write(json.dumps(recs, ensure_ascii=False, default=str) + "\n")
+        return
+    from rich.table import Table
+
+    t = Table(title="Routing records")
+    for c in ("run", "subtask", "chosen", "outcome", "candidates (similarity / trust)", "ms"):
+        t.add_column(c)
+    for r in recs:
+        cands = ", ".join(f"{c['key']} ({c.get('similarity', 0):.2f}/{c.get('trust') if c.get('trust') is not None else '-'})" for c in r.get("candidates", [])[:4])
+        t.add_row(r["run_id"], r["subtask"][:50], str(r.get("chosen") or "-"), str(r.get("outcome")), cands, f"{r.get('latency_ms') or 0:.0f}")
+    _console().print(t)
+
+
+@trust_app.command("show")
+def trust_show(home: Optional[Path] = HomeOpt, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Trust per specialist and capability (Beta posterior mean and evidence)."""
+    mp = _open(home, progress=False)
+    rows = mp.trust()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        return
+    from rich.table import Table
+
+    t = Table(title="Trust")
+    cols = ("specialist_id", "capability", "mean", "alpha", "beta", "n", "errors", "timeouts", "status")
+    for c in cols:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*[f"{r.get(c):.3f}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols])
+    _console().print(t)
+
+
+@specialists_app.command("list")
+def specialists_list(home: Optional[Path] = HomeOpt, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Registered specialists."""
+    mp = _open(home)
+    rows = mp.specialists()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        return
+    from rich.table import Table
+
+    t = Table(title="Specialists")
+    for c in ("id", "version", "status", "capabilities", "cost", "transport"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r["id"], r["version"], r["status"] + (f" ({r['status_reason']})" if r.get("status_reason") else ""),
+                  ", ".join(r.get("capabilities", [])), f"{r.get('cost_per_call', 0):g}", str(r.get("transport", "")))
+    _console().print(t)
+
+
+@specialists_app.command("add")
+def specialists_add(card: Path = typer.Argument(..., help="A card file (.yaml, .toml, .json)"), replace: bool = typer.Option(False, "--replace"),
+                    home: Optional[Path] = HomeOpt) -> None:
+    """Register a specialist from its card and index its capabilities."""
+    mp = _open(home)
+    c = mp.register(card, replace=replace)
+    _console().print(f"registered {c.id} v{c.version} with {len(c.capabilities)} capabilities")
+
+
+@specialists_app.command("remove")
+def specialists_remove(specialist_id: str, home: Optional[Path] = HomeOpt) -> None:
+    """Unregister a specialist (its trust history is kept)."""
+    mp = _open(home)
+    mp.remove(specialist_id)
+    _console().print(f"removed {specialist_id}")
+
+
+@index_app.command("rebuild")
+def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
+    """Rebuild the Chroma index from the card store (after a model change or damage)."""
+    from capability_index.index import CapabilityIndex
+    from micromarket.services import services_for
+    from micromarket.settings import Settings
+
+    svc = services_for(Settings.from_env(home=home))
+    svc.__dict__["index"] = CapabilityIndex(svc.settings, check=False)  # a model mismatch is what rebuild fixes
+    n = svc.index.rebuild(svc.store.cards(statuses=("active", "newcomer")), status=svc.store.statuses(), progress=True)
+    _console().print(f"indexed {n} capabilities")
+
+
+@index_app.command("verify")
+def index_verify(home: Optional[Path] = HomeOpt) -> None:
+    """Check that the index holds exactly the registered capabilities."""
+    mp = _open(home, progress=False)
+    rep = mp.verify_index()
+    _console().print_json(json.dumps(rep, default=str))
+    if not rep.get("ok"):
+        raise MicromarketError("the index is damaged: run `micromarket index rebuild`")
+
+
+def _forward(module: str, ctx: typer.Context) -> None:
+    mod = importlib.import_module(module)
+    cmd = typer.main.get_command(mod.app)
+    cmd.main(args=list(ctx.args), prog_name=f"micromarket {ctx.info_name}", standalone_mode=False)
+
+
+@app.command(context_settings=FORWARD)
+def bench(ctx: typer.Context, name: str = typer.Argument(..., help="retrieval | trust | market | overhead | scale | context | fuzz | microllm")) -> None:
+    """Run a benchmark program from benchmarks/ (pass its own options after the name)."""
+    if not name.isidentifier():
+        raise InputError(f"unknown benchmark {name!r}")
+    try:
+        importlib.import_module(f"benchmarks.{name}")
+    except ModuleNotFoundError:
+        raise InputError(f"unknown benchmark {name!r}") from None
+    _forward(f"benchmarks.{name}", ctx)
+
+
+@app.command(context_settings=FORWARD)
+def train(ctx: typer.Context, name: str = typer.Argument(..., help="dates | roman")) -> None:
+    """Train a micro-LLM specialist from scratch (pass its options after the name)."""
+    if not name.isidentifier():
+        raise InputError(f"unknown trainer {name!r}")
+    try:
+        importlib.import_module(f"specialists.microllm.train_{name}")
+    except ModuleNotFoundError:
+        raise InputError(f"unknown trainer {name!r}") from None
+    _forward(f"specialists.microllm.train_{name}", ctx)
+
+
+@app.command(context_settings=FORWARD)
+def specialist(ctx: typer.Context, action: str = typer.Argument(..., help="serve")) -> None:
+    """Serve a Hugging Face model as an MCP specialist: `micromarket specialist serve --model ... --card ...`."""
+    if action != "serve":
+        raise InputError(f"unknown action {action!r}; try `micromarket specialist serve --help`")
+    _forward("specialists.microllm.cli", ctx)
+
+
+def main() -> None:
+    """Entry point: user errors print a message and a non-zero exit code, never a traceback."""
+    import click
+
+    debug = bool(os.environ.get("MICROMARKET_DEBUG"))
+    try:
+        cmd = typer.main.get_command(app)
+        rv = cmd.main(args=sys.argv[1:], prog_name="micromarket", standalone_mode=False)
+        sys.exit(rv if isinstance(rv, int) else 0)
+    except click.exceptions.Abort:
+        _console(True).print("aborted")
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except MicromarketError as e:
+        if debug:
+            raise
+        _console(True).print(f"[red]error:[/red] {e}", markup=True, highlight=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as e:  # noqa: BLE001 - never show a traceback to a user
+        if debug:
+            raise
+        _console(True).print(f"[red]internal error:[/red] {type(e).__name__}: {e}\n(set MICROMARKET_DEBUG=1 for a traceback)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

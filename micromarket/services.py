@@ -1,0 +1,119 @@
+"""Process-wide services (card store, index, retriever, ledger, MCP pool), one set per data directory.
+
+Graph nodes find them from ``Runtime.context.home``; heavy parts (the embedding
+model, the Chroma client, MCP sessions) are opened once and reused.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from pathlib import Path
+
+from micromarket.settings import Settings
+
+log = logging.getLogger("micromarket")
+
+_REGISTRY: dict[Path, Services] = {}
+_LOCK = threading.Lock()
+
+
+class Services:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+
+    @cached_property
+    def store(self):
+        from capability_index.store import CardStore
+
+        return CardStore(self.settings.cards_db)
+
+    @cached_property
+    def index(self):
+        from capability_index.index import CapabilityIndex
+
+        return CapabilityIndex(self.settings)
+
+    @cached_property
+    def retriever(self):
+        from capability_index.retriever import Retriever
+
+        return Retriever(self.index, memory_path=self.settings.home / "experience.sqlite")
+
+    @cached_property
+    def ledger(self):
+        from capability_index.ledger import TrustLedger
+
+        return TrustLedger(self.settings.database_url or self.settings.ledger_db)
+
+    @cached_property
+    def pool(self):
+        from specialists.pool import SpecialistPool
+
+        return SpecialistPool(call_timeout=self.settings.call_timeout_s)
+
+    def chat_model(self, spec: str | None):
+        if not spec:
+            return None
+        from micromarket.llm import load_chat_model
+
+        return load_chat_model(spec)
+
+    def ensure_ready(self, *, progress: bool = False) -> None:
+        """First run: register the built-in and plugin specialists and build the index."""
+        with self._lock:
+            if self.settings.builtins and len(self.store) == 0:
+                from micromarket.plugins import plugin_cards
+
+                for card, source in plugin_cards():
+                    if not self.store.has(card.id):
+                        self.store.add(card, source=source)
+            cards = self.store.cards(statuses=("active", "newcomer"))
+            if cards and self.index.count() == 0:
+                self.index.rebuild(cards, status=self.store.statuses(), progress=progress)
+                self.retriever.refresh()
+
+    def close(self) -> None:
+        for name in ("pool", "ledger", "store", "index"):
+            obj = self.__dict__.get(name)
+            if obj is not None:
+                try:
+                    obj.close()
+                except Exception as e:  # noqa: BLE001
+                    log.debug("closing %s: %s", name, e)
+
+
+def services_for(settings: Settings) -> Services:
+    key = settings.home.resolve()
+    with _LOCK:
+        svc = _REGISTRY.get(key)
+        if svc is None or svc.settings != settings:
+            if svc is not None:
+                svc.close()
+            svc = _REGISTRY[key] = Services(settings)
+        return svc
+
+
+def drop_services(home: Path) -> None:
+    with _LOCK:
+        svc = _REGISTRY.pop(home.resolve(), None)
+    if svc:
+        svc.close()
+
+
+def settings_from_context(ctx) -> Settings:
+    """Settings for a run: environment defaults, overridden by the Context's fields."""
+    home = getattr(ctx, "home", None) if ctx is not None else None
+    chat = getattr(ctx, "chat_model", None) if ctx is not None else None
+    timeout = getattr(ctx, "call_timeout_s", None) if ctx is not None else None
+    base = Settings.from_env(home=home)
+    key = base.home.resolve()
+    existing = _REGISTRY.get(key)
+    if existing is not None:  # an opened Marketplace decides the services of its home
+        return existing.settings
+    from dataclasses import replace
+
+    return replace(base, chat_model=chat or base.chat_model, call_timeout_s=timeout or base.call_timeout_s)

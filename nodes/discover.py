@@ -1,0 +1,43 @@
+"""discover: retrieve candidate capabilities for every subtask (one batched query)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from langgraph.runtime import Runtime
+
+from graphs.context import Context
+from graphs.state import State
+from nodes.common import context_of, services
+
+CALLABLE = ("active", "newcomer")
+
+
+async def discover(state: State, runtime: Runtime[Context]) -> dict:
+    plan = state.get("plan") or []
+    if not plan:
+        return {"candidates": {}}
+    ctx = context_of(runtime)
+    svc = services(runtime)
+    hits = await asyncio.to_thread(svc.retriever.retrieve, [s["text"] for s in plan], max(ctx.top_k, 1))
+    statuses = svc.store.statuses()
+    candidates: dict[str, list[dict]] = {}
+    for sub, found in zip(plan, hits):
+        rows = []
+        for h in found:
+            status = statuses.get(h.specialist_id)
+            if status not in CALLABLE:  # quarantined, disabled or removed: never nominated
+                continue
+            rows.append(
+                {
+                    "key": h.key,
+                    "specialist_id": h.specialist_id,
+                    "capability": h.capability,
+                    "similarity": round(float(h.similarity), 4),
+                    "cost": float(h.metadata.get("cost", 0.0) or 0.0),
+                    "version": str(h.metadata.get("version", "")),
+                    "status": status,
+                }
+            )
+        candidates[sub["id"]] = rows
+    return {"candidates": candidates}

@@ -1,0 +1,139 @@
+"""The offline planner: split a compound request into subtasks, with dependencies.
+
+Splits on sentences, semicolons, list items, "then", and on "and"/commas when
+the next clause starts a new request. A clause that refers back ("that", "it",
+"the result") depends on the previous subtask and receives its result.
+"""
+
+from __future__ import annotations
+
+import re
+
+from graphs.state import Subtask
+
+MAX_SUBTASKS = 16
+
+# Words that start a new request (imperatives and question openers).
+_STARTERS = (
+    "convert|integrate|differentiate|derive|compute|calculate|evaluate|simplify|factor|factorise|factorize|expand|solve|find|"
+    "what|what's|whats|how|which|when|who|is|are|does|do|give|tell|list|show|add|subtract|multiply|divide|sum|"
+    "normalize|normalise|translate|summarize|summarise|count|determine|estimate|get|check|take|double|halve|"
+    "square|round|express|format|parse|name|describe|explain|compare|predict|then"
+)
+_STARTER_RE = re.compile(rf"^\s*(?:please\s+|also\s+|and\s+)?(?:{_STARTERS})\b", re.I)
+_REFER_RE = re.compile(r"\b(that|it|this|the result|the answer|that result|that value|that number|the previous (?:result|answer|value))\b", re.I)
+_THEN_RE = re.compile(r"\s*(?:[,;]\s*)?\b(?:and\s+)?then\b[,\s]*|\s*(?:[,;]\s*)?\bafter that\b[,\s]*|\s*(?:[,;]\s*)?\bnext\b,\s*", re.I)
+_LIST_RE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+", re.M)
+
+
+def _sentences(text: str) -> list[str]:
+    # A period ends a sentence when followed by space + capital letter, not inside numbers ("26.2").
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z(])|\s*;\s*|\n+", text)
+    return [p for p in (s.strip() for s in parts) if p]
+
+
+def _split_and(clause: str) -> list[str]:
+    """Split on ', and ' / ' and ' / ', ' only where the right side starts a new request."""
+    out: list[str] = []
+    rest = clause
+    while True:
+        m = None
+        for cand in re.finditer(r",\s*(?:and\s+|also\s+)?|\s+and\s+(?:also\s+)?|\s+also\s+", rest):
+            right = rest[cand.end():]
+            left = rest[: cand.start()]
+            if _STARTER_RE.match(right) and len(left.split()) >= 2:
+                m = cand
+                break
+        if m is None:
+            out.append(rest.strip())
+            return [o for o in out if o]
+        out.append(rest[: m.start()].strip())
+        rest = rest[m.end():]
+
+
+def _clean(s: str) -> str:
+    s = s.strip().strip(",;").strip()
+    s = re.sub(r"^(?:and|also|please|then)\s+", "", s, flags=re.I)
+    return s.rstrip(".").strip() if s.endswith(".") and not re.search(r"\d\.$", s) else s.strip()
+
+
+def split_task(task: str) -> list[Subtask]:
+    """Split a request into subtasks; "then" + a back-reference makes a dependency."""
+    text = task.strip()
+    if not text:
+        return []
+    if _LIST_RE.search(text):
+        items = [i for i in _LIST_RE.split(text) if i.strip()]
+    else:
+        items = _sentences(text)
+    clauses: list[tuple[str, bool]] = []  # (text, follows a "then")
+    for item in items:
+        pieces = _THEN_RE.split(item)
+        for j, piece in enumerate(pieces):
+            for k, sub in enumerate(_split_and(piece)):
+                c = _clean(sub)
+                if c:
+                    clauses.append((c, j > 0 and k == 0))
+    subtasks: list[Subtask] = []
+    for i, (c, after_then) in enumerate(clauses[:MAX_SUBTASKS]):
+        deps: list[str] = []
+        if i > 0 and (after_then or i > 0) and _REFER_RE.search(c) and _refers_back(c):
+            deps = [f"s{i}"]
+        subtasks.append(Subtask(id=f"s{i + 1}", text=c, depends_on=deps))
+    if len(clauses) > MAX_SUBTASKS:  # keep the tail together rather than drop it
+        subtasks[-1]["text"] += " " + " ".join(c for c, _ in clauses[MAX_SUBTASKS:])
+    return subtasks
+
+
+def _refers_back(clause: str) -> bool:
+    """'multiply that by 4' refers back; 'is it a leap year in 2024' with its own numbers does not always."""
+    m = _REFER_RE.search(clause)
+    if not m:
+        return False
+    word = m.group(1).lower()
+    if word in ("it", "this") and re.search(r"\d", clause):
+        # "is it a leap year in 2024" names its own operand; "add 4 to it" still refers back
+        return bool(re.search(r"\b(?:to|by|from|of|with|into|in)\s+(?:it|this)\b|\b(?:it|this)\s+(?:by|to|times|plus|minus)\b", clause, re.I))
+    return True
+
+
+def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
+    """Replace the back-reference in a dependent subtask with the value it refers to."""
+    if not inputs:
+        return text
+    last = list(inputs.values())[-1]
+    value = last.get("value")
+    if value is None or value == "":
+        value = last.get("answer", "")
+    if isinstance(value, float):
+        value = f"{value:.10g}"
+    value = str(value)
+    if not value:
+        return text
+    return _REFER_RE.sub(value, text, count=1)
+
+
+def validate_plan(plan: list[Subtask]) -> None:
+    """A missing dependency or a cycle is a clear error."""
+    ids = [s["id"] for s in plan]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"plan has duplicate subtask ids: {ids}")
+    known = set(ids)
+    for s in plan:
+        for d in s["depends_on"]:
+            if d not in known:
+                raise ValueError(f"subtask {s['id']} depends on {d!r}, which is not in the plan")
+    state = {i: 0 for i in ids}  # 0 new, 1 visiting, 2 done
+    deps = {s["id"]: s["depends_on"] for s in plan}
+
+    def visit(n: str, path: list[str]) -> None:
+        if state[n] == 1:
+            raise ValueError("plan has a dependency cycle: " + " -> ".join(path + [n]))
+        if state[n] == 0:
+            state[n] = 1
+            for d in deps[n]:
+                visit(d, path + [n])
+            state[n] = 2
+
+    for i in ids:
+        visit(i, [])

@@ -1,0 +1,177 @@
+"""run_specialist: one Send branch. Call the best candidate; on failure or a decline try the next.
+
+Never raises: LangGraph cancels sibling branches when one raises, so every
+failure becomes a typed result and the siblings' answers are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from capability_index.cards import Capability, SpecialistCard
+from graphs.context import Context
+from graphs.state import Attempt, SubtaskResult, WorkerState
+from micromarket.errors import MicromarketError, SpecialistCallError
+from nodes.common import context_of, services
+from nodes.planner import substitute_inputs
+
+log = logging.getLogger("micromarket.run")
+
+
+def build_arguments(cap: Capability, text: str, context: str) -> dict[str, Any]:
+    """Arguments for the capability's tool: solve-style (task, context) or a single string parameter."""
+    props = (cap.input_schema or {}).get("properties") or {}
+    if "task" in props:
+        args: dict[str, Any] = {"task": text}
+        if "context" in props and context:
+            args["context"] = context
+        return args
+    strings = [k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "string"]
+    required = (cap.input_schema or {}).get("required") or []
+    if len(strings) == 1 and set(required) <= set(strings):
+        return {strings[0]: text}
+    if not props:
+        return {}
+    raise SpecialistCallError(
+        f"tool {cap.tool_name!r} takes typed arguments ({', '.join(props)}); configure a chat model to fill them",
+        kind="schema",
+    )
+
+
+def parse_outcome(structured: dict | None, text: str) -> dict[str, Any]:
+    """Normalise a tool result to answer / confidence / explanation / value."""
+    if isinstance(structured, dict):
+        inner = structured.get("result") if set(structured) == {"result"} else None
+        if isinstance(inner, dict):
+            structured = inner
+        if "answer" in structured:
+            conf = structured.get("confidence")
+            try:
+                conf = None if conf is None else min(max(float(conf), 0.0), 1.0)
+            except (TypeError, ValueError):
+                conf = None
+            return {
+                "answer": str(structured.get("answer") or ""),
+                "confidence": conf,
+                "explanation": str(structured.get("explanation") or ""),
+                "value": structured.get("value"),
+            }
+        if inner is not None or "result" in structured:
+            val = structured.get("result")
+            return {"answer": str(val), "confidence": None, "explanation": "", "value": val if isinstance(val, (int, float, str)) else None}
+        return {"answer": text or str(structured), "confidence": None, "explanation": "", "value": None}
+    return {"answer": text, "confidence": None, "explanation": "", "value": None}
+
+
+def slice_context(context: str, subtask: str, card: SpecialistCard) -> str:
+    """The part of the task's context this call may carry: at most the card's token budget."""
+    if not context:
+        return ""
+    words = context.split()
+    budget = max(card.context_tokens, 0)
+    return " ".join(words[-budget:]) if len(words) > budget else context
+
+
+async def call_candidate(svc, card: SpecialistCard, cap: Capability, text: str, context: str, timeout: float) -> dict:
+    args = build_arguments(cap, text, context)
+    out = await svc.pool.call(card, cap.tool_name, args, timeout=timeout)
+    if out.is_error:
+        raise SpecialistCallError(f"{card.id}.{cap.name} reported an error: {out.text[:300]}", kind="error")
+    parsed = parse_outcome(out.structured, out.text)
+    parsed["latency_ms"] = out.latency_ms
+    return parsed
+
+
+async def _attempt(svc, ctx: Context, cand: dict, text: str, context: str) -> tuple[Attempt, dict | None]:
+    t0 = time.perf_counter()
+    try:
+        card = svc.store.get(cand["specialist_id"])
+        cap = card.capability(cand["capability"])
+        ctx_slice = slice_context(context, text, card)
+        res = await call_candidate(svc, card, cap, text, ctx_slice, ctx.call_timeout_s)
+        res["context_tokens"] = len(ctx_slice.split())
+        res["version"] = card.version
+        declined = not res["answer"].strip() or res["confidence"] == 0.0
+        att = Attempt(key=cand["key"], specialist_id=cand["specialist_id"], outcome="declined" if declined else "ok",
+                      latency_ms=round(res["latency_ms"], 2))
+        if declined:
+            att["error"] = (res["explanation"] or "returned no answer")[:300]
+            return att, None
+        return att, res
+    except SpecialistCallError as e:
+        return Attempt(key=cand["key"], specialist_id=cand["specialist_id"], outcome=e.kind,
+                       latency_ms=round((time.perf_counter() - t0) * 1000, 2), error=str(e)[:300]), None
+    except (MicromarketError, KeyError) as e:
+        return Attempt(key=cand["key"], specialist_id=cand["specialist_id"], outcome="error",
+                       latency_ms=round((time.perf_counter() - t0) * 1000, 2), error=str(e)[:300]), None
+
+
+def _result(state: WorkerState, text: str, status: str, attempts: list[Attempt], **kw) -> SubtaskResult:
+    base = dict(
+        run_id=state["run_id"], subtask_id=state["subtask"]["id"], text=text, status=status, specialist=None, version=None,
+        capability=None, answer="", confidence=None, explanation="", value=None, latency_ms=0.0, attempts=attempts,
+    )
+    base.update(kw)
+    return base  # type: ignore[return-value]
+
+
+async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> SubtaskResult:
+    ctx = context_of(runtime)
+    svc = services(runtime)
+    sub = state["subtask"]
+    failed_deps = [d for d, r in state.get("inputs", {}).items() if r.get("status") != "ok"]
+    if failed_deps:
+        return _result(state, sub["text"], "failed", [], reason=f"depends on {', '.join(failed_deps)}, which did not succeed")
+    text = substitute_inputs(sub["text"], state.get("inputs", {}))
+    context = state.get("context", "") or ""
+    attempts: list[Attempt] = []
+    cands = state.get("candidates", [])
+    k = max(ctx.redundancy, 1)
+    tried = 0
+    while tried < len(cands) and tried < max(ctx.max_attempts, k):
+        batch = cands[tried : tried + (k if tried == 0 else 1)]
+        tried += len(batch)
+        outs = await asyncio.gather(*(_attempt(svc, ctx, c, text, context) for c in batch))
+        good = []
+        for cand, (att, res) in zip(batch, outs):
+            attempts.append(att)
+            if res is not None:
+                good.append((cand, res))
+        if good:
+            cand, res = max(good, key=lambda g: (g[1]["confidence"] or 0.0))
+            extra: dict[str, Any] = {}
+            if len(good) > 1:
+                from capability_index.trust import consensus
+
+                cons = consensus([{"key": c["key"], "answer": r["answer"], "value": r["value"], "confidence": r["confidence"]} for c, r in good])
+                winners = set(cons["groups"][0]["members"]) if cons.get("value") is not None else set()
+                if winners:  # answer with the consensus group's most confident member
+                    cand, res = max((g for g in good if g[0]["key"] in winners), key=lambda g: (g[1]["confidence"] or 0.0))
+                extra["consensus"] = cons
+                extra["alternatives"] = [{"specialist": c["specialist_id"], "answer": r["answer"], "confidence": r["confidence"]} for c, r in good if c is not cand]
+            return _result(
+                state, text, "ok", attempts, specialist=cand["specialist_id"], version=res["version"], capability=cand["capability"],
+                answer=res["answer"], confidence=res["confidence"], explanation=res["explanation"], value=res["value"],
+                latency_ms=round(res["latency_ms"], 2), context_tokens=res.get("context_tokens", 0), **extra,
+            )
+    if not cands:
+        return _result(state, text, "unsupported", attempts, reason="no candidate specialist")
+    if attempts and all(a["outcome"] == "declined" for a in attempts):
+        return _result(state, text, "unsupported", attempts,
+                       reason="the candidate specialists declined: " + "; ".join(f"{a['specialist_id']}: {a.get('error', '')}" for a in attempts))
+    return _result(state, text, "failed", attempts,
+                   reason="every candidate failed: " + "; ".join(f"{a['specialist_id']} {a['outcome']}" for a in attempts))
+
+
+async def run_specialist(state: WorkerState, runtime: Runtime[Context]) -> dict:
+    try:
+        result = await solve_subtask(state, runtime)
+    except Exception as e:  # noqa: BLE001 - keep siblings alive whatever happens
+        log.exception("subtask %s failed", state["subtask"]["id"])
+        result = _result(state, state["subtask"]["text"], "failed", [], reason=f"internal error: {type(e).__name__}: {e}")
+    return {"results": [result]}

@@ -1,0 +1,82 @@
+"""select: rank each subtask's candidates by trust (Thompson sampling), similarity and cost."""
+
+from __future__ import annotations
+
+import random
+from typing import Literal
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from capability_index.trust import Candidate, rank
+from graphs.context import Context
+from graphs.state import State, SubtaskResult, WorkerState
+from nodes.common import context_of, results_of_run, services
+
+
+def _rng(ctx: Context, run_id: str, subtask_id: str) -> random.Random:
+    if ctx.seed is None:
+        return random.Random()
+    return random.Random(f"{ctx.seed}:{run_id}:{subtask_id}")
+
+
+def unsupported_result(run_id: str, sub: dict, reason: str, attempts: list | None = None) -> SubtaskResult:
+    return SubtaskResult(
+        run_id=run_id,  # type: ignore[typeddict-unknown-key]
+        subtask_id=sub["id"], text=sub["text"], status="unsupported", specialist=None, version=None,
+        capability=None, answer="", confidence=None, explanation="", value=None, latency_ms=0.0,
+        attempts=attempts or [], reason=reason,
+    )
+
+
+async def select(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = context_of(runtime)
+    svc = services(runtime)
+    plan = state.get("plan") or []
+    found = state.get("candidates") or {}
+    pairs = [(c["specialist_id"], c["capability"]) for rows in found.values() for c in rows]
+    posteriors = svc.ledger.posteriors(pairs) if pairs else {}
+    per_call_budget = ctx.budget / max(len(plan), 1) if ctx.budget is not None else None
+    ranked: dict[str, list[dict]] = {}
+    results: list[SubtaskResult] = []
+    for sub in plan:
+        rows = found.get(sub["id"], [])
+        cands = [
+            Candidate(
+                key=c["key"], specialist_id=c["specialist_id"], capability=c["capability"], similarity=c["similarity"],
+                cost=c["cost"], version=c["version"], status=c["status"], posterior=posteriors.get((c["specialist_id"], c["capability"])),
+            )
+            for c in rows
+        ]
+        order = rank(cands, rng=_rng(ctx, state["run_id"], sub["id"]), quality_cost=ctx.quality_cost,
+                     budget=per_call_budget, min_similarity=ctx.min_similarity)
+        ranked[sub["id"]] = [
+            {**next(r for r in rows if r["key"] == c.key), "trust": round(c.posterior.mean, 4) if c.posterior else None,
+             "sampled_trust": round(c.sampled_trust, 4), "score": round(c.score, 4)}
+            for c in order
+        ]
+        if not ranked[sub["id"]]:
+            best = max((c["similarity"] for c in rows), default=0.0)
+            why = "no registered specialist covers this request"
+            if rows:
+                why += f" (best match {rows[0]['key']} at similarity {best:.2f}, below {ctx.min_similarity:.2f}, or over budget)"
+            results.append(unsupported_result(state["run_id"], sub, why))
+    return {"candidates": ranked, "results": results}
+
+
+def dispatch(state: State) -> list[Send] | Literal["integrate"]:
+    """Send every subtask whose dependencies are done; when none is left, integrate."""
+    done = {r["subtask_id"]: r for r in results_of_run(state)}
+    ready = [s for s in state.get("plan") or [] if s["id"] not in done and all(d in done for d in s["depends_on"])]
+    if not ready:
+        return "integrate"
+    return [
+        Send(
+            "run_specialist",
+            WorkerState(
+                run_id=state["run_id"], subtask=s, candidates=(state.get("candidates") or {}).get(s["id"], []),
+                inputs={d: done[d] for d in s["depends_on"]}, context=state.get("context", "") or "",
+            ),
+        )
+        for s in ready
+    ]
