@@ -1,0 +1,525 @@
+"""The capability index: one Chroma entry per declared capability.
+
+The SQLite card store is the source of truth; this index is derived from it and
+can always be rebuilt (``micromarket index rebuild``). Entries are keyed
+``"<specialist_id>.<capability>"``; the document is the capability text built by
+:func:`capability_text`; we embed ourselves (the collection has no embedding
+function) so that the model is loaded once and queries are embedded in batches.
+
+Embedded Chroma (PersistentClient) allows one writing process per directory:
+writes take :class:`capability_index.lock.WriterLock`. In server mode
+(``settings.chroma_url``) Chroma serialises writes and no lock is taken.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from capability_index.cards import Capability, SpecialistCard, canonical_hash
+from capability_index.lock import NullLock, WriterLock
+from micromarket.errors import IndexMismatchError, InputError, MicromarketError
+from micromarket.settings import Settings
+
+COLLECTION = "capabilities"
+DEFAULT_STATUS = "active"
+DOMAIN_FLAG = "domain:"  # metadata flag per domain, so that where={"domain": d} is an exact match
+REBUILD_HINT = "micromarket index rebuild"
+EMBED_BATCH = 128
+
+
+@dataclass
+class Hit:
+    key: str  # "<specialist_id>.<capability>"
+    specialist_id: str
+    capability: str
+    similarity: float  # in [0, 1], higher is better
+    metadata: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- capability text
+
+_CAMEL1 = re.compile(r"([a-z0-9])([A-Z])")
+_CAMEL2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_SEP = re.compile(r"[_\-.:/]+")
+
+
+def split_identifier(name: str) -> str:
+    """``get_weatherForecast`` -> ``get weather Forecast``; ``HTMLParser`` -> ``HTML Parser``."""
+    s = _SEP.sub(" ", name)
+    s = _CAMEL2.sub(r"\1 \2", s)
+    s = _CAMEL1.sub(r"\1 \2", s)
+    return " ".join(s.split())
+
+
+def _norm(s: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", s.lower()))
+
+
+_GENERIC_PARAMS = {"task", "context"}
+
+
+def _params(schema: dict[str, Any] | None) -> list[str]:
+    out: list[str] = []
+    props = (schema or {}).get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict):
+        return out
+    for pname, spec in list(props.items())[:30]:
+        desc = spec.get("description") if isinstance(spec, dict) else None
+        if pname in _GENERIC_PARAMS and not desc:
+            continue  # the default solve(task, context) schema says nothing about the capability
+        words = split_identifier(str(pname))
+        out.append(f"{words} ({' '.join(str(desc).split())[:300]})" if desc else words)
+    return out
+
+
+def capability_text(card: SpecialistCard, cap: Capability) -> str:
+    """The document indexed for one capability: what it is called, what it does, what it takes,
+    what it was declared to solve, and who offers it. Most specific first (embedding models
+    truncate long inputs)."""
+    name = split_identifier(cap.name)
+    lines = [f"{name}: {' '.join(cap.description.split())}"]
+    spec_name = card.name.strip()
+    spec_desc = " ".join(card.description.split())
+    same_name = _norm(spec_name) == _norm(name) or _norm(spec_name) == _norm(cap.name)
+    same_desc = _norm(spec_desc) == _norm(cap.description) or not spec_desc
+    if not (same_name and same_desc):
+        bits = []
+        if not same_name:
+            bits.append(spec_name)
+        if not same_desc:
+            bits.append(spec_desc)
+        lines.append("Provided by " + " - ".join(bits))
+    params = _params(cap.input_schema)
+    if params:
+        lines.append("Parameters: " + "; ".join(params))
+    if cap.examples:
+        lines.append("Examples: " + " | ".join(" ".join(e.split()) for e in cap.examples[:20]))
+    if card.domains:
+        lines.append("Domains: " + ", ".join(card.domains))
+    return "\n".join(lines)
+
+
+def _entry_fingerprint(card: SpecialistCard, doc: str) -> str:
+    return canonical_hash(
+        {
+            "doc": doc,
+            "card": card.fingerprint(),
+            "domains": sorted(card.domains),
+            "cost": card.cost_per_call,
+            "version": card.version,
+        }
+    )
+
+
+def _metadata(card: SpecialistCard, cap: Capability, status: str, fingerprint: str) -> dict[str, Any]:
+    md: dict[str, Any] = {
+        "specialist_id": card.id,
+        "capability": cap.name,
+        "name": card.name,
+        "domains": ",".join(card.domains),
+        "cost": float(card.cost_per_call),
+        "latency_ms": float(card.latency_ms),
+        "status": status,
+        "version": card.version,
+        "fingerprint": fingerprint,
+    }
+    for d in card.domains:
+        md[DOMAIN_FLAG + d] = True
+    return md
+
+
+def public_metadata(md: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (md or {}).items() if not k.startswith(DOMAIN_FLAG)}
+
+
+def build_where(where: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Our filter vocabulary -> a Chroma ``where``: {"domain": str, "status": str, "max_cost": float}."""
+    if not where:
+        return None
+    clauses: list[dict[str, Any]] = []
+    for k, v in where.items():
+        if v is None:
+            continue
+        if k == "domain":
+            clauses.append({DOMAIN_FLAG + str(v): True})
+        elif k == "status":
+            clauses.append({"status": str(v)})
+        elif k == "max_cost":
+            clauses.append({"cost": {"$lte": float(v)}})
+        elif k == "specialist_id":
+            clauses.append({"specialist_id": str(v)})
+        else:
+            raise InputError(f"unknown index filter {k!r} (use domain, status, max_cost or specialist_id)")
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def matches_where(md: Mapping[str, Any], where: Mapping[str, Any] | None) -> bool:
+    """The same filter evaluated in Python (used by the in-memory retriever)."""
+    if not where:
+        return True
+    for k, v in where.items():
+        if v is None:
+            continue
+        if k == "domain":
+            if not md.get(DOMAIN_FLAG + str(v)):
+                return False
+        elif k == "status":
+            if md.get("status") != str(v):
+                return False
+        elif k == "max_cost":
+            if float(md.get("cost", 0.0)) > float(v):
+                return False
+        elif k == "specialist_id":
+            if md.get("specialist_id") != str(v):
+                return False
+        else:
+            raise InputError(f"unknown index filter {k!r} (use domain, status, max_cost or specialist_id)")
+    return True
+
+
+# ---------------------------------------------------------------- the index
+
+
+def _progress(enabled: bool, total: int, label: str):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    p.start()
+    p.add_task(label, total=total)
+    return p
+
+
+class CapabilityIndex:
+    """Chroma collection ``capabilities`` (cosine), one entry per capability."""
+
+    def __init__(self, settings: Settings, *, check: bool = True):
+        """Open (or create) the index. With ``check=False`` an index built with another
+        embedding model can be opened — only to :meth:`rebuild` it."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.settings = settings
+        self.model = settings.embedding_model
+        self._embeddings = None
+        self._dim: int | None = None
+        self.generation = 0  # bumped on every write from this object; readers cache against it
+        csettings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_url:
+            from urllib.parse import urlparse
+
+            u = urlparse(settings.chroma_url)
+            if not u.hostname:
+                raise InputError(f"MICROMARKET_CHROMA_URL is not a URL: {settings.chroma_url!r}")
+            self.client = chromadb.HttpClient(
+                host=u.hostname,
+                port=u.port or (443 if u.scheme == "https" else 8000),
+                ssl=u.scheme == "https",
+                settings=csettings,
+            )
+            self._lock: Any = NullLock()
+            self.location = settings.chroma_url
+        else:
+            settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=csettings)
+            self._lock = WriterLock(settings.chroma_dir)
+            self.location = str(settings.chroma_dir)
+        self._col = None
+        existing = self._get_existing()
+        if existing is not None:
+            self._col = existing
+            if check:
+                self._check_model(existing.metadata or {})
+
+    # -- collection handling
+
+    def _get_existing(self):
+        try:
+            return self.client.get_collection(COLLECTION, embedding_function=None)
+        except Exception as e:  # noqa: BLE001  (NotFoundError / ValueError depending on version)
+            if "does not exist" in str(e).lower() or "not found" in str(e).lower() or type(e).__name__ == "NotFoundError":
+                return None
+            raise
+
+    def _check_model(self, md: Mapping[str, Any], *, dim: int | None = None) -> None:
+        built_model = md.get("embedding_model")
+        built_dim = md.get("embedding_dim")
+        if built_model is not None and built_model != self.model:
+            raise IndexMismatchError(
+                f"the capability index at {self.location} was built with embedding model {built_model!r} "
+                f"(dimension {built_dim}), but {self.model!r} is configured. "
+                f"Run `{REBUILD_HINT}` to re-embed every capability with the configured model."
+            )
+        if dim is not None and built_dim is not None and int(built_dim) != int(dim):
+            raise IndexMismatchError(
+                f"the capability index at {self.location} has dimension {built_dim}, but embedding model "
+                f"{self.model!r} produces {dim}. Run `{REBUILD_HINT}` to re-embed every capability."
+            )
+
+    def _collection_metadata(self) -> dict[str, Any]:
+        return {"hnsw:space": "cosine", "embedding_model": self.model, "embedding_dim": self.dim}
+
+    @property
+    def collection(self):
+        if self._col is None:
+            with self._lock:
+                col = self._get_existing()
+                if col is None:
+                    col = self.client.get_or_create_collection(
+                        COLLECTION, embedding_function=None, metadata=self._collection_metadata()
+                    )
+                self._col = col
+        return self._col
+
+    # -- embeddings
+
+    @property
+    def embeddings(self):
+        if self._embeddings is None:
+            from capability_index.embeddings import get_embeddings
+
+            self._embeddings = get_embeddings(self.model)
+        return self._embeddings
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            from capability_index.embeddings import embedding_dim
+
+            self._dim = embedding_dim(self.model)
+            if self._col is not None:
+                self._check_model(self._col.metadata or {}, dim=self._dim)
+        return self._dim
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One batched embedding call; rows L2-normalised, float32."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        _ = self.dim  # dimension check against the collection
+        v = np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32)
+        n = np.linalg.norm(v, axis=1, keepdims=True)
+        n[n == 0] = 1.0
+        return v / n
+
+    # -- writes
+
+    def _all(self, include: list[str]) -> dict[str, Any]:
+        col = self.collection
+        n = col.count()
+        if n == 0:
+            return {"ids": [], "metadatas": [], "documents": [], "embeddings": []}
+        out: dict[str, list] = {"ids": [], "metadatas": [], "documents": [], "embeddings": []}
+        page = 5000
+        for off in range(0, n, page):
+            got = col.get(include=include, limit=page, offset=off)
+            out["ids"].extend(got["ids"])
+            for name in ("metadatas", "documents", "embeddings"):
+                vals = got.get(name)
+                if name in include and vals is not None:
+                    out[name].extend(list(vals))
+        return out
+
+    def upsert(
+        self,
+        cards: Iterable[SpecialistCard],
+        *,
+        status: Mapping[str, str] | None = None,
+        progress: bool = False,
+    ) -> int:
+        """Index every capability of ``cards``. Unchanged entries are skipped, capabilities a
+        card no longer declares are removed. Returns the number of entries written."""
+        cards = list(cards)
+        status = dict(status or {})
+        with self._lock:
+            col = self.collection
+            existing = self._all(["metadatas"])
+            by_id = dict(zip(existing["ids"], existing["metadatas"]))
+            to_embed: list[tuple[str, str, dict[str, Any]]] = []
+            meta_only: list[tuple[str, dict[str, Any]]] = []
+            stale_ids: list[str] = []
+            for card in cards:
+                new_keys = set()
+                for cap in card.capabilities:
+                    key = card.key(cap.name)
+                    new_keys.add(key)
+                    doc = capability_text(card, cap)
+                    fp = _entry_fingerprint(card, doc)
+                    old = by_id.get(key)
+                    st = status.get(card.id) or (old or {}).get("status") or DEFAULT_STATUS
+                    md = _metadata(card, cap, st, fp)
+                    if old is not None and old.get("fingerprint") == fp:
+                        if old.get("status") != st:
+                            meta_only.append((key, md))
+                        continue
+                    to_embed.append((key, doc, md))
+                for oid, omd in by_id.items():
+                    if (omd or {}).get("specialist_id") == card.id and oid not in new_keys:
+                        stale_ids.append(oid)
+            if stale_ids:
+                col.delete(ids=stale_ids)
+            if meta_only:
+                col.update(ids=[k for k, _ in meta_only], metadatas=[m for _, m in meta_only])
+            bar = _progress(progress and bool(to_embed), len(to_embed), "indexing capabilities")
+            try:
+                for off in range(0, len(to_embed), EMBED_BATCH):
+                    batch = to_embed[off : off + EMBED_BATCH]
+                    vecs = self.embed([d for _, d, _ in batch])
+                    col.upsert(
+                        ids=[k for k, _, _ in batch],
+                        documents=[d for _, d, _ in batch],
+                        metadatas=[m for _, _, m in batch],
+                        embeddings=vecs,
+                    )
+                    if bar is not None:
+                        bar.advance(bar.task_ids[0], len(batch))
+            finally:
+                if bar is not None:
+                    bar.stop()
+            if to_embed or meta_only or stale_ids:
+                self.generation += 1
+        return len(to_embed) + len(meta_only)
+
+    def _ids_of(self, specialist_id: str) -> tuple[list[str], list[dict[str, Any]]]:
+        got = self.collection.get(where={"specialist_id": specialist_id}, include=["metadatas"])
+        return list(got["ids"]), list(got["metadatas"] or [])
+
+    def remove(self, specialist_id: str) -> int:
+        with self._lock:
+            ids, _ = self._ids_of(specialist_id)
+            if ids:
+                self.collection.delete(ids=ids)
+                self.generation += 1
+            return len(ids)
+
+    def set_status(self, specialist_id: str, status: str) -> None:
+        with self._lock:
+            ids, mds = self._ids_of(specialist_id)
+            if not ids:
+                return
+            new = []
+            for md in mds:
+                md = dict(md or {})
+                md["status"] = status
+                new.append(md)
+            self.collection.update(ids=ids, metadatas=new)
+            self.generation += 1
+
+    def rebuild(
+        self,
+        cards: Iterable[SpecialistCard],
+        *,
+        status: Mapping[str, str] | None = None,
+        progress: bool = True,
+    ) -> int:
+        """Drop the collection and re-create it from ``cards`` with the configured model."""
+        cards = list(cards)
+        with self._lock:
+            try:
+                self.client.delete_collection(COLLECTION)
+            except Exception as e:  # noqa: BLE001
+                if self._get_existing() is not None:
+                    raise MicromarketError(f"cannot drop the capability index at {self.location}: {e}") from e
+            self._col = self.client.get_or_create_collection(
+                COLLECTION, embedding_function=None, metadata=self._collection_metadata()
+            )
+            self.generation += 1
+            return self.upsert(cards, status=status, progress=progress)
+
+    # -- reads
+
+    def count(self) -> int:
+        if self._col is None and self._get_existing() is None:
+            return 0
+        return self.collection.count()
+
+    def keys(self) -> set[str]:
+        if self._col is None and self._get_existing() is None:
+            return set()
+        return set(self._all([])["ids"])
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything in the collection: ids, documents, metadatas and an (n, dim) float32 matrix."""
+        got = self._all(["metadatas", "documents", "embeddings"])
+        emb = np.asarray(got["embeddings"], dtype=np.float32) if got["ids"] else np.zeros((0, self.dim), np.float32)
+        return {"ids": got["ids"], "documents": got["documents"], "metadatas": got["metadatas"], "embeddings": emb}
+
+    def verify(self, cards: Iterable[SpecialistCard]) -> dict[str, Any]:
+        """Compare the index with the cards: missing, extra and stale (changed) entries."""
+        expected: dict[str, str] = {}
+        for card in cards:
+            for cap in card.capabilities:
+                expected[card.key(cap.name)] = _entry_fingerprint(card, capability_text(card, cap))
+        got = self._all(["metadatas", "embeddings"]) if (self._col is not None or self._get_existing()) else {
+            "ids": [], "metadatas": [], "embeddings": []
+        }
+        have = {}
+        broken = []
+        embs = got.get("embeddings") or []
+        for i, (key, md) in enumerate(zip(got["ids"], got["metadatas"])):
+            have[key] = (md or {}).get("fingerprint")
+            if embs and (embs[i] is None or len(embs[i]) == 0):
+                broken.append(key)
+        missing = sorted(k for k in expected if k not in have)
+        extra = sorted(k for k in have if k not in expected)
+        stale = sorted({k for k in expected if k in have and have[k] != expected[k]} | {k for k in broken if k in expected})
+        return {
+            "ok": not (missing or extra or stale),
+            "missing": missing,
+            "extra": extra,
+            "stale": stale,
+            "count": len(have),
+        }
+
+    def search(self, queries: list[str], k: int = 8, where: dict | None = None) -> list[list[Hit]]:
+        """Dense search only: one batched embedding call, one Chroma query."""
+        if not queries:
+            return []
+        n = self.count()
+        if n == 0 or k <= 0:
+            return [[] for _ in queries]
+        vecs = self.embed(list(queries))
+        res = self.collection.query(
+            query_embeddings=vecs,
+            n_results=min(k, n),
+            where=build_where(where),
+            include=["metadatas", "distances"],
+        )
+        out: list[list[Hit]] = []
+        for ids, mds, dists in zip(res["ids"], res["metadatas"], res["distances"]):
+            hits = []
+            for key, md, d in zip(ids, mds, dists):
+                md = md or {}
+                hits.append(
+                    Hit(
+                        key=key,
+                        specialist_id=md.get("specialist_id", key.split(".", 1)[0]),
+                        capability=md.get("capability", key.split(".", 1)[-1]),
+                        similarity=float(min(1.0, max(0.0, 1.0 - float(d)))),
+                        metadata=public_metadata(md),
+                    )
+                )
+            out.append(hits)
+        return out
+
+    def close(self) -> None:
+        self._col = None
+        close = getattr(self.client, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def __enter__(self) -> CapabilityIndex:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
