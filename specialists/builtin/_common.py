@@ -41,8 +41,9 @@ def superscript(digits: str) -> str:
     return digits.translate(_SUPERSCRIPTS)
 
 
-def fmt_num(x: float, sig: int = 4) -> str:
-    """Readable rounding: integers as is, otherwise `sig` significant digits; thousands separators from 10,000."""
+def fmt_num(x: float, sig: int = 4, min_decimals: int = 0) -> str:
+    """Readable rounding: `sig` significant digits (at least `min_decimals` decimals below 10**sig);
+    thousands separators from 10,000."""
     if x is None or not math.isfinite(x):
         return str(x)
     if x == 0:
@@ -53,7 +54,7 @@ def fmt_num(x: float, sig: int = 4) -> str:
     if ax >= 10 ** sig:
         r = round(x)
         return f"{r:,}" if ax >= 10_000 else str(r)
-    digits = sig - 1 - math.floor(math.log10(ax))
+    digits = max(sig - 1 - math.floor(math.log10(ax)), min_decimals)
     r = round(x, max(digits, 0))
     if float(r).is_integer():
         return str(int(r))

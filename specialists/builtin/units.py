@@ -1,0 +1,235 @@
+"""`units` specialist: unit conversion with pint (length, mass, volume, temperature, speed, data sizes...).
+
+Run as ``python -m specialists.builtin.units`` (an MCP server on stdio).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float
+from specialists.result import SolveResult
+
+SPECIALIST_ID = "units"
+
+# Spellings pint does not know (or reads differently, e.g. "C" = coulomb), lower-cased.
+ALIASES = {
+    "c": "degC", "°c": "degC", "celsius": "degC", "centigrade": "degC", "degrees celsius": "degC", "degree celsius": "degC",
+    "deg c": "degC", "degrees c": "degC",
+    "f": "degF", "°f": "degF", "fahrenheit": "degF", "degrees fahrenheit": "degF", "degree fahrenheit": "degF",
+    "deg f": "degF", "degrees f": "degF",
+    "k": "kelvin", "kelvins": "kelvin", "degrees kelvin": "kelvin", "rankine": "degR",
+    "mph": "mile/hour", "kph": "km/hour", "kmh": "km/hour", "km/h": "km/hour", "kmph": "km/hour", "kmh/h": "km/hour",
+    "mps": "m/s", "fps": "ft/s", "knots": "knot", "kts": "knot", "kt": "knot",
+    "b": "byte", "bytes": "byte", "kb": "kilobyte", "mb": "megabyte", "gb": "gigabyte", "tb": "terabyte", "pb": "petabyte",
+    "kib": "kibibyte", "mib": "mebibyte", "gib": "gibibyte", "tib": "tebibyte",
+    "kbps": "kilobit/second", "mbps": "megabit/second", "gbps": "gigabit/second",
+    "lbs": "pound", "lb": "pound", "pounds": "pound", "oz": "ounce", "ozs": "ounce", "stones": "stone", "st": "stone",
+    "tons": "ton", "short ton": "ton", "short tons": "ton", "tonne": "metric_ton", "tonnes": "metric_ton",
+    "metric ton": "metric_ton", "metric tons": "metric_ton", "long ton": "long_ton", "long tons": "long_ton",
+    "fl oz": "fluid_ounce", "fl. oz": "fluid_ounce", "fluid ounce": "fluid_ounce", "fluid ounces": "fluid_ounce",
+    "cups": "cup", "tbsp": "tablespoon", "tablespoons": "tablespoon", "tsp": "teaspoon", "teaspoons": "teaspoon",
+    "l": "liter", "litre": "liter", "litres": "liter", "liters": "liter", "ml": "milliliter", "millilitres": "milliliter",
+    "gallons": "gallon", "gal": "gallon", "imperial gallon": "imperial_gallon", "imperial gallons": "imperial_gallon",
+    "uk gallon": "imperial_gallon", "uk gallons": "imperial_gallon", "pints": "pint", "quarts": "quart", "cc": "cc",
+    "sq ft": "ft**2", "sqft": "ft**2", "sq m": "m**2", "sq km": "km**2", "sq mi": "mile**2", "sq in": "inch**2",
+    "m2": "m**2", "km2": "km**2", "ft2": "ft**2", "m3": "m**3", "cm3": "cm**3",
+    "acres": "acre", "hectares": "hectare", "ha": "hectare",
+    "hp": "horsepower", "kwh": "kWh", "calories": "kilocalorie", "calorie": "kilocalorie", "kcal": "kilocalorie", "cal": "calorie",
+    "btu": "BTU", "joules": "joule", "psi": "psi", "atm": "atm", "mmhg": "mmHg", "pa": "pascal", "kpa": "kilopascal",
+    "light years": "light_year", "light year": "light_year", "lightyears": "light_year", "au": "astronomical_unit",
+    "nautical miles": "nautical_mile", "nautical mile": "nautical_mile", "nmi": "nautical_mile",
+    "mins": "minute", "min": "minute", "hrs": "hour", "hr": "hour", "secs": "second", "sec": "second", "yrs": "year",
+    "ms": "millisecond", "µs": "microsecond", "us": "microsecond",
+    "metres": "meter", "metre": "meter", "kilometres": "kilometer", "centimetres": "centimeter", "millimetres": "millimeter",
+    "in": "inch", "ft": "foot", "yd": "yard", "yds": "yard", "mi": "mile", "miles": "mile",
+}
+LABELS = {"floz": "fl oz", "cp": "cup", "l": "L", "ml": "mL", "degree_Celsius": "°C", "kcal": "kcal (Cal)"}
+DATA_WORDS = ("bit", "byte")
+
+
+@lru_cache(maxsize=1)
+def registry():
+    import pint
+
+    return pint.UnitRegistry()
+
+
+@dataclass
+class Resolved:
+    unit: object
+    label: str
+    guessed: str | None = None  # the spelling that was guessed from
+
+
+def _normalise(text: str) -> str:
+    t = text.strip().strip(".,;:").strip()
+    t = re.sub(r"^(?:a|an|one|the|some)\s+", "", t, flags=re.I)
+    t = re.sub(r"\s+per\s+", "/", t, flags=re.I)
+    t = re.sub(r"\b(?:square|sq\.?)\s+(\w+)", r"\1**2", t, flags=re.I)
+    t = re.sub(r"\bcubic\s+(\w+)", r"\1**3", t, flags=re.I)
+    t = re.sub(r"(\w+)\s+squared\b", r"\1**2", t, flags=re.I)
+    t = re.sub(r"(\w+)\s+cubed\b", r"\1**3", t, flags=re.I)
+    return t.replace("²", "**2").replace("³", "**3")
+
+
+def _try_parse(spec: str):
+    import pint
+
+    ureg = registry()
+    if not re.fullmatch(r"[A-Za-zµ°_ */0-9.]+", spec) or not re.search(r"[A-Za-zµ°]", spec):
+        return None
+    try:
+        u = ureg.parse_units(spec)
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, TypeError, ValueError, AssertionError):
+        return None
+    except Exception:
+        return None
+    return None if u == ureg.dimensionless else u
+
+
+def _candidates() -> list[str]:
+    return sorted(set(ALIASES) | {
+        "meter", "kilometer", "centimeter", "millimeter", "mile", "yard", "foot", "feet", "inch", "inches", "gram",
+        "kilogram", "milligram", "pound", "ounce", "stone", "liter", "milliliter", "gallon", "quart", "pint", "cup",
+        "second", "minute", "hour", "day", "week", "month", "year", "kelvin", "fahrenheit", "celsius", "byte", "bit",
+        "kilobyte", "megabyte", "gigabyte", "terabyte", "joule", "calorie", "watt", "kilowatt", "newton", "pascal",
+        "kilometers", "meters", "miles", "grams", "kilograms", "hours", "minutes", "seconds", "days", "weeks",
+    })
+
+
+def resolve_unit(text: str) -> Resolved | None:
+    """Read a unit name; a close misspelling is accepted with `guessed` set."""
+    spec = _normalise(text)
+    if not spec:
+        return None
+    low = spec.lower()
+    for attempt in (ALIASES.get(low), spec if not ALIASES.get(low) else None, low,
+                    ALIASES.get(low.rstrip("s")), low[:-1] if low.endswith("s") else None):
+        if attempt:
+            u = _try_parse(attempt)
+            if u is not None:
+                return Resolved(u, _label(u))
+    if " " not in low and len(low) >= 4:
+        close = difflib.get_close_matches(low, _candidates(), n=1, cutoff=0.8)
+        if close:
+            u = _try_parse(ALIASES.get(close[0], close[0]))
+            if u is not None:
+                return Resolved(u, _label(u), guessed=spec)
+    return None
+
+
+def _label(unit) -> str:
+    s = f"{unit:~P}"
+    return LABELS.get(s, s)
+
+
+def _is_data(unit) -> bool:
+    return any(w in str(unit) for w in DATA_WORDS)
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> SolveResult:
+    """Convert `value` from one unit to another."""
+    src, dst = resolve_unit(from_unit), resolve_unit(to_unit)
+    missing = [u for u, r in ((from_unit, src), (to_unit, dst)) if r is None]
+    if missing:
+        return fail(f"unknown unit {missing[0].strip()!r}")
+    return _convert(value, src, dst, value_given=True)
+
+
+def _convert(value: float, src: Resolved, dst: Resolved, *, value_given: bool) -> SolveResult:
+    import pint
+
+    ureg = registry()
+    if _is_data(src.unit) != _is_data(dst.unit):
+        return fail(f"cannot convert {src.label} to {dst.label}: different kinds of quantity")
+    try:
+        out = ureg.Quantity(value, src.unit).to(dst.unit).magnitude
+    except pint.errors.DimensionalityError:
+        a, b = ureg.Quantity(1, src.unit).dimensionality, ureg.Quantity(1, dst.unit).dimensionality
+        return fail(f"cannot convert {src.label} ({a}) to {dst.label} ({b}): incompatible dimensions")
+    except pint.errors.OffsetUnitCalculusError:
+        return fail("temperature units cannot be combined with other units")
+    out = float(f"{float(out):.12g}")
+    answer = f"{fmt_num(value, 6)} {src.label} = {fmt_num(out, 4, min_decimals=2)} {dst.label}"
+    offset = "degree_" in str(src.unit) or "degree_" in str(dst.unit)
+    if offset:
+        expl = f"temperature conversion (offset scales): {value:g} {src.label} = {out:.10g} {dst.label}"
+    else:
+        factor = float(ureg.Quantity(1, src.unit).to(dst.unit).magnitude)
+        expl = f"1 {src.label} = {factor:.10g} {dst.label}; {value:g} × {factor:.10g} = {out:.10g} {dst.label}"
+    conf = 0.97
+    notes = []
+    for r in (src, dst):
+        if r.guessed:
+            conf = min(conf, 0.5)
+            notes.append(f"read {r.guessed!r} as {r.label}")
+    if not value_given:
+        conf = min(conf, 0.6)
+        notes.append("no amount given, assumed 1")
+    if notes:
+        expl += " (" + "; ".join(notes) + ")"
+    return SolveResult(answer=answer, confidence=conf, explanation=expl, value=out)
+
+
+_NUM = rf"(?P<v>{NUMBER_RE}|a|an|one)"
+_PATTERNS = [
+    re.compile(rf"^how\s+many\s+(?P<to>.+?)\s+(?:are\s+|is\s+)?(?:there\s+)?(?:in|per|make(?:\s+up)?|equals?|to)\s+(?:{_NUM}\s*)?(?P<from>.+?)$", re.I),
+    re.compile(rf"^(?:please\s+)?(?:convert|change|express|turn)\s+(?:{_NUM}\s*)?(?P<from>.+?)\s+(?:to|in|into|as)\s+(?P<to>.+)$", re.I),
+    re.compile(rf"^(?:what\s+is|what's|how\s+much\s+is|how\s+far\s+is|how\s+long\s+is|how\s+heavy\s+is)\s+(?:{_NUM}\s*)(?P<from>.+?)\s+(?:in|to|into|as|in\s+terms\s+of)\s+(?P<to>.+)$", re.I),
+    re.compile(rf"^(?:{_NUM}\s*)(?P<from>.+?)\s*(?:to|in|into|as|=|->|→)\s*(?P<to>[^=]+?)(?:\s*=\s*)?$", re.I),
+]
+
+
+def _amount(v: str | None) -> tuple[float, bool]:
+    if v is None:
+        return 1.0, False
+    if v.lower() in ("a", "an", "one"):
+        return 1.0, True
+    return to_float(v), True
+
+
+def solve_task(task: str, context: str = "") -> SolveResult:
+    """Answer a unit-conversion request in plain language."""
+    text = clean(task).replace("−", "-")
+    text = re.sub(r"\s+(?:please|for me|exactly|approximately)$", "", text, flags=re.I)
+    if not text:
+        return fail("empty request")
+    for pat in _PATTERNS:
+        m = pat.match(text)
+        if not m:
+            continue
+        src, dst = resolve_unit(m.group("from")), resolve_unit(m.group("to"))
+        if src is None or dst is None:
+            continue
+        value, given = _amount(m.group("v"))
+        return _convert(value, src, dst, value_given=given)
+    return fail("no conversion of the form '<amount> <unit> to <unit>' with known units was found")
+
+
+# --- MCP server --------------------------------------------------------------------------------------
+
+mcp = make_server(SPECIALIST_ID, "units", "Unit conversion: length, mass, volume, area, temperature, speed, time, energy, data sizes.")
+
+
+@mcp.tool(name="solve", structured_output=True)
+def solve_tool(task: str, context: str = "") -> SolveResult:
+    """Convert between units from a plain-language request, e.g. 'Convert 26.2 miles to kilometers'."""
+    return solve_task(task, context)
+
+
+@mcp.tool(name="convert", structured_output=True)
+def convert_tool(value: float, from_unit: str, to_unit: str) -> SolveResult:
+    """Convert `value` from `from_unit` to `to_unit` (names, symbols or plurals: 'mi', 'miles', 'degF', 'GB')."""
+    return convert(value, from_unit, to_unit)
+
+
+def main() -> None:
+    mcp.run()
+
+
+if __name__ == "__main__":
+    main()
