@@ -1,0 +1,152 @@
+"""trust.rank, choose_k, consensus, calibration: the pure policy math."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from capability_index.trust import (
+    Candidate,
+    Posterior,
+    calibration,
+    choose_k,
+    consensus,
+    consensus_evidence,
+    make_posterior,
+    rank,
+    sudden_drop,
+    update,
+)
+from micromarket.errors import InputError
+
+
+def cand(key, sim=1.0, cost=0.0, a=1.0, b=1.0, status="active", version=""):
+    sid, cap = key.split(".")
+    return Candidate(key, sid, cap, sim, cost, version=version, status=status, posterior=make_posterior(a, b))
+
+
+def test_posterior_mean_and_n():
+    p = make_posterior(3.0, 2.0)
+    assert p.mean == pytest.approx(0.6) and p.n == 3.0
+    assert isinstance(p, Posterior)
+
+
+def test_rank_deterministic_for_seed():
+    cs = [cand("a.x", a=5, b=5), cand("b.x", a=6, b=4), cand("c.x", a=2, b=2)]
+    r1 = [c.key for c in rank(cs, rng=random.Random(7))]
+    r2 = [c.key for c in rank(list(reversed(cs)), rng=random.Random(7))]
+    assert r1 == r2
+
+
+def test_rank_prefers_trusted():
+    cs = [cand("good.x", a=90, b=10), cand("bad.x", a=10, b=90)]
+    wins = sum(rank(cs, rng=random.Random(s))[0].key == "good.x" for s in range(200))
+    assert wins == 200
+
+
+def test_rank_fills_scores_and_copies():
+    cs = [cand("a.x"), cand("b.x")]
+    out = rank(cs, rng=random.Random(0))
+    assert all(c.sampled_trust > 0 for c in out)
+    assert all(c.score == 0.0 for c in cs)  # inputs untouched
+    assert out[0].score >= out[1].score
+
+
+def test_quality_cost_knob():
+    cs = [cand("gpt.x", cost=10.0, a=80, b=20), cand("cheap.x", cost=0.6, a=70, b=30)]
+    q = [rank(cs, rng=random.Random(s), quality_cost=0.0)[0].key for s in range(100)]
+    c = [rank(cs, rng=random.Random(s), quality_cost=1.0)[0].key for s in range(100)]
+    assert q.count("gpt.x") > 80
+    assert c.count("cheap.x") == 100
+
+
+def test_budget_and_similarity_filters():
+    cs = [cand("a.x", cost=5.0), cand("b.x", cost=1.0, sim=0.2), cand("c.x", cost=1.0, sim=0.9)]
+    out = rank(cs, rng=random.Random(0), budget=2.0, min_similarity=0.5)
+    assert [c.key for c in out] == ["c.x"]
+
+
+def test_quarantined_never_ranked():
+    cs = [cand("q.x", a=1000, b=1, status="quarantined"), cand("ok.x", a=1, b=1000)]
+    assert [c.key for c in rank(cs, rng=random.Random(0))] == ["ok.x"]
+    assert rank([cand("q.x", status="quarantined")], rng=random.Random(0)) == []
+
+
+def test_newcomers_capped():
+    cs = [cand("old.x", a=5, b=5), cand("new.x", a=50, b=1, status="newcomer")]
+    firsts = [rank(cs, rng=random.Random(s), newcomer_share=0.1)[0].key for s in range(2000)]
+    share = firsts.count("new.x") / len(firsts)
+    assert 0.05 < share < 0.15
+    # alone, a newcomer is still chosen
+    assert rank([cand("new.x", status="newcomer")], rng=random.Random(0))[0].key == "new.x"
+
+
+@pytest.mark.parametrize("kw", [{"quality_cost": 1.5}, {"quality_cost": float("nan")}, {"newcomer_share": -0.1},
+                                {"budget": -1.0}, {"budget": float("nan")}, {"min_similarity": 2.0}])
+def test_rank_rejects_bad_knobs(kw):
+    with pytest.raises(InputError):
+        rank([cand("a.x")], rng=random.Random(0), **kw)
+
+
+def test_rank_rejects_bad_candidate_values():
+    with pytest.raises(InputError, match="similarity"):
+        rank([cand("a.x", sim=float("nan"))], rng=random.Random(0))
+    with pytest.raises(InputError, match="cost"):
+        rank([cand("a.x", cost=-1.0)], rng=random.Random(0))
+
+
+def test_update_pure():
+    p = make_posterior(1, 1)
+    assert update(p, "verified", True).alpha == 2
+    assert update(p, "verified", False).beta == 3
+    with pytest.raises(InputError):
+        update(p, "rating", True)
+
+
+def test_choose_k():
+    assert choose_k([]) == 0
+    assert choose_k([cand("a.x", a=100, b=2), cand("b.x", a=3, b=50)]) == 1
+    assert choose_k([cand("a.x"), cand("b.x"), cand("c.x")]) == 3  # no evidence at all
+    assert choose_k([cand("a.x", a=2, b=1), cand("b.x", a=2, b=1), cand("c.x")]) == 2  # little evidence
+    assert choose_k([cand("a.x", a=20, b=10), cand("b.x", a=19, b=10)]) == 2
+    assert choose_k([cand("a.x", status="newcomer"), cand("b.x")], max_k=3) == 2
+
+
+def test_consensus_numbers_with_tolerance():
+    r = consensus([{"key": "a", "answer": "42.16 ", "confidence": 0.9}, {"key": "b", "value": 42.1600001}])
+    assert r["agreed"] and not r["disagreement"] and r["value"] == "42.16 "
+
+
+def test_consensus_strings_normalised():
+    r = consensus([{"key": "a", "answer": "Paris."}, {"key": "b", "answer": "  paris"}])
+    assert r["agreed"]
+
+
+def test_consensus_surfaces_disagreement_never_averages():
+    r = consensus([{"key": "a", "answer": "10", "confidence": 0.9}, {"key": "b", "answer": "20", "confidence": 0.2}])
+    assert r["disagreement"] and r["value"] == "10"
+    assert {g["value"] for g in r["groups"]} == {"10", "20"}
+    assert r["value"] not in ("15", 15.0)
+    tie = consensus([{"key": "a", "answer": "1"}, {"key": "b", "answer": "2"}])
+    assert tie["value"] is None and tie["disagreement"]
+
+
+def test_consensus_evidence_weights_by_peer_trust():
+    r = consensus([{"key": "a", "answer": "1"}, {"key": "b", "answer": "1"}, {"key": "c", "answer": "2"}])
+    evs = consensus_evidence(r, {"a": 0.9, "b": 0.1, "c": 0.9})
+    d = {(k, kind): w for k, kind, _, w in evs}
+    assert d[("a", "agreement")] < d[("b", "agreement")]  # a is vouched for by low-trust b
+    assert ("c", "disagreement") in d
+
+
+def test_calibration():
+    cal = calibration([(1.0, True), (1.0, False), (0.1, False)])
+    assert cal["n"] == 3 and cal["brier"] == pytest.approx((0 + 1 + 0.01) / 3)
+    assert calibration([]) is None
+
+
+def test_sudden_drop():
+    assert sudden_drop([False] * 6 + [True] * 4, successes=190, failures=10)
+    assert not sudden_drop([False] * 2 + [True] * 8, successes=190, failures=10)
+    assert not sudden_drop([False] * 6 + [True] * 4, successes=50, failures=50)
