@@ -1,0 +1,369 @@
+"""`dates` specialist: calendar arithmetic and date normalisation (python-dateutil + stdlib).
+
+Run as ``python -m specialists.builtin.dates`` (an MCP server on stdio).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from dateutil import parser as du_parser
+from dateutil.relativedelta import relativedelta
+
+from specialists.builtin._common import clean, fail, make_server
+from specialists.result import SolveResult
+
+SPECIALIST_ID = "dates"
+
+WEEKDAYS = list(calendar.day_name)
+_WEEKDAY_RE = re.compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|rsday|urday)?\b\.?,?", re.I)
+_MONTH_RE = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_FILLER = {"the", "of", "on", "at", ",", "", "in", "year", "a", "an", "day", "date"}
+_RELATIVE = {"today": 0, "now": 0, "tomorrow": 1, "yesterday": -1}
+
+
+@dataclass
+class ParsedDate:
+    value: date
+    confidence: float
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_date(text: str, *, today: date | None = None) -> ParsedDate | None:
+    """Read one date written in any common form; None when the text is not a date."""
+    raw = clean(text).strip(" ,")
+    raw = re.sub(r"^(?:on|the|date|of)\s+", "", raw, flags=re.I).strip()
+    if not raw:
+        return None
+    low = raw.lower()
+    if low in _RELATIVE:
+        base = today or date.today()
+        return ParsedDate(base + timedelta(days=_RELATIVE[low]), 0.9, [f"'{low}' taken as {base + timedelta(days=_RELATIVE[low])}"])
+    if not (re.search(r"\d", raw)):
+        return None
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+Z?)?", raw)
+    if m:
+        try:
+            return ParsedDate(date(int(m[1]), int(m[2]), int(m[3])), 0.99)
+        except ValueError:
+            return None
+    notes: list[str] = []
+    conf = 0.97
+    wd = _WEEKDAY_RE.search(raw)
+    stated_weekday = None
+    if wd:
+        stated_weekday = next(i for i, n in enumerate(WEEKDAYS) if n.lower().startswith(wd.group(1).lower()[:3]))
+        raw = (raw[: wd.start()] + " " + raw[wd.end():]).strip(" ,")
+    dayfirst = False
+    num = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})", raw)
+    if num:
+        a, b = int(num[1]), int(num[2])
+        if a > 12 >= b:
+            dayfirst = True
+        elif a <= 12 and b <= 12 and a != b:
+            conf = min(conf, 0.6)
+            notes.append(f"ambiguous day/month order in {raw!r}; read as month/day (US)")
+    try:
+        d1, skipped = du_parser.parse(raw, fuzzy_with_tokens=True, dayfirst=dayfirst, default=datetime(2000, 1, 1))
+        d2 = du_parser.parse(raw, fuzzy=True, dayfirst=dayfirst, default=datetime(2004, 2, 2))
+    except (ValueError, OverflowError, du_parser.ParserError):
+        return None
+    leftovers = [t.strip(" ,.").lower() for t in skipped if t.strip(" ,.").lower() not in _FILLER]
+    words = [w for t in leftovers for w in t.split() if w not in _FILLER]
+    if words:
+        if len(words) > 2:
+            return None
+        conf = min(conf, 0.5)
+        notes.append(f"ignored {' '.join(words)!r}")
+    result = d1.date()
+    if d1.year != d2.year:
+        result = result.replace(year=(today or date.today()).year)
+        conf = min(conf, 0.55)
+        notes.append(f"no year given; assumed {result.year}")
+    elif not re.search(rf"(?<!\d){d1.year}(?!\d)", raw):
+        two = re.search(r"(?<!\d)(\d{2})(?!\d)", raw)
+        conf = min(conf, 0.75)
+        notes.append(f"two-digit year {two.group(1) if two else ''!s} read as {d1.year}".replace("  ", " "))
+    if d1.month != d2.month:
+        return None
+    if d1.day != d2.day:
+        conf = min(conf, 0.4)
+        notes.append("no day given; assumed the 1st")
+    if stated_weekday is not None:
+        if result.weekday() == stated_weekday:
+            conf = min(0.97, conf + 0.15)
+            notes.append(f"weekday {WEEKDAYS[stated_weekday]} agrees")
+        else:
+            conf = min(conf, 0.4)
+            notes.append(f"stated weekday {WEEKDAYS[stated_weekday]} does not match {WEEKDAYS[result.weekday()]}")
+    return ParsedDate(result, round(conf, 3), notes)
+
+
+def _human(d: date) -> str:
+    return f"{calendar.month_name[d.month]} {d.day}, {d.year}"
+
+
+def _notes(*parsed: ParsedDate) -> str:
+    notes = [n for p in parsed for n in p.notes]
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+# --- operations ---------------------------------------------------------------------------------------
+
+
+def normalize_date(text: str) -> SolveResult:
+    """Normalise a date written in any common form to ISO 8601 (YYYY-MM-DD)."""
+    p = parse_date(text)
+    if p is None:
+        return fail(f"{text.strip()!r} is not a recognisable date")
+    iso = p.value.isoformat()
+    return SolveResult(answer=iso, confidence=p.confidence,
+                       explanation=f"{text.strip()!r} is {WEEKDAYS[p.value.weekday()]}, {_human(p.value)}{_notes(p)}", value=iso)
+
+
+def day_of_week(text: str) -> SolveResult:
+    p = parse_date(text)
+    if p is None:
+        return fail(f"{text.strip()!r} is not a recognisable date")
+    name = WEEKDAYS[p.value.weekday()]
+    return SolveResult(answer=f"{_human(p.value)} is a {name}" if p.value >= date.today() else f"{_human(p.value)} was a {name}",
+                       confidence=p.confidence, explanation=f"proleptic Gregorian calendar{_notes(p)}", value=name)
+
+
+def _span(a: date, b: date) -> str:
+    rd = relativedelta(max(a, b), min(a, b))
+    parts = [(rd.years, "year"), (rd.months, "month"), (rd.days, "day")]
+    words = [f"{n} {w}{'s' if n != 1 else ''}" for n, w in parts if n]
+    return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1] if words else "0 days"
+
+
+def _business_days(a: date, b: date) -> int:
+    lo, hi = min(a, b), max(a, b)
+    weeks, extra = divmod((hi - lo).days, 7)
+    n = weeks * 5
+    for i in range(extra):
+        if (lo + timedelta(days=weeks * 7 + i)).weekday() < 5:
+            n += 1
+    return n
+
+
+def difference(start: str, end: str, unit: str = "days") -> SolveResult:
+    """Time between two dates, in days (default), weeks, months, years or business days."""
+    pa, pb = parse_date(start), parse_date(end)
+    if pa is None or pb is None:
+        return fail(f"{(start if pa is None else end).strip()!r} is not a recognisable date")
+    a, b = pa.value, pb.value
+    days = (b - a).days
+    unit = unit.lower().rstrip("s") if unit else "day"
+    span = _span(a, b)
+    if unit == "week":
+        value = days / 7
+        w, r = divmod(abs(days), 7)
+        text = f"{value:g} weeks" if r == 0 else f"{abs(days) / 7:.2f} weeks ({w} weeks and {r} day{'s' if r != 1 else ''})"
+    elif unit == "month":
+        rd = relativedelta(max(a, b), min(a, b))
+        value = float(rd.years * 12 + rd.months)
+        text = f"{int(value)} full month{'s' if value != 1 else ''} ({span})"
+    elif unit == "year":
+        rd = relativedelta(max(a, b), min(a, b))
+        value = float(rd.years)
+        text = f"{rd.years} full year{'s' if rd.years != 1 else ''} ({span})"
+    elif unit in ("business day", "weekday", "working day"):
+        value = float(_business_days(a, b))
+        text = f"{int(value)} business days (Monday–Friday, holidays not excluded)"
+    elif unit in ("hour", "minute", "second"):
+        mult = {"hour": 24, "minute": 1440, "second": 86400}[unit]
+        value = float(abs(days) * mult)
+        text = f"{int(value):,} {unit}s"
+    else:
+        value = float(abs(days))
+        text = f"{abs(days)} day{'s' if abs(days) != 1 else ''}" + (f" ({span})" if abs(days) >= 28 else "")
+    order = "" if days >= 0 else " (the second date is earlier)"
+    conf = min(pa.confidence, pb.confidence)
+    return SolveResult(answer=text, confidence=conf,
+                       explanation=f"from {a.isoformat()} to {b.isoformat()}: {days} days{order}; end date not counted{_notes(pa, pb)}",
+                       value=value)
+
+
+_UNIT_ALIASES = {"d": "days", "day": "days", "days": "days", "week": "weeks", "weeks": "weeks", "wk": "weeks", "wks": "weeks",
+                 "fortnight": "fortnights", "fortnights": "fortnights", "month": "months", "months": "months", "mo": "months",
+                 "year": "years", "years": "years", "yr": "years", "yrs": "years", "decade": "decades", "decades": "decades",
+                 "business day": "business days", "business days": "business days", "working days": "business days",
+                 "working day": "business days", "weekdays": "business days"}
+_DUR_RE = re.compile(r"\b(\d+(?=\s*[a-z])|(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten)(?=\s))\s*(business\s+days?|working\s+days?|weekdays|days?|d|weeks?|wks?|fortnights?|months?|mo|years?|yrs?|decades?)\b", re.I)
+_WORDNUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+
+
+def parse_duration(text: str) -> dict[str, int] | None:
+    """'1 year and 2 months' -> {'years': 1, 'months': 2}; None unless the whole text is a duration."""
+    found: dict[str, int] = {}
+    rest = text
+    for m in _DUR_RE.finditer(text):
+        n = int(m.group(1)) if m.group(1).isdigit() else _WORDNUM[m.group(1).lower()]
+        key = _UNIT_ALIASES[re.sub(r"\s+", " ", m.group(2).lower())]
+        found[key] = found.get(key, 0) + n
+        rest = rest.replace(m.group(0), " ", 1)
+    if not found or re.sub(r"\b(?:and|plus)\b|[,\s]", "", rest, flags=re.I):
+        return None
+    return found
+
+
+def _add_business_days(d: date, n: int) -> date:
+    step = 1 if n >= 0 else -1
+    while n:
+        d += timedelta(days=step)
+        if d.weekday() < 5:
+            n -= step
+    return d
+
+
+def add_duration(start: str, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0, business_days: int = 0) -> SolveResult:
+    """Add (or, with negative numbers, subtract) a duration to a date."""
+    p = parse_date(start)
+    if p is None:
+        return fail(f"{start.strip()!r} is not a recognisable date")
+    try:
+        out = p.value + relativedelta(years=years, months=months, weeks=weeks, days=days)
+        out = _add_business_days(out, business_days) if business_days else out
+    except (ValueError, OverflowError):
+        return fail("the resulting date is outside years 1-9999")
+    parts = [(years, "year"), (months, "month"), (weeks, "week"), (days, "day"), (business_days, "business day")]
+    sign = "-" if all(n <= 0 for n, _ in parts) and any(n for n, _ in parts) else "+"
+    desc = " ".join(f"{abs(n)} {w}{'s' if abs(n) != 1 else ''}" for n, w in parts if n) or "0 days"
+    clipped = months or years
+    note = "; month arithmetic clips to the last day of the month" if clipped and p.value.day > 28 else ""
+    return SolveResult(answer=f"{out.isoformat()} ({WEEKDAYS[out.weekday()]}, {_human(out)})", confidence=p.confidence,
+                       explanation=f"{p.value.isoformat()} {sign} {desc} = {out.isoformat()}{note}{_notes(p)}", value=out.isoformat())
+
+
+def is_leap_year(year: int) -> SolveResult:
+    leap = calendar.isleap(year)
+    why = ("divisible by 400" if year % 400 == 0 else "divisible by 100 but not by 400" if year % 100 == 0
+           else "divisible by 4" if year % 4 == 0 else "not divisible by 4")
+    return SolveResult(answer=f"{'Yes' if leap else 'No'}, {year} is {'' if leap else 'not '}a leap year ({why})",
+                       confidence=0.99, explanation="Gregorian rule: every 4th year, except centuries not divisible by 400",
+                       value="yes" if leap else "no")
+
+
+# --- routing of free text -------------------------------------------------------------------------------
+
+_LEAD = re.compile(r"^(?:please\s+|can you\s+|tell me\s+)*(?:what\s+is\s+|what's\s+|find\s+|calculate\s+|compute\s+|give\s+me\s+)?(?:the\s+)?", re.I)
+_LEAP_RE = re.compile(r"\b(?:is|was|will)\s+(?:the\s+year\s+)?(\d{1,4})\s+(?:be\s+)?a\s+leap\s*year|\bleap\s*year\b.*?\b(\d{3,4})\b|\b(\d{3,4})\b.*\bleap\s*year", re.I)
+_WEEKDAY_Q = [
+    re.compile(r"^(?:what\s+)?day\s+of\s+(?:the\s+)?week\s+(?:is|was|will\s+be|did|does|for|of|on)?\s*(?P<d>.+?)(?:\s+(?:be|fall\s+on|falls?\s+on|fall|land\s+on))?$", re.I),
+    re.compile(r"^what\s+(?:week)?day\s+(?:is|was|will|did|does)\s+(?P<d>.+?)(?:\s+(?:be|fall\s+on|fall|land\s+on))?$", re.I),
+    re.compile(r"^(?:the\s+)?weekday\s+(?:of|for|on)\s+(?P<d>.+)$", re.I),
+    re.compile(r"^(?:which|what)\s+day\s+(?:of\s+the\s+week\s+)?(?:was|is)\s+(?P<d>.+)$", re.I),
+]
+_DIFF_Q = [
+    re.compile(r"^how\s+many\s+(?P<u>business\s+days|working\s+days|weekdays|days|weeks|months|years|hours|minutes|seconds)\s+(?:are\s+there\s+|is\s+it\s+|have\s+passed\s+|passed\s+|elapsed\s+)?(?:between|from|since)\s+(?P<a>.+?)\s+(?:and|to|until|till|through)\s+(?P<b>.+)$", re.I),
+    re.compile(r"^how\s+many\s+(?P<u>business\s+days|working\s+days|weekdays|days|weeks|months|years|hours|minutes|seconds)\s+(?:are\s+there\s+|is\s+it\s+|are\s+left\s+)?(?:until|till|to|before)\s+(?P<b>.+)$", re.I),
+    re.compile(r"^how\s+many\s+(?P<u>business\s+days|working\s+days|weekdays|days|weeks|months|years|hours|minutes|seconds)\s+(?:have\s+passed\s+|has\s+it\s+been\s+|is\s+it\s+)?since\s+(?P<a>.+)$", re.I),
+    re.compile(r"^(?:number\s+of\s+)?(?P<u>business\s+days|days|weeks|months|years)\s+(?:between|from)\s+(?P<a>.+?)\s+(?:and|to|until)\s+(?P<b>.+)$", re.I),
+    re.compile(r"^(?:difference|time|duration|how\s+long)\s+(?:is\s+it\s+)?(?:in\s+(?P<u>days|weeks|months|years)\s+)?(?:between|from)\s+(?P<a>.+?)\s+(?:and|to|until)\s+(?P<b>.+?)(?:\s+in\s+(?P<u2>days|weeks|months|years))?$", re.I),
+]
+_ADD_Q = [
+    re.compile(r"^(?P<op>add|subtract)\s+(?P<dur>.+?)\s+(?:to|from)\s+(?P<d>.+)$", re.I),
+    re.compile(r"^(?:what\s+(?:date|day)\s+(?:is|was|will\s+it\s+be|will\s+be)\s+|date\s+)?(?P<dur>.+?)\s+(?P<op>after|from|later\s+than|before|prior\s+to|earlier\s+than)\s+(?P<d>.+)$", re.I),
+    re.compile(r"^(?:what\s+(?:date|day)\s+is\s+)?(?P<d>.+?)\s+(?P<op>plus|minus|\+|-)\s+(?P<dur>\d.*|an?\s.+|one\s.+)$", re.I),
+    re.compile(r"^(?:what\s+(?:date|day)\s+(?:is|was|will\s+it\s+be)\s+)?(?P<dur>.+?)\s+(?P<op>ago|from\s+now|from\s+today|later)$", re.I),
+]
+_NORMALIZE_Q = re.compile(
+    r"^(?:normali[sz]e|convert|format|rewrite|write|express|parse|standardi[sz]e)\s+(?:the\s+date\s+)?(?P<d>.+?)(?:\s+(?:to|as|in|into)\s+(?:iso(?:[\s-]?8601)?|yyyy-mm-dd|standard)(?:\s+format)?(?:\s+date)?)?$"
+    r"|^(?:what\s+is\s+|what's\s+)?(?P<d2>.+?)\s+(?:in|to|as)\s+(?:iso(?:[\s-]?8601)?|yyyy-mm-dd)(?:\s+format)?$"
+    r"|^(?:iso(?:\s+8601)?|iso\s+date)\s+(?:for|of)\s+(?P<d3>.+)$",
+    re.I,
+)
+
+
+def solve_task(task: str, context: str = "") -> SolveResult:
+    """Answer a calendar question in plain language."""
+    text = clean(task)
+    if not text:
+        return fail("empty request")
+    text = _LEAD.sub("", text, count=1).strip() or text
+
+    m = _LEAP_RE.search(text)
+    if m:
+        year = int(next(g for g in m.groups() if g))
+        return is_leap_year(year) if year > 0 else fail("year must be positive")
+    for pat in _WEEKDAY_Q:
+        m = pat.match(text)
+        if m:
+            return day_of_week(m.group("d"))
+    for pat in _DIFF_Q:
+        m = pat.match(text)
+        if m:
+            g = m.groupdict()
+            unit = g.get("u") or g.get("u2") or "days"
+            return difference(g.get("a") or "today", g.get("b") or "today", re.sub(r"\s+", " ", unit))
+    for pat in _ADD_Q:
+        m = pat.match(text)
+        if not m:
+            continue
+        dur = parse_duration(m.group("dur"))
+        if dur is None:
+            continue
+        op = m.group("op").lower()
+        sign = -1 if op in ("subtract", "before", "prior to", "earlier than", "minus", "-", "ago") else 1
+        start = m.groupdict().get("d") or "today"
+        n = {k: sign * v for k, v in dur.items()}
+        return add_duration(start, days=n.get("days", 0), weeks=n.get("weeks", 0) + 2 * n.get("fortnights", 0),
+                            months=n.get("months", 0), years=n.get("years", 0) + 10 * n.get("decades", 0),
+                            business_days=n.get("business days", 0))
+    m = _NORMALIZE_Q.match(text)
+    if m:
+        return normalize_date(m.group("d") or m.group("d2") or m.group("d3"))
+    p = parse_date(text)
+    if p is not None:
+        res = normalize_date(text)
+        res.confidence = round(res.confidence * 0.9, 3)
+        res.explanation += "; no question asked, so the date was normalised to ISO 8601"
+        return res
+    return fail("no date question (difference, weekday, adding a duration, leap year, normalising) was recognised")
+
+
+# --- MCP server --------------------------------------------------------------------------------------
+
+mcp = make_server(SPECIALIST_ID, "dates", "Calendar arithmetic: days between dates, weekdays, adding durations, leap years, ISO 8601 normalisation.")
+
+
+@mcp.tool(name="solve", structured_output=True)
+def solve_tool(task: str, context: str = "") -> SolveResult:
+    """Answer a calendar question in plain language, e.g. 'how many days between 2024-01-01 and 2024-03-01'."""
+    return solve_task(task, context)
+
+
+@mcp.tool(name="normalize_date", structured_output=True)
+def normalize_date_tool(text: str) -> SolveResult:
+    """Normalise a date written in any common form ('March 3rd, 2021', 'Tue 4 Jan 22') to ISO 8601."""
+    return normalize_date(text)
+
+
+@mcp.tool(name="days_between", structured_output=True)
+def days_between_tool(start: str, end: str, unit: str = "days") -> SolveResult:
+    """Time from `start` to `end` in days, weeks, months, years or business days."""
+    return difference(start, end, unit)
+
+
+@mcp.tool(name="add_duration", structured_output=True)
+def add_duration_tool(start: str, days: int = 0, weeks: int = 0, months: int = 0, years: int = 0) -> SolveResult:
+    """Add a duration to a date (negative numbers subtract)."""
+    return add_duration(start, days=days, weeks=weeks, months=months, years=years)
+
+
+@mcp.tool(name="day_of_week", structured_output=True)
+def day_of_week_tool(text: str) -> SolveResult:
+    """The weekday of a date."""
+    return day_of_week(text)
+
+
+def main() -> None:
+    mcp.run()
+
+
+if __name__ == "__main__":
+    main()
