@@ -233,8 +233,8 @@ def add_duration(start: str, days: int = 0, weeks: int = 0, months: int = 0, yea
     parts = [(years, "year"), (months, "month"), (weeks, "week"), (days, "day"), (business_days, "business day")]
     sign = "-" if all(n <= 0 for n, _ in parts) and any(n for n, _ in parts) else "+"
     desc = " ".join(f"{abs(n)} {w}{'s' if abs(n) != 1 else ''}" for n, w in parts if n) or "0 days"
-    clipped = months or years
-    note = "; month arithmetic clips to the last day of the month" if clipped and p.value.day > 28 else ""
+    clipped = (months or years) and out.day != p.value.day and not (days or weeks or business_days)
+    note = "; month arithmetic clips to the last day of the month" if clipped else ""
     return SolveResult(answer=f"{out.isoformat()} ({WEEKDAYS[out.weekday()]}, {_human(out)})", confidence=p.confidence,
                        explanation=f"{p.value.isoformat()} {sign} {desc} = {out.isoformat()}{note}{_notes(p)}", value=out.isoformat())
 

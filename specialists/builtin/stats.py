@@ -1,0 +1,255 @@
+"""`stats` specialist: descriptive statistics of number lists given in the task or the context.
+
+Run as ``python -m specialists.builtin.stats`` (an MCP server on stdio).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics as st
+
+from specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float
+from specialists.result import SolveResult
+
+SPECIALIST_ID = "stats"
+
+# (operation, pattern) in the order answers are listed.
+_OPS = [
+    ("correlation", r"\bcorrelat\w*|\bpearson\b|\bcorrel\b|\br\s+value\b"),
+    ("mean", r"\bmean\b|\baverage\b|\bavg\b|\barithmetic\s+mean\b"),
+    ("median", r"\bmedian\b|\bmiddle\s+value\b"),
+    ("mode", r"\bmode\b|\bmost\s+(?:common|frequent)\b"),
+    ("std", r"\bstandard\s+deviation\b|\bstd\.?\s*dev\b|\bstdev\b|\bstd\b|\bsd\b|\bσ"),
+    ("variance", r"\bvariance\b|\bvar\b"),
+    ("min", r"\bmin(?:imum)?\b|\bsmallest\b|\blowest\b"),
+    ("max", r"\bmax(?:imum)?\b|\blargest\b|\bhighest\b|\bbiggest\b"),
+    ("range", r"\brange\b|\bspread\b"),
+    ("quartiles", r"\bquartiles?\b|\biqr\b|\binter-?quartile\b|\bq1\b|\bq3\b"),
+    ("percentile", r"\b\d{1,2}(?:st|nd|rd|th)\s+percentile\b|\bpercentile\b"),
+    ("sum", r"\bsum\b|\btotal\b"),
+    ("count", r"\bcount\b|\bhow\s+many\s+(?:numbers|values|items)\b"),
+]
+_SUMMARY_RE = re.compile(r"\b(?:summary|summari[sz]e|describe|descriptive\s+statistics|statistics|stats)\b", re.I)
+_DOMAIN_HINT = re.compile(r"\b(?:data|numbers|values|list|sample|population|dataset|scores|set)\b", re.I)
+
+
+def _numbers(text: str) -> list[float]:
+    t = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\s+percentile\b", " ", text, flags=re.I)
+    t = re.sub(r"\b[qQ][1-4]\b", " ", t)
+    if re.search(r"\d,\s+\d", t) or re.search(r"\d,\d{1,2}(?!\d)|\d,\d{4,}", t):
+        t = re.sub(r",", " , ", t)  # comma-separated list, not thousands separators
+    return [to_float(n) for n in re.findall(NUMBER_RE, t)]
+
+
+def _lists(text: str) -> list[list[float]]:
+    brackets = re.findall(r"[\[(]([^\[\]()]*\d[^\[\]()]*)[\])]", text)
+    if brackets:
+        return [_numbers(b) for b in brackets]
+    lines = [ln for ln in re.split(r"[\n;]", text) if re.search(r"\d", ln)]
+    if len(lines) >= 2 and all(len(_numbers(re.sub(r"^\s*\w+\s*[:=]", "", ln))) >= 2 for ln in lines):
+        return [_numbers(re.sub(r"^\s*\w+\s*[:=]", "", ln)) for ln in lines]
+    m = re.search(r"(.+?)\band\b(.+)", text)
+    if m and len(_numbers(m.group(1))) >= 2 and len(_numbers(m.group(2))) >= 2:
+        return [_numbers(m.group(1)), _numbers(m.group(2))]
+    nums = _numbers(text)
+    return [nums] if nums else []
+
+
+def _contiguous(text: str) -> bool:
+    """True when the numbers form one list (separated only by commas, spaces, 'and', brackets)."""
+    sep = r"(?:\s*(?:,|;|\band\b|\s)\s*)+"
+    t = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\s+percentile\b", " ", text, flags=re.I)
+    runs = re.findall(rf"{NUMBER_RE}(?:{sep}{NUMBER_RE})*", t)
+    return len(runs) <= 1 or bool(re.search(r"[\[\n]", text))
+
+
+def pearson(xs: list[float], ys: list[float]) -> float:
+    mx, my = st.fmean(xs), st.fmean(ys)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx == 0 or syy == 0:
+        raise ValueError("a list with no variation has no correlation")
+    return sxy / math.sqrt(sxx * syy)
+
+
+def _quartiles(xs: list[float]) -> tuple[float, float, float]:
+    q = st.quantiles(xs, n=4, method="inclusive")
+    return q[0], q[1], q[2]
+
+
+def _percentile(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    k = (len(s) - 1) * p / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def _f(x: float) -> str:
+    return fmt_num(x, 6)
+
+
+def describe(numbers: list[float], ops: list[str], *, population: bool = False, percentile: float | None = None) -> SolveResult:
+    """Compute the requested statistics of one list of numbers."""
+    xs = numbers
+    n = len(xs)
+    if n == 0:
+        return fail("no numbers found")
+    parts: list[str] = []
+    values: list[float | str] = []
+    notes: list[str] = []
+    for op in ops:
+        if op in ("std", "variance") and n < 2 and not population:
+            return fail(f"the sample {op} needs at least two numbers")
+        if op == "mean":
+            v = st.fmean(xs)
+            parts.append(f"mean = {_f(v)}")
+        elif op == "median":
+            v = st.median(xs)
+            parts.append(f"median = {_f(v)}")
+        elif op == "mode":
+            modes = st.multimode(xs)
+            if len(modes) == n and n > 1:
+                parts.append("no mode (every value occurs once)")
+                v = "none"
+            else:
+                parts.append(("mode = " if len(modes) == 1 else "modes = ") + ", ".join(_f(m) for m in modes))
+                v = float(modes[0]) if len(modes) == 1 else ", ".join(_f(m) for m in modes)
+        elif op in ("std", "variance"):
+            fn = {"std": (st.pstdev, st.stdev), "variance": (st.pvariance, st.variance)}[op]
+            pv, sv = fn[0](xs), (fn[1](xs) if n > 1 else float("nan"))
+            name = "standard deviation" if op == "std" else "variance"
+            if population:
+                v = pv
+                parts.append(f"population {name} (divide by n) = {_f(pv)}")
+            else:
+                v = sv
+                parts.append(f"sample {name} (divide by n−1) = {_f(sv)}; population {name} (n) = {_f(pv)}")
+                notes.append(f"{name}: sample formula used unless 'population' is asked for")
+        elif op == "min":
+            v = min(xs)
+            parts.append(f"min = {_f(v)}")
+        elif op == "max":
+            v = max(xs)
+            parts.append(f"max = {_f(v)}")
+        elif op == "range":
+            v = max(xs) - min(xs)
+            parts.append(f"range = {_f(v)} (from {_f(min(xs))} to {_f(max(xs))})")
+        elif op == "quartiles":
+            if n < 2:
+                return fail("quartiles need at least two numbers")
+            q1, q2, q3 = _quartiles(xs)
+            v = q3 - q1
+            parts.append(f"Q1 = {_f(q1)}, Q2 (median) = {_f(q2)}, Q3 = {_f(q3)}, IQR = {_f(v)}")
+            notes.append("quartiles by linear interpolation (inclusive method, as Excel QUARTILE.INC)")
+        elif op == "percentile":
+            p = 50.0 if percentile is None else percentile
+            v = _percentile(xs, p)
+            parts.append(f"{fmt_num(p)}th percentile = {_f(v)}")
+        elif op == "sum":
+            v = math.fsum(xs)
+            parts.append(f"sum = {_f(v)}")
+        elif op == "count":
+            v = float(n)
+            parts.append(f"count = {n}")
+        else:
+            continue
+        values.append(v)
+    value = values[0] if values else None
+    if isinstance(value, float):
+        value = float(f"{value:.12g}")
+    shown = ", ".join(_f(x) for x in xs[:20]) + (", …" if n > 20 else "")
+    expl = f"n = {n}: {shown}" + (f"; {'; '.join(notes)}" if notes else "")
+    return SolveResult(answer="; ".join(parts), confidence=0.95, explanation=expl, value=value)
+
+
+def correlation(xs: list[float], ys: list[float]) -> SolveResult:
+    """Pearson correlation coefficient of two equally long lists."""
+    if len(xs) != len(ys):
+        return fail(f"the two lists have different lengths ({len(xs)} and {len(ys)})")
+    if len(xs) < 2:
+        return fail("correlation needs at least two pairs")
+    try:
+        r = pearson(xs, ys)
+    except ValueError as e:
+        return fail(str(e))
+    strength = "very strong" if abs(r) >= 0.9 else "strong" if abs(r) >= 0.7 else "moderate" if abs(r) >= 0.4 else "weak"
+    direction = "positive" if r > 0 else "negative" if r < 0 else "no"
+    return SolveResult(answer=f"Pearson r = {r:.4f} ({strength} {direction} linear correlation; r² = {r * r:.4f})", confidence=0.95,
+                       explanation=f"n = {len(xs)} pairs; r = cov(x, y) / (σx·σy)", value=float(f"{r:.12g}"))
+
+
+def solve_task(task: str, context: str = "") -> SolveResult:
+    """Answer a descriptive-statistics request; the numbers may be in the task or in the context."""
+    text = clean(task)
+    if not text:
+        return fail("empty request")
+    low = text.lower()
+    ops = [op for op, pat in _OPS if re.search(pat, low)]
+    summary = bool(_SUMMARY_RE.search(low))
+    lists = _lists(text) or _lists(context or "")
+    from_context = not _lists(text) and bool(lists)
+    population = bool(re.search(r"\bpopulation\b", low))
+    pct = re.search(r"\b(\d{1,2}(?:\.\d+)?)(?:st|nd|rd|th)?\s+percentile\b", low)
+    if "correlation" in ops:
+        if len(lists) < 2:
+            return fail("correlation needs two lists of numbers, e.g. [1,2,3] and [2,4,7]")
+        res = correlation(lists[0], lists[1])
+        if len(lists) > 2 and res.confidence:
+            res.confidence, res.explanation = 0.6, res.explanation + f"; used the first two of {len(lists)} lists"
+        return res
+    if not lists:
+        return fail("no numbers found in the request or its context")
+    xs = [x for lst in lists for x in lst]
+    conf = 0.95
+    note = ""
+    if not ops:
+        if not (summary or _DOMAIN_HINT.search(low)) or len(xs) < 2:
+            return fail("no statistic (mean, median, mode, standard deviation, variance, quartiles, correlation...) was named")
+        ops = ["mean", "median", "std", "min", "max", "count"]
+        conf = 0.9 if summary else 0.5
+        note = "" if summary else "; no statistic named, gave a summary"
+    if not _contiguous(text if not from_context else context):
+        conf = min(conf, 0.4)
+        note += "; the numbers are scattered through the sentence, so they may not all be data"
+    if len(lists) > 1:
+        conf = min(conf, 0.6)
+        note += f"; pooled {len(lists)} lists"
+    res = describe(xs, ops, population=population, percentile=float(pct.group(1)) if pct else None)
+    if res.confidence:
+        res.confidence = conf if not from_context else min(conf, 0.9)
+        res.explanation += note + ("; numbers taken from the context" if from_context else "")
+    return res
+
+
+# --- MCP server --------------------------------------------------------------------------------------
+
+mcp = make_server(SPECIALIST_ID, "stats", "Descriptive statistics: mean, median, mode, standard deviation, variance, quartiles, correlation.")
+
+
+@mcp.tool(name="solve", structured_output=True)
+def solve_tool(task: str, context: str = "") -> SolveResult:
+    """Descriptive statistics from a plain-language request; numbers may be in the task or the context."""
+    return solve_task(task, context)
+
+
+@mcp.tool(name="describe", structured_output=True)
+def describe_tool(numbers: list[float], statistics: list[str] | None = None, population: bool = False) -> SolveResult:
+    """Statistics of `numbers`: any of mean, median, mode, std, variance, min, max, range, quartiles, sum, count."""
+    ops = [s.lower() for s in (statistics or ["count", "mean", "median", "std", "min", "max"])]
+    return describe(numbers, ops, population=population)
+
+
+@mcp.tool(name="correlation", structured_output=True)
+def correlation_tool(x: list[float], y: list[float]) -> SolveResult:
+    """Pearson correlation coefficient of two equally long lists."""
+    return correlation(x, y)
+
+
+def main() -> None:
+    mcp.run()
+
+
+if __name__ == "__main__":
+    main()
