@@ -1,0 +1,266 @@
+"""`chemistry` specialist: molar masses, mass composition and gram/mole conversions from chemical formulas.
+
+Standard atomic weights are IUPAC conventional values (mass number of the most stable
+isotope for elements without a standard weight). Run as ``python -m specialists.builtin.chemistry``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float
+from specialists.result import SolveResult
+
+SPECIALIST_ID = "chemistry"
+
+ATOMIC_WEIGHTS: dict[str, float] = {
+    "H": 1.008, "He": 4.0026, "Li": 6.94, "Be": 9.0122, "B": 10.81, "C": 12.011, "N": 14.007, "O": 15.999,
+    "F": 18.998, "Ne": 20.180, "Na": 22.990, "Mg": 24.305, "Al": 26.982, "Si": 28.085, "P": 30.974, "S": 32.06,
+    "Cl": 35.45, "Ar": 39.95, "K": 39.098, "Ca": 40.078, "Sc": 44.956, "Ti": 47.867, "V": 50.942, "Cr": 51.996,
+    "Mn": 54.938, "Fe": 55.845, "Co": 58.933, "Ni": 58.693, "Cu": 63.546, "Zn": 65.38, "Ga": 69.723, "Ge": 72.630,
+    "As": 74.922, "Se": 78.971, "Br": 79.904, "Kr": 83.798, "Rb": 85.468, "Sr": 87.62, "Y": 88.906, "Zr": 91.224,
+    "Nb": 92.906, "Mo": 95.95, "Tc": 97.0, "Ru": 101.07, "Rh": 102.91, "Pd": 106.42, "Ag": 107.87, "Cd": 112.41,
+    "In": 114.82, "Sn": 118.71, "Sb": 121.76, "Te": 127.60, "I": 126.90, "Xe": 131.29, "Cs": 132.91, "Ba": 137.33,
+    "La": 138.91, "Ce": 140.12, "Pr": 140.91, "Nd": 144.24, "Pm": 145.0, "Sm": 150.36, "Eu": 151.96, "Gd": 157.25,
+    "Tb": 158.93, "Dy": 162.50, "Ho": 164.93, "Er": 167.26, "Tm": 168.93, "Yb": 173.05, "Lu": 174.97, "Hf": 178.49,
+    "Ta": 180.95, "W": 183.84, "Re": 186.21, "Os": 190.23, "Ir": 192.22, "Pt": 195.08, "Au": 196.97, "Hg": 200.59,
+    "Tl": 204.38, "Pb": 207.2, "Bi": 208.98, "Po": 209.0, "At": 210.0, "Rn": 222.0, "Fr": 223.0, "Ra": 226.0,
+    "Ac": 227.0, "Th": 232.04, "Pa": 231.04, "U": 238.03, "Np": 237.0, "Pu": 244.0, "Am": 243.0, "Cm": 247.0,
+    "Bk": 247.0, "Cf": 251.0, "Es": 252.0, "Fm": 257.0, "Md": 258.0, "No": 259.0, "Lr": 266.0, "Rf": 267.0,
+    "Db": 268.0, "Sg": 269.0, "Bh": 270.0, "Hs": 269.0, "Mt": 278.0, "Ds": 281.0, "Rg": 282.0, "Cn": 285.0,
+    "Nh": 286.0, "Fl": 289.0, "Mc": 290.0, "Lv": 293.0, "Ts": 294.0, "Og": 294.0,
+}
+ELEMENT_NAMES = {
+    "hydrogen": "H", "helium": "He", "lithium": "Li", "carbon": "C", "nitrogen": "N", "oxygen": "O", "fluorine": "F",
+    "sodium": "Na", "magnesium": "Mg", "aluminium": "Al", "aluminum": "Al", "silicon": "Si", "phosphorus": "P",
+    "sulfur": "S", "sulphur": "S", "chlorine": "Cl", "potassium": "K", "calcium": "Ca", "iron": "Fe", "copper": "Cu",
+    "zinc": "Zn", "silver": "Ag", "gold": "Au", "lead": "Pb", "mercury": "Hg", "iodine": "I", "bromine": "Br",
+    "manganese": "Mn", "chromium": "Cr", "nickel": "Ni", "cobalt": "Co", "tin": "Sn", "uranium": "U", "barium": "Ba",
+}
+# Common names, read with slightly lower confidence (the name had to be interpreted).
+COMMON_COMPOUNDS = {
+    "water": "H2O", "table salt": "NaCl", "salt": "NaCl", "sodium chloride": "NaCl", "glucose": "C6H12O6",
+    "sucrose": "C12H22O11", "sugar": "C12H22O11", "ethanol": "C2H5OH", "methanol": "CH3OH", "carbon dioxide": "CO2",
+    "carbon monoxide": "CO", "ammonia": "NH3", "methane": "CH4", "sulfuric acid": "H2SO4", "sulphuric acid": "H2SO4",
+    "hydrochloric acid": "HCl", "nitric acid": "HNO3", "acetic acid": "CH3COOH", "baking soda": "NaHCO3",
+    "sodium bicarbonate": "NaHCO3", "calcium carbonate": "CaCO3", "sodium hydroxide": "NaOH", "caffeine": "C8H10N4O2",
+    "aspirin": "C9H8O4", "hydrogen peroxide": "H2O2", "ozone": "O3", "propane": "C3H8", "butane": "C4H10",
+    "calcium hydroxide": "Ca(OH)2", "potassium permanganate": "KMnO4", "copper sulfate": "CuSO4",
+}
+
+
+class FormulaError(ValueError):
+    pass
+
+
+def parse_formula(formula: str) -> Counter:
+    """Atom counts of a formula with groups and hydrates: 'Ca(OH)2' , 'CuSO4·5H2O', 'K4[Fe(CN)6]'."""
+    f = formula.strip().replace(" ", "")
+    if not f:
+        raise FormulaError("empty formula")
+    total: Counter = Counter()
+    for part in re.split(r"[·•∙*.]", f):
+        if not part:
+            raise FormulaError(f"empty part in {formula!r}")
+        m = re.match(r"(\d+)(?=[A-Z(\[])", part)
+        mult = int(m.group(1)) if m else 1
+        body = part[m.end():] if m else part
+        counts, pos = _group(body, 0)
+        if pos != len(body):
+            raise FormulaError(f"unexpected {body[pos]!r} in {formula!r}")
+        for el, n in counts.items():
+            total[el] += n * mult
+    return total
+
+
+def _group(s: str, i: int) -> tuple[Counter, int]:
+    counts: Counter = Counter()
+    while i < len(s):
+        c = s[i]
+        if c in "([":
+            inner, i = _group(s, i + 1)
+            if i >= len(s) or s[i] not in ")]":
+                raise FormulaError("unbalanced parentheses")
+            i += 1
+        elif c in ")]":
+            if not counts:
+                raise FormulaError("empty parentheses")
+            return counts, i
+        elif c.isupper():
+            m = re.match(r"[A-Z][a-z]?", s[i:])
+            sym = m.group(0)
+            if sym not in ATOMIC_WEIGHTS:
+                sym = sym[0]
+                if sym not in ATOMIC_WEIGHTS:
+                    raise FormulaError(f"unknown element {m.group(0)!r}")
+            inner, i = Counter({sym: 1}), i + len(sym)
+        else:
+            raise FormulaError(f"unexpected {c!r}")
+        m = re.match(r"\d+", s[i:])
+        n = int(m.group(0)) if m else 1
+        if m:
+            i += len(m.group(0))
+        if n == 0:
+            raise FormulaError("a count of zero")
+        for el, k in inner.items():
+            counts[el] += k * n
+    return counts, i
+
+
+def mass_of(counts: Counter) -> float:
+    return sum(ATOMIC_WEIGHTS[el] * n for el, n in counts.items())
+
+
+def _pretty(formula: str) -> str:
+    return formula.replace("*", "·").replace(".", "·")
+
+
+def molar_mass(formula: str) -> SolveResult:
+    """Molar mass in g/mol of a chemical formula."""
+    try:
+        counts = parse_formula(formula)
+    except FormulaError as e:
+        return fail(str(e))
+    m = mass_of(counts)
+    terms = " + ".join(f"{n}×{el} ({ATOMIC_WEIGHTS[el]})" if n > 1 else f"{el} ({ATOMIC_WEIGHTS[el]})" for el, n in counts.items())
+    return SolveResult(answer=f"Molar mass of {_pretty(formula)} = {m:.3f} g/mol", confidence=0.97,
+                       explanation=f"{terms} = {m:.4f} g/mol (IUPAC standard atomic weights)", value=round(m, 6))
+
+
+def composition(formula: str, element: str | None = None) -> SolveResult:
+    """Percentage by mass of each element (or of one element) in a compound."""
+    try:
+        counts = parse_formula(formula)
+    except FormulaError as e:
+        return fail(str(e))
+    total = mass_of(counts)
+    pct = {el: 100 * ATOMIC_WEIGHTS[el] * n / total for el, n in counts.items()}
+    if element:
+        el = ELEMENT_NAMES.get(element.lower(), element)
+        if el not in pct:
+            return fail(f"{element} is not in {formula}")
+        return SolveResult(answer=f"{el} is {pct[el]:.2f}% of {_pretty(formula)} by mass", confidence=0.96,
+                           explanation=f"{counts[el]}×{ATOMIC_WEIGHTS[el]} / {total:.3f} g/mol", value=round(pct[el], 6))
+    body = ", ".join(f"{el} {p:.2f}%" for el, p in pct.items())
+    return SolveResult(answer=f"Composition of {_pretty(formula)} by mass: {body}", confidence=0.96,
+                       explanation=f"molar mass {total:.3f} g/mol", value=body)
+
+
+def grams_moles(amount: float, unit: str, formula: str) -> SolveResult:
+    """Convert grams of a substance to moles (unit 'g') or moles to grams (unit 'mol')."""
+    try:
+        mm = mass_of(parse_formula(formula))
+    except FormulaError as e:
+        return fail(str(e))
+    if unit.lower().startswith("mol"):
+        g = amount * mm
+        return SolveResult(answer=f"{amount:g} mol of {_pretty(formula)} = {g:.4g} g", confidence=0.96,
+                           explanation=f"mass = moles × molar mass = {amount:g} × {mm:.3f} g/mol", value=round(g, 9))
+    factor = {"g": 1, "kg": 1000, "mg": 0.001}.get(unit.lower().rstrip("s").replace("gram", "g").replace("kilog", "kg").replace("millig", "mg"), 1)
+    mol = amount * factor / mm
+    return SolveResult(answer=f"{amount:g} {unit} of {_pretty(formula)} = {mol:.4g} mol", confidence=0.96,
+                       explanation=f"moles = mass / molar mass = {amount * factor:g} g / {mm:.3f} g/mol", value=round(mol, 12))
+
+
+# --- routing of free text -------------------------------------------------------------------------------
+
+_FORMULA_TOKEN = re.compile(r"(?<![A-Za-z])(?:\d*[A-Z(\[][A-Za-z0-9()\[\]]*)(?:[·•∙*.]\d*[A-Z(\[][A-Za-z0-9()\[\]]*)*")
+
+
+def find_formula(text: str) -> tuple[str, float, str] | None:
+    """The formula in a request, with a confidence factor and a note. Common names are accepted too."""
+    low = text.lower()
+    for name in sorted(COMMON_COMPOUNDS, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(name)}\b", low):
+            return COMMON_COMPOUNDS[name], 0.9, f"read {name!r} as {COMMON_COMPOUNDS[name]}"
+    found = []
+    for tok in _FORMULA_TOKEN.findall(text):
+        tok = tok.rstrip(".")
+        if not tok or (len(tok) > 1 and tok.isalpha() and tok[1:].islower() and tok not in ATOMIC_WEIGHTS):
+            continue  # a capitalised word such as 'What'
+        try:
+            parse_formula(tok)
+        except FormulaError:
+            continue
+        found.append(tok)
+    if len(found) > 1:
+        found = [t for t in found if t not in ("I", "A")] or found  # the pronoun / article, not iodine
+    if not found:
+        return None
+    best = max(found, key=len)
+    return best, (1.0 if len(found) == 1 else 0.8), "" if len(found) == 1 else f"several formulas found ({', '.join(found)}); used {best}"
+
+
+def _element_in(text: str) -> str | None:
+    m = re.search(r"(?:percent(?:age)?|%|fraction|proportion)\s+(?:of\s+)?(?:by\s+mass\s+of\s+)?(\w+)\s+(?:by\s+mass\s+)?in\b", text, re.I)
+    if not m:
+        return None
+    w = m.group(1)
+    return ELEMENT_NAMES.get(w.lower()) or (w if w in ATOMIC_WEIGHTS else None)
+
+
+def _with(res: SolveResult, factor: float, note: str) -> SolveResult:
+    if res.confidence:
+        res.confidence = round(res.confidence * factor, 3)
+        if note:
+            res.explanation += f" ({note})"
+    return res
+
+
+def solve_task(task: str, context: str = "") -> SolveResult:
+    """Answer a chemistry-formula request: molar mass, mass composition, grams <-> moles."""
+    text = clean(task)
+    if not text:
+        return fail("empty request")
+    low = text.lower()
+    found = find_formula(text)
+    if found is None:
+        return fail("no chemical formula or known compound name found")
+    formula, factor, note = found
+    if re.search(r"\b(?:percent|percentage|%|composition|fraction|proportion)\b|%", low):
+        el = _element_in(text)
+        if el is not None and el == formula:
+            rest = text.replace(el, " ", 1)
+            found2 = find_formula(rest)
+            if found2:
+                formula, factor, note = found2
+        return _with(composition(formula, el), factor, note)
+    m = re.search(rf"({NUMBER_RE})\s*(mol(?:es?)?|moles?|g|grams?|kg|kilograms?|mg|milligrams?)\b(?:\s+of)?", text, re.I)
+    if m and re.search(r"\bmoles?\b|\bmol\b|\bgrams?\b|\bmass\s+of\b|\bweigh", low):
+        return _with(grams_moles(to_float(m.group(1)), m.group(2), formula), factor, note)
+    if re.search(r"molar\s+mass|molecular\s+(?:weight|mass)|formula\s+(?:weight|mass)|\bmw\b|\bweigh|\bmass\b|g/mol", low):
+        return _with(molar_mass(formula), factor, note)
+    res = molar_mass(formula)
+    return _with(res, factor * 0.5, (note + "; " if note else "") + "no quantity named; gave the molar mass")
+
+
+# --- MCP server --------------------------------------------------------------------------------------
+
+mcp = make_server(SPECIALIST_ID, "chemistry", "Chemical formulas: molar mass, mass composition, grams-to-moles conversion.")
+
+
+@mcp.tool(name="solve", structured_output=True)
+def solve_tool(task: str, context: str = "") -> SolveResult:
+    """Answer a formula question in plain language, e.g. 'molar mass of Ca(OH)2'."""
+    return solve_task(task, context)
+
+
+@mcp.tool(name="molar_mass", structured_output=True)
+def molar_mass_tool(formula: str) -> SolveResult:
+    """Molar mass (g/mol) of a formula; parentheses, brackets and hydrates ('CuSO4·5H2O') allowed."""
+    return molar_mass(formula)
+
+
+@mcp.tool(name="composition", structured_output=True)
+def composition_tool(formula: str, element: str = "") -> SolveResult:
+    """Mass percentage of each element in `formula`, or of `element` only."""
+    return composition(formula, element or None)
+
+
+def main() -> None:
+    mcp.run()
+
+
+if __name__ == "__main__":
+    main()
