@@ -37,6 +37,11 @@ def build_arguments(cap: Capability, text: str, context: str) -> dict[str, Any]:
         return {strings[0]: text}
     if not props:
         return {}
+    from micromarket.importer import model_arguments  # typed tools: the run's chat model fills them (issue 6)
+
+    filled = model_arguments(cap, text, context)
+    if filled is not None:
+        return filled
     raise SpecialistCallError(
         f"tool {cap.tool_name!r} takes typed arguments ({', '.join(props)}); configure a chat model to fill them",
         kind="schema",
