@@ -177,6 +177,25 @@ class Marketplace:
     def verify_index(self) -> dict:
         return self._svc.index.verify(self._svc.store.cards(statuses=("active", "newcomer")))
 
+    def import_servers(self, config: str | Path | dict, *, timeout: float = 30.0) -> list[dict]:
+        """Import MCP servers from an ``{"mcpServers": {...}}`` config; down servers are reported, not fatal."""
+        from micromarket.importer import import_servers
+
+        return [r.as_dict() for r in import_servers(self, config, timeout=timeout)]
+
+    # ---- embedding ------------------------------------------------------------
+    def as_tool(self, **kw):
+        """This marketplace as a LangChain tool (see micromarket.embed.as_tool)."""
+        from micromarket.embed import as_tool
+
+        return as_tool(self, **kw)
+
+    def as_node(self, **kw):
+        """This marketplace as a node for your own LangGraph graph (see micromarket.embed.as_node)."""
+        from micromarket.embed import as_node
+
+        return as_node(self, **kw)
+
     # ---- trust --------------------------------------------------------------
     def feedback(self, run_id: str, good: bool, *, subtask_id: str | None = None, note: str | None = None) -> list[dict]:
         """Explicit user feedback on a run: updates trust and teaches retrieval."""

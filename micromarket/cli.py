@@ -190,6 +190,47 @@ def specialists_remove(specialist_id: str, home: Optional[Path] = HomeOpt) -> No
     _console().print(f"removed {specialist_id}")
 
 
+@specialists_app.command("import")
+def specialists_import(config: Path = typer.Argument(..., help='A JSON file {"mcpServers": {name: {command, args, env} | {url}}}'),
+                       timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each server"),
+                       home: Optional[Path] = HomeOpt, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Import existing MCP servers (Claude-Desktop-style config): each tool becomes an indexed capability."""
+    from micromarket.importer import import_servers
+
+    mp = _open(home, progress=not as_json)
+    results = import_servers(mp, config, timeout=timeout)
+    if as_json:
+        sys.stdout.write(json.dumps([r.as_dict() for r in results]) + "\n")
+    else:
+        con = _console()
+        for r in results:
+            if r.error:
+                con.print(f"[yellow]{r.name}: {r.status}[/yellow] - {r.error}", highlight=False)
+            else:
+                con.print(f"{r.name}: {r.status} as {r.specialist_id} ({', '.join(r.capabilities)})", highlight=False)
+    if results and not any(r.status in ("registered", "updated", "unchanged") for r in results):
+        raise MicromarketError("no server could be imported")
+
+
+@app.command()
+def serve(
+    transport: str = typer.Option("stdio", "--transport", "-t", help="stdio (for an MCP client that launches us) or http (streamable HTTP at /mcp)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="http: address to listen on"),
+    port: int = typer.Option(8765, "--port", help="http: port (0 = any free port)"),
+    home: Optional[Path] = HomeOpt,
+    chat_model: Optional[str] = typer.Option(None, "--chat-model", help="Orchestrator model for every run"),
+) -> None:
+    """Serve the whole marketplace as an MCP server (tools solve, find_specialists, feedback)."""
+    from micromarket import server
+
+    if transport == "stdio":
+        server.serve_stdio(home, chat_model=chat_model)
+    elif transport in ("http", "streamable-http"):
+        server.serve_http(host, port, home, chat_model=chat_model)
+    else:
+        raise InputError(f"unknown transport {transport!r}: use stdio or http")
+
+
 @index_app.command("rebuild")
 def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
     """Rebuild the Chroma index from the card store (after a model change or damage)."""

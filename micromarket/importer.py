@@ -1,0 +1,351 @@
+"""Any existing MCP server as specialists: import a standard ``mcpServers`` config.
+
+    {"mcpServers": {"name": {"command": "...", "args": [...], "env": {...}} | {"url": "http://.../mcp"}}}
+
+Each server is started (or reached) through the MCP pool, its tools/list becomes a
+card (:func:`capability_index.cards.card_from_tools`; a ``card://<name>`` resource
+adds metadata when the server publishes one) and every tool is indexed as a
+capability. A server that is down is reported, not fatal.
+
+The launch is exactly the configured command and args, with an explicit
+environment: the pool's short allowlist (PATH, HOME, LANG...) plus the configured
+``env`` -- never the caller's API keys.
+
+Tools that take one string (or solve-style ``task``) need no model. For typed tools,
+:func:`fill_arguments` asks the configured chat model for the arguments with
+structured output; ``nodes.run_specialist.build_arguments`` reaches it through
+:func:`model_arguments`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capability_index.cards import SpecialistCard, Transport, card_from_tools
+from micromarket.errors import InputError, MicromarketError
+
+log = logging.getLogger("micromarket.importer")
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass
+class ImportResult:
+    name: str
+    specialist_id: str
+    status: str  # registered | updated | unchanged | down | invalid
+    capabilities: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- config
+
+
+def specialist_id_for(name: str) -> str:
+    """A card id from a server name: lowercase, [a-z0-9_-], at most 64 characters."""
+    s = re.sub(r"[^a-z0-9_-]+", "-", name.strip().lower()).strip("-_")
+    return (s or "server")[:64]
+
+
+def transport_for(name: str, spec: Any) -> Transport:
+    """The Transport of one ``mcpServers`` entry. Raises InputError naming the server and the field."""
+    if not isinstance(spec, dict):
+        raise InputError(f"mcpServers.{name}: expected an object with 'command' or 'url', got {type(spec).__name__}")
+    if spec.get("disabled") is True:
+        raise InputError(f"mcpServers.{name}: disabled")
+    url = spec.get("url") or spec.get("serverUrl")
+    kind = str(spec.get("type") or spec.get("transport") or "").lower()
+    if url:
+        if kind in ("sse",):
+            raise InputError(f"mcpServers.{name}: SSE servers are not supported; use streamable HTTP (a URL ending in /mcp)")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise InputError(f"mcpServers.{name}.url: must start with http:// or https://, got {url!r}")
+        return Transport(kind="http", url=url)
+    command = spec.get("command")
+    if not isinstance(command, str) or not command.strip():
+        raise InputError(f"mcpServers.{name}: needs 'command' (stdio) or 'url' (streamable HTTP)")
+    args = spec.get("args") or []
+    if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) for a in args):
+        raise InputError(f"mcpServers.{name}.args: must be a list of strings")
+    env = spec.get("env") or {}
+    if not isinstance(env, dict):
+        raise InputError(f"mcpServers.{name}.env: must be an object of strings")
+    cwd = spec.get("cwd")
+    return Transport(kind="stdio", command=[command, *map(str, args)], env={str(k): str(v) for k, v in env.items()},
+                     cwd=str(cwd) if cwd else None)
+
+
+def load_config(source: str | Path | dict) -> dict[str, Any]:
+    """The ``mcpServers`` mapping of a config file (or of an already parsed dict)."""
+    if isinstance(source, dict):
+        data = source
+        where = "<config>"
+    else:
+        p = Path(source).expanduser()
+        if not p.is_file():
+            raise InputError(f"config file not found: {p}")
+        where = str(p)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise InputError(f"{where}: not valid JSON: {e}") from None
+    servers = data.get("mcpServers") if isinstance(data, dict) else None
+    if not isinstance(servers, dict):
+        raise InputError(f'{where}: expected {{"mcpServers": {{name: {{command, args, env}} | {{url}}}}}}')
+    if not servers:
+        raise InputError(f"{where}: mcpServers is empty")
+    return servers
+
+
+# ---------------------------------------------------------------- import
+
+
+async def probe_server(pool, name: str, transport: Transport, *, specialist_id: str | None = None,
+                       timeout: float = DEFAULT_TIMEOUT_S) -> SpecialistCard:
+    """Connect, list the tools and derive the card. Raises on any failure."""
+    sid = specialist_id or specialist_id_for(name)
+
+    async def go() -> SpecialistCard:
+        tools, init = await pool.list_tools(transport, key=sid)
+        if not tools:
+            raise MicromarketError(f"server {name!r} offers no tools")
+        info = getattr(init, "serverInfo", None)
+        card_res = None
+        caps = getattr(init, "capabilities", None)
+        if caps is not None and getattr(caps, "resources", None) is not None:
+            for uri in (f"card://{name}", f"card://{sid}"):
+                text = await pool.read_resource(transport, uri, key=sid)
+                if text:
+                    card_res = _parse_card_resource(text)
+                    if card_res:
+                        break
+        return card_from_tools(
+            specialist_id=sid,
+            server_name=name,
+            server_description=getattr(init, "instructions", None) or (getattr(info, "title", None) if info else None),
+            tools=tools,
+            transport=transport,
+            card_resource=card_res,
+            version=str(getattr(info, "version", None) or "0.0.0") if info else "0.0.0",
+        )
+
+    return await asyncio.wait_for(go(), timeout)
+
+
+def _parse_card_resource(text: str) -> dict | None:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    data.pop("id", None)
+    data.pop("transport", None)  # the configured launch is authoritative
+    return data
+
+
+async def aimport_servers(market, source: str | Path | dict, *, timeout: float = DEFAULT_TIMEOUT_S,
+                          only: list[str] | None = None) -> list[ImportResult]:
+    """Import every server of an ``mcpServers`` config into ``market``; servers are probed concurrently."""
+    servers = load_config(source)
+    pool = market.services.pool
+    results: list[ImportResult] = []
+    todo: list[tuple[str, str, Transport]] = []
+    for name, spec in servers.items():
+        if only and name not in only:
+            continue
+        sid = specialist_id_for(str(name))
+        try:
+            todo.append((str(name), sid, transport_for(str(name), spec)))
+        except (InputError, ValueError) as e:
+            results.append(ImportResult(str(name), sid, "invalid", error=str(e)))
+    seen: dict[str, str] = {}
+    for name, sid, _ in todo:
+        if sid in seen:
+            raise InputError(f"servers {seen[sid]!r} and {name!r} map to the same specialist id {sid!r}; rename one")
+        seen[sid] = name
+
+    async def one(name: str, sid: str, t: Transport) -> ImportResult:
+        try:
+            card = await probe_server(pool, name, t, specialist_id=sid, timeout=timeout)
+        except asyncio.TimeoutError:
+            return ImportResult(name, sid, "down", error=f"no answer within {timeout:g} s")
+        except Exception as e:  # noqa: BLE001 - a down server is reported, not fatal
+            return ImportResult(name, sid, "down", error=_short(e))
+        try:
+            status = await asyncio.to_thread(_register, market, card)
+        except MicromarketError as e:
+            return ImportResult(name, sid, "invalid", error=str(e))
+        return ImportResult(name, sid, status, capabilities=[c.name for c in card.capabilities])
+
+    results += await asyncio.gather(*(one(*x) for x in todo))
+    return results
+
+
+def _register(market, card: SpecialistCard) -> str:
+    store = market.services.store
+    if store.has(card.id):
+        old = store.get(card.id)
+        if old.fingerprint() == card.fingerprint() and old.version == card.version and old.description == card.description:
+            return "unchanged"
+        market.register(card, replace=True)
+        return "updated"
+    market.register(card)
+    return "registered"
+
+
+def import_servers(market, source: str | Path | dict, **kw) -> list[ImportResult]:
+    from micromarket.api import _run_sync
+
+    return _run_sync(aimport_servers(market, source, **kw))
+
+
+def _short(e: BaseException) -> str:
+    s = str(e) or type(e).__name__
+    return s.splitlines()[0][:300] if s else type(e).__name__
+
+
+# ---------------------------------------------------------------- typed tools: the model fills the arguments
+
+
+def fill_arguments(model, tool_schema: dict[str, Any], text: str, *, tool_name: str = "tool", description: str = "") -> dict[str, Any]:
+    """Ask a chat model for the arguments of a typed tool, by structured output against the tool's JSON schema.
+
+    Falls back to a JSON reply when the model has no structured output. The result is checked against the
+    schema (required fields present, simple types coerced) and raises MicromarketError when it does not fit.
+    """
+    schema = _llm_schema(tool_schema, tool_name, description)
+    prompt = (
+        f"Fill in the arguments of the tool `{tool_name}`"
+        + (f" ({description.strip()})" if description.strip() else "")
+        + " to carry out this request. Use only values stated in or implied by the request.\n\n"
+        + f"Request: {text}"
+    )
+    raw: Any = None
+    try:
+        structured = model.with_structured_output(schema)
+    except (NotImplementedError, AttributeError, TypeError, ValueError):
+        structured = None
+    if structured is not None:
+        try:
+            raw = structured.invoke(prompt)
+        except Exception as e:  # noqa: BLE001 - fall back to a JSON reply
+            log.debug("structured output failed for %s: %s", tool_name, e)
+            raw = None
+    if raw is None:
+        reply = model.invoke(prompt + "\n\nReply with one JSON object only, matching this JSON schema:\n" + json.dumps(schema))
+        raw = _json_object(getattr(reply, "content", reply))
+    if hasattr(raw, "model_dump"):
+        raw = raw.model_dump()
+    if isinstance(raw, dict) and set(raw) == {"args"} and isinstance(raw["args"], dict) and "args" not in schema["properties"]:
+        raw = raw["args"]
+    if not isinstance(raw, dict):
+        raise MicromarketError(f"the chat model gave no arguments for {tool_name!r}")
+    return _conform(raw, tool_schema, tool_name)
+
+
+def _llm_schema(tool_schema: dict[str, Any], tool_name: str, description: str) -> dict[str, Any]:
+    schema = {k: v for k, v in (tool_schema or {}).items() if k not in ("$schema",)}
+    schema.setdefault("type", "object")
+    schema.setdefault("properties", {})
+    schema["title"] = re.sub(r"[^A-Za-z0-9_]", "_", tool_name)[:64] or "tool"
+    schema["description"] = (description or tool_schema.get("description") or f"Arguments of {tool_name}")[:1000]
+    return schema
+
+
+def _json_object(content: Any) -> dict | None:
+    if isinstance(content, list):
+        content = "".join(c.get("text", "") if isinstance(c, dict) else str(c) for c in content)
+    s = str(content or "")
+    start = s.find("{")
+    while start != -1:
+        depth = 0
+        for i in range(start, len(s)):
+            if s[i] == "{":
+                depth += 1
+            elif s[i] == "}":
+                depth -= 1
+                if depth == 0:
+                    try:
+                        obj = json.loads(s[start : i + 1])
+                    except json.JSONDecodeError:
+                        break
+                    return obj if isinstance(obj, dict) else None
+        start = s.find("{", start + 1)
+    return None
+
+
+_NUM = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
+
+
+def _conform(args: dict[str, Any], schema: dict[str, Any], tool_name: str) -> dict[str, Any]:
+    props = (schema or {}).get("properties") or {}
+    required = (schema or {}).get("required") or []
+    out: dict[str, Any] = {}
+    for k, v in args.items():
+        if props and k not in props:
+            continue  # drop invented parameters
+        spec = props.get(k) or {}
+        out[k] = _coerce(v, spec)
+    missing = [k for k in required if k not in out or out[k] is None]
+    if missing:
+        raise MicromarketError(f"the chat model left required argument(s) of {tool_name!r} empty: {', '.join(missing)}")
+    return out
+
+
+def _coerce(v: Any, spec: dict[str, Any]) -> Any:
+    t = spec.get("type")
+    if t is None and isinstance(spec.get("anyOf"), list):
+        types = [s.get("type") for s in spec["anyOf"] if isinstance(s, dict)]
+        t = next((x for x in types if x and x != "null"), None)
+    try:
+        if t == "number" and isinstance(v, str) and _NUM.match(v.strip().replace(",", "")):
+            return float(v.strip().replace(",", ""))
+        if t == "integer" and isinstance(v, (str, float)) and _NUM.match(str(v).strip()) and float(v) == int(float(v)):
+            return int(float(v))
+        if t == "boolean" and isinstance(v, str) and v.lower() in ("true", "false"):
+            return v.lower() == "true"
+        if t == "string" and isinstance(v, (int, float)) and not isinstance(v, bool):
+            return str(v)
+    except (TypeError, ValueError):
+        return v
+    return v
+
+
+def model_arguments(cap, text: str, context: str = "") -> dict[str, Any] | None:
+    """Inside a graph run: the arguments of a typed tool filled by the run's chat model, or None without one.
+
+    Used by ``nodes.run_specialist.build_arguments`` for tools that neither take a task nor one string.
+    """
+    try:
+        from langgraph.runtime import get_runtime
+
+        runtime = get_runtime()
+    except Exception:  # noqa: BLE001 - not inside a graph run
+        return None
+    from nodes.common import context_of, services
+
+    ctx = context_of(runtime)
+    svc = services(runtime)
+    spec = ctx.chat_model or svc.settings.chat_model
+    if not spec:
+        return None
+    request = text if not context else f"{text}\n\nContext:\n{context[:4000]}"
+    try:
+        model = svc.chat_model(spec)
+        return fill_arguments(model, cap.input_schema or {}, request, tool_name=cap.tool_name, description=cap.description)
+    except Exception as e:  # noqa: BLE001 - a failed fill is a failed attempt, not a crash
+        from micromarket.errors import SpecialistCallError
+
+        raise SpecialistCallError(f"filling the arguments of {cap.tool_name!r} failed: {_short(e)}", kind="schema") from None
