@@ -22,12 +22,12 @@ def miles_server() -> FastMCP:
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
-        await asyncio.sleep(BEHAVIOUR["sleep"])
         if BEHAVIOUR["fail"]:
             raise RuntimeError("miles specialist is broken")
         n = _num(task)
         if n is None or "mile" not in task.lower():
             return SolveResult(answer="", confidence=0.0, explanation="no miles in the request")
+        await asyncio.sleep(BEHAVIOUR["sleep"])
         return SolveResult(answer=f"{n} mi = {n * 1.609344:.2f} km", confidence=0.95, explanation="1 mi = 1.609344 km", value=n * 1.609344)
 
     return mcp
@@ -51,9 +51,9 @@ def integral_server() -> FastMCP:
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
-        await asyncio.sleep(BEHAVIOUR["sleep"])
         if "integrate" not in task.lower():
             return SolveResult(answer="", confidence=0.0, explanation="not an integral")
+        await asyncio.sleep(BEHAVIOUR["sleep"])
         return SolveResult(answer="π² − 4 ≈ 5.8696", confidence=0.97, explanation="by parts", value=5.869604401)
 
     return mcp
