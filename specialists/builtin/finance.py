@@ -1,0 +1,279 @@
+"""`finance` specialist: time value of money — compound and simple interest, loan payments, annuities.
+
+Run as ``python -m specialists.builtin.finance`` (an MCP server on stdio).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float
+from specialists.result import SolveResult
+
+SPECIALIST_ID = "finance"
+
+FREQUENCIES = {
+    "annually": 1, "annual": 1, "yearly": 1, "per year": 1, "once a year": 1, "semiannually": 2, "semi-annually": 2,
+    "semi annually": 2, "semiannual": 2, "twice a year": 2, "biannually": 2, "quarterly": 4, "monthly": 12,
+    "per month": 12, "a month": 12, "each month": 12, "every month": 12, "biweekly": 26, "bi-weekly": 26,
+    "fortnightly": 26, "weekly": 52, "per week": 52, "a week": 52, "daily": 365, "per day": 365, "a day": 365,
+    "continuously": math.inf, "continuous": math.inf, "per quarter": 4, "a quarter": 4, "a year": 1, "each year": 1,
+    "every year": 1,
+}
+_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "bn": 1e9, "b": 1e9, "billion": 1e9}
+_MONEY_RE = re.compile(
+    rf"(?P<cur>[$€£¥])\s?(?P<n>{NUMBER_RE})\s*(?P<s>k|thousand|mm|million|bn|billion|m|b)?\b"
+    rf"|(?P<n2>{NUMBER_RE})\s*(?P<s2>k|thousand|million|billion)?\s*(?P<cur2>dollars|usd|euros?|eur|pounds|gbp)\b",
+    re.I,
+)
+_RATE_RE = re.compile(rf"(?P<r>{NUMBER_RE})\s*(?:%|percent|per\s*cent|pct)", re.I)
+_TERM_RE = re.compile(rf"(?P<t>{NUMBER_RE})[\s-]*(?P<u>years?|yrs?|months?|mos?)\b", re.I)
+_CUR_NAMES = {"dollars": "$", "usd": "$", "euro": "€", "euros": "€", "eur": "€", "pounds": "£", "gbp": "£"}
+
+
+def money(x: float, cur: str = "$") -> str:
+    return f"-{cur}{abs(x):,.2f}" if x < 0 else f"{cur}{x:,.2f}"
+
+
+def _freq_name(n: float) -> str:
+    return {1: "annually", 2: "semi-annually", 4: "quarterly", 12: "monthly", 26: "every two weeks", 52: "weekly",
+            365: "daily", math.inf: "continuously"}.get(n, f"{n:g} times a year")
+
+
+def _r(x: float) -> float:
+    return float(f"{x:.12g}")
+
+
+# --- formulas ------------------------------------------------------------------------------------------
+
+
+def compound_interest(principal: float, annual_rate_percent: float, years: float, compounds_per_year: float = 1,
+                      currency: str = "$") -> SolveResult:
+    """Future value of a lump sum with compound interest (compounds_per_year = inf for continuous)."""
+    r = annual_rate_percent / 100
+    if compounds_per_year == math.inf:
+        fv = principal * math.exp(r * years)
+        formula = f"P·e^(rt) = {principal:g}·e^({r:g}×{years:g})"
+    else:
+        n = compounds_per_year
+        fv = principal * (1 + r / n) ** (n * years)
+        formula = f"P(1 + r/n)^(nt) = {principal:g}(1 + {r:g}/{n:g})^({n:g}×{years:g})"
+    return SolveResult(answer=f"Future value: {money(fv, currency)} (interest earned {money(fv - principal, currency)})",
+                       confidence=0.95, explanation=f"{formula}; compounded {_freq_name(compounds_per_year)}", value=_r(fv))
+
+
+def simple_interest(principal: float, annual_rate_percent: float, years: float, currency: str = "$") -> SolveResult:
+    interest = principal * annual_rate_percent / 100 * years
+    return SolveResult(answer=f"Simple interest: {money(interest, currency)}; total {money(principal + interest, currency)}",
+                       confidence=0.95, explanation=f"I = P·r·t = {principal:g} × {annual_rate_percent / 100:g} × {years:g}",
+                       value=_r(interest))
+
+
+def loan_payment(principal: float, annual_rate_percent: float, years: float, payments_per_year: int = 12,
+                 currency: str = "$") -> SolveResult:
+    """Level payment of an amortising loan (mortgage), paid at the end of each period."""
+    n = round(years * payments_per_year)
+    if n <= 0:
+        return fail("the loan term must be positive")
+    i = annual_rate_percent / 100 / payments_per_year
+    pmt = principal / n if i == 0 else principal * i / (1 - (1 + i) ** -n)
+    total = pmt * n
+    per = {12: "Monthly", 52: "Weekly", 26: "Biweekly", 4: "Quarterly", 1: "Annual"}.get(payments_per_year, "Periodic")
+    return SolveResult(
+        answer=f"{per} payment: {money(pmt, currency)} (total paid {money(total, currency)}, total interest {money(total - principal, currency)})",
+        confidence=0.95,
+        explanation=f"PMT = P·i / (1 − (1 + i)^−n) with P = {principal:g}, i = {annual_rate_percent:g}%/{payments_per_year} = {i:.6g}, n = {n}",
+        value=_r(pmt))
+
+
+def annuity_value(payment: float, annual_rate_percent: float, years: float, periods_per_year: int = 12,
+                  kind: str = "future", due: bool = False, currency: str = "$") -> SolveResult:
+    """Future or present value of equal periodic payments (ordinary annuity, or annuity due)."""
+    n = round(years * periods_per_year)
+    i = annual_rate_percent / 100 / periods_per_year
+    if kind == "present":
+        v = payment * n if i == 0 else payment * (1 - (1 + i) ** -n) / i
+        formula = "PV = PMT·(1 − (1 + i)^−n) / i"
+    else:
+        v = payment * n if i == 0 else payment * ((1 + i) ** n - 1) / i
+        formula = "FV = PMT·((1 + i)^n − 1) / i"
+    if due:
+        v *= 1 + i
+        formula += " × (1 + i) (payments at the start of each period)"
+    label = "Present value" if kind == "present" else "Future value"
+    paid = payment * n
+    extra = f" (payments total {money(paid, currency)}, growth {money(v - paid, currency)})" if kind != "present" else ""
+    return SolveResult(answer=f"{label}: {money(v, currency)}{extra}", confidence=0.95,
+                       explanation=f"{formula} with PMT = {payment:g}, i = {i:.6g}, n = {n}", value=_r(v))
+
+
+def present_value(future: float, annual_rate_percent: float, years: float, compounds_per_year: float = 1,
+                  currency: str = "$") -> SolveResult:
+    """Value today of an amount received in the future."""
+    r = annual_rate_percent / 100
+    n = compounds_per_year
+    pv = future * math.exp(-r * years) if n == math.inf else future / (1 + r / n) ** (n * years)
+    return SolveResult(answer=f"Present value: {money(pv, currency)}", confidence=0.95,
+                       explanation=f"PV = FV / (1 + r/n)^(nt), discounted {_freq_name(n)}", value=_r(pv))
+
+
+# --- routing of free text -------------------------------------------------------------------------------
+
+
+def _amounts(text: str) -> list[tuple[float, str, int, int]]:
+    out = []
+    for m in _MONEY_RE.finditer(text):
+        num = m.group("n") or m.group("n2")
+        scale = (m.group("s") or m.group("s2") or "").lower()
+        cur = m.group("cur") or _CUR_NAMES.get((m.group("cur2") or "").lower(), "$")
+        out.append((to_float(num) * _SCALE.get(scale, 1), cur, m.start(), m.end()))
+    return out
+
+
+def _frequency(text: str) -> float | None:
+    m = re.search(r"compound(?:ed|ing)?\s+(\w+(?:[\s-]\w+)?)", text, re.I)
+    candidates = [m.group(1).lower()] if m else []
+    for phrase in candidates:
+        for k in sorted(FREQUENCIES, key=len, reverse=True):
+            if phrase.startswith(k):
+                return FREQUENCIES[k]
+    m = re.search(r"(\w+(?:[\s-]\w+)?)\s+compound", text, re.I)
+    if m:
+        for k in sorted(FREQUENCIES, key=len, reverse=True):
+            if m.group(1).lower().endswith(k):
+                return FREQUENCIES[k]
+    if re.search(r"\bcontinuous(?:ly)?\b", text, re.I):
+        return math.inf
+    return None
+
+
+def _payment_frequency(text: str, end: int) -> int | None:
+    after = text[end:end + 20].lower()
+    for k in sorted(FREQUENCIES, key=len, reverse=True):
+        if re.match(rf"\s*(?:/|\bper\b\s*)?\s*{re.escape(k)}\b", after) or re.match(r"\s*/\s*(mo|month)\b", after) and k == "monthly":
+            v = FREQUENCIES[k]
+            return None if v == math.inf else int(v)
+    if re.match(r"\s*/\s*(?:mo|month)\b", after):
+        return 12
+    if re.match(r"\s*/\s*(?:yr|year)\b", after):
+        return 1
+    return None
+
+
+def solve_task(task: str, context: str = "") -> SolveResult:
+    """Answer an interest, loan or annuity question in plain language."""
+    text = clean(task)
+    if not text:
+        return fail("empty request")
+    low = text.lower()
+    amounts = _amounts(text)
+    if not amounts:
+        bare = re.search(rf"(?:loan|mortgage|principal|invest(?:ment)?|deposit|borrow(?:ing)?|of|on)\s+(?:an?\s+)?({NUMBER_RE})\b(?!\s*(?:%|percent|years?|months?))", text, re.I)
+        if bare:
+            amounts = [(to_float(bare.group(1)), "$", bare.start(1), bare.end(1))]
+    rates = [to_float(m.group("r")) for m in _RATE_RE.finditer(text)]
+    terms = [(to_float(m.group("t")), m.group("u").lower()) for m in _TERM_RE.finditer(text)]
+    missing = [name for name, got in (("an amount of money", amounts), ("an interest rate in %", rates), ("a term in years or months", terms)) if not got]
+    if len(missing) == 3 or not re.search(r"interest|loan|mortgage|payment|annuity|invest|deposit|save|saving|future\s+value|present\s+value|worth|grow|compound|borrow|apr|%|percent", low):
+        return fail("no interest, loan or annuity question with an amount, a rate and a term was found")
+    if missing:
+        return fail(f"missing {', '.join(missing)}")
+    amount, cur, _, a_end = amounts[0]
+    rate = rates[0]
+    t, unit = terms[0]
+    years = t / 12 if unit.startswith("mo") else t
+    notes: list[str] = []
+    conf = 0.95
+    if len(amounts) > 1 or len(rates) > 1 or len(terms) > 1:
+        conf = 0.6
+        notes.append("several amounts, rates or terms were given; used the first of each")
+
+    def done(res: SolveResult) -> SolveResult:
+        if res.confidence:
+            res.confidence = conf
+            if notes:
+                res.explanation += "; " + "; ".join(notes)
+        return res
+
+    pay_freq = _payment_frequency(text, a_end)
+    if re.search(r"\bloan\b|\bmortgage\b|\bborrow|\bamortiz|\bamortis|\bcar\s+payment|\brepay", low):
+        per_year = 12
+        if re.search(r"\bbi-?weekly\b|every\s+two\s+weeks", low):
+            per_year = 26
+        elif re.search(r"\bweekly\b", low):
+            per_year = 52
+        elif re.search(r"\bquarterly\b", low):
+            per_year = 4
+        elif re.search(r"\bannual(?:ly)?\s+payments?|\byearly\s+payments?", low):
+            per_year = 1
+        elif not re.search(r"\bmonthly\b|\bper\s+month\b|\ba\s+month\b|\bmonth", low):
+            notes.append("payment frequency not stated; assumed monthly")
+            conf = min(conf, 0.75)
+        return done(loan_payment(amount, rate, years, per_year, cur))
+    if re.search(r"simple\s+interest", low):
+        return done(simple_interest(amount, rate, years, cur))
+    is_present = bool(re.search(r"present\s+value|\bpv\b|worth\s+today|value\s+today|today'?s\s+value|need\s+to\s+invest\s+(?:today|now)|discount", low))
+    if pay_freq or re.search(r"\bannuity\b|\beach\s+(?:month|year)\b|\bevery\s+(?:month|year)\b|\bper\s+(?:month|year)\b|\bcontribut", low):
+        per_year = pay_freq or (1 if re.search(r"\b(?:each|every|per)\s+year\b|\bannual(?:ly)?\b|\byearly\b", low) else 12)
+        if not pay_freq and not re.search(r"\b(?:each|every|per)\s+(?:month|year)\b|\bmonthly\b|\bannual(?:ly)?\b|\byearly\b", low):
+            notes.append("payment frequency not stated; assumed monthly")
+            conf = min(conf, 0.7)
+        due = bool(re.search(r"annuity\s+due|beginning\s+of\s+each|start\s+of\s+each|in\s+advance", low))
+        return done(annuity_value(amount, rate, years, per_year, "present" if is_present else "future", due, cur))
+    freq = _frequency(text)
+    if freq is None:
+        freq = 1
+        if not is_present:
+            notes.append("compounding frequency not stated; assumed annual")
+            conf = min(conf, 0.7 if re.search(r"compound", low) else 0.8)
+    if is_present:
+        return done(present_value(amount, rate, years, freq, cur))
+    if not re.search(r"interest|compound|invest|deposit|grow|future\s+value|worth|save|saving|balance|apr|apy|return", low):
+        conf = min(conf, 0.5)
+        notes.append("the question was read as compound growth of the amount")
+    res = compound_interest(amount, rate, years, freq, cur)
+    if res.confidence and re.search(r"how\s+much\s+interest|interest\s+(?:earned|will|would|do|does|is)|compound\s+interest\s+(?:on|of|for)|\bthe\s+interest\b", low):
+        fv = float(res.value)
+        res.answer = f"Compound interest: {money(fv - amount, cur)} (future value {money(fv, cur)})"
+        res.value = _r(fv - amount)
+    return done(res)
+
+
+# --- MCP server --------------------------------------------------------------------------------------
+
+mcp = make_server(SPECIALIST_ID, "finance", "Time value of money: compound and simple interest, loan and mortgage payments, annuities.")
+
+
+@mcp.tool(name="solve", structured_output=True)
+def solve_tool(task: str, context: str = "") -> SolveResult:
+    """Answer an interest, loan or annuity question, e.g. 'monthly payment on a $300,000 loan at 6% for 30 years'."""
+    return solve_task(task, context)
+
+
+@mcp.tool(name="compound_interest", structured_output=True)
+def compound_interest_tool(principal: float, annual_rate_percent: float, years: float, compounds_per_year: int = 1,
+                           continuous: bool = False) -> SolveResult:
+    """Future value of `principal` after `years` at `annual_rate_percent`, compounded `compounds_per_year` times a year."""
+    return compound_interest(principal, annual_rate_percent, years, math.inf if continuous else compounds_per_year)
+
+
+@mcp.tool(name="loan_payment", structured_output=True)
+def loan_payment_tool(principal: float, annual_rate_percent: float, years: float, payments_per_year: int = 12) -> SolveResult:
+    """Level payment of an amortising loan or mortgage."""
+    return loan_payment(principal, annual_rate_percent, years, payments_per_year)
+
+
+@mcp.tool(name="annuity_value", structured_output=True)
+def annuity_value_tool(payment: float, annual_rate_percent: float, years: float, periods_per_year: int = 12,
+                       kind: str = "future", due: bool = False) -> SolveResult:
+    """Future (kind='future') or present (kind='present') value of equal periodic payments."""
+    return annuity_value(payment, annual_rate_percent, years, periods_per_year, "present" if kind == "present" else "future", due)
+
+
+def main() -> None:
+    mcp.run()
+
+
+if __name__ == "__main__":
+    main()
