@@ -132,14 +132,12 @@ def _amounts(text: str) -> list[tuple[float, str, int, int]]:
 
 
 def _frequency(text: str) -> float | None:
-    m = re.search(r"compound(?:ed|ing)?\s+(\w+(?:[\s-]\w+)?)", text, re.I)
-    candidates = [m.group(1).lower()] if m else []
+    candidates = [m.group(1).lower() for m in re.finditer(r"compound(?:ed|ing)?\s+(\w+(?:[\s-]\w+)?)", text, re.I)]
     for phrase in candidates:
         for k in sorted(FREQUENCIES, key=len, reverse=True):
             if phrase.startswith(k):
                 return FREQUENCIES[k]
-    m = re.search(r"(\w+(?:[\s-]\w+)?)\s+compound", text, re.I)
-    if m:
+    for m in re.finditer(r"(\w+(?:[\s-]\w+)?)\s+compound", text, re.I):
         for k in sorted(FREQUENCIES, key=len, reverse=True):
             if m.group(1).lower().endswith(k):
                 return FREQUENCIES[k]
