@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from micromarket import _speedups as _sp  # noqa: E402  (lazy rfc3987 parser: -3 s per process; see the module)
+
+_sp.apply()
 __all__ = ["Marketplace", "Settings", "__version__"]
 
 
