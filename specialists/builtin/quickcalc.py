@@ -1,0 +1,169 @@
+"""`quickcalc` specialist: a small, fast arithmetic calculator (safe AST evaluation, exact fractions).
+
+Allows numbers (with thousands separators), + - * / // % ** and parentheses, sqrt(), and
+"X percent of Y". Nothing else is evaluated. Run as ``python -m specialists.builtin.quickcalc``.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+from fractions import Fraction
+
+from specialists.builtin._common import LEAD_IN_RE, clean, fail, fmt_num, make_server, strip_thousands, words_to_ops
+from specialists.result import SolveResult
+
+SPECIALIST_ID = "quickcalc"
+
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: None}
+_MAX_POW = 4096
+_MAX_DIGITS = 2000
+
+Number = Fraction | float
+
+
+class CalcError(ValueError):
+    pass
+
+
+def _pow(a: Number, b: Number) -> Number:
+    if isinstance(b, Fraction) and b.denominator == 1:
+        if abs(b) > _MAX_POW and abs(a) not in (0, 1):
+            raise CalcError("exponent too large")
+        if a == 0 and b < 0:
+            raise CalcError("division by zero")
+        return a ** int(b)
+    if a < 0:
+        raise CalcError("a negative number to a fractional power is not a real number")
+    r = float(a) ** float(b)
+    return Fraction(round(r)) if r.is_integer() and abs(r) < 1e15 else r
+
+
+def _eval(node: ast.AST) -> Number:
+    if isinstance(node, ast.Expression):
+        return _eval(node.body)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return Fraction(str(node.value)) if isinstance(node.value, float) else Fraction(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        v = _eval(node.operand)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        a, b = _eval(node.left), _eval(node.right)
+        if isinstance(node.op, ast.Pow):
+            return _pow(a, b)
+        if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and b == 0:
+            raise CalcError("division by zero")
+        r = _BINOPS[type(node.op)](a, b)
+        if isinstance(r, Fraction) and max(len(str(r.numerator)), len(str(r.denominator))) > _MAX_DIGITS:
+            raise CalcError("number too large")
+        return r
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sqrt" and len(node.args) == 1 and not node.keywords:
+        v = _eval(node.args[0])
+        if v < 0:
+            raise CalcError("square root of a negative number")
+        if isinstance(v, Fraction):
+            n, d = math.isqrt(v.numerator), math.isqrt(v.denominator)
+            if n * n == v.numerator and d * d == v.denominator:
+                return Fraction(n, d)
+        return math.sqrt(v)
+    raise CalcError(f"unsupported element {type(node).__name__}")
+
+
+def _prepare(text: str) -> str:
+    t = strip_thousands(clean(text))
+    t = LEAD_IN_RE.sub("", t, count=1).strip() or t
+    t = re.sub(r"\s*(?:=|equals?)\s*\??$", "", t, flags=re.I)
+    t = re.sub(r"(\d+(?:\.\d+)?)\s*%\s*of\b", r"(\1/100)*", t, flags=re.I)
+    t = re.sub(r"(\d+(?:\.\d+)?)\s*percent\s+of\b", r"(\1/100)*", t, flags=re.I)
+    t = words_to_ops(t)
+    t = re.sub(r"(\d+(?:\.\d+)?)\s*%(?=\s*(?:$|[-+*/)]))", r"(\1/100)", t)
+    t = t.replace("^", "**").replace("x", "*") if re.fullmatch(r"[\d\s.+\-*/()x^%]+", t) else t.replace("^", "**")
+    return t
+
+
+def calculate(expression: str) -> tuple[Number, str]:
+    """Evaluate arithmetic text safely; returns the value and the expression that was evaluated."""
+    expr = _prepare(expression)
+    if not expr or not re.search(r"\d", expr):
+        raise CalcError("no numbers")
+    if re.search(r"[^\d\s.+\-*/()%,a-z]", expr) or re.search(r"[a-z]", expr.replace("sqrt", "")):
+        bad = re.search(r"[A-Za-z_]+", expr.replace("sqrt", ""))
+        raise CalcError(f"unknown word {bad.group(0)!r}" if bad else "unexpected symbols")
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        raise CalcError(f"{expr!r} is not a complete arithmetic expression") from None
+    return _eval(tree), expr
+
+
+def _show(v: Number) -> tuple[str, float]:
+    if isinstance(v, Fraction):
+        if v.denominator == 1:
+            return f"{v.numerator:,}" if abs(v) >= 10_000 else str(v.numerator), float(v)
+        d = v.denominator
+        for p in (2, 5):
+            while d % p == 0:
+                d //= p
+        f = float(v)
+        if d == 1:  # terminating decimal: show exactly
+            s = format(v.numerator / v.denominator, ".15g") if len(str(v.denominator)) > 15 else _exact_decimal(v)
+            return s, f
+        return f"{fmt_num(f, 10)} (= {v.numerator}/{v.denominator})" if v.denominator < 1000 else fmt_num(f, 10), f
+    return fmt_num(v, 10), float(v)
+
+
+def _exact_decimal(v: Fraction) -> str:
+    k = 0
+    while (v * 10**k).denominator != 1:
+        k += 1
+    n = abs(v.numerator * 10**k // v.denominator)
+    s = str(n).rjust(k + 1, "0")
+    return ("-" if v < 0 else "") + f"{s[:-k]}.{s[-k:]}"
+
+
+def solve_task(task: str, context: str = "") -> SolveResult:
+    """Evaluate an arithmetic request: '12 * (3 + 4)', '15% of 80', 'multiply 42.1648 by 4'."""
+    if not clean(task):
+        return fail("empty request")
+    try:
+        v, expr = calculate(task)
+    except CalcError as e:
+        return fail(str(e))
+    except (OverflowError, ValueError, ZeroDivisionError) as e:
+        return fail(str(e))
+    text, value = _show(v)
+    conf = 0.97 if isinstance(v, Fraction) else 0.93
+    expl = f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)")
+    bare = re.search(r"[-+]\s*\(\d+(?:\.\d+)?/100\)", expr)
+    if bare and not re.search(r"\bof\b", task, re.I):
+        conf = 0.5  # "50 + 10%" may mean 55 (percentage increase) rather than 50.1
+        expl += "; a bare percentage was read as a number (10% = 0.1), not as a percentage of the other term"
+    return SolveResult(answer=text, confidence=conf, explanation=expl, value=value)
+
+
+# --- MCP server --------------------------------------------------------------------------------------
+
+mcp = make_server(SPECIALIST_ID, "quickcalc", "A small exact arithmetic calculator: + - * / ** %, parentheses, percentages.")
+
+
+@mcp.tool(name="solve", structured_output=True)
+def solve_tool(task: str, context: str = "") -> SolveResult:
+    """Evaluate plain arithmetic such as '1,250 * 3 + 7', '15% of 80' or 'what is 2^10 + 3'."""
+    return solve_task(task, context)
+
+
+@mcp.tool(name="calculate", structured_output=True)
+def calculate_tool(expression: str) -> SolveResult:
+    """Evaluate an arithmetic expression (+ - * / // % ** parentheses sqrt)."""
+    return solve_task(expression)
+
+
+def main() -> None:
+    mcp.run()
+
+
+if __name__ == "__main__":
+    main()
