@@ -91,7 +91,7 @@ def to_float(s: str) -> float:
 LEAD_IN_RE = re.compile(
     r"^(?:(?:please|can you|could you|hey|ok|okay)[\s,]+)*"
     r"(?:what\s+is|what's|whats|what\s+are|calculate|compute|evaluate|work\s+out|how\s+much\s+is|tell\s+me|give\s+me|find|determine)?"
-    r"\s*(?:the\s+(?:value|result)\s+of\s+)?",
+    r"\s*(?:the\s+(?:value|result)\s+of\s+|the\s+)?",
     re.IGNORECASE,
 )
 

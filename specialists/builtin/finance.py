@@ -195,6 +195,8 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         return res
 
     pay_freq = _payment_frequency(text, a_end)
+    if re.search(r"simple\s+interest", low):
+        return done(simple_interest(amount, rate, years, cur))
     if re.search(r"\bloan\b|\bmortgage\b|\bborrow|\bamortiz|\bamortis|\bcar\s+payment|\brepay", low):
         per_year = 12
         if re.search(r"\bbi-?weekly\b|every\s+two\s+weeks", low):
@@ -209,8 +211,6 @@ def solve_task(task: str, context: str = "") -> SolveResult:
             notes.append("payment frequency not stated; assumed monthly")
             conf = min(conf, 0.75)
         return done(loan_payment(amount, rate, years, per_year, cur))
-    if re.search(r"simple\s+interest", low):
-        return done(simple_interest(amount, rate, years, cur))
     is_present = bool(re.search(r"present\s+value|\bpv\b|worth\s+today|value\s+today|today'?s\s+value|need\s+to\s+invest\s+(?:today|now)|discount", low))
     if pay_freq or re.search(r"\bannuity\b|\beach\s+(?:month|year)\b|\bevery\s+(?:month|year)\b|\bper\s+(?:month|year)\b|\bcontribut", low):
         per_year = pay_freq or (1 if re.search(r"\b(?:each|every|per)\s+year\b|\bannual(?:ly)?\b|\byearly\b", low) else 12)

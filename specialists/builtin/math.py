@@ -115,7 +115,9 @@ def render(expr: sp.Basic) -> str:
     s = re.sub(r"\bI\b", "i", s)
     s = re.sub(r"\bE\b", "e", s)
     s = re.sub(r"\blog\(", "ln(", s)
-    s = re.sub(r"(?<![\w.^])(\d+)\*(?=[A-Za-zπ√(])", r"\1", s)
+    s = re.sub(r"\bexp\((\w+)\)", r"e^\1", s)
+    s = re.sub(r"\bexp\(([^()]*)\)", r"e^(\1)", s)
+    s = re.sub(r"(?<![\w.^])(\d+)\*(?=[A-Za-z](?![A-Za-z(])|[π√(])", r"\1", s)
     s = s.replace("*", "·")
     s = s.replace(" - ", " − ")
     s = re.sub(r"(^|[(\s])-", r"\1−", s)
@@ -228,7 +230,9 @@ def differentiate(expression: str, variable: str = "", order: int = 1) -> SolveR
         return fail(str(e))
     var, guessed = _pick_var(f, variable or None)
     order = max(1, min(int(order), 20))
-    res = sp.simplify(sp.diff(f, var, order)) if order > 1 else sp.diff(f, var)
+    raw = sp.diff(f, var, order)
+    simpler = sp.simplify(raw)
+    res = simpler if sp.count_ops(simpler) < sp.count_ops(raw) else raw
     name = {1: "d/d", 2: "d²/d"}.get(order, f"d^{order}/d")
     tail = "" if order == 1 else superscript(str(order))
     text, value = describe_number(res)
@@ -258,7 +262,7 @@ def solve_equations(equations: str, variables: str = "") -> SolveResult:
     if any(e is sp.false for e in eqs):
         return _result("no solution", 0.9, "an equation reduces to a false statement", "no solution")
     syms = sorted(set().union(*(e.free_symbols for e in eqs)), key=lambda s: s.name) if eqs else []
-    wanted = [sp.Symbol(v) for v in re.findall(r"[A-Za-z]\w*", variables)] or syms
+    wanted = [sp.Symbol(v) for v in re.findall(r"[A-Za-z]\w*", variables) if v.lower() != "and"] or syms
     if not wanted:
         return fail("no unknown to solve for")
     try:
@@ -270,7 +274,7 @@ def solve_equations(equations: str, variables: str = "") -> SolveResult:
         return _result("no solution", 0.9, f"{desc} has no solution", "no solution")
     conf = 0.95 if len(wanted) <= len(eqs) else 0.6
     if implicit_zero:
-        conf -= 0.05
+        conf = round(conf - 0.05, 3)
     rows, vals = [], []
     for s in sols:
         items = sorted(s.items(), key=lambda kv: kv[0].name)

@@ -177,7 +177,7 @@ def _convert(value: float, src: Resolved, dst: Resolved, *, value_given: bool) -
 
 _NUM = rf"(?P<v>{NUMBER_RE}|a|an|one)"
 _PATTERNS = [
-    re.compile(rf"^how\s+many\s+(?P<to>.+?)\s+(?:are\s+|is\s+)?(?:there\s+)?(?:in|per|make(?:\s+up)?|equals?|to)\s+(?:{_NUM}\s*)?(?P<from>.+?)$", re.I),
+    re.compile(rf"^how\s+many\s+(?P<to>.+?)\s+(?:(?:are|is)\s+(?:there\s+)?(?:in\s+)?|(?:there\s+)?(?:in|per|make(?:\s+up)?|equals?|to)\s+)(?:{_NUM}\s*)?(?P<from>.+?)$", re.I),
     re.compile(rf"^(?:please\s+)?(?:convert|change|express|turn)\s+(?:{_NUM}\s*)?(?P<from>.+?)\s+(?:to|in|into|as)\s+(?P<to>.+)$", re.I),
     re.compile(rf"^(?:what\s+is|what's|how\s+much\s+is|how\s+far\s+is|how\s+long\s+is|how\s+heavy\s+is)\s+(?:{_NUM}\s*)(?P<from>.+?)\s+(?:in|to|into|as|in\s+terms\s+of)\s+(?P<to>.+)$", re.I),
     re.compile(rf"^(?:{_NUM}\s*)(?P<from>.+?)\s*(?:to|in|into|as|=|->|→)\s*(?P<to>[^=]+?)(?:\s*=\s*)?$", re.I),
