@@ -1,0 +1,54 @@
+import pytest
+
+from specialists.builtin.units import convert, solve_task
+
+
+def test_marathon():
+    r = solve_task("Convert 26.2 miles to kilometers")
+    assert r.answer == "26.2 mi = 42.16 km"
+    assert r.value == pytest.approx(42.1648128)
+    assert r.confidence >= 0.9
+
+
+@pytest.mark.parametrize(
+    "task, answer, value",
+    [
+        ("how many ounces in 3 pounds", "3 lb = 48 oz", 48.0),
+        ("convert 100 F to C", "100 °F = 37.78 °C", 37.7777777778),
+        ("98.6 degrees fahrenheit in celsius", "98.6 °F = 37 °C", 37.0),
+        ("What is 0 °C in Kelvin?", "0 °C = 273.15 K", 273.15),
+        ("convert -40 C to F", "-40 °C = -40 °F", -40.0),
+        ("60 mph to km/h", "60 mi/h = 96.56 km/h", 96.56064),
+        ("how many km/h is 100 mph", "100 mi/h = 160.93 km/h", 160.9344),
+        ("how many MB in 2 GB", "2 GB = 2000 MB", 2000.0),
+        ("convert 1 GiB to bytes", "1 GiB = 1,073,741,824 B", 1073741824.0),
+        ("how many feet in a mile", "1 mi = 5280 ft", 5280.0),
+        ("3 square feet in square meters", "3 ft² = 0.2787 m²", 0.27870912),
+    ],
+)
+def test_conversions(task, answer, value):
+    r = solve_task(task)
+    assert r.answer == answer
+    assert r.value == pytest.approx(value)
+    assert r.confidence >= 0.9
+
+
+@pytest.mark.parametrize(
+    "task", ["what will the weather be in Paris tomorrow", "convert 10 apples to oranges", "convert 5 kg to meters", "convert 5 GB to degrees", ""]
+)
+def test_out_of_domain_or_incompatible_gets_zero(task):
+    r = solve_task(task)
+    assert r.confidence == 0 and r.answer == "" and r.value is None
+
+
+def test_guessed_unit_or_missing_amount_lowers_confidence():
+    guessed = solve_task("convert 5 kilometrs to miles")
+    assert 0 < guessed.confidence <= 0.6 and "kilometrs" in guessed.explanation
+    assert guessed.value == pytest.approx(3.10685596)
+    no_amount = solve_task("convert miles to km")
+    assert 0 < no_amount.confidence <= 0.6 and no_amount.value == pytest.approx(1.609344)
+
+
+def test_typed_convert():
+    assert convert(26.2, "mi", "km").value == pytest.approx(42.1648128)
+    assert convert(1, "furlongz", "m").confidence == 0
