@@ -273,7 +273,37 @@ def _resolve_target(target: str):
     obj = getattr(importlib.import_module(mod), attr or "mcp")
     if callable(obj) and not hasattr(obj, "_mcp_server"):
         obj = obj()
-    return obj
+    return offload_sync_tools(obj)
+
+
+def offload_sync_tools(server):
+    """Run a FastMCP server's *sync* tools in worker threads instead of on its event loop.
+
+    FastMCP calls a plain ``def`` tool directly on the loop that serves the session, so
+    one slow sync tool blocks every other request on that loop: in process, that is the
+    pool loop shared by all specialists (16 parallel subtasks ran one after another).
+    A stdio server can call this on its own FastMCP before ``run()`` for the same effect."""
+    import functools
+
+    manager = getattr(server, "_tool_manager", None)
+    for tool in list(getattr(manager, "_tools", {}).values()):
+        if getattr(tool, "is_async", True) or getattr(tool, "_mm_offloaded", False):
+            continue
+        fn = tool.fn
+
+        async def run_in_thread(*args, __fn=fn, **kwargs):
+            import anyio
+
+            return await anyio.to_thread.run_sync(functools.partial(__fn, *args, **kwargs))
+
+        try:
+            tool.fn = run_in_thread
+            tool.is_async = True
+            object.__setattr__(tool, "_mm_offloaded", True)
+        except Exception:  # noqa: BLE001 - an unexpected FastMCP version: leave the tool as it is
+            tool.fn = fn
+    return server
+
 
 
 def _describe(e: BaseException | None) -> str:
