@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mcp.server.fastmcp import FastMCP
 
-from specialists.result import SolveResult
+from specialists.result import SolveResult, unparsed
 
 CARD_DIR = Path(__file__).parent / "cards"
 
@@ -34,7 +34,7 @@ def make_server(specialist_id: str, name: str, instructions: str) -> FastMCP:
 
 def fail(why: str) -> SolveResult:
     """Confidence 0: nothing usable was understood."""
-    return SolveResult(answer="", confidence=0.0, explanation=f"could not parse the request: {why}")
+    return unparsed("", why)
 
 
 def superscript(digits: str) -> str:
