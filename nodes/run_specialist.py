@@ -2,6 +2,14 @@
 
 Never raises: LangGraph cancels sibling branches when one raises, so every
 failure becomes a typed result and the siblings' answers are kept.
+
+Security (docs/robustness.md): calls go through the pool with the data directory's
+PinGuard (poisoning scan + tool pins, quarantine on drift); quarantined or disabled
+specialists are refused; outputs are validated against the declared outputSchema;
+an output that carries instructions is an ``injection`` attempt: discarded, never
+passed on, and recorded against the specialist's trust. A dependent subtask gets
+only its dependency's *value* (a number or short plain text), never another
+specialist's free text or explanation.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from langgraph.runtime import Runtime
 from capability_index.cards import Capability, SpecialistCard
 from graphs.context import Context
 from graphs.state import Attempt, SubtaskResult, WorkerState
-from micromarket.errors import MicromarketError, SpecialistCallError
+from micromarket.errors import MicromarketError, QuarantinedError, SpecialistCallError
 from nodes.common import context_of, services
 from nodes.planner import substitute_inputs
 
@@ -82,14 +90,67 @@ def slice_context(context: str, subtask: str, card: SpecialistCard) -> str:
     return " ".join(words[-budget:]) if len(words) > budget else context
 
 
+class InjectionAttempt(SpecialistCallError):
+    """A specialist's output carried instructions aimed at the orchestrator."""
+
+    def __init__(self, message: str):
+        super().__init__(message, kind="injection")
+
+
+def _guard(svc):
+    from capability_index.pins import guard_for
+
+    return guard_for(svc)
+
+
+def check_output(card: SpecialistCard, cap: Capability, structured, text: str, parsed: dict) -> None:
+    """Output schema (declared on the card) and injection checks; raises SpecialistCallError."""
+    from capability_index.security import output_injection
+    from specialists.pool import validate_output
+
+    if cap.output_schema:
+        validate_output(card.id, cap.tool_name, structured, cap.output_schema)
+    blob = "\n".join(str(x) for x in (parsed.get("answer"), parsed.get("explanation"), parsed.get("value"), text) if x)
+    findings = output_injection(blob)
+    if findings:
+        raise InjectionAttempt(
+            f"{card.id}.{cap.name} returned instructions instead of data ({findings[0].rule}: {findings[0].excerpt!r}); output discarded"
+        )
+
+
 async def call_candidate(svc, card: SpecialistCard, cap: Capability, text: str, context: str, timeout: float) -> dict:
+    status = svc.store.status(card.id)
+    if status in ("quarantined", "disabled"):
+        raise QuarantinedError(f"specialist {card.id!r} is {status}; `micromarket specialists approve {card.id}` after review")
     args = build_arguments(cap, text, context)
-    out = await svc.pool.call(card, cap.tool_name, args, timeout=timeout)
+    out = await svc.pool.call(card, cap.tool_name, args, timeout=timeout, guard=_guard(svc))
     if out.is_error:
         raise SpecialistCallError(f"{card.id}.{cap.name} reported an error: {out.text[:300]}", kind="error")
     parsed = parse_outcome(out.structured, out.text)
+    check_output(card, cap, out.structured, out.text, parsed)
     parsed["latency_ms"] = out.latency_ms
     return parsed
+
+
+MAX_INPUT_CHARS = 200
+
+
+def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
+    """What a dependent subtask may see of its dependencies: the value only (no explanation, no
+    alternatives, no provenance), short, and free of instructions. Returns (inputs, problem)."""
+    from capability_index.security import output_injection
+
+    out: dict[str, dict] = {}
+    for dep, r in inputs.items():
+        value = r.get("value")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
+            value = r.get("answer", "")
+        if isinstance(value, str):
+            value = " ".join(value.split())
+            if len(value) > MAX_INPUT_CHARS or output_injection(value):
+                return {}, f"the result of {dep} is not plain data that can be passed on"
+        out[dep] = {"status": r.get("status"), "value": value, "answer": str(value)}
+    return out, None
 
 
 async def _attempt(svc, ctx: Context, cand: dict, text: str, context: str) -> tuple[Attempt, dict | None]:
@@ -132,7 +193,10 @@ async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> Subtas
     failed_deps = [d for d, r in state.get("inputs", {}).items() if r.get("status") != "ok"]
     if failed_deps:
         return _result(state, sub["text"], "failed", [], reason=f"depends on {', '.join(failed_deps)}, which did not succeed")
-    text = substitute_inputs(sub["text"], state.get("inputs", {}))
+    inputs, problem = safe_inputs(state.get("inputs", {}) or {})
+    if problem:
+        return _result(state, sub["text"], "failed", [], reason=problem)
+    text = substitute_inputs(sub["text"], inputs)
     context = state.get("context", "") or ""
     attempts: list[Attempt] = []
     cands = state.get("candidates", [])
