@@ -134,6 +134,10 @@ class Marketplace:
             card = load_card(card)
         elif isinstance(card, dict):
             card = parse_card(card)
+        from capability_index.security import assert_clean, other_tool_names
+
+        # tool poisoning: refused before anything is stored, embedded or shown to a model
+        assert_clean(card, other_tools=other_tool_names(self._svc.store.cards(), exclude=card.id))
         self._svc.store.add(card, replace=replace, status=status, source="register")
         try:
             if replace:
@@ -145,6 +149,21 @@ class Marketplace:
             raise
         self._svc.retriever.refresh()
         return card
+
+    def approve(self, specialist_id: str) -> str:
+        """A human reviewed a quarantined specialist: pin its current tool definitions, lift the hold."""
+        from capability_index.pins import guard_for
+
+        self._svc.store.get(specialist_id)  # unknown id -> a clear error
+        status = guard_for(self._svc).approve(specialist_id)
+        self._svc.index.set_status(specialist_id, self._svc.store.status(specialist_id))
+        self._svc.retriever.refresh()
+        return status
+
+    def pin_history(self, specialist_id: str) -> list[dict]:
+        from capability_index.pins import guard_for
+
+        return guard_for(self._svc).pins.history(specialist_id)
 
     def remove(self, specialist_id: str) -> None:
         self._svc.store.remove(specialist_id)
