@@ -56,6 +56,7 @@ class OutputState(TypedDict):
     answer: str
     subtasks: list[SubtaskResult]
     unsupported: list[dict]
+    partial: NotRequired[bool]  # some subtask failed or is unsupported; the others' answers are kept
 
 
 class State(InputState):
@@ -67,6 +68,7 @@ class State(InputState):
     unsupported: list[dict]
     answer: str
     warnings: Annotated[list[str], operator.add]
+    partial: bool
 
 
 class WorkerState(TypedDict):

@@ -16,7 +16,8 @@ log = logging.getLogger("micromarket.trust")
 
 # Attempt outcome -> evidence kind. A decline is honest and counts for nothing;
 # the specialist's own confidence is never evidence about its trust.
-EVIDENCE = {"ok": ("outcome", True), "error": ("error", False), "timeout": ("timeout", False), "schema": ("error", False)}
+EVIDENCE = {"ok": ("outcome", True), "error": ("error", False), "timeout": ("timeout", False), "schema": ("error", False),
+            "injection": ("injection", False)}  # instructions in an output: counts against trust (and quarantines)
 
 
 def record(ledger, state: dict, results: list[dict], verdict: bool | None) -> None:
@@ -44,7 +45,7 @@ def record(ledger, state: dict, results: list[dict], verdict: bool | None) -> No
                 "candidates": cands.get(r["subtask_id"], []),
                 "chosen": f"{r['specialist']}.{r['capability']}" if r.get("specialist") else None,
                 "specialist_id": r.get("specialist"), "capability": r.get("capability"),
-                "outcome": r["status"], "latency_ms": r.get("latency_ms", 0.0), "confidence": r.get("confidence"),
+                "outcome": "error" if r["status"] == "failed" else r["status"], "latency_ms": r.get("latency_ms", 0.0), "confidence": r.get("confidence"),
                 "attempts": r.get("attempts", []), "context_tokens": r.get("context_tokens", 0), "reason": r.get("reason"),
             }
         )
@@ -66,4 +67,4 @@ async def update_trust(state: State, runtime: Runtime[Context]) -> dict:
         verdict = bool(reply) if reply is not None else None
     svc = services(runtime)
     await asyncio.to_thread(record, svc.ledger, state, results, verdict)
-    return {}
+    return {"partial": any(r["status"] != "ok" for r in results)}
