@@ -250,7 +250,8 @@ def plot(results: dict, path: Path) -> None:
                 label=f"random mixing (needs {r['random_share_at_95']:.1f}%)")
         ox = [100 * s for s, _ in r["_oracle_curve"]]
         oy = [100 * a for _, a in r["_oracle_curve"]]
-        ax.plot(ox, oy, "-", color="C2", label=f"hindsight per-subject oracle (needs {r['oracle_share_at_95']:.1f}%)")
+        ax.plot(ox, oy, "-", color="C2", label=f"hindsight per-subject oracle (needs {r['oracle_share_at_95']:.1f}% whole subjects, "
+                f"{r['oracle_share_at_95_mixed']:.1f}% splitting one)")
         ax.axhline(100 * r["target_accuracy"], color="grey", lw=0.8, ls=":", label="95% of GPT-4 accuracy")
         ax.set_xlabel("GPT-4 calls (%)")
         ax.set_ylabel("accuracy of routed answers (%)")
