@@ -1,0 +1,201 @@
+"""`micromarket train roman`: a from-scratch micro-LLM reading Roman numerals and English number words as integers.
+
+"MCMXCIV" -> 1994, "one thousand two hundred and five" -> 1205, "nineteen eighty-four" -> 1984.
+Roman numerals 1-3999 (canonical subtractive form only); number words 0-999,999 with style variants
+("and", hyphens, "a hundred", commas) and year-style readings (1100-2099).
+Evaluation splits (all on numbers never seen in training):
+  unseen_numbers       training formats
+  unseen_combinations  number-word style combinations excluded from training
+  heldout_templates    wrapper sentences never used in training
+Out-of-domain inputs (non-canonical numerals, dates, arithmetic, noise) must give "UNKNOWN".
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass, field
+
+from specialists.microllm.engine import ServeConfig
+from specialists.microllm.trainer import Example, make_app
+
+ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+        "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+WRAPPERS = ["{}", "{}", "{}", "what is {}?", "{} in digits", "convert {} to a number", "number: {}", "value of {}", "{} =", "read {}",
+            "[{}]", "({})", '"{}"', "please convert {}", "{} please", "the numeral {}", "digits for {} pls", "how much is {}", "{}.", "it says {}"]
+FILLERS = ["ok", "hey", "so", "um", "please", "thanks", "pls", "the", "number", "value", "this", "for", "me", "note", "quick", "re", "fyi"]
+HELDOUT_WRAPPERS = ["could you write {} with arabic numerals?", "the inscription reads {} apparently", "{} <- what integer is that",
+                    "my answer was {}, right?", "translate {} into plain figures", "turn {} into an integer"]
+WORD_STYLES = [(a, h, o, c) for a in (0, 1) for h in (0, 1) for o in (0, 1) for c in (0, 1)]  # and, hyphen, "a hundred", comma
+HELDOUT_STYLES = {(1, 0, 1, 1), (0, 1, 1, 0), (1, 1, 0, 1)}
+OOD_SENTENCES = ["march 3rd, 2021", "what is the capital of france", "two plus two", "convert 5 km to miles", "hello there",
+                 "the 5th of july 1999", "sort 5 3 9", "one banana", "how are you", "solve x^2 = 9", "3/4/21", "good morning"]
+OOD_HELDOUT = ["meet at noon", "a dozen eggs", "several hundred people", "tuesday", "pi to three places", "room 12b", "many thousands"]
+
+
+def roman(n: int) -> str:
+    out = []
+    for v, s in ROMAN:
+        while n >= v:
+            out.append(s)
+            n -= v
+    return "".join(out)
+
+
+CANONICAL = {roman(n) for n in range(1, 4000)}
+
+
+def is_test_number(n: int) -> bool:
+    """~10% of numbers never appear in training."""
+    return (n * 2654435761) % 1009 < 101
+
+
+def below_100(n: int, hyphen: bool) -> str:
+    if n < 20:
+        return ONES[n]
+    return TENS[n // 10] + ("" if n % 10 == 0 else ("-" if hyphen else " ") + ONES[n % 10])
+
+
+def below_1000(n: int, style: tuple[int, int, int, int], lead: bool) -> str:
+    use_and, hyphen, a_one, _ = style
+    h, r = divmod(n, 100)
+    parts = []
+    if h:
+        parts.append(("a" if (a_one and h == 1 and lead) else ONES[h]) + " hundred")
+    if r:
+        parts.append(("and " if (use_and and h) else "") + below_100(r, hyphen))
+    return " ".join(parts)
+
+
+def words(n: int, style: tuple[int, int, int, int]) -> str:
+    if n == 0:
+        return "zero"
+    use_and, hyphen, a_one, comma = style
+    th, r = divmod(n, 1000)
+    if not th:
+        return below_1000(r, style, True)
+    head = ("a" if (a_one and th == 1) else below_1000(th, style, True)) + " thousand"
+    if not r:
+        return head
+    tail = below_1000(r, style, False)
+    if use_and and r < 100:
+        tail = "and " + tail
+    return head + ("," if comma else "") + " " + tail
+
+
+def year_words(n: int, hyphen: bool) -> str:
+    """Year-style reading: 1984 -> 'nineteen eighty-four', 1905 -> 'nineteen oh five', 1900 -> 'nineteen hundred'."""
+    hi, lo = divmod(n, 100)
+    if lo == 0:
+        return below_100(hi, hyphen) + " hundred"
+    return below_100(hi, hyphen) + " " + (("oh " + ONES[lo]) if lo < 10 else below_100(lo, hyphen))
+
+
+def casing(s: str, rng: random.Random) -> str:
+    r = rng.random()
+    return s.upper() if r < 0.15 else s.title() if r < 0.4 else s.lower() if r < 0.6 else s
+
+
+def random_word(rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 7)))
+
+
+def filler(rng: random.Random) -> str:
+    return rng.choice(FILLERS) if rng.random() < 0.7 else random_word(rng)
+
+
+def wrap(text: str, rng: random.Random, wrappers: list[str] = WRAPPERS) -> str:
+    text = rng.choice(wrappers).format(text)
+    if rng.random() < 0.15:
+        text = filler(rng) + " " + text
+    if rng.random() < 0.15:
+        text = text + " " + filler(rng)
+    return text
+
+
+def sample_number(rng: random.Random, test: bool, lo: int, hi: int) -> int:
+    while True:
+        # uniform number of digits, then uniform: small numbers are common too
+        digits = rng.randint(len(str(lo)), len(str(hi)))
+        n = rng.randint(max(lo, 10 ** (digits - 1) if digits > 1 else 0), min(hi, 10**digits - 1))
+        if is_test_number(n) == test:
+            return n
+
+
+def render(n_rng: random.Random, test: bool, styles: list[tuple[int, int, int, int]]) -> Example:
+    rng = n_rng
+    k = rng.random()
+    if k < 0.4:
+        n = sample_number(rng, test, 1, 3999)
+        return casing(roman(n), rng) if rng.random() < 0.3 else roman(n).upper() if rng.random() < 0.8 else roman(n).lower(), str(n)
+    if k < 0.5:
+        n = sample_number(rng, test, 1100, 2099)
+        while n % 100 == 0 and rng.random() < 0.8:
+            n = sample_number(rng, test, 1100, 2099)
+        return casing(year_words(n, rng.random() < 0.6), rng), str(n)
+    n = sample_number(rng, test, 0, 999_999)
+    return casing(words(n, rng.choice(styles)), rng), str(n)
+
+
+def invalid_roman(rng: random.Random) -> str:
+    while True:
+        s = "".join(rng.choice("IVXLCDM") for _ in range(rng.randint(2, 9)))
+        if s not in CANONICAL:
+            return s
+
+
+def ood_text(rng: random.Random, heldout: bool = False) -> str:
+    r = rng.random()
+    if heldout and r < 0.4:
+        return rng.choice(OOD_HELDOUT)
+    if r < 0.35:
+        s = invalid_roman(rng)
+        return s if rng.random() < 0.7 else s.lower()
+    if r < 0.65:
+        return rng.choice(OOD_SENTENCES)
+    return " ".join(filler(rng) if rng.random() < 0.3 else random_word(rng) for _ in range(rng.randint(1, 5)))
+
+
+@dataclass
+class RomanTask:
+    name: str = "roman"
+    specialist_id: str = "microllm-numerals"
+    capability: str = "parse_number"
+    description: str = (
+        "Read a Roman numeral (I-MMMCMXCIX) or an English number in words ('one thousand two hundred and five', "
+        "'nineteen eighty-four') and give the integer. A character-level micro-LLM trained from scratch."
+    )
+    examples: list[str] = field(default_factory=lambda: ["MCMXCIV", "one thousand two hundred and five", "what is XLII in digits?", "nineteen eighty-four"])
+    domains: list[str] = field(default_factory=lambda: ["numbers", "roman numerals"])
+    alphabet: str = string.ascii_lowercase + string.digits + " -/.,'()[]:;!?&#*+=<>\"_~|@$%^"
+    serve: ServeConfig = field(
+        default_factory=lambda: ServeConfig(use_context=False, max_new_tokens=8, confidence="min", unknown="UNKNOWN", allowed_chars="0123456789", validator="integer")
+    )
+    split_names: tuple[str, str, str] = ("unseen_numbers", "unseen_combinations", "heldout_templates")
+    max_chars: int = 110
+    ood_rate: float = 0.12
+
+    def train_example(self, rng: random.Random) -> Example:
+        if rng.random() < self.ood_rate:
+            return wrap(ood_text(rng), rng), "UNKNOWN"
+        text, ans = render(rng, False, [s for s in WORD_STYLES if s not in HELDOUT_STYLES])
+        return wrap(text, rng), ans
+
+    def eval_sets(self, rng: random.Random, n: int) -> dict[str, list[Example]]:
+        train_styles = [s for s in WORD_STYLES if s not in HELDOUT_STYLES]
+        seen = [(wrap(t, rng), a) for t, a in (render(rng, True, train_styles) for _ in range(n))]
+        combos = []
+        for _ in range(n):
+            num = sample_number(rng, True, 1000, 1999) if rng.random() < 0.5 else sample_number(rng, True, 100, 999_999)
+            combos.append((wrap(casing(words(num, rng.choice(sorted(HELDOUT_STYLES))), rng), rng), str(num)))
+        templates = [(rng.choice(HELDOUT_WRAPPERS).format(t), a) for t, a in (render(rng, True, train_styles) for _ in range(n))]
+        ood = [(wrap(ood_text(rng, heldout=True), rng, HELDOUT_WRAPPERS + ["{}"]), "UNKNOWN") for _ in range(n)]
+        return {"unseen_numbers": seen, "unseen_combinations": combos, "heldout_templates": templates, "ood": ood}
+
+
+app = make_app(RomanTask, "Train the Roman-numeral / number-word micro-LLM (parse_number) from scratch, evaluate it and write its card.")
+
+if __name__ == "__main__":
+    app()

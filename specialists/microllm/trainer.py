@@ -1,0 +1,346 @@
+"""Generic trainer for tiny from-scratch micro-LLMs (char-level Llama causal LM), shared by train_dates/train_roman.
+
+A task supplies an example generator (with its own held-out splits), an alphabet and serving config;
+this module builds the tokenizer and model, trains against a wall-clock budget with loss on the answer
+only, saves with save_pretrained, evaluates through the same engine the MCP server uses, writes the card
+and exposes the single-command typer app.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Callable, Protocol
+
+import typer
+
+from micromarket.errors import MicromarketError
+from specialists.microllm.engine import LocalBackend, ServeConfig, to_result
+
+SPECIALS = ["<pad>", "<s>", "</s>", "<unk>", "<sep>"]
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'user' %}{{ m['content'] }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<sep>{% endif %}"
+)
+Example = tuple[str, str]  # (input text, expected answer)
+
+
+class Task(Protocol):
+    name: str  # e.g. "dates" -> `micromarket train dates`
+    specialist_id: str
+    capability: str
+    description: str
+    examples: list[str]
+    domains: list[str]
+    alphabet: str  # input characters the tokenizer knows (after lowercasing)
+    serve: ServeConfig  # unknown answer, allowed output chars, validator
+    split_names: tuple[str, str, str]  # metric names of the three in-domain evaluation splits
+    max_chars: int
+
+    def train_example(self, rng: random.Random) -> Example: ...
+
+    def eval_sets(self, rng: random.Random, n: int) -> dict[str, list[Example]]:
+        """The three in-domain splits (``split_names``) plus ``"ood"`` (answer = serve.unknown)."""
+        ...
+
+
+@dataclass
+class ModelSize:
+    hidden: int = 128
+    layers: int = 4
+    heads: int = 4
+    ffn: int = 384
+    max_len: int = 128
+
+
+@dataclass
+class TrainConfig:
+    seconds: float = 480.0
+    batch_size: int = 96
+    lr: float = 3e-3
+    warmup_frac: float = 0.03
+    seed: int = 0
+    eval_n: int = 1000
+    size: ModelSize = field(default_factory=ModelSize)
+
+
+QUICK = TrainConfig(seconds=60.0, eval_n=200)
+
+
+def build_char_tokenizer(alphabet: str, unknown: str, max_len: int):
+    """Character-level tokenizer (lowercasing, NFKC) with the task's 'unknown' answer as one token and a chat template."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(SPECIALS)}
+    for ch in sorted(set(alphabet.lower())):
+        vocab.setdefault(ch, len(vocab))
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tk.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    tk.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    tk.decoder = decoders.Fuse()
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=tk,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        sep_token="<sep>",
+        model_max_length=max_len,
+        clean_up_tokenization_spaces=False,
+    )
+    tok.add_tokens([AddedToken(unknown, normalized=False)])
+    tok.chat_template = CHAT_TEMPLATE
+    return tok
+
+
+def build_model(vocab_size: int, tok, size: ModelSize):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    cfg = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=size.hidden,
+        intermediate_size=size.ffn,
+        num_hidden_layers=size.layers,
+        num_attention_heads=size.heads,
+        num_key_value_heads=size.heads,
+        max_position_embeddings=size.max_len,
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    return LlamaForCausalLM(cfg)
+
+
+def _encode(tok, batch: list[Example], max_len: int):
+    """input_ids / attention_mask / labels (right-padded); labels only on answer + eos."""
+    import torch
+
+    texts = tok([t for t, _ in batch], add_special_tokens=False)["input_ids"]
+    answers = tok([a for _, a in batch], add_special_tokens=False)["input_ids"]
+    rows, labs = [], []
+    for t, a in zip(texts, answers):
+        prompt = [tok.bos_token_id] + t[: max_len - len(a) - 3] + [tok.sep_token_id]
+        tail = a + [tok.eos_token_id]
+        rows.append(prompt + tail)
+        labs.append([-100] * len(prompt) + tail)
+    width = max(len(r) for r in rows)
+    pad = tok.pad_token_id
+    ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+    labels = torch.tensor([r + [-100] * (width - len(r)) for r in labs])
+    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+    return ids, mask, labels
+
+
+def _lr_factor(frac: float, warmup: float) -> float:
+    if frac < warmup:
+        return frac / warmup
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, (frac - warmup) / (1 - warmup))))
+
+
+def train_threads(cores: int = 2) -> int:
+    """2 threads, or 1 when the CPU is already oversubscribed (torch's thread barrier then stalls badly)."""
+    import os
+
+    try:
+        busy = os.getloadavg()[0] > (os.cpu_count() or cores)
+    except OSError:
+        busy = False
+    return 1 if busy else cores
+
+
+def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, float, int]:
+    """Train against the wall-clock budget; returns (model, tokenizer, train_seconds, steps)."""
+    import torch
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    torch.set_num_threads(train_threads())
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    tok = build_char_tokenizer(task.alphabet, task.serve.unknown or "UNKNOWN", cfg.size.max_len)
+    model = build_model(len(tok), tok, cfg.size)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    bucket = 8  # draw 8 batches at once and group by length to cut padding
+    queue: list[list[Example]] = []
+    step, ema = 0, None
+    start = time.monotonic()
+    cols = [TextColumn("[bold]train {task.fields[name]}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TextColumn("step {task.fields[step]} loss {task.fields[loss]}"), TimeRemainingColumn()]
+    with Progress(*cols, console=console, transient=False) as progress:
+        bar = progress.add_task("train", total=cfg.seconds, name=task.name, step=0, loss="-")
+        while (elapsed := time.monotonic() - start) < cfg.seconds:
+            if not queue:
+                pool = sorted((task.train_example(rng) for _ in range(bucket * cfg.batch_size)), key=lambda e: len(e[0]))
+                queue = [pool[i : i + cfg.batch_size] for i in range(0, len(pool), cfg.batch_size)]
+                rng.shuffle(queue)
+            ids, mask, labels = _encode(tok, queue.pop(), cfg.size.max_len)
+            for g in opt.param_groups:
+                g["lr"] = cfg.lr * _lr_factor(elapsed / cfg.seconds, cfg.warmup_frac)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+            progress.update(bar, completed=min(elapsed, cfg.seconds), step=step, loss=f"{ema:.4f}")
+        progress.update(bar, completed=cfg.seconds, step=step, loss=f"{ema:.4f}")
+    model.eval()
+    return model, tok, time.monotonic() - start, step
+
+
+def save(model, tok, task: Task, out: Path) -> float:
+    """save_pretrained model + tokenizer + microllm.json; returns the directory size in MB."""
+    out.mkdir(parents=True, exist_ok=True)
+    model.generation_config.max_new_tokens = task.serve.max_new_tokens
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    task.serve.save(out)
+    return sum(p.stat().st_size for p in out.iterdir() if p.is_file()) / 1e6
+
+
+def auroc(scores: list[float], labels: list[int]) -> float:
+    """Area under the ROC curve (ties count half); nan if only one class is present."""
+    pos = [s for s, y in zip(scores, labels) if y]
+    neg = [s for s, y in zip(scores, labels) if not y]
+    if not pos or not neg:
+        return float("nan")
+    order = sorted(set(scores))
+    rank = {}
+    seen = 0
+    counts: dict[float, int] = {}
+    for s in scores:
+        counts[s] = counts.get(s, 0) + 1
+    for s in order:  # average rank for ties
+        rank[s] = seen + (counts[s] + 1) / 2
+        seen += counts[s]
+    r_pos = sum(rank[s] for s in pos)
+    return (r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def evaluate(out: Path, task: Task, n: int, seed: int = 12345) -> dict:
+    """Accuracy per split and confidence AUROC (correct in-domain vs wrong or out-of-domain), via the serving engine."""
+    backend = LocalBackend(str(out))
+    sets = task.eval_sets(random.Random(seed), n)
+    acc: dict[str, float] = {}
+    scores, labels = [], []
+    ood_rejected = 0.0
+    failures: dict[str, list] = {}
+    for name, examples in sets.items():
+        gens = backend.generate([backend.prompt(t) for t, _ in examples], batch_size=256)
+        right = 0
+        for (text, want), g in zip(examples, gens):
+            res = to_result(g, backend.config, "local")
+            ok = name != "ood" and res.answer == want
+            right += ok if name != "ood" else (g.text == task.serve.unknown)
+            scores.append(res.confidence)
+            labels.append(int(ok))
+            if name != "ood" and not ok and len(failures.setdefault(name, [])) < 5:
+                failures[name].append((text, want, g.text))
+        if name == "ood":
+            ood_rejected = right / len(examples)
+        else:
+            acc[name] = right / len(examples)
+    return {"accuracy": acc, "confidence_auroc": auroc(scores, labels), "ood_rejected": ood_rejected, "failures": failures}
+
+
+def write_card(task: Task, out: Path):
+    from specialists.microllm.cli import card_for_model
+
+    return card_for_model(
+        out,
+        specialist_id=task.specialist_id,
+        name=f"{task.specialist_id} (trained micro-LLM)",
+        capability=task.capability,
+        description=task.description,
+        examples=task.examples,
+        domains=task.domains,
+        latency_ms=50.0,
+        license="Apache-2.0",
+    )
+
+
+def register(card, home: Path | None = None) -> None:
+    """Register the card with the marketplace at ``home`` (default settings home)."""
+    try:
+        from micromarket import Marketplace
+    except ImportError:
+        raise MicromarketError("cannot register: this build has no micromarket.Marketplace yet; the card is written, register it later") from None
+    Marketplace.open(home=home).register(card)
+
+
+def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, do_register: bool = False, home: Path | None = None) -> dict:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)  # progress on stderr: with --json, stdout's last line is the JSON
+    model, tok, seconds, steps = train_model(task, cfg, console)
+    params = sum(p.numel() for p in model.parameters())
+    size_mb = save(model, tok, task, out)
+    console.print(f"saved {out} ({size_mb:.2f} MB, {params:,} params, {steps} steps in {seconds:.0f} s); evaluating...")
+    ev = evaluate(out, task, cfg.eval_n)
+    card = write_card(task, out)
+    summary = {
+        "accuracy": {k: round(v, 4) for k, v in ev["accuracy"].items()},
+        "confidence_auroc": round(ev["confidence_auroc"], 4),
+        "params": params,
+        "train_seconds": round(seconds, 1),
+        "size_mb": round(size_mb, 2),
+    }
+    (out / "metrics.json").write_text(json.dumps({**summary, "steps": steps, "ood_rejected": ev["ood_rejected"], "eval_n": cfg.eval_n, "failures": ev["failures"]}, indent=2))
+    if do_register:
+        register(card, home)
+        console.print(f"registered {card.id} with the marketplace")
+    if json_out:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        t = Table(title=f"micro-LLM {task.name}: {out}")
+        t.add_column("metric")
+        t.add_column("value", justify="right")
+        for k, v in summary["accuracy"].items():
+            t.add_row(f"accuracy {k}", f"{v:.2%}")
+        t.add_row("out-of-domain rejected", f"{ev['ood_rejected']:.2%}")
+        t.add_row("confidence AUROC", f"{summary['confidence_auroc']:.4f}")
+        t.add_row("params", f"{params:,}")
+        t.add_row("train seconds", f"{seconds:.0f} ({steps} steps)")
+        t.add_row("size MB", f"{size_mb:.2f}")
+        t.add_row("card", str(out / "card.yaml"))
+        Console().print(t)
+    return summary
+
+
+def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
+    """A single-command typer app: ``[--json] [--quick] [--out DIR] [--seconds N] [--register] [--home DIR]``."""
+    app = typer.Typer(help=help, add_completion=False)
+
+    @app.command(help=help)
+    def train(
+        json_out: Annotated[bool, typer.Option("--json", help="print the metrics as JSON on the last stdout line")] = False,
+        quick: Annotated[bool, typer.Option("--quick", help="~60 s training and a small evaluation (CI)")] = False,
+        out: Annotated[Path | None, typer.Option("--out", help="model directory (default <home>/models/<specialist id>)")] = None,
+        seconds: Annotated[float | None, typer.Option("--seconds", help="training budget in seconds")] = None,
+        seed: Annotated[int, typer.Option("--seed")] = 0,
+        do_register: Annotated[bool, typer.Option("--register", help="register the trained specialist with the marketplace")] = False,
+        home: Annotated[Path | None, typer.Option("--home", help="marketplace home (for --register and the default --out)")] = None,
+    ) -> None:
+        from micromarket.settings import Settings
+
+        task = task_factory()
+        base = QUICK if quick else TrainConfig()
+        cfg = TrainConfig(**{**base.__dict__, "seed": seed, "seconds": seconds if seconds is not None else base.seconds})
+        if cfg.seconds <= 0:
+            raise typer.BadParameter("must be positive", param_hint="--seconds")
+        target = out or Settings.from_env(home=home).home / "models" / task.specialist_id
+        try:
+            run(task, cfg, Path(target).expanduser(), json_out=json_out, do_register=do_register, home=home)
+        except MicromarketError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(e.exit_code) from None
+
+    return app

@@ -1,0 +1,110 @@
+"""Micro-LLM pieces without training: tokenizer, data generators and their held-out splits, confidence, cards."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from datetime import date
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from capability_index.cards import load_card  # noqa: E402
+from specialists.microllm import train_dates, train_roman  # noqa: E402
+from specialists.microllm.engine import Generation, LocalBackend, ServeConfig, to_result  # noqa: E402
+from specialists.microllm.trainer import ModelSize, auroc, build_char_tokenizer, build_model, save  # noqa: E402
+
+
+def test_char_tokenizer_roundtrip_and_chat_template(tmp_path):
+    from transformers import AutoTokenizer
+
+    tok = build_char_tokenizer("abcdefghijklmnopqrstuvwxyz0123456789 -,", "UNKNOWN", 64)
+    tok.save_pretrained(tmp_path)
+    tok = AutoTokenizer.from_pretrained(tmp_path)
+    prompt = tok.apply_chat_template([{"role": "user", "content": "March 3rd, 2021"}], tokenize=False, add_generation_prompt=True)
+    assert prompt == "<s>March 3rd, 2021<sep>"
+    ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    assert ids[0] == tok.bos_token_id and ids[-1] == tok.sep_token_id and len(ids) == 2 + len("March 3rd, 2021")
+    assert tok.decode(tok.encode("1994-03-05 UNKNOWN", add_special_tokens=False)) == "1994-03-05 UNKNOWN"
+    assert len(tok.encode("UNKNOWN", add_special_tokens=False)) == 1
+
+
+def test_auroc():
+    assert auroc([0.9, 0.8, 0.1, 0.2], [1, 1, 0, 0]) == 1.0
+    assert auroc([0.1, 0.2, 0.9, 0.8], [1, 1, 0, 0]) == 0.0
+    assert auroc([0.5, 0.5, 0.5, 0.5], [1, 0, 1, 0]) == 0.5
+    assert auroc([0.9, 0.4, 0.6, 0.1], [1, 1, 0, 0]) == 0.75
+
+
+def test_to_result_confidence_validation_and_unknown():
+    cfg = ServeConfig(confidence="min", unknown="UNKNOWN", validator="iso_date")
+    ok = to_result(Generation("2021-03-04", [0.99, 0.9, 0.95]), cfg, "local")
+    assert ok.value == "2021-03-04" and ok.confidence == pytest.approx(0.9)
+    assert to_result(Generation("2021-02-30", [0.99]), cfg, "local").confidence == 0.0
+    unk = to_result(Generation("UNKNOWN", [0.99]), cfg, "local")
+    assert unk.confidence == 0.0 and unk.answer == ""
+    geo = to_result(Generation("hi", [0.25, 1.0]), ServeConfig(), "local")
+    assert geo.confidence == pytest.approx(0.5)
+    fallback = to_result(Generation("1205", None), ServeConfig(validator="integer"), "endpoint")
+    assert fallback.value == 1205.0 and 0 < fallback.confidence < 1 and "fallback" in fallback.explanation
+
+
+def test_dates_splits_are_disjoint_from_training():
+    task = train_dates.DatesTask()
+    rng = random.Random(0)
+    for _ in range(3000):
+        text, ans = task.train_example(rng)
+        assert len(text) <= task.max_chars
+        if ans != "UNKNOWN":
+            assert not train_dates.is_test_date(date.fromisoformat(ans))
+    sets = task.eval_sets(random.Random(1), 200)
+    assert set(sets) == {*task.split_names, "ood"}
+    for name in task.split_names:
+        assert all(train_dates.is_test_date(date.fromisoformat(a)) for _, a in sets[name])
+    assert all(a == "UNKNOWN" for _, a in sets["ood"])
+
+
+def test_dates_renderings():
+    rng = random.Random(0)
+    d = date(2021, 3, 3)
+    assert train_dates.render_day(3, "dth", rng) == "3rd" and train_dates.render_day(12, "dth", rng) == "12th"
+    assert train_dates.ordinal_word(21, random.Random(1)) in ("twenty-first", "twenty first")
+    text = train_dates.render(d, train_dates.Fmt("MDY", "d", "m", "yy"), rng).lower()
+    assert re.fullmatch(r"(\w+\W+)?3/3/21", text)
+
+
+def test_roman_and_words():
+    assert train_roman.roman(1994) == "MCMXCIV" and train_roman.roman(3999) == "MMMCMXCIX"
+    assert train_roman.words(1205, (1, 1, 0, 0)) == "one thousand two hundred and five"
+    assert train_roman.words(21, (0, 1, 0, 0)) == "twenty-one"
+    assert train_roman.year_words(1984, True) == "nineteen eighty-four"
+    assert train_roman.year_words(1905, True) == "nineteen oh five"
+    task = train_roman.RomanTask()
+    rng = random.Random(0)
+    for _ in range(3000):
+        _, ans = task.train_example(rng)
+        assert ans == "UNKNOWN" or not train_roman.is_test_number(int(ans))
+    sets = task.eval_sets(random.Random(1), 100)
+    for name in task.split_names:
+        assert all(train_roman.is_test_number(int(a)) for _, a in sets[name])
+
+
+def test_constrained_decode_and_card(tmp_path):
+    from specialists.microllm.trainer import write_card
+
+    task = train_dates.DatesTask()
+    tok = build_char_tokenizer(task.alphabet, "UNKNOWN", 64)
+    model = build_model(len(tok), tok, ModelSize(hidden=32, layers=1, heads=2, ffn=64, max_len=64))
+    save(model, tok, task, tmp_path)
+    backend = LocalBackend(str(tmp_path))
+    gens = backend.generate([backend.prompt("March 3rd, 2021"), backend.prompt("hello")])
+    for g in gens:
+        assert set(g.text.replace("UNKNOWN", "")) <= set("0123456789-")
+        assert all(0.0 <= p <= 1.0 for p in g.probs) and len(g.probs) <= task.serve.max_new_tokens
+    card = write_card(task, tmp_path)
+    assert load_card(tmp_path / "card.yaml") == card
+    assert card.capabilities[0].name == "normalize_date"
+    assert card.transport.command[:3] == ["{python}", "-m", "specialists.microllm.serve"]
+    assert card.transport.command[-1] == str((tmp_path / "card.yaml").resolve())
