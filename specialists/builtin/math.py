@@ -23,7 +23,7 @@ from specialists.builtin._common import (
     LEAD_IN_RE,
     clean,
     fail,
-    fmt_fixed,
+    fmt_num,
     make_server,
     strip_thousands,
     superscript,
@@ -125,7 +125,8 @@ def render(expr: sp.Basic) -> str:
 
 
 def _approx(x: float) -> str:
-    return fmt_fixed(x, 4) if abs(x) >= 1e-3 or x == 0 else f"{x:.4g}"
+    """Four significant digits for the ≈ part; the exact form and `value` keep full precision."""
+    return fmt_num(x, 4) if abs(x) >= 1e-3 or x == 0 else f"{x:.4g}"
 
 
 def _terminating(q: sp.Rational) -> str | None:

@@ -54,7 +54,7 @@ def integral_server() -> FastMCP:
         if "integrate" not in task.lower():
             return SolveResult(answer="", confidence=0.0, explanation="not an integral")
         await asyncio.sleep(BEHAVIOUR["sleep"])
-        return SolveResult(answer="π² − 4 ≈ 5.8696", confidence=0.97, explanation="by parts", value=5.869604401)
+        return SolveResult(answer="π² − 4 ≈ 5.87", confidence=0.97, explanation="by parts", value=5.869604401)
 
     return mcp
 

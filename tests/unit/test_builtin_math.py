@@ -5,7 +5,7 @@ from specialists.builtin.math import differentiate, integrate, solve_task
 
 def test_definite_integral_exact_and_decimal():
     r = solve_task("integrate x^2*sin(x) from 0 to pi")
-    assert "π² − 4 ≈ 5.8696" in r.answer
+    assert "π² − 4 ≈ 5.87" in r.answer
     assert r.value == pytest.approx(5.8696044, abs=1e-6)
     assert r.confidence >= 0.9
 
@@ -24,7 +24,7 @@ def test_definite_integral_exact_and_decimal():
         ("expand (x+1)^3", "x³ + 3x² + 3x + 1", "x**3 + 3*x**2 + 3*x + 1"),
         ("simplify (x^2-1)/(x-1)", "x + 1", "x + 1"),
         ("what is 15% of 80", "12", 12.0),
-        ("limit of (1+1/n)^n as n -> infinity", "e ≈ 2.7183", pytest.approx(2.718281828)),
+        ("limit of (1+1/n)^n as n -> infinity", "e ≈ 2.718", pytest.approx(2.718281828)),
     ],
 )
 def test_examples(task, expected, value):
