@@ -19,12 +19,14 @@ processes (the CLI) can find a warm daemon; the file is removed on exit.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
 import os
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -121,17 +123,51 @@ def _jsonable(obj: Any) -> Any:
 # ---------------------------------------------------------------- the server
 
 
+class MarketHandle:
+    """The server's Marketplace, opened in a background thread so that the MCP handshake is answered at once."""
+
+    def __init__(self, market=None, *, home=None, warm_up: bool = True, **open_kw):
+        self._fut: concurrent.futures.Future = concurrent.futures.Future()
+        if market is not None:
+            self._fut.set_result(market)
+        else:
+            threading.Thread(target=self._open, args=(home, warm_up, open_kw), name="micromarket-open", daemon=True).start()
+
+    def _open(self, home, warm_up, open_kw) -> None:
+        try:
+            mp = _open_market(home, **open_kw)
+        except BaseException as e:  # noqa: BLE001 - reported to every tool call
+            log.error("cannot open the marketplace: %s", e)
+            self._fut.set_exception(e)
+            return
+        if warm_up:
+            with contextlib.suppress(Exception):
+                mp.find("warm up", 1)  # the embedding model
+        self._fut.set_result(mp)
+        if warm_up:
+            warm(mp)
+
+    async def get(self):
+        return await asyncio.wrap_future(self._fut)
+
+    def result(self, timeout: float | None = None):
+        return self._fut.result(timeout)
+
+    def close(self) -> None:
+        if self._fut.done() and self._fut.exception() is None:
+            self._fut.result().close()
+
+
 def build_server(market=None, *, home: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, **open_kw):
-    """A FastMCP server over one Marketplace (opened now from ``home`` unless given)."""
+    """A FastMCP server over one Marketplace (a Marketplace, a MarketHandle, or opened in the background from ``home``)."""
     from mcp.server.fastmcp import FastMCP
 
-    from micromarket.api import Marketplace
     from micromarket.errors import MicromarketError
 
-    mp = market if market is not None else Marketplace.open(home=home, **open_kw)
+    handle = market if isinstance(market, MarketHandle) else MarketHandle(market, home=home, **open_kw)
     mcp = FastMCP("micromarket", instructions=INSTRUCTIONS, host=host, port=port, log_level="WARNING",
                   streamable_http_path=MCP_PATH)
-    mcp.market = mp  # type: ignore[attr-defined]
+    mcp.market = handle  # type: ignore[attr-defined]
 
     def _user_error(e: Exception) -> Exception:
         from mcp.server.fastmcp.exceptions import ToolError
@@ -146,6 +182,7 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
         integrated answer, a run_id (for `feedback`), and per subtask which specialist answered (provenance).
         `budget` caps the summed declared cost of the specialist calls; `context` is optional material
         (documents, conversation) the subtasks may draw on."""
+        mp = await handle.get()
         try:
             out = await mp.asolve(task, context=context, budget=budget)
         except MicromarketError as e:
@@ -155,6 +192,7 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
     @mcp.tool(structured_output=True)
     async def find_specialists(query: str, k: int = 5) -> FindOutput:
         """The specialist capabilities that best match a query, best first (similarity in [0, 1])."""
+        mp = await handle.get()
         try:
             hits = await asyncio.to_thread(mp.find, query, max(1, min(int(k), 50)))
         except MicromarketError as e:
@@ -176,6 +214,7 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
             from mcp.server.fastmcp.exceptions import ToolError
 
             raise ToolError(f"verdict must be 'good' or 'bad', got {verdict!r}")
+        mp = await handle.get()
         try:
             updated = await asyncio.to_thread(mp.feedback, run_id, v == "good", subtask_id=subtask_id, note=note)
         except MicromarketError as e:
@@ -184,17 +223,20 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
 
     @mcp.resource("micromarket://specialists", name="specialists", mime_type="application/json",
                   description="The registered specialists: id, version, status, capabilities, cost, transport")
-    def specialists_resource() -> str:
+    async def specialists_resource() -> str:
+        mp = await handle.get()
         return json.dumps(mp.specialists(), default=str, ensure_ascii=False)
 
     @mcp.resource("micromarket://trust", name="trust", mime_type="application/json",
                   description="Trust by specialist and capability (Beta posterior mean and evidence)")
-    def trust_resource() -> str:
+    async def trust_resource() -> str:
+        mp = await handle.get()
         return json.dumps(mp.trust(), default=str, ensure_ascii=False)
 
     @mcp.resource("micromarket://specialists/{specialist_id}", name="card", mime_type="application/json",
                   description="The card of one specialist")
-    def card_resource(specialist_id: str) -> str:
+    async def card_resource(specialist_id: str) -> str:
+        mp = await handle.get()
         return mp.card(specialist_id).model_dump_json()
 
     return mcp
@@ -215,16 +257,19 @@ def warm(mp) -> None:
     log.info("warm in %.1f s (%d specialist sessions)", time.perf_counter() - t0, len(cards))
 
 
-def _logging(level: str = "INFO") -> None:
+def _logging(level: str | None = None) -> None:
+    """Logs to stderr only: WARNING and up from libraries, ``level`` (default INFO, $MICROMARKET_LOG_LEVEL) from micromarket."""
     root = logging.getLogger()
     if not any(getattr(h, "_micromarket", False) for h in root.handlers):
         h = logging.StreamHandler(sys.stderr)
         h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         h._micromarket = True  # type: ignore[attr-defined]
+        h.addFilter(lambda r: r.name.startswith("micromarket") or r.levelno >= logging.WARNING)  # libraries set their own levels
         root.addHandler(h)
-    root.setLevel(level)
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "mcp", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    root.setLevel(logging.WARNING)
+    for lib in ("bm25s", "httpx", "chromadb", "sentence_transformers", "mcp", "uvicorn"):
+        logging.getLogger(lib).setLevel(logging.WARNING)
+    logging.getLogger("micromarket").setLevel(level or os.environ.get("MICROMARKET_LOG_LEVEL", "INFO").upper())
 
 
 def _protect_stdout():
@@ -245,9 +290,8 @@ def serve_stdio(home: str | Path | None = None, **open_kw) -> None:
 
     _logging()
     proto_out = _protect_stdout()
-    mp = _open_market(home, **open_kw)
-    mcp = build_server(mp)
-    warm(mp)
+    handle = MarketHandle(home=home, **open_kw)  # opens and warms in the background
+    mcp = build_server(handle)
 
     async def run():
         async with stdio_server(stdout=proto_out) as (read, write):
@@ -258,7 +302,7 @@ def serve_stdio(home: str | Path | None = None, **open_kw) -> None:
 
         anyio.run(run)
     finally:
-        mp.close()
+        handle.close()
 
 
 def _open_market(home, **open_kw):
@@ -319,7 +363,7 @@ async def aserve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Pat
     sock = _bind(host, port)
     real_port = sock.getsockname()[1]
     url = f"http://{_url_host(host)}:{real_port}{MCP_PATH}"
-    config = uvicorn.Config(http_app(mcp), log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(http_app(mcp), log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     info_path = Path(mp.settings.home) / DAEMON_FILE
     info = {"url": url, "pid": os.getpid(), "host": host, "port": real_port, "transport": "streamable-http",
@@ -351,8 +395,10 @@ async def aserve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Pat
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(asyncio.shield(task), 5)
         sock.close()
-        if market is None:
-            mp.close()
+        if market is None:  # closing the specialists' sessions may take a while; do not hang the exit on it
+            closer = threading.Thread(target=mp.close, name="micromarket-close", daemon=True)
+            closer.start()
+            await asyncio.to_thread(closer.join, 5)
 
 
 def serve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Path | None = None, **open_kw) -> None:
