@@ -59,12 +59,40 @@ def solve(
     quality_cost: float = typer.Option(0.0, "--quality-cost", help="0 = best quality, 1 = cheapest acceptable"),
     budget: Optional[float] = typer.Option(None, "--budget", help="Cost ceiling for the task"),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the selection policy"),
+    thread: Optional[str] = typer.Option(None, "--thread", help="Checkpoint the run on this thread; after a crash, `micromarket resume THREAD`"),
 ) -> None:
     """Solve a task with the marketplace's specialists."""
     text = _text_arg(task, "task")
+    if context_file is not None and not context_file.is_file():
+        raise InputError(f"context file not found: {context_file}")
     ctx_text = context_file.read_bytes() if context_file else None
     mp = _open(home, progress=not as_json, chat_model=chat_model)
-    out = mp.solve(text, context=ctx_text, redundancy=redundancy, quality_cost=quality_cost, budget=budget, seed=seed)
+    if thread is not None:
+        from micromarket.checkpoint import solve_durable
+
+        out = solve_durable(mp, text, thread_id=thread, context=ctx_text, redundancy=redundancy, quality_cost=quality_cost, budget=budget, seed=seed)
+    else:
+        out = mp.solve(text, context=ctx_text, redundancy=redundancy, quality_cost=quality_cost, budget=budget, seed=seed)
+    _emit_solution(out, as_json)
+
+
+@app.command()
+def resume(
+    thread: str = typer.Argument(..., help="The thread given to `solve --thread`"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    home: Optional[Path] = HomeOpt,
+) -> None:
+    """Finish a checkpointed run after a crash; specialists that had finished are not called again."""
+    from micromarket.checkpoint import resume as resume_run
+
+    mp = _open(home, progress=False)
+    out = resume_run(mp, thread)
+    if not as_json and not out.get("resumed"):
+        _console().print(f"thread {thread} had already finished; its result:")
+    _emit_solution(out, as_json)
+
+
+def _emit_solution(out: dict, as_json: bool) -> None:
     if as_json:
         keys = ("text", "specialist", "capability", "answer", "confidence", "status", "version", "reason", "subtask_id")
         payload = {
@@ -72,6 +100,7 @@ def solve(
             "run_id": out["run_id"],
             "subtasks": [{k: r.get(k) for k in keys} for r in out["subtasks"]],
             "unsupported": out["unsupported"],
+            "partial": bool(out.get("partial")),
         }
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
@@ -188,6 +217,14 @@ def specialists_remove(specialist_id: str, home: Optional[Path] = HomeOpt) -> No
     mp = _open(home)
     mp.remove(specialist_id)
     _console().print(f"removed {specialist_id}")
+
+
+@specialists_app.command("approve")
+def specialists_approve(specialist_id: str, home: Optional[Path] = HomeOpt) -> None:
+    """After review, lift a quarantine (changed or suspicious tool definitions): pin what the server shows now."""
+    mp = _open(home, progress=False)
+    status = mp.approve(specialist_id)
+    _console().print(f"approved {specialist_id}: its current tool definitions are pinned; status {status}")
 
 
 @specialists_app.command("import")

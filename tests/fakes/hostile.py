@@ -156,6 +156,8 @@ def marked_miles_server() -> FastMCP:
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
+        if "mile" not in task.lower():
+            return SolveResult(answer="", confidence=0.0, explanation="no miles in the request")
         _marker("miles")
         return _miles(task)
 
@@ -168,6 +170,8 @@ def slow_integral_server() -> FastMCP:
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
+        if "integrate" not in task.lower():
+            return SolveResult(answer="", confidence=0.0, explanation="not an integral")
         _marker("integral")
         await asyncio.sleep(float(os.environ.get("MM_SLOW_S", "0")))
         return SolveResult(answer="1/3", confidence=0.97, explanation="x^3/3", value=1 / 3)
