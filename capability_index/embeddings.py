@@ -82,6 +82,8 @@ def _load(model: str) -> Embeddings:
 
     # 2-core machines: don't let torch oversubscribe; keep tokenizers quiet in forks
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no "Loading weights" bars on the CLI
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from langchain_huggingface import HuggingFaceEmbeddings
 
     if model == PACKAGED_MINILM:

@@ -62,10 +62,12 @@ def solve(
     thread: Optional[str] = typer.Option(None, "--thread", help="Checkpoint the run on this thread; after a crash, `micromarket resume THREAD`"),
 ) -> None:
     """Solve a task with the marketplace's specialists."""
-    text = _text_arg(task, "task")
+    from micromarket.api import MAX_CONTEXT_CHARS, MAX_TASK_CHARS, clean_text
+
+    text = clean_text(_text_arg(task, "task"), "task", MAX_TASK_CHARS)  # before anything heavy is opened
     if context_file is not None and not context_file.is_file():
         raise InputError(f"context file not found: {context_file}")
-    ctx_text = context_file.read_bytes() if context_file else None
+    ctx_text = clean_text(context_file.read_bytes(), "context", MAX_CONTEXT_CHARS, allow_empty=True) if context_file else None
     mp = _open(home, progress=not as_json, chat_model=chat_model)
     if thread is not None:
         from micromarket.checkpoint import solve_durable
