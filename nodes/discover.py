@@ -19,15 +19,19 @@ async def discover(state: State, runtime: Runtime[Context]) -> dict:
         return {"candidates": {}}
     ctx = context_of(runtime)
     svc = services(runtime)
-    hits = await asyncio.to_thread(svc.retriever.retrieve, [s["text"] for s in plan], max(ctx.top_k, 1))
+    hits = await asyncio.to_thread(svc.retriever.retrieve, [s["text"] for s in plan], max(ctx.top_k, 1) * 3)
     statuses = svc.store.statuses()
     candidates: dict[str, list[dict]] = {}
     for sub, found in zip(plan, hits):
         rows = []
+        seen: set[str] = set()
         for h in found:
             status = statuses.get(h.specialist_id)
             if status not in CALLABLE:  # quarantined, disabled or removed: never nominated
                 continue
+            if h.specialist_id in seen or len(rows) >= ctx.top_k:  # one nomination per specialist: its best match
+                continue
+            seen.add(h.specialist_id)
             rows.append(
                 {
                     "key": h.key,
