@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from capability_index.cards import Capability, SpecialistCard, canonical_hash
+from capability_index.cards import Capability, SpecialistCard, canonical_hash, endpoint_of
 from capability_index.lock import NullLock, WriterLock
 from micromarket.errors import IndexMismatchError, InputError, MicromarketError
 from micromarket.settings import Settings
@@ -104,11 +104,12 @@ def capability_text(card: SpecialistCard, cap: Capability) -> str:
     return "\n".join(lines)
 
 
-def _entry_fingerprint(card: SpecialistCard, doc: str) -> str:
+def _entry_fingerprint(card: SpecialistCard, cap: Capability, doc: str) -> str:
     return canonical_hash(
         {
             "doc": doc,
-            "card": card.fingerprint(),
+            "capability": cap.model_dump(mode="json"),
+            "endpoint": endpoint_of(card.transport),
             "domains": sorted(card.domains),
             "cost": card.cost_per_call,
             "version": card.version,
@@ -355,7 +356,7 @@ class CapabilityIndex:
                     key = card.key(cap.name)
                     new_keys.add(key)
                     doc = capability_text(card, cap)
-                    fp = _entry_fingerprint(card, doc)
+                    fp = _entry_fingerprint(card, cap, doc)
                     old = by_id.get(key)
                     st = status.get(card.id) or (old or {}).get("status") or DEFAULT_STATUS
                     md = _metadata(card, cap, st, fp)
@@ -460,7 +461,7 @@ class CapabilityIndex:
         expected: dict[str, str] = {}
         for card in cards:
             for cap in card.capabilities:
-                expected[card.key(cap.name)] = _entry_fingerprint(card, capability_text(card, cap))
+                expected[card.key(cap.name)] = _entry_fingerprint(card, cap, capability_text(card, cap))
         got = self._all(["metadatas", "embeddings"]) if (self._col is not None or self._get_existing()) else {
             "ids": [], "metadatas": [], "embeddings": []
         }
