@@ -1,8 +1,15 @@
-"""Trust ledger: evidence, Beta posteriors, identities, runs and routing records in SQLite (WAL).
+"""Trust ledger: evidence, Beta posteriors, identities, runs and routing records in SQLite (WAL) or PostgreSQL.
 
-Safe for several threads (one connection behind a lock, ``check_same_thread=False``)
-and several processes (WAL, ``busy_timeout``, ``BEGIN IMMEDIATE`` for every update,
-and a retry loop on SQLITE_BUSY). Every update is one short transaction.
+The target is an SQLite path (the embedded default) or a ``postgresql://`` URL
+(one shared ledger for many orchestrator processes); :mod:`capability_index.sql`
+hides what differs (placeholders, types, write locking, retried errors), so the
+ledger logic below is written once.
+
+Safe for several threads (one connection behind a lock) and several processes:
+every update is one short write transaction, one writer at a time (SQLite:
+WAL, ``busy_timeout``, ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level
+advisory lock), with a retry loop on SQLITE_BUSY / serialization failures /
+lock timeouts / a dropped PostgreSQL connection.
 
 Evidence is idempotent: it is keyed by (run_id, subtask_id, specialist_id,
 capability, kind); a replay changes nothing and returns False. The math lives in
@@ -14,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,45 +28,47 @@ from pathlib import Path
 from typing import Any
 
 from capability_index import trust as T
+from capability_index.sql import dialect_for
 from micromarket.errors import InputError, UnknownRunError, UnknownSpecialistError
 
 DAY = 86400.0
 
+# types in braces come from the dialect (capability_index.sql); {ROW_SEQ} gives PostgreSQL an insertion order
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posteriors (
     specialist_id TEXT NOT NULL,
     capability    TEXT NOT NULL,
     version       TEXT NOT NULL DEFAULT '',
-    alpha REAL NOT NULL, beta REAL NOT NULL,
-    prior_alpha REAL NOT NULL, prior_beta REAL NOT NULL,
-    rel_ok REAL NOT NULL DEFAULT 0, rel_fail REAL NOT NULL DEFAULT 0,
+    alpha {REAL} NOT NULL, beta {REAL} NOT NULL,
+    prior_alpha {REAL} NOT NULL, prior_beta {REAL} NOT NULL,
+    rel_ok {REAL} NOT NULL DEFAULT 0, rel_fail {REAL} NOT NULL DEFAULT 0,
     succ INTEGER NOT NULL DEFAULT 0, fail INTEGER NOT NULL DEFAULT 0,
     errors INTEGER NOT NULL DEFAULT 0, timeouts INTEGER NOT NULL DEFAULT 0,
-    updated_at REAL NOT NULL,
+    updated_at {REAL} NOT NULL,
     PRIMARY KEY (specialist_id, capability, version)
 );
 CREATE TABLE IF NOT EXISTS evidence (
     run_id TEXT NOT NULL, subtask_id TEXT NOT NULL,
     specialist_id TEXT NOT NULL, capability TEXT NOT NULL, kind TEXT NOT NULL,
-    success INTEGER NOT NULL, weight REAL NOT NULL, version TEXT NOT NULL DEFAULT '',
-    confidence REAL, note TEXT, created_at REAL NOT NULL,
+    success INTEGER NOT NULL, weight {REAL} NOT NULL, version TEXT NOT NULL DEFAULT '',
+    confidence {REAL}, note TEXT, created_at {REAL} NOT NULL{ROW_SEQ},
     PRIMARY KEY (run_id, subtask_id, specialist_id, capability, kind)
 );
 CREATE INDEX IF NOT EXISTS evidence_pair ON evidence (specialist_id, capability, created_at);
 CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, task TEXT NOT NULL, result TEXT NOT NULL, created_at REAL NOT NULL
+    run_id TEXT PRIMARY KEY, task TEXT NOT NULL, result TEXT NOT NULL, created_at {REAL} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS routing (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {AUTO_PK},
     run_id TEXT NOT NULL, subtask_id TEXT, specialist_id TEXT, capability TEXT, outcome TEXT,
-    record TEXT NOT NULL, created_at REAL NOT NULL
+    record TEXT NOT NULL, created_at {REAL} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS routing_run ON routing (run_id);
 CREATE INDEX IF NOT EXISTS routing_specialist ON routing (specialist_id);
 CREATE TABLE IF NOT EXISTS identities (
     specialist_id TEXT PRIMARY KEY,
     fingerprint TEXT, endpoint TEXT, inherited_from TEXT,
-    status TEXT NOT NULL, reason TEXT, status_since REAL NOT NULL, registered_at REAL NOT NULL
+    status TEXT NOT NULL, reason TEXT, status_since {REAL} NOT NULL, registered_at {REAL} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS identities_fp ON identities (fingerprint);
 CREATE INDEX IF NOT EXISTS identities_ep ON identities (endpoint);
@@ -78,17 +86,13 @@ def _check_id(name: str, v: object, *, allow_empty: bool = False) -> str:
     return v
 
 
-def _is_busy(e: sqlite3.OperationalError) -> bool:
-    msg = str(e).lower()
-    return "locked" in msg or "busy" in msg
-
-
 class TrustLedger:
-    """SQLite trust ledger. See the module docstring.
+    """The trust ledger on SQLite or PostgreSQL. See the module docstring.
 
     Parameters
     ----------
-    path: the SQLite file (created with its parent directory); ":memory:" for a private one.
+    path: the SQLite file (created with its parent directory); ":memory:" for a private one;
+        or a ``postgresql://user@host:5432/db`` URL (tables created on first use).
     half_life_days: evidence half-life for decay towards the prior (None or 0: no decay).
     penalty: multiplier on negative accuracy evidence (trust falls fast, recovers slowly).
     vet_n: verified successes a newcomer needs (with posterior mean ≥ vet_min_mean) to become active.
@@ -111,9 +115,9 @@ class TrustLedger:
         busy_timeout_s: float = 30.0,
         decay_step_s: float = DAY,
     ):
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self._d = dialect_for(path, timeout_s=busy_timeout_s, lock_name="micromarket.ledger")
+        self.path = self._d.target
+        self.backend = self._d.name  # "sqlite" or "postgresql"
         self.half_life_s = half_life_days * DAY if half_life_days else None
         self.penalty = float(penalty)
         self.vet_n = int(vet_n)
@@ -124,76 +128,75 @@ class TrustLedger:
         self.decay_step_s = float(decay_step_s)
         self.busy_timeout_s = float(busy_timeout_s)
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=self.busy_timeout_s, check_same_thread=False, isolation_level=None
-        )
-        self._conn.row_factory = sqlite3.Row
+        self._conn: Any = self._d.connect()  # Any or sql.PgConnection
         self._retry(self._init_db)
 
     # ------------------------------------------------------------------ plumbing
 
     def _init_db(self) -> None:
         c = self._c
-        c.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-        if self.path != ":memory:":
-            mode = c.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
-                c.execute("PRAGMA journal_mode = WAL")
-        c.execute("PRAGMA synchronous = NORMAL")
-        c.execute("PRAGMA foreign_keys = ON")
-        c.execute("BEGIN IMMEDIATE")
+        self._d.begin_write(c)  # also serialises concurrent CREATE TABLEs on PostgreSQL
         try:
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    c.execute(stmt)
+            for stmt in self._d.ddl(_SCHEMA):
+                c.execute(stmt)
             c.execute("COMMIT")
         except BaseException:
-            c.execute("ROLLBACK")
+            if self._d.in_transaction(c):
+                c.execute("ROLLBACK")
             raise
 
     @property
-    def _c(self) -> sqlite3.Connection:
+    def _c(self) -> Any:
+        """The connection: ``Any``, or a psycopg one taking ``?`` placeholders."""
         if self._conn is None:
             raise InputError("the trust ledger is closed")
         return self._conn
 
     def _retry(self, fn: Callable[[], Any], *, deadline_s: float | None = None) -> Any:
-        """Run ``fn`` under the lock, retrying on SQLITE_BUSY with jittered backoff."""
+        """Run ``fn`` under the lock, retrying transient errors (SQLITE_BUSY, serialization
+        failures, lock timeouts, a dropped server connection) with jittered backoff."""
         deadline = time.monotonic() + (deadline_s or self.busy_timeout_s * 4)
         delay = 0.005
         while True:
             with self._lock:
                 try:
                     return fn()
-                except sqlite3.OperationalError as e:
-                    if not _is_busy(e) or time.monotonic() > deadline:
+                except Exception as e:
+                    if self._conn is None or not self._d.is_retryable(e) or time.monotonic() > deadline:
                         raise
-                    if self._c.in_transaction:
-                        try:
-                            self._c.execute("ROLLBACK")
-                        except sqlite3.Error:
-                            pass
+                    self._recover()
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.25)
 
-    def _tx(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """One write transaction (BEGIN IMMEDIATE … COMMIT), retried on busy."""
+    def _recover(self) -> None:
+        """After a retryable error: roll back, or reconnect if the connection is gone."""
+        c = self._c
+        try:
+            if self._d.is_broken(c):
+                self._conn = self._d.connect()
+            elif self._d.in_transaction(c):
+                c.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - the retry reports the real error if it persists
+            pass
+
+    def _tx(self, fn: Callable[[Any], Any]) -> Any:
+        """One write transaction (one writer at a time, see :mod:`capability_index.sql`), retried."""
 
         def run():
             c = self._c
-            c.execute("BEGIN IMMEDIATE")
+            self._d.begin_write(c)
             try:
                 out = fn(c)
                 c.execute("COMMIT")
                 return out
             except BaseException:
-                if c.in_transaction:
+                if not self._d.is_broken(c) and self._d.in_transaction(c):
                     c.execute("ROLLBACK")
                 raise
 
         return self._retry(run)
 
-    def _read(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+    def _read(self, fn: Callable[[Any], Any]) -> Any:
         return self._retry(lambda: fn(self._c))
 
     def close(self) -> None:
@@ -212,11 +215,11 @@ class TrustLedger:
 
     # ------------------------------------------------------------------ posteriors
 
-    def _status_of(self, c: sqlite3.Connection, specialist_id: str) -> str:
+    def _status_of(self, c: Any, specialist_id: str) -> str:
         row = c.execute("SELECT status FROM identities WHERE specialist_id = ?", (specialist_id,)).fetchone()
         return row["status"] if row else "active"
 
-    def _decayed(self, row: sqlite3.Row, now: float) -> tuple[float, float, float, float]:
+    def _decayed(self, row: Any, now: float) -> tuple[float, float, float, float]:
         f = T.decay_factor(self._elapsed(row["updated_at"], now), self.half_life_s)
         a, b = T.decay_counts(row["alpha"], row["beta"], f, row["prior_alpha"], row["prior_beta"])
         return a, b, row["rel_ok"] * f, row["rel_fail"] * f
@@ -233,13 +236,13 @@ class TrustLedger:
             return max(0.0, now - then)
         return max(0, math.floor(now / step) - math.floor(then / step)) * step
 
-    def _to_posterior(self, row: sqlite3.Row | None, now: float, status: str) -> T.Posterior:
+    def _to_posterior(self, row: Any | None, now: float, status: str) -> T.Posterior:
         if row is None:
             return T.prior(status)
         a, b, ok, fail = self._decayed(row, now)
         return T.make_posterior(a, b, rel_ok=ok, rel_fail=fail, prior_alpha=row["prior_alpha"], prior_beta=row["prior_beta"])
 
-    def _posterior(self, c: sqlite3.Connection, sid: str, cap: str, version: str | None, now: float) -> T.Posterior:
+    def _posterior(self, c: Any, sid: str, cap: str, version: str | None, now: float) -> T.Posterior:
         status = self._status_of(c, sid)
         agg = c.execute(
             "SELECT * FROM posteriors WHERE specialist_id=? AND capability=? AND version=''", (sid, cap)
@@ -332,11 +335,11 @@ class TrustLedger:
         da, db, dok, dfail = T.evidence_delta(kind, success, w, penalty=self.penalty)
         ok_raw = success and kind != "injection"
 
-        def apply(c: sqlite3.Connection) -> bool:
+        def apply(c: Any) -> bool:
             now = self.clock()
             cur = c.execute(
-                "INSERT OR IGNORE INTO evidence (run_id, subtask_id, specialist_id, capability, kind, success, weight,"
-                " version, confidence, note, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO evidence (run_id, subtask_id, specialist_id, capability, kind, success, weight,"
+                " version, confidence, note, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 (run_id, subtask_id, specialist_id, capability, kind, int(ok_raw), w, version, confidence, note, now),
             )
             if cur.rowcount == 0:
@@ -370,8 +373,9 @@ class TrustLedger:
             "INSERT INTO posteriors (specialist_id, capability, version, alpha, beta, prior_alpha, prior_beta,"
             " rel_ok, rel_fail, succ, fail, errors, timeouts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (specialist_id, capability, version) DO UPDATE SET alpha=excluded.alpha, beta=excluded.beta,"
-            " rel_ok=excluded.rel_ok, rel_fail=excluded.rel_fail, succ=succ+excluded.succ, fail=fail+excluded.fail,"
-            " errors=errors+excluded.errors, timeouts=timeouts+excluded.timeouts, updated_at=excluded.updated_at",
+            " rel_ok=excluded.rel_ok, rel_fail=excluded.rel_fail, succ=posteriors.succ+excluded.succ,"
+            " fail=posteriors.fail+excluded.fail, errors=posteriors.errors+excluded.errors,"
+            " timeouts=posteriors.timeouts+excluded.timeouts, updated_at=excluded.updated_at",
             (sid, cap, ver, a + da, b + db, pa, pb, ok + dok, fl + dfail, succ, fail, err, tmo, now),
         )
 
@@ -396,7 +400,7 @@ class TrustLedger:
             return
         recent = c.execute(
             f"SELECT success FROM evidence WHERE specialist_id=? AND capability=? AND kind IN ({qmarks})"
-            " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            f" ORDER BY created_at DESC, {self._d.rowid} DESC LIMIT ?",
             (sid, cap, *kinds, self.window),
         ).fetchall()
         recent_ok = [bool(r[0]) for r in recent]
@@ -493,15 +497,22 @@ class TrustLedger:
                 return None
             src = prev["specialist_id"]
             c.execute(
-                "INSERT OR REPLACE INTO posteriors (specialist_id, capability, version, alpha, beta, prior_alpha,"
+                "INSERT INTO posteriors (specialist_id, capability, version, alpha, beta, prior_alpha,"
                 " prior_beta, rel_ok, rel_fail, succ, fail, errors, timeouts, updated_at)"
-                " SELECT ?, capability, version, alpha, beta, prior_alpha, prior_beta, rel_ok, rel_fail, succ, fail,"
-                " errors, timeouts, updated_at FROM posteriors WHERE specialist_id=?",
+                " SELECT CAST(? AS TEXT), capability, version, alpha, beta, prior_alpha, prior_beta, rel_ok, rel_fail,"
+                " succ, fail, errors, timeouts, updated_at FROM posteriors WHERE specialist_id=?"
+                " ON CONFLICT (specialist_id, capability, version) DO UPDATE SET alpha=excluded.alpha,"
+                " beta=excluded.beta, prior_alpha=excluded.prior_alpha, prior_beta=excluded.prior_beta,"
+                " rel_ok=excluded.rel_ok, rel_fail=excluded.rel_fail, succ=excluded.succ, fail=excluded.fail,"
+                " errors=excluded.errors, timeouts=excluded.timeouts, updated_at=excluded.updated_at",
                 (specialist_id, src),
             )
             c.execute(
-                "INSERT OR REPLACE INTO identities (specialist_id, fingerprint, endpoint, inherited_from, status, reason,"
-                " status_since, registered_at) VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO identities (specialist_id, fingerprint, endpoint, inherited_from, status, reason,"
+                " status_since, registered_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (specialist_id) DO UPDATE SET"
+                " fingerprint=excluded.fingerprint, endpoint=excluded.endpoint, inherited_from=excluded.inherited_from,"
+                " status=excluded.status, reason=excluded.reason, status_since=excluded.status_since,"
+                " registered_at=excluded.registered_at",
                 (specialist_id, fp, ep, src, prev["status"],
                  f"inherits the history of {src!r} (same {'fingerprint' if fp and prev['fingerprint'] == fp else 'endpoint'})"
                  + (f"; {prev['reason']}" if prev["reason"] else ""),
@@ -522,7 +533,8 @@ class TrustLedger:
         payload = json.dumps(result, default=str, ensure_ascii=False)
         self._tx(
             lambda c: c.execute(
-                "INSERT OR REPLACE INTO runs (run_id, task, result, created_at) VALUES (?,?,?,?)",
+                "INSERT INTO runs (run_id, task, result, created_at) VALUES (?,?,?,?) ON CONFLICT (run_id) DO UPDATE"
+                " SET task=excluded.task, result=excluded.result, created_at=excluded.created_at",
                 (run_id, task, payload, self.clock()),
             )
         )
