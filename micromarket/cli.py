@@ -60,21 +60,28 @@ def solve(
     budget: Optional[float] = typer.Option(None, "--budget", help="Cost ceiling for the task"),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the selection policy"),
     thread: Optional[str] = typer.Option(None, "--thread", help="Checkpoint the run on this thread; after a crash, `micromarket resume THREAD`"),
+    no_daemon: bool = typer.Option(False, "--no-daemon", help="Solve in this process even if `micromarket serve --transport http` is running"),
 ) -> None:
-    """Solve a task with the marketplace's specialists."""
+    """Solve a task with the marketplace's specialists (through the warm daemon when one is running for --home)."""
     from micromarket.api import MAX_CONTEXT_CHARS, MAX_TASK_CHARS, clean_text
 
     text = clean_text(_text_arg(task, "task"), "task", MAX_TASK_CHARS)  # before anything heavy is opened
     if context_file is not None and not context_file.is_file():
         raise InputError(f"context file not found: {context_file}")
     ctx_text = clean_text(context_file.read_bytes(), "context", MAX_CONTEXT_CHARS, allow_empty=True) if context_file else None
-    mp = _open(home, progress=not as_json, chat_model=chat_model)
-    if thread is not None:
-        from micromarket.checkpoint import solve_durable
+    out = None
+    if not no_daemon and thread is None and chat_model is None and redundancy == 1 and quality_cost == 0.0 and seed is None:
+        from micromarket.daemon import solve_via_daemon  # stdlib only; None when no daemon serves this home
 
-        out = solve_durable(mp, text, thread_id=thread, context=ctx_text, redundancy=redundancy, quality_cost=quality_cost, budget=budget, seed=seed)
-    else:
-        out = mp.solve(text, context=ctx_text, redundancy=redundancy, quality_cost=quality_cost, budget=budget, seed=seed)
+        out = solve_via_daemon(home, text, context=ctx_text, budget=budget)
+    if out is None:
+        mp = _open(home, progress=not as_json, chat_model=chat_model)
+        if thread is not None:
+            from micromarket.checkpoint import solve_durable
+
+            out = solve_durable(mp, text, thread_id=thread, context=ctx_text, redundancy=redundancy, quality_cost=quality_cost, budget=budget, seed=seed)
+        else:
+            out = mp.solve(text, context=ctx_text, redundancy=redundancy, quality_cost=quality_cost, budget=budget, seed=seed)
     _emit_solution(out, as_json)
 
 
