@@ -2,7 +2,8 @@
 
 Confidence of an answer = geometric mean (or minimum, per the model's ``microllm.json``) of the
 probabilities the model gave to each generated token, end-of-sequence included, taken from the
-unconstrained distribution. An answer the validator rejects, or the model's "unknown" token, gets 0.
+unconstrained distribution. The model's "unknown" answer gets 0; an output the validator rejects gets
+INVALID_FACTOR times its token confidence and no answer.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from specialists.result import SolveResult
 CONFIG_FILE = "microllm.json"
 # Used by the endpoint backend when the server returns no token logprobs.
 FALLBACK_CONFIDENCE = 0.5
+# An output the validator rejects keeps this fraction of its token confidence (low, but still ranked).
+INVALID_FACTOR = 0.1
 
 
 def _iso_date(text: str) -> str | None:
@@ -166,7 +169,8 @@ class EndpointBackend:
     """A TGI/vLLM server reached through langchain's HuggingFaceEndpoint (its InferenceClient).
 
     Confidence comes from the token logprobs the server returns (TGI ``details``, or OpenAI-style
-    ``logprobs`` from chat completion); without them it is FALLBACK_CONFIDENCE (0 if the validator rejects).
+    ``logprobs`` from chat completion); without them it is FALLBACK_CONFIDENCE. Note that
+    huggingface_hub refuses every request, local URLs included, while HF_HUB_OFFLINE=1 is set.
     """
 
     def __init__(self, url: str, config: ServeConfig | None = None, tokenizer_dir: str | None = None):
@@ -214,6 +218,7 @@ class EndpointBackend:
 def to_result(gen: Generation, config: ServeConfig, backend: str) -> SolveResult:
     """Turn one generation into a SolveResult: validate, normalise, attach confidence."""
     conf = gen.confidence(config.confidence)
+    conf = None if conf is None else min(1.0, max(0.0, conf))
     how = f"{config.confidence} token probability" if conf is not None else "no token logprobs from the server (fallback)"
     if conf is None:
         conf = FALLBACK_CONFIDENCE
@@ -224,7 +229,6 @@ def to_result(gen: Generation, config: ServeConfig, backend: str) -> SolveResult
     if config.validator:
         parsed = VALIDATORS[config.validator](text)
         if parsed is None:
-            return SolveResult(answer="", confidence=0.0, explanation=f"model output {text!r} is not a valid {config.validator}")
+            return SolveResult(answer="", confidence=INVALID_FACTOR * conf, explanation=f"model output {text!r} is not a valid {config.validator}")
         value = float(parsed) if isinstance(parsed, int) else parsed
-    conf = min(1.0, max(0.0, conf))
     return SolveResult(answer=text, confidence=conf, explanation=f"{backend} greedy decode; confidence = {how} = {conf:.3f}", value=value)

@@ -25,7 +25,7 @@ def resolve_source(spec: str) -> str:
         if not (p / "config.json").is_file():
             raise MicromarketError(f"{p} is not a Hugging Face model directory (no config.json); save one with save_pretrained")
         return str(p.resolve())
-    if spec.startswith((".", "/", "~")) or os.sep + os.sep in spec or spec.count("/") > 1:
+    if spec.startswith((".", "/", "~")) or spec.count("/") > 1:  # hub ids are "name" or "org/name"
         raise MicromarketError(f"model directory not found: {p}")
     return spec
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,37 @@ async def test_serve_tiny_model_over_mcp_stdio(tmp_path):
     (res,), served_card, _ = await _call_over_stdio(model / "card.yaml", ["hello"])
     assert 0.0 <= res.confidence <= 1.0
     assert served_card["id"] == "tiny-lm"
+
+
+@pytest.fixture(scope="module")
+def quick_dates(tmp_path_factory):
+    """`train dates --quick` end to end (budget cut to 25 s to keep the suite fast)."""
+    out = tmp_path_factory.mktemp("dates") / "model"
+    proc = subprocess.run(
+        [sys.executable, "-m", "specialists.microllm.train_dates", "--quick", "--seconds", "25", "--json", "--out", str(out)],
+        capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_train_dates_quick_outputs(quick_dates):
+    out, summary = quick_dates
+    assert set(summary) == {"accuracy", "confidence_auroc", "params", "train_seconds", "size_mb"}
+    assert set(summary["accuracy"]) == {"unseen_dates", "unseen_combinations", "heldout_templates"}
+    assert all(0.0 <= v <= 1.0 for v in summary["accuracy"].values())
+    assert 0 < summary["size_mb"] <= 10 and 100_000 < summary["params"] < 2_000_000
+    assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file() and (out / "microllm.json").is_file()
+    card = load_card(out / "card.yaml")
+    assert card.id == "microllm-dates" and card.capabilities[0].name == "normalize_date"
+
+
+async def test_serve_trained_dates_over_mcp_stdio(quick_dates):
+    out, _ = quick_dates
+    (good, garbage), served_card, tools = await _call_over_stdio(out / "card.yaml", ["March 3rd, 2021", "zq#x !!~ qq"])
+    for r in (good, garbage):
+        assert 0.0 <= r.confidence <= 1.0
+    assert good.confidence != garbage.confidence
+    if good.value is not None:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", good.value)
+    assert served_card["capabilities"][0]["name"] == "normalize_date"

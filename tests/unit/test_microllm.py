@@ -42,7 +42,8 @@ def test_to_result_confidence_validation_and_unknown():
     cfg = ServeConfig(confidence="min", unknown="UNKNOWN", validator="iso_date")
     ok = to_result(Generation("2021-03-04", [0.99, 0.9, 0.95]), cfg, "local")
     assert ok.value == "2021-03-04" and ok.confidence == pytest.approx(0.9)
-    assert to_result(Generation("2021-02-30", [0.99]), cfg, "local").confidence == 0.0
+    bad = to_result(Generation("2021-02-30", [0.99]), cfg, "local")
+    assert bad.answer == "" and bad.confidence == pytest.approx(0.099)
     unk = to_result(Generation("UNKNOWN", [0.99]), cfg, "local")
     assert unk.confidence == 0.0 and unk.answer == ""
     geo = to_result(Generation("hi", [0.25, 1.0]), ServeConfig(), "local")
@@ -54,7 +55,7 @@ def test_to_result_confidence_validation_and_unknown():
 def test_dates_splits_are_disjoint_from_training():
     task = train_dates.DatesTask()
     rng = random.Random(0)
-    for _ in range(3000):
+    for _ in range(1500):
         text, ans = task.train_example(rng)
         assert len(text) <= task.max_chars
         if ans != "UNKNOWN":
@@ -83,7 +84,7 @@ def test_roman_and_words():
     assert train_roman.year_words(1905, True) == "nineteen oh five"
     task = train_roman.RomanTask()
     rng = random.Random(0)
-    for _ in range(3000):
+    for _ in range(1500):
         _, ans = task.train_example(rng)
         assert ans == "UNKNOWN" or not train_roman.is_test_number(int(ans))
     sets = task.eval_sets(random.Random(1), 100)
@@ -108,3 +109,49 @@ def test_constrained_decode_and_card(tmp_path):
     assert card.capabilities[0].name == "normalize_date"
     assert card.transport.command[:3] == ["{python}", "-m", "specialists.microllm.serve"]
     assert card.transport.command[-1] == str((tmp_path / "card.yaml").resolve())
+
+
+class _FakeTGI:
+    """A local HTTP server answering like TGI's /generate with token details."""
+
+    def __init__(self, payload):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        body = json.dumps(payload).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+
+def test_endpoint_backend_uses_returned_logprobs(monkeypatch):
+    import math
+
+    from huggingface_hub import constants
+
+    from specialists.microllm.engine import EndpointBackend
+
+    monkeypatch.setattr(constants, "is_offline_mode", lambda: False)  # a local server, not the hub
+    tokens = [{"id": 1, "text": "2021", "logprob": -0.1, "special": False}, {"id": 2, "text": "-03-04", "logprob": -0.2, "special": False}]
+    fake = _FakeTGI([{"generated_text": "2021-03-04", "details": {"finish_reason": "eos_token", "generated_tokens": 2, "prefill": [], "tokens": tokens}}])
+    try:
+        backend = EndpointBackend(fake.url, ServeConfig(validator="iso_date"))
+        res = to_result(backend.generate([backend.prompt("March 4th 2021")])[0], backend.config, "endpoint")
+    finally:
+        fake.server.shutdown()
+    assert res.value == "2021-03-04"
+    assert res.confidence == pytest.approx(math.exp(-0.15))
