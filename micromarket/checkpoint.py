@@ -9,12 +9,17 @@ whose writes were saved are not run again, so specialists that had finished are
 not called twice. Trust updates are idempotent (keyed by run and subtask), so a
 replayed ``update_trust`` never counts twice.
 
+With a ``postgresql://`` database URL (``MICROMARKET_DATABASE_URL``) the checkpoints go to
+PostgreSQL instead (``AsyncPostgresSaver``, see :func:`open_checkpointer`); the thread book below
+stays in ``<home>/checkpoints.sqlite``, so ``resume`` runs from the same home.
+
 The run's Context (options) is not part of LangGraph's state; it is kept in a
 small table ``mm_threads`` in the same file so that ``resume`` uses the same options.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -86,11 +91,35 @@ def _output(values: dict) -> dict:
     return out
 
 
-async def _with_graph(mp, fn):
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+@contextlib.asynccontextmanager
+async def open_checkpointer(settings):
+    """The LangGraph checkpointer for ``settings``: ``AsyncPostgresSaver`` when ``database_url`` is a
+    postgresql:// URL (tables created by ``setup()``), else ``AsyncSqliteSaver`` on ``<home>/checkpoints.sqlite``."""
+    from capability_index.sql import PostgresDialect, is_postgres_url
 
-    path = mp.settings.checkpoints_db
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+    if is_postgres_url(settings.database_url):
+        import psycopg
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        url = PostgresDialect(settings.database_url).target
+        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+            # setup() migrates without a lock: serialise it across processes with a session advisory lock
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as lock:
+                await lock.execute("SELECT pg_advisory_lock(hashtext('micromarket.checkpoint.setup'))")
+                try:
+                    await saver.setup()
+                finally:
+                    await lock.execute("SELECT pg_advisory_unlock(hashtext('micromarket.checkpoint.setup'))")
+            yield saver
+    else:
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoints_db)) as saver:
+            yield saver
+
+
+async def _with_graph(mp, fn):
+    async with open_checkpointer(mp.settings) as saver:
         graph = mp.builder.compile(checkpointer=saver, name="micromarket")
         return await fn(graph)
 
