@@ -60,13 +60,11 @@ def _local_hf(source: str) -> BaseChatModel:
     from specialists.microllm.hf import FALLBACK_CHAT_TEMPLATE, has_chat_template, load_pretrained
 
     tok, model, seq2seq = load_pretrained(source)
+    if seq2seq:  # transformers 5 has no text2text-generation pipeline
+        raise MicromarketError(f"{source!r} is an encoder-decoder model; the chat model needs a causal LM (serve seq2seq models as specialists instead)")
     if not has_chat_template(tok):
         tok.chat_template = FALLBACK_CHAT_TEMPLATE  # ChatHuggingFace always renders a chat prompt
-    task = "text2text-generation" if seq2seq else "text-generation"
-    kwargs = {"max_new_tokens": MAX_NEW_TOKENS, "do_sample": False}
-    if not seq2seq:
-        kwargs["return_full_text"] = False
-    pipe = pipeline(task, model=model, tokenizer=tok, **kwargs)
+    pipe = pipeline("text-generation", model=model, tokenizer=tok, max_new_tokens=MAX_NEW_TOKENS, do_sample=False, return_full_text=False)
     llm = HuggingFacePipeline(pipeline=pipe, model_id=source)
     return ChatHuggingFace(llm=llm, tokenizer=tok, model_id=source)
 

@@ -56,3 +56,20 @@ def build_tiny_causal_lm(path: str | Path, *, chat_template: bool = True, seed: 
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+def build_tiny_seq2seq(path: str | Path, seed: int = 0) -> Path:
+    """A tiny random T5 encoder-decoder + BPE tokenizer saved into ``path``."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    torch.manual_seed(seed)
+    path = Path(path)
+    tok = build_tokenizer(chat_template=False)
+    cfg = T5Config(
+        vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2,
+        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id,
+    )
+    T5ForConditionalGeneration(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path

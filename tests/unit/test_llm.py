@@ -64,3 +64,10 @@ def test_dir_without_config(tmp_path):
 def test_hf_endpoint_builds_without_network():
     chat = load_chat_model("hf-endpoint:http://127.0.0.1:9/")
     assert chat.llm.endpoint_url == "http://127.0.0.1:9/"
+
+
+def test_seq2seq_is_refused_clearly(tmp_path):
+    from tests.tiny_models import build_tiny_seq2seq
+
+    with pytest.raises(MicromarketError, match="encoder-decoder"):
+        load_chat_model(f"hf:{build_tiny_seq2seq(tmp_path / 't5')}")

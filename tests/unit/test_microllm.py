@@ -155,3 +155,13 @@ def test_endpoint_backend_uses_returned_logprobs(monkeypatch):
         fake.server.shutdown()
     assert res.value == "2021-03-04"
     assert res.confidence == pytest.approx(math.exp(-0.15))
+
+
+def test_local_backend_seq2seq(tmp_path):
+    from tests.tiny_models import build_tiny_seq2seq
+
+    backend = LocalBackend(str(build_tiny_seq2seq(tmp_path / "t5")))
+    assert backend.seq2seq
+    (g,) = backend.generate([backend.prompt("MCMXCIV", "roman numerals")])
+    res = to_result(g, backend.config, "local")
+    assert g.probs and 0.0 <= res.confidence <= 1.0
