@@ -272,7 +272,8 @@ def register(card, home: Path | None = None) -> None:
         from micromarket import Marketplace
     except ImportError:
         raise MicromarketError("cannot register: this build has no micromarket.Marketplace yet; the card is written, register it later") from None
-    Marketplace.open(home=home).register(card)
+    with Marketplace.open(home=home) as market:
+        market.register(card, replace=True)  # a retrained model replaces its previous card
 
 
 def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, do_register: bool = False, home: Path | None = None) -> dict:
