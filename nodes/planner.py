@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from graphs.state import Subtask
+from micromarket.errors import MicromarketError
 
 MAX_SUBTASKS = 16
 
@@ -21,7 +22,11 @@ _STARTERS = (
     "square|round|express|format|parse|name|describe|explain|compare|predict|then"
 )
 _STARTER_RE = re.compile(rf"^\s*(?:please\s+|also\s+|and\s+)?(?:{_STARTERS})\b", re.I)
-_REFER_RE = re.compile(r"\b(that|it|this|the result|the answer|that result|that value|that number|the previous (?:result|answer|value))\b", re.I)
+_REFER_RE = re.compile(
+    r"\b(that many|that much|this many|that result|that value|that number|that amount|the result|the answer|"
+    r"the previous (?:result|answer|value)|that|it|this)\b",
+    re.I,
+)
 _THEN_RE = re.compile(r"\s*(?:[,;]\s*)?\b(?:and\s+)?then\b[,\s]*|\s*(?:[,;]\s*)?\bafter that\b[,\s]*|\s*(?:[,;]\s*)?\bnext\b,\s*", re.I)
 _LIST_RE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+", re.M)
 
@@ -98,37 +103,67 @@ def _refers_back(clause: str) -> bool:
 
 
 def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
-    """Replace the back-reference in a dependent subtask with the value it refers to."""
+    """Replace the back-reference in a dependent subtask with the value it refers to.
+
+    With several inputs, the back-references take them in order ("add that to it" with s1, s2). The inputs are also published to the slicer (nodes.context_slicing),
+    which passes them to the specialist as context.
+    """
+    from nodes.context_slicing import current_inputs
+
+    current_inputs.set(dict(inputs) if inputs else None)
     if not inputs:
         return text
-    last = list(inputs.values())[-1]
-    value = last.get("value")
-    if value is None or value == "":
-        value = last.get("answer", "")
+    values = [v for v in (value_text(r) for r in inputs.values()) if v]
+    if not values:
+        return text
+    refs = list(_REFER_RE.finditer(text))
+    if not refs:
+        return text
+    # one input: the first back-reference takes it ("take that and add it to 3" keeps "it");
+    # several: the references take them in order, the last reference the latest result
+    picks = [values[-1]] if len(values) == 1 else values[-len(refs):] if len(refs) <= len(values) else values
+    out, pos = [], 0
+    for m, v in zip(refs, picks):
+        out.append(text[pos : m.start()])
+        out.append(v)
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def value_text(result: dict) -> str:
+    """A dependency's result as text for the next subtask: its machine-readable ``value``
+    (floats to 10 significant digits), else its answer."""
+    value = result.get("value")
+    if value is None or value == "" or isinstance(value, bool):
+        value = result.get("answer", "")
     if isinstance(value, float):
         value = f"{value:.10g}"
-    value = str(value)
-    if not value:
-        return text
-    return _REFER_RE.sub(value, text, count=1)
+    return str(value).strip()
+
+
+class PlanError(MicromarketError, ValueError):
+    """A plan that is not a DAG: a missing dependency, a self-dependency, a cycle or duplicate ids."""
 
 
 def validate_plan(plan: list[Subtask]) -> None:
-    """A missing dependency or a cycle is a clear error."""
+    """A missing dependency or a cycle is a clear error (PlanError, a ValueError)."""
     ids = [s["id"] for s in plan]
     if len(set(ids)) != len(ids):
-        raise ValueError(f"plan has duplicate subtask ids: {ids}")
+        raise PlanError(f"plan has duplicate subtask ids: {ids}")
     known = set(ids)
     for s in plan:
         for d in s["depends_on"]:
+            if d == s["id"]:
+                raise PlanError(f"subtask {s['id']} depends on itself")
             if d not in known:
-                raise ValueError(f"subtask {s['id']} depends on {d!r}, which is not in the plan")
+                raise PlanError(f"subtask {s['id']} depends on {d!r}, which is not in the plan (known: {', '.join(ids)})")
     state = {i: 0 for i in ids}  # 0 new, 1 visiting, 2 done
     deps = {s["id"]: s["depends_on"] for s in plan}
 
     def visit(n: str, path: list[str]) -> None:
         if state[n] == 1:
-            raise ValueError("plan has a dependency cycle: " + " -> ".join(path + [n]))
+            raise PlanError("plan has a dependency cycle: " + " -> ".join(path[path.index(n):] + [n]))
         if state[n] == 0:
             state[n] = 1
             for d in deps[n]:
@@ -137,3 +172,17 @@ def validate_plan(plan: list[Subtask]) -> None:
 
     for i in ids:
         visit(i, [])
+
+
+def waves(plan: list[Subtask]) -> list[list[str]]:
+    """The subtask ids in the order the graph runs them: each wave's dependencies are in earlier waves."""
+    validate_plan(plan)
+    done: set[str] = set()
+    out: list[list[str]] = []
+    left = list(plan)
+    while left:
+        ready = [s["id"] for s in left if all(d in done for d in s["depends_on"])]
+        out.append(ready)
+        done.update(ready)
+        left = [s for s in left if s["id"] not in done]
+    return out
