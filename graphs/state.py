@@ -39,6 +39,8 @@ class SubtaskResult(TypedDict):
     context_tokens: NotRequired[int]
     consensus: NotRequired[dict]
     alternatives: NotRequired[list[dict]]
+    depends_on: NotRequired[list[str]]  # subtask ids whose results this one received (set by integrate)
+    provenance: NotRequired[dict]  # specialist, capability, version, confidence, context_tokens, evidence (set by integrate)
 
 
 class InputState(TypedDict):
@@ -57,6 +59,8 @@ class OutputState(TypedDict):
     subtasks: list[SubtaskResult]
     unsupported: list[dict]
     partial: NotRequired[bool]  # some subtask failed or is unsupported; the others' answers are kept
+    integration: NotRequired[str]  # "model" (chat-model prose, values checked) or "deterministic"
+    warnings: NotRequired[Annotated[list[str], operator.add]]  # fallbacks taken (bad plan, value-changing prose, ...)
 
 
 class State(InputState):
@@ -69,6 +73,7 @@ class State(InputState):
     answer: str
     warnings: Annotated[list[str], operator.add]
     partial: bool
+    integration: str
 
 
 class WorkerState(TypedDict):

@@ -82,12 +82,11 @@ def parse_outcome(structured: dict | None, text: str) -> dict[str, Any]:
 
 
 def slice_context(context: str, subtask: str, card: SpecialistCard) -> str:
-    """The part of the task's context this call may carry: at most the card's token budget."""
-    if not context:
-        return ""
-    words = context.split()
-    budget = max(card.context_tokens, 0)
-    return " ".join(words[-budget:]) if len(words) > budget else context
+    """The part of the task's context this call may carry: the chunks relevant to the subtask (and the
+    results it depends on), within the card's token budget. See nodes/context_slicing.py."""
+    from nodes.context_slicing import slice_context as _slice
+
+    return _slice(context, subtask, card)
 
 
 class InjectionAttempt(SpecialistCallError):
