@@ -54,6 +54,7 @@ def test_shared_suite_is_collected():
 
 def test_backend_and_types(led, clock):
     assert led.backend == "postgresql"
+    assert led._c.execute("SHOW synchronous_commit").fetchone()[0] == "off"  # SQLite WAL+NORMAL's guarantee
     types = dict(led._read(lambda c: c.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name='posteriors'").fetchall()))
     assert types["alpha"] == "double precision" and types["updated_at"] == "double precision"
