@@ -221,10 +221,18 @@ class PostgresDialect(Dialect):
             raise ImportError(
                 "a postgresql:// database URL needs psycopg: pip install 'micromarket[postgres]'"
             ) from e
-        raw = psycopg.connect(
-            self.target, autocommit=True, row_factory=_row_factory,
-            connect_timeout=max(1, int(self.timeout_s)), application_name="micromarket",
-        )
+        try:
+            raw = psycopg.connect(
+                self.target, autocommit=True, row_factory=_row_factory,
+                connect_timeout=max(1, int(self.timeout_s)), application_name="micromarket",
+            )
+        except psycopg.Error as e:
+            from micromarket.errors import MicromarketError
+
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise MicromarketError(
+                f"cannot connect to the database {redact_url(self.target)} (MICROMARKET_DATABASE_URL): {first}"
+            ) from e
         # a writer waiting longer than this for the ledger lock gets LockNotAvailable (retried until the deadline)
         raw.execute(f"SET lock_timeout = '{int(self.timeout_s * 1000)}ms'")
         if "synchronous_commit" not in self.target:

@@ -169,3 +169,11 @@ def test_dialect_choice_and_redaction(tmp_path):
 def test_row_by_index_and_name():
     r = Row((1, "x"), {"n": 0, "s": 1})
     assert r[0] == 1 and r["s"] == "x" and dict(r) == {"n": 1, "s": "x"} and tuple(r) == (1, "x")
+
+
+def test_unreachable_server_is_a_clear_error():
+    from micromarket.errors import MicromarketError
+
+    with pytest.raises(MicromarketError, match="cannot connect to the database") as e:
+        TrustLedger("postgresql://someone:s3cret@127.0.0.1:1/nowhere", busy_timeout_s=2)
+    assert "s3cret" not in str(e.value) and "MICROMARKET_DATABASE_URL" in str(e.value)
