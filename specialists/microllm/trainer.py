@@ -289,7 +289,7 @@ def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, do_register:
     card = write_card(task, out)
     summary = {
         "accuracy": {k: round(v, 4) for k, v in ev["accuracy"].items()},
-        "confidence_auroc": round(ev["confidence_auroc"], 4),
+        "confidence_auroc": None if math.isnan(ev["confidence_auroc"]) else round(ev["confidence_auroc"], 4),  # None: no correct answers
         "params": params,
         "train_seconds": round(seconds, 1),
         "size_mb": round(size_mb, 2),
@@ -307,7 +307,7 @@ def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, do_register:
         for k, v in summary["accuracy"].items():
             t.add_row(f"accuracy {k}", f"{v:.2%}")
         t.add_row("out-of-domain rejected", f"{ev['ood_rejected']:.2%}")
-        t.add_row("confidence AUROC", f"{summary['confidence_auroc']:.4f}")
+        t.add_row("confidence AUROC", "n/a" if summary["confidence_auroc"] is None else f"{summary['confidence_auroc']:.4f}")
         t.add_row("params", f"{params:,}")
         t.add_row("train seconds", f"{seconds:.0f} ({steps} steps)")
         t.add_row("size MB", f"{size_mb:.2f}")
