@@ -268,9 +268,20 @@ class PostgresDialect(Dialect):
 
 
 def dialect_for(target: str | Path, **kw) -> Dialect:
-    """The dialect for a database target: a postgresql:// URL or an SQLite path."""
+    """The dialect for a database target: a postgresql:// URL, or an SQLite path (or sqlite:///path URL)."""
     if is_postgres_url(target):
         return PostgresDialect(str(target), **kw)
+    if isinstance(target, str) and "://" in target:
+        scheme, rest = target.split("://", 1)
+        if scheme.lower() != "sqlite":
+            from micromarket.errors import InputError
+
+            raise InputError(
+                f"unsupported database URL scheme {scheme!r}: use postgresql://user@host:5432/db, "
+                "or leave MICROMARKET_DATABASE_URL unset for SQLite under the home"
+            )
+        target = rest[1:] if rest.startswith("/") else rest  # sqlite:///rel/path, sqlite:////abs/path
+        target = target or ":memory:"
     return SqliteDialect(target, **kw)
 
 

@@ -164,6 +164,9 @@ def test_dialect_choice_and_redaction(tmp_path):
     assert dialect_for("postgres://h/db").name == "postgresql"
     assert "secret" not in redact_url("postgresql://u:secret@h:5432/db")
     assert "secret" not in dialect_for("postgresql://u:secret@h/db").describe()
+    assert dialect_for(f"sqlite:///{tmp_path}/x.sqlite").target == f"{tmp_path}/x.sqlite"
+    with pytest.raises(InputError, match="unsupported database URL"):
+        dialect_for("mysql://h/db")
 
 
 def test_row_by_index_and_name():
