@@ -363,6 +363,12 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as e:  # noqa: BLE001 - never show a traceback to a user
+        if hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int):  # typer's vendored click: usage errors
+            e.show()
+            sys.exit(e.exit_code or 2)
+        if type(e).__name__ == "Abort":
+            _console(True).print("aborted")
+            sys.exit(130)
         if debug:
             raise
         _console(True).print(f"[red]internal error:[/red] {type(e).__name__}: {e}\n(set MICROMARKET_DEBUG=1 for a traceback)")
