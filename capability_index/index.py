@@ -373,19 +373,40 @@ class CapabilityIndex:
             if meta_only:
                 col.update(ids=[k for k, _ in meta_only], metadatas=[m for _, m in meta_only])
             bar = _progress(progress and bool(to_embed), len(to_embed), "indexing capabilities")
+
+            def write(batch, vecs) -> None:
+                col.upsert(
+                    ids=[k for k, _, _ in batch],
+                    documents=[d for _, d, _ in batch],
+                    metadatas=[m for _, _, m in batch],
+                    embeddings=vecs,
+                )
+                if bar is not None:
+                    bar.advance(bar.task_ids[0], len(batch))
+
+            # Pipelined: batch i is written to Chroma in a worker thread while batch i+1 is
+            # embedded (both release the GIL), so ingest runs at the embedding model's speed.
+            pending = None
+            pool = None
             try:
                 for off in range(0, len(to_embed), EMBED_BATCH):
                     batch = to_embed[off : off + EMBED_BATCH]
                     vecs = self.embed([d for _, d, _ in batch])
-                    col.upsert(
-                        ids=[k for k, _, _ in batch],
-                        documents=[d for _, d, _ in batch],
-                        metadatas=[m for _, _, m in batch],
-                        embeddings=vecs,
-                    )
-                    if bar is not None:
-                        bar.advance(bar.task_ids[0], len(batch))
+                    if len(to_embed) <= EMBED_BATCH:
+                        write(batch, vecs)
+                        continue
+                    if pool is None:
+                        from concurrent.futures import ThreadPoolExecutor
+
+                        pool = ThreadPoolExecutor(1, thread_name_prefix="micromarket-index-write")
+                    if pending is not None:
+                        pending.result()  # at most one write in flight; re-raises a write error
+                    pending = pool.submit(write, batch, vecs)
+                if pending is not None:
+                    pending.result()
             finally:
+                if pool is not None:
+                    pool.shutdown(wait=True)
                 if bar is not None:
                     bar.stop()
             if to_embed or meta_only or stale_ids:
