@@ -43,7 +43,7 @@ class Settings:
             else:
                 values[f.name] = env
         s = cls(**values)
-        overrides = {k: v for k, v in overrides.items() if v is not None}
+        overrides = {k: v for k, v in overrides.items() if v is not None and v != ""}
         if "home" in overrides:
             overrides["home"] = Path(overrides["home"]).expanduser()
         return replace(s, **overrides)
