@@ -125,10 +125,19 @@ def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
     out, pos = [], 0
     for m, v in zip(refs, picks):
         out.append(text[pos : m.start()])
-        out.append(v)
+        out.append(_as_count(v) if m.group(1).lower().endswith(" many") else v)
         pos = m.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+def _as_count(v: str) -> str:
+    """'that many days' needs a whole count: 48.28032 -> '48' (rounded to the nearest whole number)."""
+    try:
+        f = float(v)
+    except ValueError:
+        return v
+    return str(int(round(f))) if f == f and abs(f) < 1e15 else v
 
 
 def value_text(result: dict) -> str:

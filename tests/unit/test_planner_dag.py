@@ -112,6 +112,8 @@ def test_substitute_inputs_puts_the_value_in_the_text():
     r = {"status": "ok", "value": 4.828032, "answer": "3 mi = 4.828 km"}
     assert substitute_inputs("multiply that by 4", {"s1": r}) == "multiply 4.828032 by 4"
     assert substitute_inputs("add that many days to 2024-01-01", {"s2": {"value": 48.0, "answer": "48"}}) == "add 48 days to 2024-01-01"
+    # "that many" is a count: the nearest whole number
+    assert substitute_inputs("add that many days to 2024-01-01", {"s2": {"value": 48.28032}}) == "add 48 days to 2024-01-01"
     # no value: the answer is used; only the first back-reference takes a single input
     assert substitute_inputs("take that and add it to 3", {"s1": {"value": None, "answer": "5"}}) == "take 5 and add it to 3"
     assert substitute_inputs("add that to it", {"s1": {"value": 5.0}, "s2": {"value": "7"}}) == "add 5 to 7"
