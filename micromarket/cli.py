@@ -300,10 +300,10 @@ def index_verify(home: Optional[Path] = HomeOpt) -> None:
         raise MicromarketError("the index is damaged: run `micromarket index rebuild`")
 
 
-def _forward(module: str, ctx: typer.Context) -> None:
+def _forward(module: str, ctx: typer.Context, prefix: list[str] | None = None) -> None:
     mod = importlib.import_module(module)
     cmd = typer.main.get_command(mod.app)
-    cmd.main(args=list(ctx.args), prog_name=f"micromarket {ctx.info_name}", standalone_mode=False)
+    cmd.main(args=[*(prefix or []), *ctx.args], prog_name=f"micromarket {ctx.info_name}", standalone_mode=False)
 
 
 @app.command(context_settings=FORWARD)
@@ -331,11 +331,11 @@ def train(ctx: typer.Context, name: str = typer.Argument(..., help="dates | roma
 
 
 @app.command(context_settings=FORWARD)
-def specialist(ctx: typer.Context, action: str = typer.Argument(..., help="serve")) -> None:
-    """Serve a Hugging Face model as an MCP specialist: `micromarket specialist serve --model ... --card ...`."""
-    if action != "serve":
+def specialist(ctx: typer.Context, action: str = typer.Argument(..., help="serve | card")) -> None:
+    """Serve a Hugging Face model as an MCP specialist (`serve --model ... --card ...`) or write its card (`card`)."""
+    if action not in ("serve", "card"):
         raise InputError(f"unknown action {action!r}; try `micromarket specialist serve --help`")
-    _forward("specialists.microllm.cli", ctx)
+    _forward("specialists.microllm.cli", ctx, prefix=[action])
 
 
 def main() -> None:
