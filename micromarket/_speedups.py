@@ -84,17 +84,20 @@ def _patch_jsonschema(js) -> None:
     cache: dict[str, object] = {}
 
     def validate(instance, schema, cls=None, *args, **kwargs):
-        if cls is not None or args or kwargs:
+        # the mcp client passes a fresh *empty* referencing.Registry each call: equivalent every time
+        registry = kwargs.get("registry")
+        empty_registry = registry is not None and set(kwargs) == {"registry"} and _is_empty_registry(registry)
+        if cls is not None or args or (kwargs and not empty_registry):
             return orig(instance, schema, cls, *args, **kwargs)
         try:
-            key = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+            key = ("R" if empty_registry else "-") + json.dumps(schema, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError):
-            return orig(instance, schema)
+            return orig(instance, schema, **kwargs)
         validator = cache.get(key)
         if validator is None:
             vcls = validator_for(schema)
             vcls.check_schema(schema)  # raises SchemaError exactly as before; nothing cached then
-            validator = vcls(schema)
+            validator = vcls(schema, **kwargs)
             if len(cache) < _MAX_CACHED:
                 cache[key] = validator
         error = best_match(validator.iter_errors(instance))
@@ -104,6 +107,15 @@ def _patch_jsonschema(js) -> None:
     functools.update_wrapper(validate, orig)
     validate._micromarket_cached = True  # type: ignore[attr-defined]
     js.validate = validate
+
+
+def _is_empty_registry(registry) -> bool:
+    try:
+        from referencing import Registry
+
+        return type(registry) is Registry and registry == Registry()  # attrs equality: no resources, default retrieve
+    except Exception:  # noqa: BLE001
+        return False
 
 
 class _PatchOnImport(importlib.abc.MetaPathFinder):

@@ -101,12 +101,14 @@ def test_jsonschema_validate_is_cached_and_equivalent():
     schema = SolveResult.model_json_schema()
     for inst in ({"answer": "x", "confidence": 0.5}, {"answer": 1, "confidence": 2}, {"confidence": 0.5}, {"answer": "y", "confidence": -1}):
         expected = best_match(validator_for(schema)(schema).iter_errors(inst))
-        for _ in range(2):  # first call builds, second uses the cache
+        from referencing import Registry
+
+        for kw in ({}, {}, {"registry": Registry()}, {"registry": Registry()}):  # first call builds, then the cache
             if expected is None:
-                jsonschema.validate(inst, schema)
+                jsonschema.validate(inst, schema, **kw)
             else:
                 with pytest.raises(jsonschema.ValidationError) as ei:
-                    jsonschema.validate(inst, schema)
+                    jsonschema.validate(inst, schema, **kw)
                 assert ei.value.message == expected.message
     for _ in range(2):  # an invalid schema still raises every time
         with pytest.raises(jsonschema.SchemaError):
