@@ -44,7 +44,7 @@ from pathlib import Path
 
 import typer
 
-from capability_index.trust import Candidate, make_posterior, pool, prior, rank, update
+from capability_index.trust import Candidate, empirical_priors, prior, rank, update
 
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -164,41 +164,50 @@ def share_at(points: list[tuple[float, float]], target: float, *, hull: bool = T
 # --------------------------------------------------------------------------- the online pass
 
 
-def online_pass(rows, knob: float, seed: int, *, pool_strength: float = 0.0, penalty: float | None = None, exploration: float = 1.0) -> dict:
-    """One shuffled online pass with bandit feedback; returns routed accuracy and strong share."""
+def online_pass(rows, knob: float, seed: int, *, family: bool = True, gated: bool = False, settle: float | None = 10.0,
+                penalty: float | None = None, exploration: float = 1.0, refresh: int = 25) -> dict:
+    """One shuffled online pass with bandit feedback; returns routed accuracy and strong share.
+
+    With ``family`` each candidate carries the empirical-Bayes prior of its
+    specialist (``trust.empirical_priors`` over all per-capability records,
+    corrected for capability difficulty, refreshed every ``refresh``
+    decisions), so a subject seen for the first time starts from the model's
+    record on the other subjects; ``trust.rank`` then shifts it by how hard the
+    other model found this subject (``trust.share_difficulty``).
+    """
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)  # same order for every knob at a given seed
     rng = random.Random(f"rank-{seed}-{knob}")
     post: dict[tuple[str, str], object] = {}
-    overall = {m: prior() for m in SPECIALISTS}
+    fam: dict[str, tuple[float, float] | None] = {m: None for m in SPECIALISTS}
+    kw = {} if penalty is None else {"penalty": penalty}
     strong_calls = correct = 0
-    for i in order:
+    for step, i in enumerate(order):
+        if family and step % refresh == 0:
+            fam = {m: None for m in SPECIALISTS} | empirical_priors(post)
         cap, s_ok, w_ok = rows[i]
-        cands = []
-        for m, sid in SPECIALISTS.items():
-            p = post.get((m, cap)) or prior()
-            if pool_strength > 0:
-                p = pool(p, overall[m], pool_strength)
-            cands.append(Candidate(key=f"{sid}.{cap}", specialist_id=m, capability=cap, similarity=1.0,
-                                   cost=COST[m], posterior=p))
-        chosen = rank(cands, rng=rng, quality_cost=knob, exploration=exploration)[0].specialist_id
+        cands = [
+            Candidate(key=f"{sid}.{cap}", specialist_id=m, capability=cap, similarity=1.0, cost=COST[m],
+                      posterior=post.get((m, cap)) or prior(), family=fam[m])
+            for m, sid in SPECIALISTS.items()
+        ]
+        chosen = rank(cands, rng=rng, quality_cost=knob, exploration=exploration, gated=gated,
+                      settle=settle)[0].specialist_id
         ok = s_ok if chosen == STRONG else w_ok
         strong_calls += chosen == STRONG
         correct += ok
-        kw = {} if penalty is None else {"penalty": penalty}
         post[(chosen, cap)] = update(post.get((chosen, cap)) or prior(), "verified", ok, **kw)
-        overall[chosen] = update(overall[chosen], "verified", ok, **kw)
     n = len(rows)
     return {"knob": knob, "seed": seed, "accuracy": correct / n, "strong_share": strong_calls / n}
 
 
 def _job(args):
-    rows, knob, seed, pool_strength = args
-    return online_pass(rows, knob, seed, pool_strength=pool_strength)
+    rows, knob, seed, opts = args
+    return online_pass(rows, knob, seed, **opts)
 
 
-def sweep(rows, knobs, seeds: int, workers: int, pool_strength: float) -> list[dict]:
-    jobs = [(rows, k, s, pool_strength) for s in range(seeds) for k in knobs]
+def sweep(rows, knobs, seeds: int, workers: int, opts: dict) -> list[dict]:
+    jobs = [(rows, k, s, opts) for s in range(seeds) for k in knobs]
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as ex:
             res = list(ex.map(_job, jobs, chunksize=1))
@@ -218,9 +227,9 @@ def sweep(rows, knobs, seeds: int, workers: int, pool_strength: float) -> list[d
     return curve
 
 
-def evaluate(rows, knobs, seeds, workers, pool_strength) -> dict:
+def evaluate(rows, knobs, seeds, workers, opts) -> dict:
     ref = reference_curves(rows)
-    curve = sweep(rows, knobs, seeds, workers, pool_strength)
+    curve = sweep(rows, knobs, seeds, workers, opts)
     pts = [(c["strong_share"], c["accuracy"]) for c in curve]
     # per-seed figure, for the spread
     ref_out = {k: v for k, v in ref.items() if k != "oracle_curve"}
@@ -272,7 +281,13 @@ def main(
     plot_path: Path | None = typer.Option(None, "--plot", help="write accuracy vs GPT-4 share to this PNG"),
     gsm8k: bool = typer.Option(True, "--gsm8k/--no-gsm8k", help="also report GSM8K separately"),
     workers: int = typer.Option(2, "--workers", min=1, max=64),
-    pool_strength: float = typer.Option(0.0, "--pool", min=0.0, help="shrink new capabilities towards the specialist's overall record"),
+    family: bool = typer.Option(True, "--family/--no-family",
+                                help="empirical-Bayes prior per model from its record on the other subjects"),
+    policy: str = typer.Option("ts", "--policy",
+                               help="ts (Thompson sampling, the product default) or gated (explore only while posteriors overlap)"),
+    settle: float = typer.Option(10.0, "--settle", min=0.0,
+                                 help="evidence after which a posterior's spread shrinks like 1/n (0: off)"),
+    exploration: float = typer.Option(1.0, "--exploration", min=0.0, max=10.0),
 ) -> None:
     """Replay RouteLLM judgements through trust.rank with bandit feedback; report strong_share_at_95."""
     if not data.is_file():
@@ -283,10 +298,14 @@ def main(
     if not rows["mmlu"]:
         typer.echo(f"error: no decontaminated MMLU rows in {data}", err=True)
         raise typer.Exit(2)
+    if policy not in ("gated", "ts"):
+        typer.echo(f"error: --policy must be gated or ts, got {policy!r}", err=True)
+        raise typer.Exit(2)
+    opts = {"family": family, "gated": policy == "gated", "settle": settle or None, "exploration": exploration}
     results: dict = {}
     for b in ("mmlu", "gsm8k") if gsm8k else ("mmlu",):
         if rows[b]:
-            results[b] = evaluate(rows[b], DEFAULT_KNOBS, seeds, workers, pool_strength)
+            results[b] = evaluate(rows[b], DEFAULT_KNOBS, seeds, workers, opts)
             results[b]["seeds"] = seeds
     if plot_path:
         plot(results, plot_path)
@@ -298,9 +317,10 @@ def main(
         "seeds": seeds,
         "cost_per_million_input_tokens": {SPECIALISTS[m]: c for m, c in COST.items()},
         "cost_ratio": round(COST[STRONG] / COST[WEAK], 2),
-        "policy": "capability_index.trust.rank (Thompson sampling over Beta posteriors, quality_cost knob)",
+        "policy": "capability_index.trust.rank (Thompson sampling over Beta posteriors whose spread settles "
+                  "with evidence; empirical-Bayes family priors; quality_cost knob in expected accuracy)",
         "feedback": "bandit: the chosen model's recorded correctness only, as 'verified' evidence",
-        "pool_strength": pool_strength,
+        "options": opts,
         "elapsed_s": round(time.perf_counter() - t0, 1),
         "benchmarks": {
             b: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if not k.startswith("_")}

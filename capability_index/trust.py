@@ -100,6 +100,7 @@ class Posterior:
     reliability: float = 1.0  # posterior mean of "the call completes" (errors/timeouts)
     prior_alpha: float = PRIOR_ALPHA
     prior_beta: float = PRIOR_BETA
+    penalty: float = DEFAULT_PENALTY  # the multiplier its negative evidence was recorded with
 
     @property
     def mean(self) -> float:
@@ -222,6 +223,166 @@ class Candidate:
     score: float = 0.0  # filled by rank()
     sampled_trust: float = 0.0
     extra: dict = field(default_factory=dict)
+    # optional empirical-Bayes prior (mean, strength) from the specialist's other capabilities
+    family: tuple[float, float] | None = None
+
+
+def normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def prob_leader_best(means: Sequence[float], sds: Sequence[float], leader: int) -> float:
+    """Approximate P(candidate ``leader`` is truly best) from score means and sds.
+
+    Product of pairwise normal approximations P(score_L > score_j); a lower
+    bound-ish estimate that is cheap, deterministic and needs no sampling.
+    """
+    p = 1.0
+    for j, (m, s) in enumerate(zip(means, sds)):
+        if j == leader:
+            continue
+        d = means[leader] - m
+        v = sds[leader] ** 2 + s**2
+        p *= normal_cdf(d / math.sqrt(v)) if v > 0 else (1.0 if d >= 0 else 0.0)
+    return p
+
+
+def empirical_prior(records: Iterable[Posterior], *, max_strength: float = 50.0) -> tuple[float, float] | None:
+    """Empirical-Bayes Beta prior ``(mean, strength)`` from one specialist's per-capability records.
+
+    Method of moments over the capabilities it has evidence on: the mean is the
+    evidence-weighted mean of the capability means; the between-capability
+    variance (minus the average sampling variance) sets how many
+    pseudo-observations the prior is worth, ``m(1-m)/tau^2 - 1`` clipped to
+    [1, max_strength]. With records on fewer than two capabilities there is
+    nothing to pool and None is returned.
+    """
+    recs = [r for r in records if r.n > 0]
+    if len(recs) < 2:
+        return None
+    tot = sum(r.n for r in recs)
+    m = sum(r.n * r.mean for r in recs) / tot
+    raw = sum(r.n * (r.mean - m) ** 2 for r in recs) / tot
+    noise = sum(r.n * r.std**2 for r in recs) / tot
+    tau2 = max(raw - noise, 1e-4)
+    strength = min(max(m * (1.0 - m) / tau2 - 1.0, 1.0), max_strength)
+    return m, strength
+
+
+def empirical_priors(cells: dict[tuple[str, str], Posterior], *, iterations: int = 20,
+                     max_strength: float = 50.0) -> dict[str, tuple[float, float]]:
+    """Empirical-Bayes priors ``{specialist: (mean, strength)}`` corrected for capability difficulty.
+
+    ``cells`` maps (specialist, capability) to its posterior. A specialist's raw
+    average is confounded by *where* it was used: a router sends the strong,
+    expensive specialist to the hard capabilities and the cheap one to the easy
+    ones, so the raw averages understate the first and flatter the second. We
+    fit an additive logit model, ``logit p = skill(specialist) + difficulty
+    (capability)``, by evidence-weighted alternating least squares (difficulties
+    shrunk towards 0), and return ``sigmoid(skill)`` as each specialist's prior
+    mean. The strength is the method-of-moments value from the spread of its
+    capabilities around that mean (as in :func:`empirical_prior`). Specialists
+    with evidence on fewer than two capabilities get no entry.
+    """
+    data = [(sid, cap, p.n, _logit(p.mean)) for (sid, cap), p in cells.items() if p.n > 0]
+    sids = {sid for sid, *_ in data}
+    counts = {sid: sum(1 for s, *_ in data if s == sid) for sid in sids}
+    skill = {sid: 0.0 for sid in sids}
+    diff: dict[str, float] = {cap: 0.0 for _, cap, _, _ in data}
+    for _ in range(iterations):
+        num: dict[str, float] = {}
+        den: dict[str, float] = {}
+        for sid, cap, n, lg in data:
+            num[sid] = num.get(sid, 0.0) + n * (lg - diff[cap])
+            den[sid] = den.get(sid, 0.0) + n
+        skill = {sid: num[sid] / den[sid] for sid in num}
+        num, den = {}, {}
+        for sid, cap, n, lg in data:
+            num[cap] = num.get(cap, 0.0) + n * (lg - skill[sid])
+            den[cap] = den.get(cap, 0.0) + n
+        diff = {cap: num[cap] / (den[cap] + 1.0) for cap in num}
+    out: dict[str, tuple[float, float]] = {}
+    for sid in sids:
+        if counts[sid] < 2:
+            continue
+        m = _sigmoid(skill[sid])
+        recs = [p for (s, _), p in cells.items() if s == sid and p.n > 0]
+        tot = sum(r.n for r in recs)
+        raw = sum(r.n * (r.mean - m) ** 2 for r in recs) / tot
+        noise = sum(r.n * r.std**2 for r in recs) / tot
+        tau2 = max(raw - noise, 1e-4)
+        out[sid] = (m, min(max(m * (1.0 - m) / tau2 - 1.0, 1.0), max_strength))
+    return out
+
+
+def pooled(p: Posterior, family: tuple[float, float] | None) -> Posterior:
+    """``p`` with its status prior replaced by the family prior ``(mean, strength)`` (shrinkage)."""
+    if family is None:
+        return p
+    m, strength = family
+    a = p.alpha - p.prior_alpha + strength * m
+    b = p.beta - p.prior_beta + strength * (1.0 - m)
+    return replace(p, alpha=max(a, 1e-3), beta=max(b, 1e-3))
+
+
+def accuracy_of(t: float, penalty: float = DEFAULT_PENALTY) -> float:
+    """Expected accuracy implied by a trust value ``t`` on the penalised scale.
+
+    With failures counted ``penalty`` times, a specialist right a fraction ``r``
+    of the time has trust ``r / (r + penalty (1 - r))``; this is the inverse. The
+    penalty is deliberate pessimism (trust falls fast); trading quality against
+    cost must be done in expected correct answers, or easy capabilities (few
+    failures, inflated trust gaps) would look more worth paying for than they are.
+    Monotone, so it never changes the order of equally similar candidates.
+    """
+    if penalty == 1.0 or t <= 0.0 or t >= 1.0:
+        return t
+    return penalty * t / (1.0 + (penalty - 1.0) * t)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1.0 - 1e-6)
+    return math.log(p / (1.0 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def share_difficulty(posts: Sequence[Posterior], families: Sequence[tuple[float, float] | None],
+                     evidence: Sequence[float]) -> list[Posterior]:
+    """Shift each family prior by how hard the *other* specialists found this capability.
+
+    A capability's difficulty is shared: if every peer does worse here than on
+    its own record elsewhere, a specialist with little evidence here probably
+    will too. Each peer's deviation is ``logit(its shrunk mean here) -
+    logit(its family mean)``; specialist j's prior mean moves by the
+    evidence-weighted average of its peers' deviations, damped by j's family
+    strength (``sum n_i d_i / (sum n_i + strength_j)``). ``posts`` are already
+    pooled with their family prior (:func:`pooled`), ``evidence`` is each one's
+    own evidence count. Only candidates with a family prior take part; j's own
+    evidence is never counted twice.
+    """
+    devs = []
+    for p, f, n in zip(posts, families, evidence):
+        if f is None:
+            devs.append(None)
+            continue
+        devs.append((max(n, 0.0), _logit(p.mean) - _logit(f[0])))
+    out = []
+    for j, (p, f) in enumerate(zip(posts, families)):
+        if f is None:
+            out.append(p)
+            continue
+        num = sum(d[0] * d[1] for i, d in enumerate(devs) if i != j and d is not None)
+        den = sum(d[0] for i, d in enumerate(devs) if i != j and d is not None)
+        if den <= 0:
+            out.append(p)
+            continue
+        m, k = f
+        m2 = _sigmoid(_logit(m) + num / (den + k))
+        out.append(replace(p, alpha=max(p.alpha - k * m + k * m2, 1e-3), beta=max(p.beta - k * (1 - m) + k * (1 - m2), 1e-3)))
+    return out
 
 
 def rank(
@@ -233,22 +394,36 @@ def rank(
     min_similarity: float = 0.0,
     newcomer_share: float = 0.1,
     exploration: float = 1.0,
+    gated: bool = False,
+    settle: float | None = 10.0,
+    shared: bool = True,
 ) -> list[Candidate]:
-    """Order candidates best first by Thompson-sampled trust × similarity, traded off against cost.
+    """Order candidates best first by trust × similarity, traded off against cost.
 
-    - Each candidate draws ``t ~ Beta(alpha, beta)`` from its posterior (a status
-      prior when it has none), times its reliability: ``sampled_trust``.
-    - ``score = (1 - quality_cost) * t * similarity - quality_cost * cost / max_cost``.
+    - ``score = (1 - quality_cost) * t * similarity - quality_cost * cost / max_cost``
+      where ``t`` (``sampled_trust``) is the candidate's trust times its reliability.
       ``quality_cost = 0`` is quality only; ``1`` is the cheapest acceptable one
-      (trust × similarity breaks ties).
+      (trust × similarity breaks ties). For two candidates this is a threshold on
+      the expected gain per extra cost.
+    - Gated Thompson sampling (``gated=True``, the default): ``t`` is the
+      posterior mean, except in an *exploration round*, where every candidate
+      draws ``t ~ Beta(alpha, beta)``. A decision is an exploration round with
+      probability ``1 - P(the mean-leader is best)``, estimated from the
+      posteriors (:func:`prob_leader_best`). While posteriors overlap this is
+      Thompson sampling; as evidence separates them, exploration fades, so the
+      policy stops splitting traffic between candidates it can already tell
+      apart. ``gated=False`` is plain Thompson sampling on every decision.
+    - Newcomers always draw from their posterior (they are unvetted), but compete
+      only in a ``newcomer_share`` fraction of decisions; otherwise they rank
+      after every established candidate (still available as fallbacks, and
+      first when nothing else qualifies).
+    - ``family`` on a candidate, ``(mean, strength)`` from :func:`empirical_prior`,
+      replaces its flat prior (shrinkage towards the specialist's overall record).
     - Dropped: quarantined candidates, cost above ``budget`` (a per-call ceiling),
       similarity below ``min_similarity``.
-    - Newcomers compete only in a ``newcomer_share`` fraction of decisions;
-      otherwise they rank after every established candidate (still available
-      as fallbacks, and first when nothing else qualifies).
-    - ``exploration`` scales the posterior spread: 1 is plain Thompson sampling,
-      values below 1 sample from a sharper posterior (the evidence counted
-      1/exploration times), 0 is greedy on the posterior mean.
+    - ``exploration`` scales the posterior spread: 1 is the posterior itself,
+      values below 1 a sharper posterior (the evidence counted 1/exploration
+      times), 0 is greedy on the posterior mean.
     - Deterministic for a fixed ``rng`` state: candidates are sampled in key order
       and ties broken by key. The input list is not modified (copies are returned).
     """
@@ -259,6 +434,7 @@ def rank(
     if budget is not None:
         budget = check_unit("budget", budget, lo=0.0, hi=float("1e300"))
     explore = rng.random() < share  # always drawn, so the rng stream does not depend on the pool
+    u = rng.random()  # the exploration-round draw, likewise always drawn
     pool_: list[Candidate] = []
     for c in sorted(candidates, key=lambda c: (c.key, c.version)):
         if c.status not in STATUSES:
@@ -273,17 +449,34 @@ def rank(
     if not pool_:
         return []
     max_cost = max(c.cost for c in pool_)
-    for c in pool_:
-        p = c.posterior or prior(c.status)
-        t = sharpen(p, explo).sample(rng) if explo > 0 else p.mean
+    raw = [c.posterior or prior(c.status) for c in pool_]
+    posts = [pooled(p, c.family) for p, c in zip(raw, pool_)]
+    if shared:
+        posts = share_difficulty(posts, [c.family for c in pool_], [p.n for p in raw])
+    sharp = [sharpen(p, explo * (min(1.0, settle / p.n) if settle and p.n > settle else 1.0)) if explo > 0 else p
+             for p in posts]
+    draws = [s.sample(rng) if explo > 0 else p.mean for s, p in zip(sharp, posts)]
+    weights = [(1.0 - lam) * c.similarity * p.reliability for c, p in zip(pool_, posts)]
+    costs = [(c.cost / max_cost if max_cost > 0 else 0.0) for c in pool_]
+    est = [i for i, c in enumerate(pool_) if c.status != "newcomer"]
+    round_explores = not gated
+    if gated and explo > 0 and len(est) > 1:
+        ms = [weights[i] * accuracy_of(posts[i].mean, posts[i].penalty) - lam * costs[i] for i in est]
+        sds = [weights[i] * sharp[i].std for i in est]
+        lead = max(range(len(est)), key=lambda k: (ms[k], -k))
+        round_explores = u < 1.0 - prob_leader_best(ms, sds, lead)
+    for i, c in enumerate(pool_):
+        p = posts[i]
+        t = draws[i] if (round_explores or c.status == "newcomer") else p.mean
         t *= p.reliability
         c.sampled_trust = t
-        q = t * c.similarity
-        cn = c.cost / max_cost if max_cost > 0 else 0.0
-        c.score = (1.0 - lam) * q - lam * cn + (1e-6 * q if lam >= 1.0 else 0.0)
+        q = accuracy_of(t, p.penalty) * c.similarity
+        c.score = (1.0 - lam) * q - lam * costs[i] + (1e-6 * q if lam >= 1.0 else 0.0)
+
     def order(c: Candidate):
         held_back = c.status == "newcomer" and not explore
         return (held_back, -c.score, c.key, c.version)
+
     return sorted(pool_, key=order)
 
 

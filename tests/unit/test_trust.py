@@ -150,3 +150,79 @@ def test_sudden_drop():
     assert sudden_drop([False] * 6 + [True] * 4, successes=190, failures=10)
     assert not sudden_drop([False] * 2 + [True] * 8, successes=190, failures=10)
     assert not sudden_drop([False] * 6 + [True] * 4, successes=50, failures=50)
+
+
+# ---------------------------------------------------------------- exploration that fades, shrinkage, cost scale
+
+
+def test_accuracy_of_inverts_the_penalty():
+    from capability_index.trust import accuracy_of
+
+    for r in (0.0, 0.1, 0.5, 0.8, 1.0):
+        t = r / (r + 2.0 * (1 - r)) if r < 1 else 1.0
+        assert accuracy_of(t, 2.0) == pytest.approx(r)
+    assert accuracy_of(0.3, 1.0) == 0.3
+
+
+def test_settle_stops_splitting_between_well_known_candidates():
+    # 0.80 vs 0.76 after 400 observations each: plain TS still splits traffic, settled TS does not
+    cs = [cand("a.x", a=321, b=81), cand("b.x", a=305, b=97)]
+    plain = sum(rank(cs, rng=random.Random(s), settle=None)[0].key == "b.x" for s in range(400))
+    settled = sum(rank(cs, rng=random.Random(s))[0].key == "b.x" for s in range(400))
+    assert plain > 10 and settled == 0
+    # little evidence: still explores
+    few = [cand("a.x", a=4, b=2), cand("b.x", a=3, b=2)]
+    assert 0 < sum(rank(few, rng=random.Random(s))[0].key == "b.x" for s in range(400)) < 400
+
+
+def test_gated_explores_only_while_posteriors_overlap():
+    far = [cand("a.x", a=90, b=10), cand("b.x", a=60, b=40)]
+    assert all(rank(far, rng=random.Random(s), gated=True)[0].key == "a.x" for s in range(200))
+    close = [cand("a.x", a=6, b=4), cand("b.x", a=5, b=5)]
+    assert 0 < sum(rank(close, rng=random.Random(s), gated=True)[0].key == "b.x" for s in range(400)) < 200
+
+
+def test_empirical_priors_correct_for_where_a_specialist_was_used():
+    from capability_index.trust import empirical_priors
+
+    # both specialists are 0.1 apart everywhere; "strong" was only used on the hard capabilities
+    acc = {"easy1": 0.9, "easy2": 0.85, "mid": 0.7, "hard1": 0.5, "hard2": 0.45}
+    cells = {}
+    for cap, p in acc.items():
+        if cap.startswith("hard") or cap == "mid":
+            cells[("strong", cap)] = make_posterior(1 + 100 * (p + 0.1), 1 + 100 * (0.9 - p))
+        if not cap.startswith("hard"):
+            cells[("weak", cap)] = make_posterior(1 + 100 * p, 1 + 100 * (1 - p))
+    raw_strong = sum(cells[k].mean for k in cells if k[0] == "strong") / 3
+    raw_weak = sum(cells[k].mean for k in cells if k[0] == "weak") / 3
+    assert raw_strong < raw_weak  # naive averages rank them the wrong way round
+    fam = empirical_priors(cells)
+    assert fam["strong"][0] > fam["weak"][0]
+    assert all(1.0 <= k <= 50.0 for _, k in fam.values())
+    assert empirical_priors({("a", "x"): make_posterior(5, 2)}) == {}
+
+
+def test_family_prior_and_shared_difficulty():
+    from capability_index.trust import pooled, share_difficulty
+
+    fresh = make_posterior(1, 1)
+    assert pooled(fresh, (0.8, 10.0)).mean == pytest.approx(0.8)
+    assert pooled(fresh, None) is fresh
+    # the peer does much worse here than its own record (0.8): the newcomer to this capability starts lower
+    peer = pooled(make_posterior(1 + 10, 1 + 30), (0.8, 10.0))
+    me = pooled(fresh, (0.7, 10.0))
+    shifted = share_difficulty([me, peer], [(0.7, 10.0), (0.8, 10.0)], [0.0, 40.0])
+    assert shifted[0].mean < me.mean
+    assert shifted[1].mean == pytest.approx(peer.mean)  # my missing evidence moves nothing
+    # no family: untouched
+    assert share_difficulty([fresh], [None], [0.0]) == [fresh]
+
+
+def test_rank_uses_family_and_stays_deterministic():
+    cs = [Candidate("s.x", "s", "x", 1.0, 10.0, posterior=make_posterior(1, 1), family=(0.9, 20.0)),
+          Candidate("w.x", "w", "x", 1.0, 0.6, posterior=make_posterior(1, 1), family=(0.5, 20.0))]
+    r1 = [c.key for c in rank(cs, rng=random.Random(3), quality_cost=0.1)]
+    r2 = [c.key for c in rank(list(reversed(cs)), rng=random.Random(3), quality_cost=0.1)]
+    assert r1 == r2
+    wins = sum(rank(cs, rng=random.Random(s), quality_cost=0.0)[0].key == "s.x" for s in range(200))
+    assert wins > 180

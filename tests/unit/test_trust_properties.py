@@ -35,6 +35,7 @@ def test_success_never_lowers_against_unchanged_peer(a, b, pa, pb, kind, w):
 
 @given(a=counts, b=counts, pa=counts, pb=counts, seed=st.integers(0, 2**32), sim=unit, psim=unit)
 def test_greedy_leader_stays_leader_after_success(a, b, pa, pb, seed, sim, psim):
+    # (the score is in expected accuracy, a monotone map of trust, so this holds on either scale)
     def cands(p):
         return [Candidate("me.x", "me", "x", sim, 1.0, posterior=p),
                 Candidate("peer.x", "peer", "x", psim, 1.0, posterior=make_posterior(pa, pb))]
@@ -58,10 +59,14 @@ def candidate_lists(draw):
 
 
 @given(cs=candidate_lists(), seed=st.integers(0, 2**32), lam=unit, share=unit,
-       budget=st.none() | st.floats(0, 100, allow_nan=False), min_sim=unit)
-def test_quarantined_never_ranked_and_filters_hold(cs, seed, lam, share, budget, min_sim):
+       budget=st.none() | st.floats(0, 100, allow_nan=False), min_sim=unit, gated=st.booleans(),
+       settle=st.none() | st.floats(1, 100), fam=st.none() | st.tuples(st.floats(0.01, 0.99), st.floats(1, 50)))
+def test_quarantined_never_ranked_and_filters_hold(cs, seed, lam, share, budget, min_sim, gated, settle, fam):
+    for i, c in enumerate(cs):
+        c.family = fam if i % 2 else None
+    kw = {"gated": gated, "settle": settle}
     out = rank(cs, rng=random.Random(seed), quality_cost=lam, newcomer_share=share, budget=budget,
-               min_similarity=min_sim)
+               min_similarity=min_sim, **kw)
     assert all(c.status != "quarantined" for c in out)
     assert all(c.similarity >= min_sim for c in out)
     assert budget is None or all(c.cost <= budget for c in out)
@@ -70,7 +75,7 @@ def test_quarantined_never_ranked_and_filters_hold(cs, seed, lam, share, budget,
     assert {c.key for c in out} == eligible
     # deterministic for a fixed seed, whatever the input order
     again = rank(list(reversed(cs)), rng=random.Random(seed), quality_cost=lam, newcomer_share=share,
-                 budget=budget, min_similarity=min_sim)
+                 budget=budget, min_similarity=min_sim, **kw)
     assert [c.key for c in again] == [c.key for c in out]
 
 
