@@ -72,6 +72,7 @@ class PinStore:
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: survives a process crash; commits need no fsync
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as e:
             raise PinStoreError(f"cannot open the tool-pin store {self.path}: {e}; specialist calls are refused until it is readable") from None
@@ -134,11 +135,14 @@ class PinStore:
         ])
 
     def observe(self, sid: str, tools: list[Any]) -> dict[str, tuple[str, dict]]:
-        """Record the definitions just seen; returns {tool: (hash, definition)}."""
+        """Record the definitions just seen (unless they are exactly the pins); returns {tool: (hash, definition)}."""
         seen = {}
         for t in tools:
             d = tool_definition(t)
             seen[str(d.get("name"))] = (canonical_hash(d), d)
+        pinned = self.pins(sid)
+        if pinned and pinned == {n: h for n, (h, _) in seen.items()}:
+            return seen  # the common case: no write at all
         now = time.time()
         ops = [("DELETE FROM observed WHERE specialist_id=?", (sid,))]
         ops += [("INSERT INTO observed VALUES (?,?,?,?,?)", (sid, n, h, json.dumps(d, sort_keys=True), now)) for n, (h, d) in seen.items()]

@@ -248,9 +248,9 @@ class SpecialistPool:
     async def _list_and_verify(self, key: str, conn: _Conn, source: str) -> None:
         listed = await asyncio.wait_for(conn.session.list_tools(), self.connect_timeout)
         conn.tools = {t.name: t for t in listed.tools}
-        if conn.guard is not None:
+        if conn.guard is not None:  # SQLite and the scanner run off the pool loop: other sessions keep going
             instr = getattr(conn.server_info, "instructions", None)
-            conn.guard.verify(key, list(listed.tools), instructions=instr, source=source)
+            await asyncio.to_thread(conn.guard.verify, key, list(listed.tools), instructions=instr, source=source)
         conn.tools_dirty = False
 
     async def _connect(self, key: str, t: Transport, name: str, guard: Any = None) -> _Conn:

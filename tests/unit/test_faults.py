@@ -52,7 +52,8 @@ def test_8_parallel_specialist_raises_siblings_kept_partial(fake_market, monkeyp
     assert len(st) == 3
     assert st["s1"]["status"] == "ok" and st["s1"]["value"] == pytest.approx(8.04672)
     assert st["s2"]["status"] == "ok"
-    assert st["s3"]["status"] == "failed" and st["s3"]["attempts"][0]["outcome"] == "error"
+    broken = [a for a in st["s3"]["attempts"] if a["specialist_id"] == "broken"]
+    assert st["s3"]["status"] == "failed" and broken and broken[0]["outcome"] == "error", st["s3"]
     assert out["partial"] is True
     assert "8.05" in out["answer"] and "failed" in out["answer"]
     # an unexpected exception inside the branch (not a call error) is caught there too
