@@ -19,7 +19,8 @@ Setup (per seed)
   best there — until task ``switch`` (default half-way), then always wrong.
 - Tasks arrive one at a time, capability uniform at random. Selection is
   ``trust.rank`` over candidates filled from the real ``TrustLedger`` (a temp
-  SQLite file), quality_cost 0, newcomer share 0.1; the chosen answer is checked
+  SQLite file) with its defaults (Thompson sampling whose spread settles after
+  ``settle`` = 10 pieces of evidence), quality_cost 0, newcomer share 0.1; the chosen answer is checked
   by a typed verifier ("verified" evidence) and the self-reported confidence is
   stored for calibration only.
 - After the attacker is demoted it tries to whitewash: it re-registers under a
@@ -64,7 +65,7 @@ class SimClock:
 
 
 def run_market(seed: int, *, tasks: int = 2000, switch: int | None = None, path: Path | None = None,
-               exploration: float = 1.0) -> dict:
+               exploration: float = 1.0, settle: float | None = 10.0) -> dict:
     rnd = random.Random(seed)  # world randomness (qualities, task stream, answers)
     policy_rng = random.Random(f"policy-{seed}")  # the selection policy's own stream
     switch = tasks // 2 if switch is None else switch
@@ -117,7 +118,8 @@ def run_market(seed: int, *, tasks: int = 2000, switch: int | None = None, path:
             for s in by_cap[cap]
         ]
         led.fill(cands)
-        ranked = rank(cands, rng=policy_rng, quality_cost=0.0, newcomer_share=0.1, exploration=exploration)
+        ranked = rank(cands, rng=policy_rng, quality_cost=0.0, newcomer_share=0.1, exploration=exploration,
+                      settle=settle)
         if not ranked:
             continue
         sid = ranked[0].specialist_id
@@ -182,11 +184,14 @@ def main(
     seeds: int = typer.Option(3, "--seeds", min=1, max=100),
     tasks: int = typer.Option(2000, "--tasks", min=10, max=1_000_000),
     exploration: float = typer.Option(1.0, "--exploration", min=0.0, max=10.0,
-                                      help="trust.rank exploration (1 = plain Thompson sampling)"),
+                                      help="trust.rank exploration (1 = the posterior's own spread)"),
+    settle: float = typer.Option(10.0, "--settle", min=0.0,
+                                 help="trust.rank settle: evidence after which a posterior's spread shrinks like 1/n "
+                                      "(0 = plain Thompson sampling)"),
 ) -> None:
     """Synthetic market: hidden qualities, 20 sybils, an on-off attacker; real TrustLedger + trust.rank."""
     t0 = time.perf_counter()
-    runs = [run_market(s, tasks=tasks, exploration=exploration) for s in range(seeds)]
+    runs = [run_market(s, tasks=tasks, exploration=exploration, settle=settle or None) for s in range(seeds)]
 
     def agg(k):
         vals = [r[k] for r in runs if r[k] is not None]
@@ -201,6 +206,7 @@ def main(
         "seeds": seeds,
         "tasks": tasks,
         "exploration": exploration,
+        "settle": settle,
         "elapsed_s": round(time.perf_counter() - t0, 1),
         "runs": runs,
     }
