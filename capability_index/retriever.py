@@ -118,15 +118,27 @@ class ExperienceMemory:
         self._cache: tuple[str, np.ndarray, list[str], np.ndarray] | None = None
         self._version = 0
 
+    _UPSERT = (
+        "INSERT INTO experience(run_id, query, key, sign, model, embedding, created) VALUES (?,?,?,?,?,?,?) "
+        "ON CONFLICT(run_id, query, key) DO UPDATE SET sign=excluded.sign, embedding=excluded.embedding, "
+        "model=excluded.model"
+    )
+
     def add(self, query: str, key: str, sign: int, model: str, emb: np.ndarray, run_id: str | None) -> None:
+        self.add_many([(query, key, sign, emb)], model=model, run_id=run_id)
+
+    def add_many(self, rows: list[tuple[str, str, int, np.ndarray]], *, model: str, run_id: str | None) -> None:
+        """Several experiences in one transaction."""
+        now = time.time()
         with self._lock:
-            self._db.execute(
-                "INSERT INTO experience(run_id, query, key, sign, model, embedding, created) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT(run_id, query, key) DO UPDATE SET sign=excluded.sign, embedding=excluded.embedding, "
-                "model=excluded.model",
-                (run_id or "", query, key, int(sign), model, np.asarray(emb, np.float32).tobytes(), time.time()),
-            )
-            self._db.commit()
+            with self._db:
+                self._db.executemany(
+                    self._UPSERT,
+                    [
+                        (run_id or "", q, k, int(s), model, np.asarray(e, np.float32).tobytes(), now)
+                        for q, k, s, e in rows
+                    ],
+                )
             self._cache = None
 
     def has(self, query: str, key: str, run_id: str | None) -> bool:
@@ -156,7 +168,26 @@ class ExperienceMemory:
         emb = np.vstack(vecs).astype(np.float32) if vecs else np.zeros((0, dim), np.float32)
         out = (emb, keys, np.asarray(signs, dtype=np.float32))
         self._cache = (model, *out)
+        self._protos = None
         return out
+
+    def prototypes(self, model: str, dim: int) -> tuple[np.ndarray, list[str]]:
+        """Per capability, the normalised mean embedding of the queries it solved (positives)."""
+        emb, keys, signs = self.load(model, dim)
+        if getattr(self, "_protos", None) is not None and self._protos[0] is self._cache:
+            return self._protos[1], self._protos[2]
+        groups: dict[str, list[int]] = {}
+        for j, (k, sgn) in enumerate(zip(keys, signs)):
+            if sgn > 0:
+                groups.setdefault(k, []).append(j)
+        pkeys = list(groups)
+        if pkeys:
+            P = np.vstack([emb[groups[k]].mean(axis=0) for k in pkeys]).astype(np.float32)
+            P /= np.maximum(1e-6, np.linalg.norm(P, axis=1, keepdims=True))
+        else:
+            P = np.zeros((0, dim), np.float32)
+        self._protos = (self._cache, P, pkeys)
+        return P, pkeys
 
     def count(self) -> int:
         with self._lock:
@@ -179,9 +210,11 @@ class Retriever:
     w_bm25: float = 0.5
     depth: int = 100  # how deep each ranking is fused
     clause_weight: float = 0.9  # a clause's best capability vs the whole query's
-    mem_k: int = 10  # nearest experiences consulted
-    mem_min_sim: float = 0.55  # experiences less similar than this do not vote
-    w_mem: float = 1.5
+    mem_k: int = 16  # nearest experiences consulted
+    mem_min_sim: float = 0.35  # experiences less similar than this do not vote
+    mem_full_sim: float = 0.7  # nearest experience at least this similar: full confidence
+    mem_temp: float = 0.05  # softness of the kNN weights
+    w_mem: float = 2.0
 
     def __init__(
         self,
@@ -262,6 +295,12 @@ class Retriever:
         return fused / (self.w_dense + self.w_bm25), dense
 
     def _memory_votes(self, q_emb: np.ndarray) -> np.ndarray:
+        """kNN vote of past outcomes, in [-1, 1] per capability.
+
+        The ``mem_k`` nearest experiences vote with weight exp((sim - best_sim) / mem_temp)
+        (positive for solved, negative for failed); the votes are normalised to sum to 1 in
+        absolute value and scaled by a confidence gate that rises from 0 at ``mem_min_sim``
+        to 1 at ``mem_full_sim`` similarity of the nearest experience."""
         n = len(self._ids)
         votes = np.zeros(n, np.float32)
         emb, keys, signs = self.memory.load(self.index.model, self._emb.shape[1] if self._emb.size else self.index.dim)
@@ -270,14 +309,39 @@ class Retriever:
         sims = emb @ q_emb
         m = min(self.mem_k, sims.shape[0])
         top = np.argpartition(-sims, m - 1)[:m] if m < sims.shape[0] else np.arange(sims.shape[0])
+        best = float(sims[top].max())
+        gate = (best - self.mem_min_sim) / max(1e-6, self.mem_full_sim - self.mem_min_sim)
+        gate = min(1.0, max(0.0, gate))
+        if gate <= 0.0:
+            return votes
+        total = 0.0
         for j in top:
             s = float(sims[j])
             if s < self.mem_min_sim:
                 continue
+            w = float(np.exp((s - best) / self.mem_temp))
+            total += w
             i = self._pos.get(keys[j])
-            if i is None:
-                continue
-            votes[i] += signs[j] * (s - self.mem_min_sim) / (1.0 - self.mem_min_sim)
+            if i is not None:
+                votes[i] += signs[j] * w
+        if total > 0:
+            votes *= gate / total
+        # prototype vote: similarity to the centre of what each capability has solved
+        # (robust to noisy single experiences); same weighting, half of the memory's say
+        P, pkeys = self.memory.prototypes(self.index.model, emb.shape[1])
+        if P.shape[0]:
+            ps = P @ q_emb
+            pbest = float(ps.max())
+            pgate = min(1.0, max(0.0, (pbest - self.mem_min_sim) / max(1e-6, self.mem_full_sim - self.mem_min_sim)))
+            if pgate > 0:
+                w = np.exp((ps - pbest) / self.mem_temp)
+                w[ps < self.mem_min_sim] = 0.0
+                w *= pgate / max(1e-9, float(w.sum()))
+                for j in np.argsort(-w)[: self.mem_k]:
+                    i = self._pos.get(pkeys[j])
+                    if i is not None and w[j] > 0:
+                        votes[i] += float(w[j])
+            votes *= 0.5
         return votes
 
     # -- public API
@@ -316,7 +380,6 @@ class Retriever:
             top = np.argpartition(-final, kk - 1)[:kk] if kk < n else np.arange(n)
             top = top[np.argsort(-final[top], kind="stable")]
             hits = []
-            norm = 1.05 + self.w_mem * self.mem_k
             for i in top:
                 f = float(final[i])
                 if not np.isfinite(f) or (f <= 0 and dense[i] <= -1):
@@ -324,7 +387,9 @@ class Retriever:
                 md = public_metadata(self._metas[i])
                 md["dense_similarity"] = float(max(0.0, min(1.0, dense[i])))
                 md["memory_vote"] = float(votes[i])
-                sim = max(0.0, min(1.0, f / 1.05)) if votes[i] <= 0 else max(0.0, min(1.0, f / norm + 0.5))
+                # monotone squash of the fused score into [0, 1): the whole query's best match
+                # without memory ~0.68, with full positive memory ~0.86; dense cosine is in metadata
+                sim = max(0.0, f) / (max(0.0, f) + 0.5)
                 hits.append(
                     Hit(
                         key=self._ids[i],
@@ -363,8 +428,9 @@ class Retriever:
             chunk = uniq[off : off + 256]
             for q, e in zip(chunk, self.index.embed(chunk)):
                 embs[q] = e
-        for q, k, p in items:
-            self.memory.add(q, k, 1 if p else -1, self.index.model, embs[q], run_id)
+        self.memory.add_many(
+            [(q, k, 1 if p else -1, embs[q]) for q, k, p in items], model=self.index.model, run_id=run_id
+        )
         return len(items)
 
     def close(self) -> None:
