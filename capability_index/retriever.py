@@ -171,23 +171,25 @@ class ExperienceMemory:
         self._protos = None
         return out
 
-    def prototypes(self, model: str, dim: int) -> tuple[np.ndarray, list[str]]:
-        """Per capability, the normalised mean embedding of the queries it solved (positives)."""
+    def prototypes(self, model: str, dim: int) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Per (capability, sign): the normalised mean embedding of the queries it solved
+        (sign +1) or failed (sign -1)."""
         emb, keys, signs = self.load(model, dim)
         if getattr(self, "_protos", None) is not None and self._protos[0] is self._cache:
-            return self._protos[1], self._protos[2]
-        groups: dict[str, list[int]] = {}
+            return self._protos[1:]
+        groups: dict[tuple[str, int], list[int]] = {}
         for j, (k, sgn) in enumerate(zip(keys, signs)):
-            if sgn > 0:
-                groups.setdefault(k, []).append(j)
-        pkeys = list(groups)
-        if pkeys:
-            P = np.vstack([emb[groups[k]].mean(axis=0) for k in pkeys]).astype(np.float32)
+            groups.setdefault((k, 1 if sgn > 0 else -1), []).append(j)
+        gkeys = list(groups)
+        if gkeys:
+            P = np.vstack([emb[groups[g]].mean(axis=0) for g in gkeys]).astype(np.float32)
             P /= np.maximum(1e-6, np.linalg.norm(P, axis=1, keepdims=True))
         else:
             P = np.zeros((0, dim), np.float32)
-        self._protos = (self._cache, P, pkeys)
-        return P, pkeys
+        pkeys = [k for k, _ in gkeys]
+        psigns = np.asarray([sg for _, sg in gkeys], dtype=np.float32)
+        self._protos = (self._cache, P, pkeys, psigns)
+        return P, pkeys, psigns
 
     def count(self) -> int:
         with self._lock:
@@ -328,7 +330,7 @@ class Retriever:
             votes *= gate / total
         # prototype vote: similarity to the centre of what each capability has solved
         # (robust to noisy single experiences); same weighting, half of the memory's say
-        P, pkeys = self.memory.prototypes(self.index.model, emb.shape[1])
+        P, pkeys, psigns = self.memory.prototypes(self.index.model, emb.shape[1])
         if P.shape[0]:
             ps = P @ q_emb
             pbest = float(ps.max())
@@ -340,7 +342,7 @@ class Retriever:
                 for j in np.argsort(-w)[: self.mem_k]:
                     i = self._pos.get(pkeys[j])
                     if i is not None and w[j] > 0:
-                        votes[i] += float(w[j])
+                        votes[i] += float(psigns[j] * w[j])
             votes *= 0.5
         return votes
 
