@@ -16,6 +16,9 @@ class Context:
     )
     top_k: int = field(default=5, metadata={"description": "Candidates retrieved per subtask"})
     min_similarity: float = field(default=0.3, metadata={"description": "Below this retrieval similarity a candidate is not considered"})
+    shortlist_margin: float = field(
+        default=0.1, metadata={"description": "Candidates within this similarity of the best match compete on trust; the rest are fallbacks"}
+    )
     redundancy: int = field(default=1, metadata={"description": "Specialists asked per subtask; 0 = choose automatically from trust uncertainty"})
     max_attempts: int = field(default=3, metadata={"description": "Candidates tried in turn when one fails or declines"})
     quality_cost: float = field(default=0.0, metadata={"description": "0 = best quality, 1 = cheapest acceptable"})

@@ -38,6 +38,7 @@ async def discover(state: State, runtime: Runtime[Context]) -> dict:
                     "specialist_id": h.specialist_id,
                     "capability": h.capability,
                     "similarity": round(float(h.similarity), 4),
+                    "match": round(float(h.metadata.get("dense_similarity", h.similarity)), 4),
                     "cost": float(h.metadata.get("cost", 0.0) or 0.0),
                     "version": str(h.metadata.get("version", "")),
                     "status": status,

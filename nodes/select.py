@@ -29,6 +29,17 @@ def unsupported_result(run_id: str, sub: dict, reason: str, attempts: list | Non
     )
 
 
+def shortlist_first(order: list[Candidate], rows: list[dict], margin: float) -> list[Candidate]:
+    """Similarity nominates, trust decides: the retriever's best candidate and those whose semantic match
+    is within ``margin`` of the best compete on trust; weaker matches stay behind as fallbacks."""
+    if not order or not rows:
+        return order
+    match = {r["key"]: r.get("match", r["similarity"]) for r in rows}
+    best = max(match.values())
+    keep = {k for k, m in match.items() if m >= best - margin} | {rows[0]["key"]}
+    return [c for c in order if c.key in keep] + [c for c in order if c.key not in keep]
+
+
 async def select(state: State, runtime: Runtime[Context]) -> dict:
     ctx = context_of(runtime)
     svc = services(runtime)
@@ -50,6 +61,7 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
         ]
         order = rank(cands, rng=_rng(ctx, state["run_id"], sub["id"]), quality_cost=ctx.quality_cost,
                      budget=per_call_budget, min_similarity=ctx.min_similarity)
+        order = shortlist_first(order, rows, ctx.shortlist_margin)
         ranked[sub["id"]] = [
             {**next(r for r in rows if r["key"] == c.key), "trust": round(c.posterior.mean, 4) if c.posterior else None,
              "sampled_trust": round(c.sampled_trust, 4), "score": round(c.score, 4)}
