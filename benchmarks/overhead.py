@@ -265,6 +265,7 @@ def main(
     import logging
 
     logging.getLogger("micromarket").setLevel(logging.ERROR)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="mm-bench-overhead-")

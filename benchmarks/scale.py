@@ -303,6 +303,7 @@ def main(
     import logging
 
     logging.getLogger("micromarket").setLevel(logging.ERROR)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
     size_list = sorted({int(s.replace("_", "").replace("k", "000")) for s in sizes.split(",") if s.strip()})
     tmp = None
     if workdir is None:
