@@ -226,12 +226,24 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
         refresh_s = time.perf_counter() - t0
         for q in qs[:5]:
             retriever.retrieve([q], 5)
-        lat, raw_lat = [], []
+        lat, raw_lat, emb_lat = [], [], []
         col = index.collection
+        real = index.embed
+
+        def timed_embed(texts):
+            t1 = time.perf_counter()
+            try:
+                return real(texts)
+            finally:
+                emb_lat[-1] += (time.perf_counter() - t1) * 1000
+
         for q in qs:
+            emb_lat.append(0.0)
+            index.embed = timed_embed
             t0 = time.perf_counter()
             retriever.retrieve([q], 5)
             lat.append((time.perf_counter() - t0) * 1000)
+            del index.embed
             t0 = time.perf_counter()
             col.query(query_embeddings=index.embed([q]), n_results=5, include=["metadatas", "distances"])
             raw_lat.append((time.perf_counter() - t0) * 1000)
@@ -239,13 +251,16 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
             "size": have, "written": written, "vectors": "approx" if approx else "model", "ingest_s": ingest_s, "ingest_per_s": ingest_tp, "raw_embed_per_s": None if approx else raw_tp,
             "ingest_vs_raw": None if approx else ingest_tp / raw_tp, "refresh_s": refresh_s,
             "query_p50_ms": statistics.median(lat), "query_p99_ms": _pct(lat, 0.99),
+            "query_embed_p50_ms": statistics.median(emb_lat),
+            "query_excl_embed_p50_ms": statistics.median([a - b for a, b in zip(lat, emb_lat)]),
             "raw_query_p50_ms": statistics.median(raw_lat), "raw_query_p99_ms": _pct(raw_lat, 0.99),
             "rss_mb": _rss_mb(), "load_avg": os.getloadavg()[0],
         }
         rows.append(row)
         head = (f"{have:>7} caps (approx vectors): ingest {ingest_tp:,.0f}/s; " if approx else
                 f"{have:>7} caps: ingest {ingest_tp:,.0f}/s vs raw {raw_tp:,.0f}/s ({ingest_tp / raw_tp:.2f}); ")
-        log(head + f"query p50 {row['query_p50_ms']:.1f} ms p99 {row['query_p99_ms']:.1f} ms; raw {row['raw_query_p50_ms']:.1f} ms; "
+        log(head + f"query p50 {row['query_p50_ms']:.1f} ms (embedding {row['query_embed_p50_ms']:.1f}, rest "
+            f"{row['query_excl_embed_p50_ms']:.1f}) p99 {row['query_p99_ms']:.1f} ms; raw {row['raw_query_p50_ms']:.1f} ms; "
             f"RSS {row['rss_mb']:.0f} MB; refresh {refresh_s:.1f} s")
     retriever.close()
     return {"model": settings.embedding_model, "backend": os.environ.get("MICROMARKET_EMBEDDING_BACKEND", "default"),
