@@ -20,7 +20,7 @@ Setup (per seed)
 - Tasks arrive one at a time, capability uniform at random. Selection is
   ``trust.rank`` over candidates filled from the real ``TrustLedger`` (a temp
   SQLite file) with its defaults (Thompson sampling whose spread settles after
-  ``settle`` = 10 pieces of evidence), quality_cost 0, newcomer share 0.1; the chosen answer is checked
+  ``settle`` = 5 pieces of evidence), quality_cost 0, newcomer share 0.1; the chosen answer is checked
   by a typed verifier ("verified" evidence) and the self-reported confidence is
   stored for calibration only.
 - After the attacker is demoted it tries to whitewash: it re-registers under a
@@ -65,7 +65,7 @@ class SimClock:
 
 
 def run_market(seed: int, *, tasks: int = 2000, switch: int | None = None, path: Path | None = None,
-               exploration: float = 1.0, settle: float | None = 10.0) -> dict:
+               exploration: float = 1.0, settle: float | None = 5.0) -> dict:
     rnd = random.Random(seed)  # world randomness (qualities, task stream, answers)
     policy_rng = random.Random(f"policy-{seed}")  # the selection policy's own stream
     switch = tasks // 2 if switch is None else switch
@@ -185,7 +185,7 @@ def main(
     tasks: int = typer.Option(2000, "--tasks", min=10, max=1_000_000),
     exploration: float = typer.Option(1.0, "--exploration", min=0.0, max=10.0,
                                       help="trust.rank exploration (1 = the posterior's own spread)"),
-    settle: float = typer.Option(10.0, "--settle", min=0.0,
+    settle: float = typer.Option(5.0, "--settle", min=0.0,
                                  help="trust.rank settle: evidence after which a posterior's spread shrinks like 1/n "
                                       "(0 = plain Thompson sampling)"),
 ) -> None:

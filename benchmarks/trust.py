@@ -164,7 +164,7 @@ def share_at(points: list[tuple[float, float]], target: float, *, hull: bool = T
 # --------------------------------------------------------------------------- the online pass
 
 
-def online_pass(rows, knob: float, seed: int, *, family: bool = True, gated: bool = False, settle: float | None = 10.0,
+def online_pass(rows, knob: float, seed: int, *, family: bool = True, gated: bool = False, settle: float | None = 5.0,
                 penalty: float | None = None, exploration: float = 1.0, refresh: int = 25) -> dict:
     """One shuffled online pass with bandit feedback; returns routed accuracy and strong share.
 
@@ -285,7 +285,7 @@ def main(
                                 help="empirical-Bayes prior per model from its record on the other subjects"),
     policy: str = typer.Option("ts", "--policy",
                                help="ts (Thompson sampling, the product default) or gated (explore only while posteriors overlap)"),
-    settle: float = typer.Option(10.0, "--settle", min=0.0,
+    settle: float = typer.Option(5.0, "--settle", min=0.0,
                                  help="evidence after which a posterior's spread shrinks like 1/n (0: off)"),
     exploration: float = typer.Option(1.0, "--exploration", min=0.0, max=10.0),
 ) -> None:

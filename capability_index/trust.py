@@ -395,32 +395,43 @@ def rank(
     newcomer_share: float = 0.1,
     exploration: float = 1.0,
     gated: bool = False,
-    settle: float | None = 10.0,
+    settle: float | None = 5.0,
     shared: bool = True,
 ) -> list[Candidate]:
     """Order candidates best first by trust × similarity, traded off against cost.
 
-    - ``score = (1 - quality_cost) * t * similarity - quality_cost * cost / max_cost``
-      where ``t`` (``sampled_trust``) is the candidate's trust times its reliability.
+    - ``score = (1 - quality_cost) * accuracy_of(t) * similarity - quality_cost * cost / max_cost``
+      where ``t`` (``sampled_trust``) is the candidate's drawn trust times its
+      reliability and :func:`accuracy_of` undoes the failure penalty, so quality
+      is traded against cost in expected correct answers.
       ``quality_cost = 0`` is quality only; ``1`` is the cheapest acceptable one
       (trust × similarity breaks ties). For two candidates this is a threshold on
       the expected gain per extra cost.
-    - Gated Thompson sampling (``gated=True``, the default): ``t`` is the
+    - Gated Thompson sampling (``gated=True``, opt-in; measured worse): ``t`` is the
       posterior mean, except in an *exploration round*, where every candidate
       draws ``t ~ Beta(alpha, beta)``. A decision is an exploration round with
       probability ``1 - P(the mean-leader is best)``, estimated from the
       posteriors (:func:`prob_leader_best`). While posteriors overlap this is
       Thompson sampling; as evidence separates them, exploration fades, so the
       policy stops splitting traffic between candidates it can already tell
-      apart. ``gated=False`` is plain Thompson sampling on every decision.
+      apart, but an unlucky best candidate is rarely retried. ``gated=False``
+      (default) draws on every decision.
     - Newcomers always draw from their posterior (they are unvetted), but compete
       only in a ``newcomer_share`` fraction of decisions; otherwise they rank
       after every established candidate (still available as fallbacks, and
       first when nothing else qualifies).
-    - ``family`` on a candidate, ``(mean, strength)`` from :func:`empirical_prior`,
-      replaces its flat prior (shrinkage towards the specialist's overall record).
+    - ``family`` on a candidate, ``(mean, strength)`` from :func:`empirical_priors`,
+      replaces its flat prior (shrinkage towards the specialist's overall record);
+      with ``shared`` the prior is shifted by how hard the other candidates found
+      this capability (:func:`share_difficulty`).
     - Dropped: quarantined candidates, cost above ``budget`` (a per-call ceiling),
       similarity below ``min_similarity``.
+    - ``settle``: once a posterior holds more than ``settle`` pieces of evidence
+      (n), its draws come from the posterior with the evidence counted
+      ``n / settle`` times, so the spread shrinks like 1/n instead of 1/sqrt(n).
+      Thin posteriors explore as in plain Thompson sampling; well-known
+      candidates stop splitting traffic they can already tell apart. None is
+      plain Thompson sampling.
     - ``exploration`` scales the posterior spread: 1 is the posterior itself,
       values below 1 a sharper posterior (the evidence counted 1/exploration
       times), 0 is greedy on the posterior mean.
