@@ -14,10 +14,11 @@ from graphs.state import State, SubtaskResult, WorkerState
 from nodes.common import context_of, results_of_run, services
 
 
-def _rng(ctx: Context, run_id: str, subtask_id: str) -> random.Random:
+def _rng(ctx: Context, sub: dict) -> random.Random:
+    """Deterministic for a fixed seed: the same seed, subtask and ledger state give the same choice."""
     if ctx.seed is None:
         return random.Random()
-    return random.Random(f"{ctx.seed}:{run_id}:{subtask_id}")
+    return random.Random(f"{ctx.seed}:{sub['id']}:{sub['text']}")
 
 
 def unsupported_result(run_id: str, sub: dict, reason: str, attempts: list | None = None) -> SubtaskResult:
@@ -59,7 +60,7 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
             )
             for c in rows
         ]
-        order = rank(cands, rng=_rng(ctx, state["run_id"], sub["id"]), quality_cost=ctx.quality_cost,
+        order = rank(cands, rng=_rng(ctx, sub), quality_cost=ctx.quality_cost,
                      budget=per_call_budget, min_similarity=ctx.min_similarity)
         order = shortlist_first(order, rows, ctx.shortlist_margin)
         ranked[sub["id"]] = [
