@@ -42,10 +42,15 @@ def test_parallel_fan_out_runs_branches_concurrently(fake_market):
 def test_failing_specialist_falls_back_to_next_candidate_and_is_recorded(fake_market):
     fake_market.register(inproc_card("miles-backup", "tests.fakes.servers:miles_backup_server", [MILES]))
     servers.BEHAVIOUR["fail"] = True
-    for _ in range(3):
-        out = fake_market.solve("Convert 26.2 miles to kilometers")
+    for seed in range(20):  # until the broken specialist has been tried first at least once
+        out = fake_market.solve("Convert 26.2 miles to kilometers", seed=seed)
         r = out["subtasks"][0]
         assert r["status"] == "ok" and r["specialist"] == "miles-backup"
+        if r["attempts"][0]["specialist_id"] == "miles":
+            assert [a["outcome"] for a in r["attempts"]] == ["error", "ok"]
+            break
+    else:
+        pytest.fail("the broken specialist was never tried")
     recs = fake_market.routing(limit=50)
     failed = [a for rec in recs for a in rec["attempts"] if a["specialist_id"] == "miles"]
     assert failed and all(a["outcome"] == "error" for a in failed)
