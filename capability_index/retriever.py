@@ -424,7 +424,7 @@ class Retriever:
         items = [(q, k, p) for q, k, p in items if q.strip() and k]
         if not items:
             return 0
-        uniq = _dedupe([q for q, _, _ in items])
+        uniq = list(dict.fromkeys(q for q, _, _ in items))
         embs = {}
         for off in range(0, len(uniq), 256):
             chunk = uniq[off : off + 256]
