@@ -291,8 +291,10 @@ class Retriever:
         out[top] = (self.rrf_k + 1.0) / (self.rrf_k + 1.0 + np.arange(len(top), dtype=np.float32))
         return out
 
-    def _text_scores(self, q_emb: np.ndarray, text: str, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        dense = self._emb @ q_emb
+    def _text_scores(self, q_emb: np.ndarray, text: str, mask: np.ndarray | None,
+                     dense: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if dense is None:
+            dense = self._emb @ q_emb
         fused = self.w_dense * self._rrf(dense + 1.0, mask) + self.w_bm25 * self._rrf(self._bm25_scores(text), mask)
         return fused / (self.w_dense + self.w_bm25), dense
 
@@ -362,15 +364,19 @@ class Retriever:
         parts = [[q] + self._subqueries(q) for q in queries]
         flat = [t for p in parts for t in p]
         embs = self.index.embed(flat)
+        # one pass over the (n, dim) matrix for every text of the call (the scan is memory-bound:
+        # 150 MB at 100k capabilities); columns are the per-text dense scores
+        dense_all = self._emb @ np.ascontiguousarray(embs.T) if len(flat) > 1 else None
         out: list[list[Hit]] = []
         row = 0
         for q, ps in zip(queries, parts):
             q_embs = embs[row : row + len(ps)]
+            cols = [dense_all[:, row + j] if dense_all is not None else None for j in range(len(ps))]
             row += len(ps)
-            main, dense = self._text_scores(q_embs[0], ps[0], mask)
+            main, dense = self._text_scores(q_embs[0], ps[0], mask, cols[0])
             score = main.copy()
             for j in range(1, len(ps)):
-                sub, _ = self._text_scores(q_embs[j], ps[j], mask)
+                sub, _ = self._text_scores(q_embs[j], ps[j], mask, cols[j])
                 score = np.maximum(score, self.clause_weight * sub)
             if len(ps) > 1:
                 score = score + 0.05 * main  # tie-break toward the whole query
