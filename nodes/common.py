@@ -15,6 +15,13 @@ def services(runtime: Runtime[Context] | None) -> Services:
     return services_for(settings_from_context(ctx))
 
 
+async def aservices(runtime: Runtime[Context] | None) -> Services:
+    """services() off the event loop: the first call opens files (langgraph dev forbids blocking the loop)."""
+    import asyncio
+
+    return await asyncio.to_thread(services, runtime)
+
+
 def context_of(runtime: Runtime[Context] | None) -> Context:
     return runtime.context if runtime is not None and runtime.context is not None else Context()
 

@@ -31,7 +31,6 @@ line each, ahead of the slice): see :func:`dependency_context`.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import logging
 import math
@@ -368,12 +367,6 @@ def slice_for(context: str, subtask: str, budget: int, *, model: str | None = No
 
 # ---------------------------------------------------------------- dependency results as context
 
-# Set by nodes.planner.substitute_inputs inside a Send branch (each branch is its own
-# asyncio task, so the value never leaks to a sibling); read by slice_context, which
-# prepends one line per dependency result. A bridge until run_specialist passes the
-# inputs to slice_context explicitly.
-current_inputs: contextvars.ContextVar[dict | None] = contextvars.ContextVar("micromarket_current_inputs", default=None)
-
 
 def dependency_context(inputs: dict[str, dict] | None) -> str:
     """One line per result this subtask depends on: 'Result of s1 (text): answer [value=...]'."""
@@ -387,13 +380,13 @@ def dependency_context(inputs: dict[str, dict] | None) -> str:
     return "\n".join(lines)
 
 
-def slice_context(context: str, subtask: str, card) -> str:
+def slice_context(context: str, subtask: str, card, inputs: dict[str, dict] | None = None) -> str:
     """What run_specialist sends as a call's context: dependency results, then the relevant slice,
     all within ``card.context_tokens``."""
     budget = max(int(getattr(card, "context_tokens", 2048) or 0), 0)
     if budget == 0:
         return ""
-    deps = dependency_context(current_inputs.get())
+    deps = dependency_context(inputs)
     dep_tokens = count_tokens(deps)
     if deps and dep_tokens > budget:
         deps, dep_tokens = "", 0

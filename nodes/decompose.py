@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from graphs.context import Context
 from graphs.state import State, Subtask
-from nodes.common import context_of, new_run_id, services
+from nodes.common import aservices, context_of, new_run_id
 from nodes.planner import PlanError, split_task, validate_plan
 
 log = logging.getLogger("micromarket.decompose")
@@ -70,10 +70,10 @@ async def decompose(state: State, runtime: Runtime[Context]) -> dict:
     run_id = state.get("run_id") or new_run_id()
     warnings: list[str] = []
     plan: list[Subtask] | None = None
-    svc = services(runtime)
+    svc = await aservices(runtime)
     context = state.get("context") or ""
     warm = asyncio.create_task(_warm_context(context, svc.settings.embedding_model)) if task and context.strip() else None
-    model = svc.chat_model(ctx.chat_model) if task else None
+    model = await asyncio.to_thread(svc.chat_model, ctx.chat_model) if task else None
     if model is not None:
         try:
             plan = await plan_with_model(model, task)

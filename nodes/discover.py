@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from graphs.context import Context
 from graphs.state import State
-from nodes.common import context_of, services
+from nodes.common import aservices, context_of
 
 CALLABLE = ("active", "newcomer")
 
@@ -18,9 +18,9 @@ async def discover(state: State, runtime: Runtime[Context]) -> dict:
     if not plan:
         return {"candidates": {}}
     ctx = context_of(runtime)
-    svc = services(runtime)
-    hits = await asyncio.to_thread(svc.retriever.retrieve, [s["text"] for s in plan], max(ctx.top_k, 1) * 3)
-    statuses = svc.store.statuses()
+    svc = await aservices(runtime)
+    hits = await asyncio.to_thread(lambda: svc.retriever.retrieve([s["text"] for s in plan], max(ctx.top_k, 1) * 3))
+    statuses = await asyncio.to_thread(lambda: svc.store.statuses())
     candidates: dict[str, list[dict]] = {}
     for sub, found in zip(plan, hits):
         rows = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -10,7 +11,7 @@ from langgraph.runtime import Runtime
 
 from graphs.context import Context
 from graphs.state import State
-from nodes.common import context_of, results_of_run, services
+from nodes.common import aservices, context_of, results_of_run
 
 log = logging.getLogger("micromarket.integrate")
 
@@ -290,7 +291,7 @@ async def integrate(state: State, runtime: Runtime[Context]) -> dict:
     answer = deterministic_answer(results)
     integration = "deterministic"
     warnings: list[str] = []
-    model = services(runtime).chat_model(ctx.chat_model) if results else None
+    model = await asyncio.to_thread((await aservices(runtime)).chat_model, ctx.chat_model) if results else None
     if model is not None and any(r["status"] == "ok" for r in results):
         try:
             prose = await write_prose(model, state["task"], results)

@@ -105,12 +105,9 @@ def _refers_back(clause: str) -> bool:
 def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
     """Replace the back-reference in a dependent subtask with the value it refers to.
 
-    With several inputs, the back-references take them in order ("add that to it" with s1, s2). The inputs are also published to the slicer (nodes.context_slicing),
-    which passes them to the specialist as context.
+    With several inputs, the back-references take them in order ("add that to it" with s1, s2). run_specialist
+    also passes the inputs to the slicer, which puts them in the call's context.
     """
-    from nodes.context_slicing import current_inputs
-
-    current_inputs.set(dict(inputs) if inputs else None)
     if not inputs:
         return text
     values = [v for v in (value_text(r) for r in inputs.values()) if v]

@@ -25,7 +25,7 @@ from capability_index.cards import Capability, SpecialistCard
 from graphs.context import Context
 from graphs.state import Attempt, SubtaskResult, WorkerState
 from micromarket.errors import MicromarketError, QuarantinedError, SpecialistCallError
-from nodes.common import context_of, services
+from nodes.common import aservices, context_of
 from nodes.planner import substitute_inputs
 
 log = logging.getLogger("micromarket.run")
@@ -81,12 +81,12 @@ def parse_outcome(structured: dict | None, text: str) -> dict[str, Any]:
     return {"answer": text, "confidence": None, "explanation": "", "value": None}
 
 
-def slice_context(context: str, subtask: str, card: SpecialistCard) -> str:
+def slice_context(context: str, subtask: str, card: SpecialistCard, inputs: dict[str, dict] | None = None) -> str:
     """The part of the task's context this call may carry: the chunks relevant to the subtask (and the
     results it depends on), within the card's token budget. See nodes/context_slicing.py."""
     from nodes.context_slicing import slice_context as _slice
 
-    return _slice(context, subtask, card)
+    return _slice(context, subtask, card, inputs)
 
 
 class InjectionAttempt(SpecialistCallError):
@@ -118,11 +118,12 @@ def check_output(card: SpecialistCard, cap: Capability, structured, text: str, p
 
 
 async def call_candidate(svc, card: SpecialistCard, cap: Capability, text: str, context: str, timeout: float) -> dict:
-    status = svc.store.status(card.id)
+    status = await asyncio.to_thread(lambda: svc.store.status(card.id))
     if status in ("quarantined", "disabled"):
         raise QuarantinedError(f"specialist {card.id!r} is {status}; `micromarket specialists approve {card.id}` after review")
     args = build_arguments(cap, text, context)
-    out = await svc.pool.call(card, cap.tool_name, args, timeout=timeout, guard=_guard(svc))
+    guard = await asyncio.to_thread(_guard, svc)
+    out = await svc.pool.call(card, cap.tool_name, args, timeout=timeout, guard=guard)
     if out.is_error:
         raise SpecialistCallError(f"{card.id}.{cap.name} reported an error: {out.text[:300]}", kind="error")
     parsed = parse_outcome(out.structured, out.text)
@@ -148,16 +149,16 @@ def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
             value = " ".join(value.split())
             if len(value) > MAX_INPUT_CHARS or output_injection(value):
                 return {}, f"the result of {dep} is not plain data that can be passed on"
-        out[dep] = {"status": r.get("status"), "value": value, "answer": str(value)}
+        out[dep] = {"status": r.get("status"), "value": value, "answer": str(value), "text": str(r.get("text", ""))[:MAX_INPUT_CHARS]}
     return out, None
 
 
-async def _attempt(svc, ctx: Context, cand: dict, text: str, context: str) -> tuple[Attempt, dict | None]:
+async def _attempt(svc, ctx: Context, cand: dict, text: str, context: str, inputs: dict | None = None) -> tuple[Attempt, dict | None]:
     t0 = time.perf_counter()
     try:
-        card = svc.store.get(cand["specialist_id"])
+        card = await asyncio.to_thread(lambda: svc.store.get(cand["specialist_id"]))
         cap = card.capability(cand["capability"])
-        ctx_slice = slice_context(context, text, card)
+        ctx_slice = await asyncio.to_thread(slice_context, context, text, card, inputs) if context or inputs else ""
         res = await call_candidate(svc, card, cap, text, ctx_slice, ctx.call_timeout_s)
         res["context_tokens"] = len(ctx_slice.split())
         res["version"] = card.version
@@ -187,7 +188,7 @@ def _result(state: WorkerState, text: str, status: str, attempts: list[Attempt],
 
 async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> SubtaskResult:
     ctx = context_of(runtime)
-    svc = services(runtime)
+    svc = await aservices(runtime)
     sub = state["subtask"]
     failed_deps = [d for d, r in state.get("inputs", {}).items() if r.get("status") != "ok"]
     if failed_deps:
@@ -204,7 +205,7 @@ async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> Subtas
     while tried < len(cands) and tried < max(ctx.max_attempts, k):
         batch = cands[tried : tried + (k if tried == 0 else 1)]
         tried += len(batch)
-        outs = await asyncio.gather(*(_attempt(svc, ctx, c, text, context) for c in batch))
+        outs = await asyncio.gather(*(_attempt(svc, ctx, c, text, context, inputs) for c in batch))
         good = []
         for cand, (att, res) in zip(batch, outs):
             attempts.append(att)

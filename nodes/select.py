@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Literal
 
@@ -11,7 +12,7 @@ from langgraph.types import Send
 from capability_index.trust import Candidate, rank
 from graphs.context import Context
 from graphs.state import State, SubtaskResult, WorkerState
-from nodes.common import context_of, results_of_run, services
+from nodes.common import aservices, context_of, results_of_run
 
 
 def _rng(ctx: Context, sub: dict) -> random.Random:
@@ -43,11 +44,11 @@ def shortlist_first(order: list[Candidate], rows: list[dict], margin: float) -> 
 
 async def select(state: State, runtime: Runtime[Context]) -> dict:
     ctx = context_of(runtime)
-    svc = services(runtime)
+    svc = await aservices(runtime)
     plan = state.get("plan") or []
     found = state.get("candidates") or {}
     pairs = [(c["specialist_id"], c["capability"]) for rows in found.values() for c in rows]
-    posteriors = svc.ledger.posteriors(pairs) if pairs else {}
+    posteriors = await asyncio.to_thread(lambda: svc.ledger.posteriors(pairs)) if pairs else {}
     per_call_budget = ctx.budget / max(len(plan), 1) if ctx.budget is not None else None
     ranked: dict[str, list[dict]] = {}
     results: list[SubtaskResult] = []

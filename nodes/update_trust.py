@@ -10,7 +10,7 @@ from langgraph.types import interrupt
 
 from graphs.context import Context
 from graphs.state import State
-from nodes.common import context_of, services
+from nodes.common import aservices, context_of
 
 log = logging.getLogger("micromarket.trust")
 
@@ -65,6 +65,6 @@ async def update_trust(state: State, runtime: Runtime[Context]) -> dict:
         if isinstance(reply, str):
             reply = reply.strip().lower() in ("true", "yes", "good", "y", "1")
         verdict = bool(reply) if reply is not None else None
-    svc = services(runtime)
-    await asyncio.to_thread(record, svc.ledger, state, results, verdict)
+    svc = await aservices(runtime)
+    await asyncio.to_thread(lambda: record(svc.ledger, state, results, verdict))
     return {"partial": any(r["status"] != "ok" for r in results)}

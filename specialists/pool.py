@@ -107,6 +107,7 @@ class SpecialistPool:
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._start_lock:
             if self._loop is None or not self._thread or not self._thread.is_alive():
+                _preload_mcp()
                 loop = asyncio.new_event_loop()
                 t = threading.Thread(target=loop.run_forever, name="micromarket-mcp-pool", daemon=True)
                 t.start()
@@ -122,8 +123,10 @@ class SpecialistPool:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is self._loop:
+        if running is not None and running is self._loop:
             return await coro
+        if self._loop is None or self._thread is None or not self._thread.is_alive():
+            await asyncio.to_thread(self._ensure_loop)  # first use: imports and thread start, off the caller's loop
         return await asyncio.wrap_future(self._submit(coro))
 
     # ---- public API ----------------------------------------------------
@@ -211,7 +214,7 @@ class SpecialistPool:
                     from mcp.shared.memory import create_connected_server_and_client_session
 
                     session = await stack.enter_async_context(
-                        create_connected_server_and_client_session(_resolve_target(t.target), message_handler=handler)
+                        create_connected_server_and_client_session(await asyncio.to_thread(_resolve_target, t.target), message_handler=handler)
                     )
                 init = await session.initialize()
                 conn.server_info = init
@@ -263,7 +266,7 @@ class SpecialistPool:
                     await asyncio.wait({conn.recheck}, timeout=self.connect_timeout)
                 if guard is not None and conn.guard is not None:
                     try:
-                        guard.check_callable(key)
+                        await asyncio.to_thread(guard.check_callable, key)
                     except SpecialistCallError:
                         await self._drop(key)
                         raise
@@ -325,7 +328,7 @@ class SpecialistPool:
 
     async def _call_once(self, card: SpecialistCard, tool: str, arguments: dict[str, Any], timeout: float, guard: Any) -> CallOutcome:
         if guard is not None:
-            guard.check_callable(card.id)  # held (rug pull, poisoning) or pin store unreadable: refused
+            await asyncio.to_thread(guard.check_callable, card.id)  # held or pin store unreadable: refused (off the loop: SQLite)
         conn = await self._connect(card.id, card.transport, card.id, guard)
         if conn.tools is not None and tool not in conn.tools:
             raise SpecialistCallError(
@@ -378,6 +381,14 @@ class SpecialistPool:
             if getattr(c, "text", None):
                 return c.text
         return None
+
+
+def _preload_mcp() -> None:
+    """Import the MCP client modules here, not on the pool's loop (imports read files; `langgraph dev` forbids that)."""
+    import mcp.client.stdio  # noqa: F401
+    import mcp.client.streamable_http  # noqa: F401
+    import mcp.shared.exceptions  # noqa: F401
+    import mcp.shared.memory  # noqa: F401
 
 
 def _resolve_target(target: str):

@@ -105,11 +105,8 @@ def test_slice_context_prepends_dependency_results_within_the_budget():
         context_tokens = 60
 
     ctx = _filler(random.Random(5), 30)
-    token = cs.current_inputs.set({"s1": {"status": "ok", "text": "Convert 3 miles to km", "answer": "3 mi = 4.828 km", "value": 4.828032}})
-    try:
-        out = slice_context(ctx, "multiply 4.828032 by 4", Card())
-    finally:
-        cs.current_inputs.reset(token)
+    inputs = {"s1": {"status": "ok", "text": "Convert 3 miles to km", "answer": "3 mi = 4.828 km", "value": 4.828032}}
+    out = slice_context(ctx, "multiply 4.828032 by 4", Card(), inputs)
     assert out.startswith("Result of s1 (Convert 3 miles to km): 3 mi = 4.828 km [value=4.828032]")
     assert count_tokens(out) <= 60
     Card.context_tokens = 0
