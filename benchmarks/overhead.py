@@ -213,14 +213,9 @@ def _cold(base: Path, n: int, embedding_model: str | None, daemon: bool) -> dict
     cold, cold_all, out = _time_cmd(solve, env, n)
     res: dict[str, Any] = {
         "python_startup_s": base_py, "import_cli_s": imp, "import_cli_runs_s": imp_all,
-        "embedding_backend": os.environ.get("MICROMARKET_EMBEDDING_BACKEND", "default (sentence-transformers)"),
         "cold_solve_s": cold, "cold_solve_runs_s": cold_all,
         "cold_solve_subtasks_ok": sum(r["status"] == "ok" for r in json.loads(out)["subtasks"]),
     }
-    if os.environ.get("MICROMARKET_EMBEDDING_BACKEND") != "numpy" and not embedding_model:
-        # the same cold solve with the opt-in NumPy MiniLM (same vectors, no torch import)
-        np_cold, np_all, _ = _time_cmd(solve, dict(env, MICROMARKET_EMBEDDING_BACKEND="numpy"), n)
-        res.update(cold_solve_numpy_backend_s=np_cold, cold_solve_numpy_backend_runs_s=np_all)
     if daemon:
         res.update(_with_daemon(home, env, n, solve))
     return res
@@ -314,8 +309,6 @@ def _print(r: dict[str, Any]) -> None:
     if c:
         con.print(f"python startup {c['python_startup_s']:.2f} s; import micromarket.cli {c['import_cli_s']:.2f} s; "
                   f"cold `micromarket solve` {c['cold_solve_s']:.2f} s (runs {', '.join(f'{x:.2f}' for x in c['cold_solve_runs_s'])})")
-        if "cold_solve_numpy_backend_s" in c:
-            con.print(f"cold `micromarket solve` with MICROMARKET_EMBEDDING_BACKEND=numpy: {c['cold_solve_numpy_backend_s']:.2f} s")
         if "daemon_solve_s" in c:
             con.print(f"with `micromarket serve` running: solve {c['daemon_solve_s']:.2f} s (daemon ready after {c['daemon_start_s']:.1f} s)")
         elif "daemon_error" in c:

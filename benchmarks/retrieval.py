@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path

