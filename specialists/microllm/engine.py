@@ -40,6 +40,39 @@ def _integer(text: str) -> int | None:
 
 VALIDATORS: dict[str, Callable[[str], Any]] = {"iso_date": _iso_date, "integer": _integer}
 
+_DAYS_MAX = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+def _iso_date_prefix(text: str) -> bool:
+    """True when ``text`` can still be completed to a valid YYYY-MM-DD date (year 1000-2999)."""
+    pattern = "1111-11-11"  # 1 = digit, '-' literal
+    if len(text) > len(pattern):
+        return False
+    for ch, want in zip(text, pattern):
+        if (want == "-") != (ch == "-") or (want == "1" and not ch.isdigit()):
+            return False
+    n = len(text)
+    if n >= 1 and text[0] not in "12":
+        return False
+    if n == 4 and int(text[:4]) < 1000:
+        return False
+    if n >= 6 and text[5] not in "01":
+        return False
+    if n >= 7 and not 1 <= int(text[5:7]) <= 12:
+        return False
+    if n >= 9:
+        month = int(text[5:7])
+        top = _DAYS_MAX[month - 1]
+        if int(text[8]) > top // 10:
+            return False
+        if n == 10:
+            return _iso_date(text) is not None
+    return True
+
+
+# Constrained decoding: which partial outputs may still grow into a valid answer (validator key -> predicate).
+PREFIX_VALIDATORS: dict[str, Callable[[str], bool]] = {"iso_date": _iso_date_prefix}
+
 
 @dataclass
 class ServeConfig:
@@ -113,6 +146,39 @@ class LocalBackend:
                 mask[tid] = 0.0
         return mask
 
+    def _prefix_constraint(self, prefix_ok: Callable[[str], bool], start: int):
+        """Logits processor: only tokens that keep the output a viable prefix of a valid answer (or the unknown
+        answer, as a whole), and end-of-sequence only once the answer is complete. Confidence still comes from
+        the unconstrained logits, so a forced answer keeps the low probability the model gave it."""
+        torch = self.torch
+        if not hasattr(self, "_token_text"):
+            keep = (self._mask == 0).nonzero().flatten().tolist()
+            self._token_text = {t: self.tok.convert_tokens_to_string([self.tok.convert_ids_to_tokens(t)]) for t in keep}
+            self._unknown_ids = self.tok.encode(self.config.unknown or "", add_special_tokens=False) if self.config.unknown else []
+        eos, skip = self.tok.eos_token_id, set(self.tok.all_special_ids)
+
+        def constrain(input_ids, scores):
+            bias = torch.full_like(scores, float("-inf"))
+            for row, ids in enumerate(input_ids[:, start:].tolist()):
+                ids = [i for i in ids if i not in skip]
+                if self._unknown_ids and ids[: len(self._unknown_ids)] == self._unknown_ids[: len(ids)] and ids:
+                    nxt = self._unknown_ids[len(ids)] if len(ids) < len(self._unknown_ids) else eos
+                    bias[row, nxt] = 0.0
+                    continue
+                text = "".join(self._token_text.get(i, "") for i in ids)
+                if not ids and self._unknown_ids:
+                    bias[row, self._unknown_ids[0]] = 0.0
+                for tid, piece in self._token_text.items():
+                    if tid != eos and piece and prefix_ok(text + piece):
+                        bias[row, tid] = 0.0
+                if text and VALIDATORS[self.config.validator](text) is not None:
+                    bias[row, eos] = 0.0
+                if not torch.isfinite(bias[row]).any():
+                    bias[row, eos] = 0.0
+            return scores + bias
+
+        return constrain
+
     def prompt(self, task: str, context: str = "") -> str:
         from specialists.microllm.hf import chat_prompt
 
@@ -138,13 +204,19 @@ class LocalBackend:
             pad_token_id=self.tok.pad_token_id,
             eos_token_id=self.tok.eos_token_id,
         )
+        processors = []
         if self._mask is not None:
             mask = self._mask
 
             def constrain(input_ids, scores):
                 return scores + mask.to(scores.dtype)[: scores.shape[-1]]
 
-            kwargs["logits_processor"] = [constrain]
+            processors.append(constrain)
+        prefix_ok = PREFIX_VALIDATORS.get(self.config.validator or "")
+        if prefix_ok is not None and self._mask is not None:
+            processors.append(self._prefix_constraint(prefix_ok, 0 if self.seq2seq else enc["input_ids"].shape[1]))
+        if processors:
+            kwargs["logits_processor"] = processors
         with torch.inference_mode():
             res = self.model.generate(**enc, **kwargs)
         new = res.sequences if self.seq2seq else res.sequences[:, enc["input_ids"].shape[1] :]

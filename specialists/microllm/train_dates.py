@@ -1,15 +1,20 @@
 """`micromarket train dates`: a from-scratch micro-LLM that normalises written dates to ISO (YYYY-MM-DD).
 
 Data is generated from components (day / month / year / weekday renderings, separators, filler
-words, wrappers) in random orders, so unseen templates are new combinations of familiar parts.
+words, wrappers) in random orders, so unseen templates are new combinations of familiar parts:
+unknown words may sit between any two parts, a weekday may come before or after the date, a single
+junction may have no separator, wrappers are also random word/punctuation runs, and year-first is
+seen in numeric dates and in the named year-day-month order.
 Conventions: all-numeric dates with "/" are month/day/year, with "." or "-" day.month.year, and
 year-first when the 4-digit year leads; two-digit years 00-49 -> 20xx, 50-99 -> 19xx.
 Evaluation splits (all on dates never seen in training):
   unseen_dates         training formats
   unseen_combinations  (order, day, month, year) format tuples excluded from training
-  heldout_templates    structures never generated in training: named year-month-day order, filler
-                       phrases ("day of", "in the year"), no separators ("05JUL1999"), a weekday in
-                       brackets after the date, and new wrapper sentences
+  heldout_templates    structures never generated in training: named year-month-day order, the
+                       words "day" and "year" ("day of", "in the year"), no separator at both
+                       junctions ("05JUL1999"), a weekday in brackets after the date, and new
+                       wrapper sentences (no held-out wrapper, word or bracketed weekday is ever
+                       generated for training)
 Out-of-domain inputs (other tasks, partial or impossible dates, noise) must give "UNKNOWN".
 """
 
@@ -33,17 +38,21 @@ DAY_FMTS = ["d", "dd", "dth", "dword", "the_dth", "the_dword"]
 MONTH_FMTS = ["m", "mm", "name", "abbr", "abbr."]
 YEAR_FMTS = ["yyyy", "yy", "'yy"]
 NUMERIC_ORDERS = {"YMD": ["-", "/", ".", " "], "MDY": ["/"], "DMY": [".", "-"]}
-NAMED_ORDERS = ["DMY", "MDY", "DYM", "MYD"]  # named year-first orders are held out (templates)
+NAMED_ORDERS = ["DMY", "MDY", "DYM", "MYD", "YDM"]  # named year-month-day order is held out (templates)
 SEPS = [" ", ", ", "-", "/", ".", " - ", " , ", "  ", ". ", " / ", ",", " of "]
 WRAPPERS = ["{}", "{}", "{}", "please normalise: {}", "normalize: {}", "normalise {} please", "date: {} thanks", "convert {} to iso",
             "{} -> iso", "what date is {}?", "iso for {} pls", "when: {}", "parse {}", "{}.", "on {}", "due {}", "dated {}",
-            "[{}]", "({})", '"{}"', "the date is {}", "{} is the deadline", "event on {} ok", "hey, {}", "deadline: {}!", "starts {}"]
+            "[{}]", "({})", '"{}"', "the date is {}", "{} is the deadline", "event on {} ok", "hey, {}", "deadline: {}!", "starts {}",
+            "normalise the date {} to iso 8601", "normalize {} to yyyy-mm-dd", "convert the date {} to iso format", "{} as yyyy-mm-dd",
+            "what is {} in iso 8601?", "iso date for {}", "format {} as iso", "rewrite {} in iso 8601 format"]
+PUNCT = [">>", "<<", "--", "**", "::", "!!", "?", "...", "->", "=>", "|", "~", "#", "*", "(", ")", "[", "]", ":", ";", "!", '"', "'"]
 FILLERS = ["ok", "hey", "so", "um", "the", "date", "is", "please", "thanks", "pls", "kindly", "format", "this", "for", "me",
            "today", "note", "deadline", "event", "birthday", "start", "end", "from", "until", "by", "at", "invoice", "report",
            "meeting", "trip", "payment", "due", "on", "around", "exactly", "approx", "circa", "fwd", "re", "urgent", "fyi", "iso"]
 # only in held-out templates: never generated for training
 HELDOUT_WRAPPERS = ["could you turn {} into yyyy-mm-dd?", "i was born on {}.", "the meeting moved to {} apparently",
                     "reminder >> {} <<", "{} is when it happened", "write {} the standard way"]
+HELDOUT_WORDS = {"day", "year", "born", "happened", "reminder", "standard", "apparently", "moved", "meeting", "turn", "write", "way"}
 HELDOUT_COMBOS = {("DMY", "dword", "abbr.", "yy"), ("MDY", "the_dth", "abbr", "'yy"), ("DMY", "dd", "name", "'yy"),
                   ("MDY", "dword", "name", "yyyy"), ("YMD", "d", "mm", "yyyy"), ("DMY", "dd", "m", "yy")}
 LO, HI = date(1900, 1, 1), date(2099, 12, 31)
@@ -112,12 +121,23 @@ def casing(s: str, rng: random.Random) -> str:
 def random_word(rng: random.Random) -> str:
     while True:
         w = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 7)))
-        if not any(w.startswith(m[:3]) for m in MONTHS + WEEKDAYS) and w not in ("day", "year", "in", "of", "th", "st", "nd", "rd"):
+        if not any(w.startswith(m[:3]) for m in MONTHS + WEEKDAYS) and w not in HELDOUT_WORDS | {"in", "of", "th", "st", "nd", "rd"}:
             return w
 
 
+TRAIN_FILLERS = [w for w in FILLERS if w not in HELDOUT_WORDS]
+
+
 def filler(rng: random.Random) -> str:
-    return rng.choice(FILLERS) if rng.random() < 0.7 else random_word(rng)
+    return rng.choice(TRAIN_FILLERS) if rng.random() < 0.6 else random_word(rng)
+
+
+def filler_run(rng: random.Random, lo: int, hi: int) -> str:
+    """lo..hi unknown-ish words and punctuation: teaches the model to skip whatever surrounds the date parts."""
+    out = []
+    for _ in range(rng.randint(lo, hi)):
+        out.append(rng.choice(PUNCT) if rng.random() < 0.12 else filler(rng))
+    return " ".join(out)
 
 
 def sample_date(rng: random.Random, test: bool, two_digit: bool) -> date:
@@ -152,35 +172,52 @@ def random_fmt(rng: random.Random) -> Fmt:
     f = Fmt(rng.choice(NAMED_ORDERS), rng.choice(DAY_FMTS), rng.choice(["name", "abbr", "abbr."]), rng.choice(YEAR_FMTS))
     if f.order in ("DYM", "MYD") and f.year == "yy" and f.day in ("d", "dd"):
         f.year = "'yy"  # a bare two-digit year mid-date would be ambiguous with the day
+    if f.order[0] == "Y":
+        f.year = "yyyy"  # year first only with four digits
     return f
 
 
-def render(d: date, f: Fmt, rng: random.Random, *, filler_p: float = 0.08) -> str:
+def _glue_ok(left: str, right: str) -> bool:
+    """An empty separator only between letters and digits (never digit-digit: '5' + '1999' is unreadable)."""
+    return bool(left and right) and (left[-1].isdigit() != right[0].isdigit())
+
+
+def render(d: date, f: Fmt, rng: random.Random, *, filler_p: float = 0.22, glue_p: float = 0.08) -> str:
     parts = {"D": render_day(d.day, f.day, rng), "M": render_month(d.month, f.month, rng), "Y": render_year(d.year, f.year)}
     if f.numeric:
         sep = rng.choice(NUMERIC_ORDERS[f.order])
         text = sep.join(parts[c] for c in f.order)
     else:
         text = parts[f.order[0]]
+        glued = False  # at most one junction without a separator: both glued ("05jul1999") is a held-out template
         for c in f.order[1:]:
-            if rng.random() < filler_p:
-                sep = rng.choice([" ", ", "]) + filler(rng) + " "
+            r = rng.random()
+            if r < filler_p:
+                sep = rng.choice([" ", ", ", " - "]) + filler_run(rng, 1, 3) + rng.choice([" ", ", "])
+            elif r < filler_p + glue_p and not glued and _glue_ok(text, parts[c]):
+                sep, glued = "", True
             else:
                 sep = rng.choice(SEPS)
                 if sep == " of " and not (c == "M" and text.endswith(parts["D"])):
                     sep = " "
             text += sep + parts[c]
-    if rng.random() < 0.2:
+    r = rng.random()
+    if r < 0.14:
         text = render_weekday(d, rng) + rng.choice([" ", ", ", ". ", " - "]) + text
+    elif r < 0.22:  # after the date, never in brackets (held out)
+        text = text + rng.choice([" ", ", ", " - ", " ... "]) + render_weekday(d, rng)
     return casing(text, rng)
 
 
 def wrap(text: str, rng: random.Random, wrappers: list[str] = WRAPPERS) -> str:
-    text = rng.choice(wrappers).format(text)
+    if rng.random() < 0.35:  # a random sentence around the date: new wrappers are combinations of unknown words
+        text = (filler_run(rng, 1, 5) + " " if rng.random() < 0.8 else "") + text + (" " + filler_run(rng, 1, 4) if rng.random() < 0.6 else "")
+    else:
+        text = rng.choice(wrappers).format(text)
     if rng.random() < 0.15:
-        text = " ".join(filler(rng) for _ in range(rng.randint(1, 2))) + " " + text
+        text = filler_run(rng, 1, 2) + " " + text
     if rng.random() < 0.15:
-        text = text + " " + " ".join(filler(rng) for _ in range(rng.randint(1, 2)))
+        text = text + " " + filler_run(rng, 1, 2)
     return text
 
 
@@ -230,9 +267,21 @@ def ood_text(rng: random.Random, heldout: bool = False) -> str:
         d = sample_date(rng, False, False)
         k = rng.randrange(3)
         return [f"{MONTHS[d.month - 1]} {d.year}", f"{render_day(d.day, 'dth', rng)} of {MONTHS[d.month - 1]}", str(d.year)][k]
-    if r < 0.7:
+    if r < 0.6:
         return rng.choice(OOD_SENTENCES)
+    if r < 0.8:  # numbers that are not dates, among words
+        words = [filler(rng) for _ in range(rng.randint(0, 4))]
+        words.insert(rng.randint(0, len(words)), number_ish(rng))
+        return " ".join(words)
     return " ".join(filler(rng) if rng.random() < 0.5 else random_word(rng) for _ in range(rng.randint(1, 6)))
+
+
+def number_ish(rng: random.Random) -> str:
+    k = rng.randrange(8)
+    n = rng.randint(0, 9999)
+    return [str(n), f"{rng.randint(1, 999)}.{rng.randint(0, 99)}", f"{rng.randint(0, 23)}:{rng.randint(0, 59):02d}",
+            f"${rng.randint(1, 999)}", f"{rng.randint(1, 9)}/{rng.randint(2, 16)}", f"{rng.randint(1, 100)}%",
+            f"#{rng.randint(1, 99999)}", f"{rng.randint(1, 12)} {rng.choice(['kg', 'km', 'pm', 'am', 'items', 'pages'])}"][k]
 
 
 @dataclass
@@ -255,14 +304,25 @@ class DatesTask:
     max_chars: int = 110
     ood_rate: float = 0.12
 
-    def train_example(self, rng: random.Random) -> Example:
+    curriculum: float = 0.25  # fraction of training over which wrappers and fillers ramp up from 20% to 100%
+
+    def train_example(self, rng: random.Random, progress: float = 1.0) -> Example:
+        """One training example; early in training (``progress`` < curriculum) mostly bare dates: short and easy."""
+        level = 1.0 if self.curriculum <= 0 else min(1.0, 0.2 + 0.8 * progress / self.curriculum)
+        while True:
+            ex = self._train_example(rng, level)
+            if len(ex[0]) <= self.max_chars:
+                return ex
+
+    def _train_example(self, rng: random.Random, level: float = 1.0) -> Example:
         if rng.random() < self.ood_rate:
             return wrap(ood_text(rng), rng), "UNKNOWN"
         f = random_fmt(rng)
         while f.key in HELDOUT_COMBOS:
             f = random_fmt(rng)
         d = sample_date(rng, False, f.year != "yyyy")
-        return wrap(render(d, f, rng), rng), d.isoformat()
+        text = render(d, f, rng, filler_p=0.22 * level, glue_p=0.08)
+        return (wrap(text, rng) if rng.random() < level else text), d.isoformat()
 
     def eval_sets(self, rng: random.Random, n: int) -> dict[str, list[Example]]:
         seen, combos, templates, ood = [], [], [], []

@@ -177,7 +177,7 @@ class RomanTask:
     max_chars: int = 110
     ood_rate: float = 0.12
 
-    def train_example(self, rng: random.Random) -> Example:
+    def train_example(self, rng: random.Random, progress: float = 1.0) -> Example:
         if rng.random() < self.ood_rate:
             return wrap(ood_text(rng), rng), "UNKNOWN"
         text, ans = render(rng, False, [s for s in WORD_STYLES if s not in HELDOUT_STYLES])

@@ -42,7 +42,9 @@ class Task(Protocol):
     split_names: tuple[str, str, str]  # metric names of the three in-domain evaluation splits
     max_chars: int
 
-    def train_example(self, rng: random.Random) -> Example: ...
+    def train_example(self, rng: random.Random, progress: float = 1.0) -> Example:
+        """One example; ``progress`` (0..1, fraction of the budget spent) lets a task run a curriculum."""
+        ...
 
     def eval_sets(self, rng: random.Random, n: int) -> dict[str, list[Example]]:
         """The three in-domain splits (``split_names``) plus ``"ood"`` (answer = serve.unknown)."""
@@ -64,6 +66,8 @@ class TrainConfig:
     batch_size: int = 96
     lr: float = 3e-3
     warmup_frac: float = 0.03
+    prompt_weight: float = 0.0  # loss weight of prompt tokens (answer tokens weigh 1)
+    threads: int | None = None  # None: 2, or 1 when the machine is oversubscribed
     seed: int = 0
     eval_n: int = 1000
     size: ModelSize = field(default_factory=ModelSize)
@@ -119,7 +123,7 @@ def build_model(vocab_size: int, tok, size: ModelSize):
 
 
 def _encode(tok, batch: list[Example], max_len: int):
-    """input_ids / attention_mask / labels (right-padded); labels only on answer + eos."""
+    """input_ids / attention_mask / labels (right-padded); labels: answer + eos ids, prompt as -2-id, none -1 (see _loss)."""
     import torch
 
     texts = tok([t for t, _ in batch], add_special_tokens=False)["input_ids"]
@@ -129,13 +133,27 @@ def _encode(tok, batch: list[Example], max_len: int):
         prompt = [tok.bos_token_id] + t[: max_len - len(a) - 3] + [tok.sep_token_id]
         tail = a + [tok.eos_token_id]
         rows.append(prompt + tail)
-        labs.append([-100] * len(prompt) + tail)
+        labs.append([-1] + [-2 - t for t in prompt[1:]] + tail)  # -1: no target; prompt targets encoded as -2-id
     width = max(len(r) for r in rows)
     pad = tok.pad_token_id
     ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
-    labels = torch.tensor([r + [-100] * (width - len(r)) for r in labs])
+    labels = torch.tensor([r + [-1] * (width - len(r)) for r in labs])
     mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
     return ids, mask, labels
+
+
+def _loss(model, ids, mask, labels, prompt_weight: float):
+    """Next-token cross-entropy: answer tokens weigh 1, prompt tokens ``prompt_weight``, padding 0."""
+    import torch
+
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+    target = labels[:, 1:]
+    answer = target >= 0
+    prompt = (target <= -2) & (prompt_weight > 0)
+    tgt = torch.where(answer, target, torch.where(target <= -2, -2 - target, torch.zeros_like(target)))
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), reduction="none").view_as(tgt)
+    w = answer.float() + prompt_weight * prompt.float()
+    return (ce * w).sum() / answer.float().sum().clamp(min=1)
 
 
 def _lr_factor(frac: float, warmup: float) -> float:
@@ -160,7 +178,8 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
     import torch
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    torch.set_num_threads(train_threads())
+    threads = cfg.threads or train_threads()
+    torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     tok = build_char_tokenizer(task.alphabet, task.serve.unknown or "UNKNOWN", cfg.size.max_len)
@@ -176,13 +195,14 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
         bar = progress.add_task("train", total=cfg.seconds, name=task.name, step=0, loss="-")
         while (elapsed := time.monotonic() - start) < cfg.seconds:
             if not queue:
-                pool = sorted((task.train_example(rng) for _ in range(bucket * cfg.batch_size)), key=lambda e: len(e[0]))
+                frac = elapsed / cfg.seconds
+                pool = sorted((task.train_example(rng, frac) for _ in range(bucket * cfg.batch_size)), key=lambda e: len(e[0]))
                 queue = [pool[i : i + cfg.batch_size] for i in range(0, len(pool), cfg.batch_size)]
                 rng.shuffle(queue)
             ids, mask, labels = _encode(tok, queue.pop(), cfg.size.max_len)
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * _lr_factor(elapsed / cfg.seconds, cfg.warmup_frac)
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss = _loss(model, ids, mask, labels, cfg.prompt_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -192,6 +212,8 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
             progress.update(bar, completed=min(elapsed, cfg.seconds), step=step, loss=f"{ema:.4f}")
         progress.update(bar, completed=cfg.seconds, step=step, loss=f"{ema:.4f}")
     model.eval()
+    model.final_loss = ema  # for metrics.json
+    console.print(f"{step} steps, {threads} thread(s), final loss (EMA) {ema:.4f}")
     return model, tok, time.monotonic() - start, step
 
 
@@ -294,7 +316,8 @@ def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, do_register:
         "train_seconds": round(seconds, 1),
         "size_mb": round(size_mb, 2),
     }
-    (out / "metrics.json").write_text(json.dumps({**summary, "steps": steps, "ood_rejected": ev["ood_rejected"], "eval_n": cfg.eval_n, "failures": ev["failures"]}, indent=2))
+    (out / "metrics.json").write_text(json.dumps({**summary, "steps": steps, "final_loss": getattr(model, "final_loss", None), "config": {k: v for k, v in cfg.__dict__.items() if k != "size"},
+                                                  "size": cfg.size.__dict__, "load_avg": _load(), "ood_rejected": ev["ood_rejected"], "eval_n": cfg.eval_n, "failures": ev["failures"]}, indent=2))
     if do_register:
         register(card, home)
         console.print(f"registered {card.id} with the marketplace")
@@ -316,6 +339,15 @@ def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, do_register:
     return summary
 
 
+def _load() -> list[float] | None:
+    import os
+
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
     """A single-command typer app: ``[--json] [--quick] [--out DIR] [--seconds N] [--register] [--home DIR]``."""
     app = typer.Typer(help=help, add_completion=False)
@@ -329,12 +361,24 @@ def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
         seed: Annotated[int, typer.Option("--seed")] = 0,
         do_register: Annotated[bool, typer.Option("--register", help="register the trained specialist with the marketplace")] = False,
         home: Annotated[Path | None, typer.Option("--home", help="marketplace home (for --register and the default --out)")] = None,
+        batch_size: Annotated[int | None, typer.Option("--batch-size", help="examples per step")] = None,
+        lr: Annotated[float | None, typer.Option("--lr", help="peak learning rate (warmup, then cosine)")] = None,
+        prompt_weight: Annotated[float | None, typer.Option("--prompt-weight", help="loss weight of prompt tokens (answer = 1)")] = None,
+        threads: Annotated[int | None, typer.Option("--threads", help="torch threads (default 2, or 1 on an oversubscribed machine)")] = None,
+        eval_n: Annotated[int | None, typer.Option("--eval-n", help="examples per evaluation split")] = None,
+        hidden: Annotated[int | None, typer.Option("--hidden", help="model width")] = None,
+        layers: Annotated[int | None, typer.Option("--layers", help="transformer layers")] = None,
+        ffn: Annotated[int | None, typer.Option("--ffn", help="MLP width")] = None,
     ) -> None:
         from micromarket.settings import Settings
 
         task = task_factory()
         base = QUICK if quick else TrainConfig()
-        cfg = TrainConfig(**{**base.__dict__, "seed": seed, "seconds": seconds if seconds is not None else base.seconds})
+        over = {"batch_size": batch_size, "lr": lr, "prompt_weight": prompt_weight, "threads": threads, "eval_n": eval_n}
+        cfg = TrainConfig(**{**base.__dict__, "seed": seed, "seconds": seconds if seconds is not None else base.seconds,
+                             **{k: v for k, v in over.items() if v is not None}})
+        size = {"hidden": hidden, "layers": layers, "ffn": ffn}
+        cfg.size = ModelSize(**{**cfg.size.__dict__, **{k: v for k, v in size.items() if v is not None}})
         if cfg.seconds <= 0:
             raise typer.BadParameter("must be positive", param_hint="--seconds")
         target = out or Settings.from_env(home=home).home / "models" / task.specialist_id

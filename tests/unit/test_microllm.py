@@ -165,3 +165,58 @@ def test_local_backend_seq2seq(tmp_path):
     (g,) = backend.generate([backend.prompt("MCMXCIV", "roman numerals")])
     res = to_result(g, backend.config, "local")
     assert g.probs and 0.0 <= res.confidence <= 1.0
+
+
+def test_iso_date_prefix_validator():
+    from specialists.microllm.engine import _iso_date_prefix
+
+    for ok in ["", "2", "2021", "2021-", "2021-0", "2021-12", "2021-02-2", "2021-02-28", "2024-02-29", "1999-04-30"]:
+        assert _iso_date_prefix(ok), ok
+    for bad in ["3", "0999", "2021-2", "2021-13", "2021-00", "2021-02-3", "2021-02-30", "2023-02-29", "2021-04-31", "2021-04-301", "20210"]:
+        assert not _iso_date_prefix(bad), bad
+
+
+def test_constrained_decode_gives_a_valid_iso_date_or_unknown(tmp_path):
+    from datetime import date as _date
+
+    task = train_dates.DatesTask()
+    tok = build_char_tokenizer(task.alphabet, "UNKNOWN", 64)
+    import torch
+
+    for seed in range(3):  # random weights: whatever the model prefers, the output is well-formed
+        torch.manual_seed(seed)
+        save(build_model(len(tok), tok, ModelSize(hidden=32, layers=1, heads=2, ffn=64, max_len=64)), tok, task, tmp_path / str(seed))
+        backend = LocalBackend(str(tmp_path / str(seed)))
+        for g in backend.generate([backend.prompt(t) for t in ["March 3rd, 2021", "hello", "31/31/31", ""]]):
+            assert g.text == "UNKNOWN" or _date.fromisoformat(g.text), g.text
+
+
+def test_answer_and_prompt_weighted_loss():
+    import torch
+
+    from specialists.microllm.trainer import _encode, _loss
+
+    task = train_dates.DatesTask()
+    tok = build_char_tokenizer(task.alphabet, "UNKNOWN", 128)
+    model = build_model(len(tok), tok, ModelSize(hidden=32, layers=1, heads=2, ffn=64))
+    batch = [task.train_example(random.Random(i)) for i in range(4)]
+    ids, mask, labels = _encode(tok, batch, 128)
+    hf = labels.clone()
+    hf[hf < 0] = -100
+    with torch.no_grad():
+        assert _loss(model, ids, mask, labels, 0.0).item() == pytest.approx(model(input_ids=ids, attention_mask=mask, labels=hf).loss.item(), rel=1e-5)
+        assert _loss(model, ids, mask, labels, 0.1).item() > _loss(model, ids, mask, labels, 0.0).item()
+
+
+def test_dates_training_never_shows_heldout_structures():
+    task = train_dates.DatesTask()
+    rng = random.Random(7)
+    texts = [task.train_example(rng, rng.random())[0].lower() for _ in range(4000)]
+    assert not any(re.search(r"\b(day|year)\b", t) for t in texts)
+    assert not any(re.search(r"\((mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\)", t) for t in texts)
+    assert not any(re.search(r"\d[a-z]{3}\.?\d", t) and re.search(r"\d\d?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\d{2,4}\b", t) for t in texts)
+    assert not any(w.format("") in t for w in train_dates.HELDOUT_WRAPPERS for t in texts if w.format("").strip())
+    # curriculum: early examples are shorter
+    early = [len(task.train_example(rng, 0.0)[0]) for _ in range(500)]
+    late = [len(task.train_example(rng, 1.0)[0]) for _ in range(500)]
+    assert sum(early) < sum(late)
