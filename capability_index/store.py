@@ -1,17 +1,20 @@
-"""The card store: SQLite, the source of truth for registered specialists.
+"""The card store: the source of truth for registered specialists.
 
-The Chroma index is derived from it and can always be rebuilt from it.
+SQLite under the home by default; the shared PostgreSQL database when a
+``postgresql://`` database URL is configured (capability_index/sql.py), so that
+several orchestrators see the same specialists. The Chroma index is derived from
+it and can always be rebuilt from it.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
 from capability_index.cards import SpecialistCard, parse_card
+from capability_index.sql import dialect_for, redact_url
 from micromarket.errors import DuplicateSpecialistError, MicromarketError, UnknownSpecialistError
 
 STATUSES = ("active", "newcomer", "quarantined", "disabled")
@@ -25,8 +28,8 @@ CREATE TABLE IF NOT EXISTS specialists (
     status TEXT NOT NULL DEFAULT 'active',
     status_reason TEXT,
     source TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    created_at {REAL} NOT NULL,
+    updated_at {REAL} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS card_history (
     id TEXT NOT NULL,
@@ -34,8 +37,8 @@ CREATE TABLE IF NOT EXISTS card_history (
     card TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     event TEXT NOT NULL,
-    at REAL NOT NULL
-);
+    at {REAL} NOT NULL{ROW_SEQ}
+)
 """
 
 
@@ -43,16 +46,20 @@ class CardStore:
     """Registered specialist cards with their status (active, newcomer, quarantined, disabled)."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """``path``: an SQLite file, or a postgresql:// URL shared by several orchestrators."""
+        self._d = dialect_for(path, lock_name="micromarket.cards")
+        self.path = path if isinstance(path, str) and "://" in path else Path(path)
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as e:
-            raise MicromarketError(f"cannot open the card store {self.path}: {e}") from None
+            self._db = self._d.connect()
+            self._d.begin_write(self._db)  # serialises concurrent CREATE TABLEs on PostgreSQL
+            for stmt in self._d.ddl(_SCHEMA):
+                self._db.execute(stmt)
+            self._db.execute("COMMIT")
+        except Exception as e:  # noqa: BLE001 - sqlite3 and psycopg errors alike
+            where = redact_url(str(path)) if isinstance(path, str) else str(path)
+            raise MicromarketError(f"cannot open the card store {where}: {e}") from None
+        self._order = self._d.rowid
 
     def close(self) -> None:
         with self._lock:
@@ -60,7 +67,7 @@ class CardStore:
 
     def _write(self, sql_list: list[tuple[str, tuple]]) -> None:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._d.begin_write(self._db)
             try:
                 for sql, args in sql_list:
                     self._db.execute(sql, args)
@@ -90,7 +97,7 @@ class CardStore:
                     "fingerprint=excluded.fingerprint, status=excluded.status, source=excluded.source, updated_at=excluded.updated_at",
                     (card.id, card.version, data, fp, status, source, now, now),
                 ),
-                ("INSERT INTO card_history VALUES(?,?,?,?,?,?)", (card.id, card.version, data, fp, "replace" if existing else "add", now)),
+                ("INSERT INTO card_history(id, version, card, fingerprint, event, at) VALUES(?,?,?,?,?,?)", (card.id, card.version, data, fp, "replace" if existing else "add", now)),
             ]
             self._write(ops)
 
@@ -138,7 +145,7 @@ class CardStore:
             [
                 ("UPDATE specialists SET status=?, status_reason=?, updated_at=? WHERE id=?", (status, reason, time.time(), specialist_id)),
                 (
-                    "INSERT INTO card_history SELECT id, version, card, fingerprint, ?, ? FROM specialists WHERE id=?",
+                    "INSERT INTO card_history(id, version, card, fingerprint, event, at) SELECT id, version, card, fingerprint, ?, ? FROM specialists WHERE id=?",
                     (f"status:{status}", time.time(), specialist_id),
                 ),
             ]
@@ -149,7 +156,7 @@ class CardStore:
             raise UnknownSpecialistError(f"no specialist with id {specialist_id!r} (see `micromarket specialists list`)")
         self._write(
             [
-                ("INSERT INTO card_history SELECT id, version, card, fingerprint, 'remove', ? FROM specialists WHERE id=?", (time.time(), specialist_id)),
+                ("INSERT INTO card_history(id, version, card, fingerprint, event, at) SELECT id, version, card, fingerprint, 'remove', ? FROM specialists WHERE id=?", (time.time(), specialist_id)),
                 ("DELETE FROM specialists WHERE id=?", (specialist_id,)),
             ]
         )
@@ -157,7 +164,7 @@ class CardStore:
     def history(self, specialist_id: str) -> list[dict]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT version, fingerprint, event, at FROM card_history WHERE id=? ORDER BY rowid", (specialist_id,)
+                f"SELECT version, fingerprint, event, at FROM card_history WHERE id=? ORDER BY {self._order}", (specialist_id,)
             ).fetchall()
         return [dict(zip(("version", "fingerprint", "event", "at"), r)) for r in rows]
 

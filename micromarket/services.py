@@ -29,7 +29,7 @@ class Services:
     def store(self):
         from capability_index.store import CardStore
 
-        return CardStore(self.settings.cards_db)
+        return CardStore(self.settings.database_url or self.settings.cards_db)
 
     @cached_property
     def index(self):

@@ -376,7 +376,8 @@ def dependency_context(inputs: dict[str, dict] | None) -> str:
             continue
         val = r.get("value")
         tail = f" [value={val}]" if val not in (None, "") and str(val) not in str(r.get("answer", "")) else ""
-        lines.append(f"Result of {sid} ({r.get('text', '')}): {r.get('answer', '')}{tail}")
+        label = f"{sid} ({r['text']})" if r.get("text") else sid
+        lines.append(f"Result of {label}: {r.get('answer', '')}{tail}")
     return "\n".join(lines)
 
 

@@ -149,7 +149,7 @@ def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
             value = " ".join(value.split())
             if len(value) > MAX_INPUT_CHARS or output_injection(value):
                 return {}, f"the result of {dep} is not plain data that can be passed on"
-        out[dep] = {"status": r.get("status"), "value": value, "answer": str(value), "text": str(r.get("text", ""))[:MAX_INPUT_CHARS]}
+        out[dep] = {"status": r.get("status"), "value": value, "answer": str(value)}
     return out, None
 
 

@@ -83,3 +83,19 @@ async def test_solve_with_ledger_and_checkpointer_on_postgres(pg_market, tmp_pat
     again = await aresume(mp, "pg-thread-1")
     assert again["resumed"] is False and again["answer"] == out["answer"]
     assert len(mp.routing(run_id=run_id, limit=1000)) == len(recs)
+
+
+def test_a_second_orchestrator_sees_the_specialists_registered_by_the_first(pg_market, tmp_path, monkeypatch):
+    """The card store lives in the shared database too: another home (another machine) sees the same specialists."""
+    from micromarket import Marketplace
+
+    mp, url = pg_market
+    assert not (tmp_path / "home" / "cards.sqlite").exists()
+    other = Marketplace.open(home=tmp_path / "other-home", builtins=False)
+    try:
+        assert {r["id"] for r in other.specialists()} == {"miles", "calculus"}
+        assert other.card("miles") == mp.card("miles")
+        history = other.services.store.history("miles")
+        assert [h["event"] for h in history] == ["add"]
+    finally:
+        other.close()
