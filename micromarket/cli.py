@@ -306,28 +306,29 @@ def _forward(module: str, ctx: typer.Context, prefix: list[str] | None = None) -
     cmd.main(args=[*(prefix or []), *ctx.args], prog_name=f"micromarket {ctx.info_name}", standalone_mode=False)
 
 
+def _forward_named(ctx: typer.Context, module: str, what: str, name: str) -> None:
+    """Forward to `module` (which names `name`); an unknown name is a clear error, not an ImportError."""
+    if not name.isidentifier():
+        raise InputError(f"unknown {what} {name!r}")
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+        raise InputError(f"unknown {what} {name!r}") from None
+    _forward(module, ctx)
+
+
 @app.command(context_settings=FORWARD)
 def bench(ctx: typer.Context, name: str = typer.Argument(..., help="retrieval | trust | market | overhead | scale | context | fuzz | microllm")) -> None:
     """Run a benchmark program from benchmarks/ (pass its own options after the name)."""
-    if not name.isidentifier():
-        raise InputError(f"unknown benchmark {name!r}")
-    try:
-        importlib.import_module(f"benchmarks.{name}")
-    except ModuleNotFoundError:
-        raise InputError(f"unknown benchmark {name!r}") from None
-    _forward(f"benchmarks.{name}", ctx)
+    _forward_named(ctx, f"benchmarks.{name}", "benchmark", name)
 
 
 @app.command(context_settings=FORWARD)
 def train(ctx: typer.Context, name: str = typer.Argument(..., help="dates | roman")) -> None:
     """Train a micro-LLM specialist from scratch (pass its options after the name)."""
-    if not name.isidentifier():
-        raise InputError(f"unknown trainer {name!r}")
-    try:
-        importlib.import_module(f"specialists.microllm.train_{name}")
-    except ModuleNotFoundError:
-        raise InputError(f"unknown trainer {name!r}") from None
-    _forward(f"specialists.microllm.train_{name}", ctx)
+    _forward_named(ctx, f"specialists.microllm.train_{name}", "trainer", name)
 
 
 @app.command(context_settings=FORWARD)
