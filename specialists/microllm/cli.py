@@ -36,9 +36,13 @@ def card_cmd(
     specialist_id: Annotated[str | None, typer.Option("--id", help="specialist id")] = None,
     capability: Annotated[str, typer.Option(help="capability name")] = "generate",
     description: Annotated[str | None, typer.Option(help="capability description")] = None,
+    example: Annotated[list[str] | None, typer.Option("--example", help="an example task (repeat; helps retrieval)")] = None,
+    domain: Annotated[list[str] | None, typer.Option("--domain", help="a domain tag (repeat)")] = None,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="declared typical latency")] = 200.0,
 ) -> None:
     """Write a card for a local model directory (stdio transport via specialists.microllm.serve)."""
-    c = card_for_model(model, out=out, specialist_id=specialist_id, capability=capability, description=description)
+    c = card_for_model(model, out=out, specialist_id=specialist_id, capability=capability, description=description,
+                       examples=example, domains=domain, latency_ms=latency_ms)
     typer.echo(str(out or Path(model) / "card.yaml") + f"  ({c.id})")
 
 
