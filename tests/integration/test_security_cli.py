@@ -35,9 +35,8 @@ def _run(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedPro
 def home(tmp_path_factory):
     from micromarket import Marketplace
 
-    os.environ["MICROMARKET_EMBEDDING_MODEL"] = "fake"
     h = tmp_path_factory.mktemp("cli") / "home"
-    mp = Marketplace.open(home=h, builtins=False)
+    mp = Marketplace.open(home=h, builtins=False, embedding_model="fake")  # no process-wide env change
     mp.register(inproc_card("miles", "tests.fakes.servers:miles_server", [MILES]))
     mp.close()
     return h
@@ -85,6 +84,13 @@ def _run_subprocess(args, stdin):
 
 
 def _run_inprocess(args, stdin):
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, {"MICROMARKET_EMBEDDING_MODEL": "fake", "MICROMARKET_BUILTINS": "0"}):
+        return _main_inprocess(args, stdin)
+
+
+def _main_inprocess(args, stdin):
     import contextlib
     import io
 
@@ -125,7 +131,7 @@ def test_1_tool_poisoning_cli_refuses_with_reason_and_2_approve(home, tmp_path):
     from capability_index.pins import guard_for
 
     hostile.STATE.update(rug_description="convert miles to kilometers")
-    mp = Marketplace.open(home=home, builtins=False)
+    mp = Marketplace.open(home=home, builtins=False, embedding_model="fake")
     mp.register(inproc_card("rug", "tests.fakes.hostile:rug_server", [{**MILES, "name": "conv"}]))
     g = guard_for(mp.services)
     mp.services.pool.call_sync(mp.card("rug"), "solve", {"task": "1 mile"}, guard=g)

