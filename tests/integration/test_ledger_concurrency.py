@@ -31,19 +31,24 @@ def _worker(path: str, proc: int, n: int, q) -> None:
         q.put(("error", repr(e)))
 
 
-def test_eight_processes_500_updates_each(tmp_path):
-    path = str(tmp_path / "ledger.sqlite")
-    led = TrustLedger(path)
-    before = led.posterior("spec", "cap")
+def _run_workers(target, path: str) -> None:
+    """N_PROC spawned processes, each posting N_UPDATES updates at once; all must report ok."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(path, p, N_UPDATES, q)) for p in range(N_PROC)]
+    procs = [ctx.Process(target=target, args=(path, p, N_UPDATES, q)) for p in range(N_PROC)]
     for p in procs:
         p.start()
     results = [q.get(timeout=240) for _ in procs]
     for p in procs:
         p.join(timeout=60)
     assert all(r[0] == "ok" for r in results), results
+
+
+def test_eight_processes_500_updates_each(tmp_path):
+    path = str(tmp_path / "ledger.sqlite")
+    led = TrustLedger(path)
+    before = led.posterior("spec", "cap")
+    _run_workers(_worker, path)
     after = led.posterior("spec", "cap")
     succ = sum(1 for i in range(N_UPDATES) if i % 3 != 0) * N_PROC
     fail = N_UPDATES * N_PROC - succ
@@ -59,15 +64,7 @@ def test_eight_processes_symmetric_outcomes_exact_alpha_plus_beta(tmp_path):
     """α+β grows by exactly 4000 when every update is a weight-1 success."""
     path = str(tmp_path / "ledger.sqlite")
     led = TrustLedger(path)
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    procs = [ctx.Process(target=_succ_worker, args=(path, p, N_UPDATES, q)) for p in range(N_PROC)]
-    for p in procs:
-        p.start()
-    results = [q.get(timeout=240) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    assert all(r[0] == "ok" for r in results), results
+    _run_workers(_succ_worker, path)
     post = led.posterior("s2", "c2")
     assert post.alpha + post.beta - 2.0 == N_PROC * N_UPDATES
     led.close()
