@@ -64,15 +64,17 @@ def _sentences(paragraph: str) -> list[str]:
     return [s.strip() for s in _SENT.split(paragraph) if s and s.strip()]
 
 
-def _split_long(sentence: str, limit: int) -> list[str]:
-    words = sentence.split()
-    out, cur, n = [], [], 0
-    for w in words:
-        t = count_tokens(w)
+def _pack(pieces, limit: int) -> list[str]:
+    """Greedily join pieces into windows of at most ``limit`` tokens (a longer single piece stays whole)."""
+    out: list[str] = []
+    cur: list[str] = []
+    n = 0
+    for p in pieces:
+        t = count_tokens(p)
         if cur and n + t > limit:
             out.append(" ".join(cur))
             cur, n = [], 0
-        cur.append(w)
+        cur.append(p)
         n += t
     if cur:
         out.append(" ".join(cur))
@@ -85,20 +87,8 @@ def chunk_context(context: str, max_tokens: int = MAX_CHUNK_TOKENS) -> list[str]
     for para in _PARA.split(context or ""):
         if not para.strip():
             continue
-        cur: list[str] = []
-        n = 0
-        for s in _sentences(para):
-            t = count_tokens(s)
-            pieces = _split_long(s, max_tokens) if t > max_tokens else [s]
-            for p in pieces:
-                tp = count_tokens(p)
-                if cur and n + tp > max_tokens:
-                    chunks.append(" ".join(cur))
-                    cur, n = [], 0
-                cur.append(p)
-                n += tp
-        if cur:
-            chunks.append(" ".join(cur))
+        pieces = [p for s in _sentences(para) for p in (_pack(s.split(), max_tokens) if count_tokens(s) > max_tokens else [s])]
+        chunks += _pack(pieces, max_tokens)
     return chunks
 
 

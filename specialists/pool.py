@@ -262,9 +262,10 @@ class SpecialistPool:
             conn = self._conns.get(key)
             endpoint = endpoint_of(t)
             if conn and conn.session is not None and conn.error is None and conn.endpoint == endpoint and not conn.task.done():
-                if conn.recheck is not None and not conn.recheck.done():
+                rechecked = conn.recheck is not None and not conn.recheck.done()
+                if rechecked:
                     await asyncio.wait({conn.recheck}, timeout=self.connect_timeout)
-                if guard is not None and conn.guard is not None:
+                if rechecked and guard is not None and conn.guard is not None:  # the caller checked before the recheck
                     try:
                         await asyncio.to_thread(guard.check_callable, key)
                     except SpecialistCallError:
