@@ -160,7 +160,7 @@ def _subtask(rng: random.Random, nm: Names, n_facts: int) -> tuple[str, list[Fac
 
 
 def _count(text: str) -> int:
-    from nodes.context_slicing import count_tokens
+    from micromarket.nodes.context_slicing import count_tokens
 
     return count_tokens(text)
 
@@ -214,7 +214,7 @@ def make_case(rng: random.Random, size: int, n_subtasks: int = 3) -> dict:
 
 def run(n_per_size: int = 1, seed: int = 7, budget: int = 2048, model: str | None = None, sizes: tuple[int, ...] = SIZES) -> dict:
     from micromarket.settings import Settings
-    from nodes.context_slicing import prepare, select_chunks
+    from micromarket.nodes.context_slicing import prepare, select_chunks
 
     model = model or Settings.from_env().embedding_model
     rng = random.Random(seed)

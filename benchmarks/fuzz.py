@@ -103,8 +103,8 @@ def _allowed(e: BaseException) -> bool:
 
 
 def target_card(inp: Any) -> None:
-    from capability_index.cards import parse_card
-    from capability_index.security import scan_card
+    from micromarket.capability_index.cards import parse_card
+    from micromarket.capability_index.security import scan_card
 
     try:
         if isinstance(inp, tuple):
@@ -169,7 +169,7 @@ class Fixture:
                 os.environ["MICROMARKET_EMBEDDING_MODEL"] = old
         self.mp.register({"id": "echo", "name": "echo", "description": "convert miles to kilometers",
                           "capabilities": [{"name": "convert", "description": "convert miles to kilometers, length units"}],
-                          "transport": {"kind": "inprocess", "target": "benchmarks.fuzz:echo_server"}})
+                          "transport": {"kind": "inprocess", "target": "micromarket.benchmarks.fuzz:echo_server"}})
         self.run_id = self.mp.solve("convert 5 miles to km", seed=1)["run_id"]
 
     def close(self) -> None:
@@ -180,7 +180,7 @@ class Fixture:
 def echo_server():
     from mcp.server.fastmcp import FastMCP
 
-    from specialists.result import SolveResult
+    from micromarket.specialists.result import SolveResult
 
     mcp = FastMCP("fuzz-echo", log_level="WARNING")
 
@@ -194,7 +194,7 @@ def echo_server():
 def target_solve_text(fx: Fixture, task: Any, ctx: Any) -> None:
     """clean_text, the offline planner and retrieval on arbitrary input (cheap; most examples)."""
     from micromarket.api import MAX_TASK_CHARS, clean_text
-    from nodes.planner import split_task, validate_plan
+    from micromarket.nodes.planner import split_task, validate_plan
 
     try:
         t = clean_text(task, "task", MAX_TASK_CHARS)

@@ -46,8 +46,8 @@ from pathlib import Path
 
 import typer
 
-from capability_index.ledger import TrustLedger
-from capability_index.trust import Candidate, rank
+from micromarket.capability_index.ledger import TrustLedger
+from micromarket.capability_index.trust import Candidate, rank
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
 

@@ -32,7 +32,7 @@ async def _latency(card_path: Path, tasks: list[str], warmup: int = 3) -> list[f
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    from capability_index.cards import load_card
+    from micromarket.capability_index.cards import load_card
 
     card = load_card(card_path)
     cmd = [sys.executable if a == "{python}" else a for a in card.transport.command]
@@ -54,7 +54,7 @@ async def _latency(card_path: Path, tasks: list[str], warmup: int = 3) -> list[f
 def run_latency(model: Path, queries: int) -> dict:
     import asyncio
 
-    from specialists.microllm.compete import date_tasks
+    from micromarket.specialists.microllm.compete import date_tasks
 
     card = model / "card.yaml"
     if not card.is_file():
@@ -73,7 +73,7 @@ def run_compete(model: Path, rounds: int, home: Path | None, seed: int) -> dict:
     from rich.table import Table
 
     from micromarket import Marketplace
-    from specialists.microllm.compete import accuracy_by_specialist, compete, date_tasks, direct_accuracy, trust_rows
+    from micromarket.specialists.microllm.compete import accuracy_by_specialist, compete, date_tasks, direct_accuracy, trust_rows
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     card = model / "card.yaml"
@@ -86,7 +86,7 @@ def run_compete(model: Path, rounds: int, home: Path | None, seed: int) -> dict:
     for c in ("#", "task", "split", "candidates: trust / sampled", "chosen", "answer", "truth", "ok"):
         rec_table.add_column(c, overflow="fold")
     with Marketplace.open(home=home) as market:
-        from capability_index.cards import load_card
+        from micromarket.capability_index.cards import load_card
 
         market.register(load_card(card), replace=True)
 
@@ -133,8 +133,8 @@ def main(
         if compete:
             sys.stdout.write(json.dumps({"compete": run_compete(model, rounds, home, seed)}) + "\n")
         return
-    from specialists.microllm import train_dates, train_roman
-    from specialists.microllm.trainer import TrainConfig, run
+    from micromarket.specialists.microllm import train_dates, train_roman
+    from micromarket.specialists.microllm.trainer import TrainConfig, run
 
     tasks = {"dates": train_dates.DatesTask, "roman": train_roman.RomanTask}
     for name in task or list(tasks):

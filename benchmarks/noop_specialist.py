@@ -19,7 +19,7 @@ import os
 import time
 
 import micromarket  # noqa: F401  (process-start speed-ups before the mcp import)
-from specialists.result import SolveResult
+from micromarket.specialists.result import SolveResult
 
 SLEEP_S = float(os.environ.get("MICROMARKET_BENCH_SLEEP", "0.25"))
 

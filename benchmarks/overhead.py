@@ -59,10 +59,10 @@ def _cards(kind: str, sleep: float) -> list[dict]:
     for name, (desc, examples) in CAPS.items():
         sid = f"{'sleepy' if sleep else 'noop'}-{name}"
         if kind == "inprocess":
-            target = "benchmarks.noop_specialist:" + ("sleepy_server" if sleep else "noop_server")
+            target = "micromarket.benchmarks.noop_specialist:" + ("sleepy_server" if sleep else "noop_server")
             transport = {"kind": "inprocess", "target": target}
         else:
-            cmd = ["{python}", "-m", "benchmarks.noop_specialist", "--name", sid, "--sleep", str(sleep)]
+            cmd = ["{python}", "-m", "micromarket.benchmarks.noop_specialist", "--name", sid, "--sleep", str(sleep)]
             transport = {"kind": "stdio", "command": cmd, "cwd": str(REPO)}
         cards.append({
             "id": sid, "name": f"{name} specialist", "description": desc,

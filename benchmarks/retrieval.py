@@ -29,7 +29,7 @@ from typing import Any, Optional
 
 import typer
 
-from benchmarks.metrics import summarize
+from micromarket.benchmarks.metrics import summarize
 
 app = typer.Typer(add_completion=False, help="Capability retrieval: BM25 vs dense vs the micromarket retriever.")
 
@@ -76,7 +76,7 @@ def _slug(s: str, pattern: str, lower: bool) -> str:
 def catalogue_cards(entries: list[dict[str, Any]]):
     """SpecialistCards for catalogue entries: one capability per entry, entries of the same
     ``server`` grouped into one specialist. Returns (cards, key -> catalogue id)."""
-    from capability_index.cards import parse_card
+    from micromarket.capability_index.cards import parse_card
 
     groups: dict[str, list[dict[str, Any]]] = {}
     order: list[str] = []
@@ -118,7 +118,7 @@ def catalogue_cards(entries: list[dict[str, Any]]):
                     "name": str(name)[:200],
                     "description": str(description)[:4000],
                     "capabilities": caps,
-                    "transport": {"kind": "inprocess", "target": "benchmarks.retrieval:none"},
+                    "transport": {"kind": "inprocess", "target": "micromarket.benchmarks.retrieval:none"},
                 },
                 source=f"catalogue entry {g}",
             )
@@ -163,8 +163,8 @@ def retrieval(
     """Compare BM25, dense and the micromarket retriever on a catalogue and query set."""
     from rich.console import Console
 
-    from capability_index.index import CapabilityIndex
-    from capability_index.retriever import Retriever
+    from micromarket.capability_index.index import CapabilityIndex
+    from micromarket.capability_index.retriever import Retriever
     from micromarket.settings import Settings
 
     err = Console(stderr=True, highlight=False)

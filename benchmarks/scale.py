@@ -181,9 +181,9 @@ class ApproxEmbedder:
 
 def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: int, log=print,
         real_upto: int | None = None) -> dict[str, Any]:
-    from capability_index.cards import parse_card
-    from capability_index.index import CapabilityIndex, capability_text
-    from capability_index.retriever import Retriever
+    from micromarket.capability_index.cards import parse_card
+    from micromarket.capability_index.index import CapabilityIndex, capability_text
+    from micromarket.capability_index.retriever import Retriever
     from micromarket.settings import Settings
 
     settings = Settings.from_env(home=home)
@@ -209,7 +209,7 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
             raw_tp, ingest_tp = float("nan"), written / ingest_s
         # raw batched embedding throughput on a sample of the same texts, same batch size, same process
         sample = texts[: min(raw_sample, len(texts))]
-        from capability_index.index import EMBED_BATCH
+        from micromarket.capability_index.index import EMBED_BATCH
 
         if not approx:
             t0 = time.perf_counter()

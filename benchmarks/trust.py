@@ -44,7 +44,7 @@ from pathlib import Path
 
 import typer
 
-from capability_index.trust import Candidate, empirical_priors, prior, rank, update
+from micromarket.capability_index.trust import Candidate, empirical_priors, prior, rank, update
 
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -317,7 +317,7 @@ def main(
         "seeds": seeds,
         "cost_per_million_input_tokens": {SPECIALISTS[m]: c for m, c in COST.items()},
         "cost_ratio": round(COST[STRONG] / COST[WEAK], 2),
-        "policy": "capability_index.trust.rank (Thompson sampling over Beta posteriors whose spread settles "
+        "policy": "micromarket.capability_index.trust.rank (Thompson sampling over Beta posteriors whose spread settles "
                   "with evidence; empirical-Bayes family priors; quality_cost knob in expected accuracy)",
         "feedback": "bandit: the chosen model's recorded correctness only, as 'verified' evidence",
         "options": opts,

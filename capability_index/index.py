@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from capability_index.cards import Capability, SpecialistCard, canonical_hash, endpoint_of
-from capability_index.lock import NullLock, WriterLock
+from micromarket.capability_index.cards import Capability, SpecialistCard, canonical_hash, endpoint_of
+from micromarket.capability_index.lock import NullLock, WriterLock
 from micromarket.errors import IndexMismatchError, InputError, MicromarketError
 from micromarket.settings import Settings
 
@@ -285,7 +285,7 @@ class CapabilityIndex:
     @property
     def embeddings(self):
         if self._embeddings is None:
-            from capability_index.embeddings import get_embeddings
+            from micromarket.capability_index.embeddings import get_embeddings
 
             self._embeddings = get_embeddings(self.model)
         return self._embeddings
@@ -293,7 +293,7 @@ class CapabilityIndex:
     @property
     def dim(self) -> int:
         if self._dim is None:
-            from capability_index.embeddings import embedding_dim
+            from micromarket.capability_index.embeddings import embedding_dim
 
             self._dim = embedding_dim(self.model)
             if self._col is not None:

@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from capability_index import trust as T
-from capability_index.sql import dialect_for
+from micromarket.capability_index import trust as T
+from micromarket.capability_index.sql import dialect_for
 from micromarket.errors import InputError, UnknownRunError, UnknownSpecialistError
 
 DAY = 86400.0

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from capability_index.cards import canonical_hash
-from capability_index.security import (
+from micromarket.capability_index.cards import canonical_hash
+from micromarket.capability_index.security import (
     PoisonedSpecialistError, describe, other_tool_names, reason_of, scan_text, scan_tool, tool_definition,
 )
 from micromarket.errors import QuarantinedError

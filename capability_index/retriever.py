@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from capability_index.index import CapabilityIndex, Hit, matches_where, public_metadata
+from micromarket.capability_index.index import CapabilityIndex, Hit, matches_where, public_metadata
 
 # ---------------------------------------------------------------- lexical analysis
 

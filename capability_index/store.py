@@ -13,8 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from capability_index.cards import SpecialistCard, parse_card
-from capability_index.sql import dialect_for, redact_url
+from micromarket.capability_index.cards import SpecialistCard, parse_card
+from micromarket.capability_index.sql import dialect_for, redact_url
 from micromarket.errors import DuplicateSpecialistError, MicromarketError, UnknownSpecialistError
 
 STATUSES = ("active", "newcomer", "quarantined", "disabled")

@@ -9,14 +9,14 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
-from graphs.context import Context
-from graphs.state import InputState, OutputState, State
-from nodes.decompose import decompose
-from nodes.discover import discover
-from nodes.integrate import integrate
-from nodes.run_specialist import run_specialist
-from nodes.select import dispatch, select
-from nodes.update_trust import update_trust
+from micromarket.graphs.context import Context
+from micromarket.graphs.state import InputState, OutputState, State
+from micromarket.nodes.decompose import decompose
+from micromarket.nodes.discover import discover
+from micromarket.nodes.integrate import integrate
+from micromarket.nodes.run_specialist import run_specialist
+from micromarket.nodes.select import dispatch, select
+from micromarket.nodes.update_trust import update_trust
 
 
 async def join(state: State) -> dict:

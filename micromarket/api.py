@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from capability_index.cards import SpecialistCard, load_card, parse_card
+from micromarket.capability_index.cards import SpecialistCard, load_card, parse_card
 from micromarket.errors import InputError
 from micromarket.services import Services, drop_services, services_for
 from micromarket.settings import Settings
@@ -91,7 +91,7 @@ class Marketplace:
     @property
     def builder(self):
         """A fresh uncompiled graph builder, for host apps that compile with their own checkpointer."""
-        from graphs.marketplace import make_builder
+        from micromarket.graphs.marketplace import make_builder
 
         return make_builder()
 
@@ -103,7 +103,7 @@ class Marketplace:
 
     def context(self, **overrides) -> Any:
         """The run Context for this marketplace (home and chat model filled in)."""
-        from graphs.context import Context
+        from micromarket.graphs.context import Context
 
         fields = {f.name for f in dataclasses.fields(Context)}
         bad = set(overrides) - fields
@@ -134,7 +134,7 @@ class Marketplace:
             card = load_card(card)
         elif isinstance(card, dict):
             card = parse_card(card)
-        from capability_index.security import assert_clean, other_tool_names
+        from micromarket.capability_index.security import assert_clean, other_tool_names
 
         # tool poisoning: refused before anything is stored, embedded or shown to a model
         assert_clean(card, other_tools=other_tool_names(self._svc.store.cards(), exclude=card.id))
@@ -152,7 +152,7 @@ class Marketplace:
 
     def approve(self, specialist_id: str) -> str:
         """A human reviewed a quarantined specialist: pin its current tool definitions, lift the hold."""
-        from capability_index.pins import guard_for
+        from micromarket.capability_index.pins import guard_for
 
         self._svc.store.get(specialist_id)  # unknown id -> a clear error
         status = guard_for(self._svc).approve(specialist_id)
@@ -161,7 +161,7 @@ class Marketplace:
         return status
 
     def pin_history(self, specialist_id: str) -> list[dict]:
-        from capability_index.pins import guard_for
+        from micromarket.capability_index.pins import guard_for
 
         return guard_for(self._svc).pins.history(specialist_id)
 

@@ -95,7 +95,7 @@ def _output(values: dict) -> dict:
 async def open_checkpointer(settings):
     """The LangGraph checkpointer for ``settings``: ``AsyncPostgresSaver`` when ``database_url`` is a
     postgresql:// URL (tables created by ``setup()``), else ``AsyncSqliteSaver`` on ``<home>/checkpoints.sqlite``."""
-    from capability_index.sql import PostgresDialect, is_postgres_url
+    from micromarket.capability_index.sql import PostgresDialect, is_postgres_url
 
     if is_postgres_url(settings.database_url):
         import psycopg
@@ -127,7 +127,7 @@ async def _with_graph(mp, fn):
 async def asolve_durable(mp, task: str | bytes, *, thread_id: str, context: str | bytes | None = None, **options) -> dict:
     """Solve ``task`` on a checkpointed thread. Refuses a thread whose run did not finish (resume it)."""
     from micromarket.api import MAX_CONTEXT_CHARS, MAX_TASK_CHARS, clean_text
-    from nodes.common import new_run_id
+    from micromarket.nodes.common import new_run_id
 
     thread_id = check_thread_id(thread_id)
     text = clean_text(task, "task", MAX_TASK_CHARS)
@@ -156,7 +156,7 @@ async def asolve_durable(mp, task: str | bytes, *, thread_id: str, context: str 
 
 async def aresume(mp, thread_id: str) -> dict:
     """Continue a thread's interrupted run from its last checkpoint (finished branches are not re-run)."""
-    from graphs.context import Context
+    from micromarket.graphs.context import Context
 
     thread_id = check_thread_id(thread_id)
     book = ThreadBook(mp.settings.checkpoints_db)

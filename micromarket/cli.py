@@ -280,7 +280,7 @@ def serve(
 @index_app.command("rebuild")
 def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
     """Rebuild the Chroma index from the card store (after a model change or damage)."""
-    from capability_index.index import CapabilityIndex
+    from micromarket.capability_index.index import CapabilityIndex
     from micromarket.services import services_for
     from micromarket.settings import Settings
 
@@ -328,7 +328,7 @@ def bench(ctx: typer.Context, name: str = typer.Argument(..., help="retrieval | 
 @app.command(context_settings=FORWARD)
 def train(ctx: typer.Context, name: str = typer.Argument(..., help="dates | roman")) -> None:
     """Train a micro-LLM specialist from scratch (pass its options after the name)."""
-    _forward_named(ctx, f"specialists.microllm.train_{name}", "trainer", name)
+    _forward_named(ctx, f"micromarket.specialists.microllm.train_{name}", "trainer", name)
 
 
 @app.command(context_settings=FORWARD)
@@ -336,7 +336,7 @@ def specialist(ctx: typer.Context, action: str = typer.Argument(..., help="serve
     """Serve a Hugging Face model as an MCP specialist (`serve --model ... --card ...`) or write its card (`card`)."""
     if action not in ("serve", "card"):
         raise InputError(f"unknown action {action!r}; try `micromarket specialist serve --help`")
-    _forward("specialists.microllm.cli", ctx, prefix=[action])
+    _forward("micromarket.specialists.microllm.cli", ctx, prefix=[action])
 
 
 def main() -> None:

@@ -81,7 +81,7 @@ def as_subgraph(market=None):
     Invoke the parent with ``context=market.context()`` (or set MICROMARKET_HOME) so the subgraph's
     nodes find the data directory.
     """
-    from graphs.marketplace import make_builder
+    from micromarket.graphs.marketplace import make_builder
 
     return make_builder().compile(name="micromarket")
 

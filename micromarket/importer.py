@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capability_index.cards import SpecialistCard, Transport, card_from_tools
+from micromarket.capability_index.cards import SpecialistCard, Transport, card_from_tools
 from micromarket.errors import InputError, MicromarketError
 
 log = logging.getLogger("micromarket.importer")
@@ -334,7 +334,7 @@ def model_arguments(cap, text: str, context: str = "") -> dict[str, Any] | None:
         runtime = get_runtime()
     except Exception:  # noqa: BLE001 - not inside a graph run
         return None
-    from nodes.common import context_of, services
+    from micromarket.nodes.common import context_of, services
 
     ctx = context_of(runtime)
     svc = services(runtime)

@@ -10,7 +10,7 @@ import logging
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from capability_index.cards import SpecialistCard, load_card, parse_card
+from micromarket.capability_index.cards import SpecialistCard, load_card, parse_card
 
 GROUP = "micromarket.specialists"
 log = logging.getLogger("micromarket.plugins")
@@ -20,8 +20,8 @@ def plugin_cards() -> list[tuple[SpecialistCard, str]]:
     """All cards from installed plugins, with the entry point that supplied each."""
     found: list[tuple[SpecialistCard, str]] = []
     eps = list(entry_points(group=GROUP))
-    if not any(ep.value.startswith("specialists.builtin") for ep in eps):
-        from specialists import builtin  # running from a source tree that is not installed
+    if not any(ep.value.startswith("micromarket.specialists.builtin") for ep in eps):
+        from micromarket.specialists import builtin  # running from a source tree that is not installed
 
         found += [(c, "builtin") for c in builtin.cards()]
     for ep in eps:

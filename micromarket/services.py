@@ -27,31 +27,31 @@ class Services:
 
     @cached_property
     def store(self):
-        from capability_index.store import CardStore
+        from micromarket.capability_index.store import CardStore
 
         return CardStore(self.settings.database_url or self.settings.cards_db)
 
     @cached_property
     def index(self):
-        from capability_index.index import CapabilityIndex
+        from micromarket.capability_index.index import CapabilityIndex
 
         return CapabilityIndex(self.settings)
 
     @cached_property
     def retriever(self):
-        from capability_index.retriever import Retriever
+        from micromarket.capability_index.retriever import Retriever
 
         return Retriever(self.index, memory_path=self.settings.home / "experience.sqlite")
 
     @cached_property
     def ledger(self):
-        from capability_index.ledger import TrustLedger
+        from micromarket.capability_index.ledger import TrustLedger
 
         return TrustLedger(self.settings.database_url or self.settings.ledger_db)
 
     @cached_property
     def pool(self):
-        from specialists.pool import SpecialistPool
+        from micromarket.specialists.pool import SpecialistPool
 
         return SpecialistPool(call_timeout=self.settings.call_timeout_s)
 

@@ -6,7 +6,7 @@ import uuid
 
 from langgraph.runtime import Runtime
 
-from graphs.context import Context
+from micromarket.graphs.context import Context
 from micromarket.services import Services, services_for, settings_from_context
 
 

@@ -204,7 +204,7 @@ def default_model() -> str:
 
 
 def _embedder(model: str):
-    from capability_index.embeddings import get_embeddings
+    from micromarket.capability_index.embeddings import get_embeddings
 
     return get_embeddings(model)
 

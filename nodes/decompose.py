@@ -8,10 +8,10 @@ import logging
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from graphs.context import Context
-from graphs.state import State, Subtask
-from nodes.common import aservices, context_of, new_run_id
-from nodes.planner import PlanError, split_task, validate_plan
+from micromarket.graphs.context import Context
+from micromarket.graphs.state import State, Subtask
+from micromarket.nodes.common import aservices, context_of, new_run_id
+from micromarket.nodes.planner import PlanError, split_task, validate_plan
 
 log = logging.getLogger("micromarket.decompose")
 
@@ -56,7 +56,7 @@ async def plan_with_model(model, task: str) -> list[Subtask]:
 async def _warm_context(context: str, model_name: str) -> None:
     """Chunk and embed the task's context once, off the event loop, so the parallel
     branches only embed their subtask text (nodes.context_slicing caches per context)."""
-    from nodes.context_slicing import prepare
+    from micromarket.nodes.context_slicing import prepare
 
     try:
         await asyncio.to_thread(prepare, context, model_name)

@@ -6,9 +6,9 @@ import asyncio
 
 from langgraph.runtime import Runtime
 
-from graphs.context import Context
-from graphs.state import State
-from nodes.common import aservices, context_of
+from micromarket.graphs.context import Context
+from micromarket.graphs.state import State
+from micromarket.nodes.common import aservices, context_of
 
 CALLABLE = ("active", "newcomer")
 

@@ -9,9 +9,9 @@ import re
 
 from langgraph.runtime import Runtime
 
-from graphs.context import Context
-from graphs.state import State
-from nodes.common import aservices, context_of, results_of_run
+from micromarket.graphs.context import Context
+from micromarket.graphs.state import State
+from micromarket.nodes.common import aservices, context_of, results_of_run
 
 log = logging.getLogger("micromarket.integrate")
 
@@ -263,7 +263,7 @@ def numbers_preserved(prose: str, results: list[dict], task: str = "") -> bool:
 
 
 async def write_prose(model, task: str, results: list[dict]) -> str:
-    from capability_index.security import as_data
+    from micromarket.capability_index.security import as_data
 
     data = [
         {"subtask": r["text"], "status": r["status"], "specialist": r.get("specialist"), "reason": r.get("reason"),

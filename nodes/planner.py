@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from graphs.state import Subtask
+from micromarket.graphs.state import Subtask
 from micromarket.errors import MicromarketError
 
 MAX_SUBTASKS = 16

@@ -21,12 +21,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from capability_index.cards import Capability, SpecialistCard
-from graphs.context import Context
-from graphs.state import Attempt, SubtaskResult, WorkerState
+from micromarket.capability_index.cards import Capability, SpecialistCard
+from micromarket.graphs.context import Context
+from micromarket.graphs.state import Attempt, SubtaskResult, WorkerState
 from micromarket.errors import MicromarketError, QuarantinedError, SpecialistCallError
-from nodes.common import aservices, context_of
-from nodes.planner import substitute_inputs
+from micromarket.nodes.common import aservices, context_of
+from micromarket.nodes.planner import substitute_inputs
 
 log = logging.getLogger("micromarket.run")
 
@@ -84,7 +84,7 @@ def parse_outcome(structured: dict | None, text: str) -> dict[str, Any]:
 def slice_context(context: str, subtask: str, card: SpecialistCard, inputs: dict[str, dict] | None = None) -> str:
     """The part of the task's context this call may carry: the chunks relevant to the subtask (and the
     results it depends on), within the card's token budget. See nodes/context_slicing.py."""
-    from nodes.context_slicing import slice_context as _slice
+    from micromarket.nodes.context_slicing import slice_context as _slice
 
     return _slice(context, subtask, card, inputs)
 
@@ -97,15 +97,15 @@ class InjectionAttempt(SpecialistCallError):
 
 
 def _guard(svc):
-    from capability_index.pins import guard_for
+    from micromarket.capability_index.pins import guard_for
 
     return guard_for(svc)
 
 
 def check_output(card: SpecialistCard, cap: Capability, structured, text: str, parsed: dict) -> None:
     """Output schema (declared on the card) and injection checks; raises SpecialistCallError."""
-    from capability_index.security import output_injection
-    from specialists.pool import validate_output
+    from micromarket.capability_index.security import output_injection
+    from micromarket.specialists.pool import validate_output
 
     if cap.output_schema:
         validate_output(card.id, cap.tool_name, structured, cap.output_schema)
@@ -138,7 +138,7 @@ MAX_INPUT_CHARS = 200
 def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
     """What a dependent subtask may see of its dependencies: the value only (no explanation, no
     alternatives, no provenance), short, and free of instructions. Returns (inputs, problem)."""
-    from capability_index.security import output_injection
+    from micromarket.capability_index.security import output_injection
 
     out: dict[str, dict] = {}
     for dep, r in inputs.items():
@@ -215,7 +215,7 @@ async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> Subtas
             cand, res = max(good, key=lambda g: (g[1]["confidence"] or 0.0))
             extra: dict[str, Any] = {}
             if len(good) > 1:
-                from capability_index.trust import consensus
+                from micromarket.capability_index.trust import consensus
 
                 cons = consensus([{"key": c["key"], "answer": r["answer"], "value": r["value"], "confidence": r["confidence"]} for c, r in good])
                 winners = set(cons["groups"][0]["members"]) if cons.get("value") is not None else set()

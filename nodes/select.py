@@ -9,10 +9,10 @@ from typing import Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from capability_index.trust import Candidate, rank
-from graphs.context import Context
-from graphs.state import State, SubtaskResult, WorkerState
-from nodes.common import aservices, context_of, results_of_run
+from micromarket.capability_index.trust import Candidate, rank
+from micromarket.graphs.context import Context
+from micromarket.graphs.state import State, SubtaskResult, WorkerState
+from micromarket.nodes.common import aservices, context_of, results_of_run
 
 
 def _rng(ctx: Context, sub: dict) -> random.Random:

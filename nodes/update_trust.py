@@ -8,9 +8,9 @@ import logging
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from graphs.context import Context
-from graphs.state import State
-from nodes.common import aservices, context_of
+from micromarket.graphs.context import Context
+from micromarket.graphs.state import State
+from micromarket.nodes.common import aservices, context_of
 
 log = logging.getLogger("micromarket.trust")
 
@@ -31,7 +31,7 @@ def record(ledger, state: dict, results: list[dict], verdict: bool | None) -> No
                 ledger.record_evidence(run_id=run_id, subtask_id=r["subtask_id"], specialist_id=spec, capability=cap, kind=kind[0], success=kind[1])
         cons = r.get("consensus")
         if cons and r["status"] == "ok":
-            from capability_index.trust import consensus_evidence
+            from micromarket.capability_index.trust import consensus_evidence
 
             members = [k for g in cons.get("groups", []) for k in g["members"] if k]
             peers = ledger.posteriors([tuple(k.split(".", 1)) for k in members])

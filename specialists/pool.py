@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from capability_index.cards import SpecialistCard, Transport, endpoint_of
+from micromarket.capability_index.cards import SpecialistCard, Transport, endpoint_of
 from micromarket.errors import SpecialistCallError
 
 log = logging.getLogger("micromarket.pool")

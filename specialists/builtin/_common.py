@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mcp.server.fastmcp import FastMCP
 
-from specialists.result import SolveResult, unparsed
+from micromarket.specialists.result import SolveResult, unparsed
 
 CARD_DIR = Path(__file__).parent / "cards"
 

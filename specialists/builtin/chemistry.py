@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float
-from specialists.result import SolveResult
+from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float
+from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "chemistry"
 

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
-from specialists.builtin._common import clean, fail, make_server
-from specialists.result import SolveResult
+from micromarket.specialists.builtin._common import clean, fail, make_server
+from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "dates"
 

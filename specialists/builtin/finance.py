@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 import re
 
-from specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float
-from specialists.result import SolveResult
+from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float
+from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "finance"
 

@@ -19,7 +19,7 @@ from sympy.parsing.sympy_parser import (
     standard_transformations,
 )
 
-from specialists.builtin._common import (
+from micromarket.specialists.builtin._common import (
     LEAD_IN_RE,
     clean,
     fail,
@@ -29,7 +29,7 @@ from specialists.builtin._common import (
     superscript,
     words_to_ops,
 )
-from specialists.result import SolveResult
+from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "math"
 

@@ -12,8 +12,8 @@ import operator
 import re
 from fractions import Fraction
 
-from specialists.builtin._common import LEAD_IN_RE, clean, fail, fmt_num, make_server, strip_thousands, words_to_ops
-from specialists.result import SolveResult
+from micromarket.specialists.builtin._common import LEAD_IN_RE, clean, fail, fmt_num, make_server, strip_thousands, words_to_ops
+from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "quickcalc"
 

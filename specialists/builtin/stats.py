@@ -9,8 +9,8 @@ import math
 import re
 import statistics as st
 
-from specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float
-from specialists.result import SolveResult
+from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float
+from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "stats"
 

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float
-from specialists.result import SolveResult
+from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float
+from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "units"
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from capability_index.cards import SpecialistCard, dump_card, parse_card
+from micromarket.capability_index.cards import SpecialistCard, dump_card, parse_card
 
 app = typer.Typer(help="Serve Hugging Face models as MCP specialists.", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ def serve(
     endpoint: Annotated[str | None, typer.Option(help="TGI/vLLM endpoint URL (remote generation)")] = None,
 ) -> None:
     """Serve MODEL (or a remote ENDPOINT) over MCP with a solve(task, context) tool."""
-    from specialists.microllm.serve import run
+    from micromarket.specialists.microllm.serve import run
 
     if transport not in ("stdio", "http"):
         raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
@@ -88,7 +88,7 @@ def card_for_model(
         "transport": {
             "kind": "stdio",
             "cwd": str(Path(__file__).resolve().parents[2]),  # so `-m specialists...` imports without an install
-            "command": ["{python}", "-m", "specialists.microllm.serve", "--model", str(model_path), "--card", str(card_path)],
+            "command": ["{python}", "-m", "micromarket.specialists.microllm.serve", "--model", str(model_path), "--card", str(card_path)],
         },
     }
     card = parse_card(data, source=f"card for {model_path}")

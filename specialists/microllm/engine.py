@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from specialists.result import SolveResult
+from micromarket.specialists.result import SolveResult
 
 CONFIG_FILE = "microllm.json"
 # Used by the endpoint backend when the server returns no token logprobs.
@@ -121,7 +121,7 @@ class LocalBackend:
     def __init__(self, model: str, config: ServeConfig | None = None):
         import torch
 
-        from specialists.microllm.hf import load_pretrained
+        from micromarket.specialists.microllm.hf import load_pretrained
 
         self.tok, self.model, self.seq2seq = load_pretrained(model)
         self.config = config or ServeConfig.load(model if Path(model).is_dir() else None)
@@ -180,7 +180,7 @@ class LocalBackend:
         return constrain
 
     def prompt(self, task: str, context: str = "") -> str:
-        from specialists.microllm.hf import chat_prompt
+        from micromarket.specialists.microllm.hf import chat_prompt
 
         user = f"Context:\n{context}\n\nTask:\n{task}" if (context and self.config.use_context) else task
         return chat_prompt(self.tok, user, self.config.system)
@@ -257,7 +257,7 @@ class EndpointBackend:
             self.tok = AutoTokenizer.from_pretrained(tokenizer_dir)
 
     def prompt(self, task: str, context: str = "") -> str:
-        from specialists.microllm.hf import chat_prompt
+        from micromarket.specialists.microllm.hf import chat_prompt
 
         user = f"Context:\n{context}\n\nTask:\n{task}" if (context and self.config.use_context) else task
         return chat_prompt(self.tok, user, self.config.system) if self.tok is not None else user

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from mcp.server.fastmcp import FastMCP
 
-from capability_index.cards import SpecialistCard, load_card
-from specialists.microllm.engine import EndpointBackend, LocalBackend, ServeConfig, to_result
-from specialists.result import SolveResult
+from micromarket.capability_index.cards import SpecialistCard, load_card
+from micromarket.specialists.microllm.engine import EndpointBackend, LocalBackend, ServeConfig, to_result
+from micromarket.specialists.result import SolveResult
 
 
 def make_backend(model: str | None, endpoint: str | None = None):

@@ -25,8 +25,8 @@ import string
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from specialists.microllm.engine import ServeConfig
-from specialists.microllm.trainer import Example, make_app
+from micromarket.specialists.microllm.engine import ServeConfig
+from micromarket.specialists.microllm.trainer import Example, make_app
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

@@ -16,8 +16,8 @@ import random
 import string
 from dataclasses import dataclass, field
 
-from specialists.microllm.engine import ServeConfig
-from specialists.microllm.trainer import Example, make_app
+from micromarket.specialists.microllm.engine import ServeConfig
+from micromarket.specialists.microllm.trainer import Example, make_app
 
 ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]

@@ -20,7 +20,7 @@ from typing import Annotated, Callable, Protocol
 import typer
 
 from micromarket.errors import MicromarketError
-from specialists.microllm.engine import LocalBackend, ServeConfig, to_result
+from micromarket.specialists.microllm.engine import LocalBackend, ServeConfig, to_result
 
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>", "<sep>"]
 CHAT_TEMPLATE = (
@@ -275,7 +275,7 @@ def evaluate(out: Path, task: Task, n: int, seed: int = 12345) -> dict:
 
 
 def write_card(task: Task, out: Path):
-    from specialists.microllm.cli import card_for_model
+    from micromarket.specialists.microllm.cli import card_for_model
 
     return card_for_model(
         out,

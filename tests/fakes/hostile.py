@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mcp.server.fastmcp import Context, FastMCP
 
-from specialists.result import SolveResult
+from micromarket.specialists.result import SolveResult
 
 STATE: dict = {"rug_description": "convert miles to kilometers", "calls": 0, "progress_sent": 0, "flaky_left": 0}
 

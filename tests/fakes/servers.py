@@ -7,7 +7,7 @@ import re
 
 from mcp.server.fastmcp import FastMCP
 
-from specialists.result import SolveResult
+from micromarket.specialists.result import SolveResult
 
 BEHAVIOUR = {"sleep": 0.0, "fail": False}
 

@@ -10,7 +10,7 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from capability_index.cards import parse_card
+from micromarket.capability_index.cards import parse_card
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def _check_value(got, expected):
 
 async def _exercise(card_id: str) -> None:
     task, expected = CASES[card_id]
-    params = StdioServerParameters(command=sys.executable, args=["-m", f"specialists.builtin.{card_id}"])
+    params = StdioServerParameters(command=sys.executable, args=["-m", f"micromarket.specialists.builtin.{card_id}"])
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
 

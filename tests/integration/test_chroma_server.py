@@ -24,7 +24,7 @@ MORSE_SERVER = textwrap.dedent(
     '''
     import sys
     from mcp.server.fastmcp import FastMCP
-    from specialists.result import SolveResult
+    from micromarket.specialists.result import SolveResult
 
     CODE = {"A": ".-", "B": "-...", "C": "-.-.", "D": "-..", "E": ".", "F": "..-.", "G": "--.", "H": "....", "I": "..",
             "J": ".---", "K": "-.-", "L": ".-..", "M": "--", "N": "-.", "O": "---", "P": ".--.", "Q": "--.-", "R": ".-.",

@@ -47,8 +47,8 @@ def test_convert_then_multiply(market):
 
 
 def test_chain_with_a_long_context_sends_each_specialist_a_slice(market):
-    from benchmarks.context import make_case
-    from nodes.context_slicing import count_tokens
+    from micromarket.benchmarks.context import make_case
+    from micromarket.nodes.context_slicing import count_tokens
 
     case = make_case(random.Random(11), 5000)
     out = market.solve(CHAIN, context=case["context"], seed=3, max_attempts=8)

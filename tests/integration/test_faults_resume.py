@@ -83,7 +83,7 @@ def test_9_crash_and_resume_sigkill_mid_run(tmp_path, monkeypatch):
     assert res2.returncode == 0, res2.stderr
     assert _count(tmp_path, "miles") == 1 and _count(tmp_path, "integral") == 2
     # trust counted once per (run, subtask): one outcome each
-    from capability_index.ledger import TrustLedger
+    from micromarket.capability_index.ledger import TrustLedger
 
     led = TrustLedger(home / "ledger.sqlite")
     ev = led._read(lambda c: c.execute("SELECT specialist_id, kind, COUNT(*) FROM evidence GROUP BY 1, 2").fetchall())

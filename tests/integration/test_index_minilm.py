@@ -8,9 +8,9 @@ import textwrap
 
 import pytest
 
-from capability_index.cards import parse_card
-from capability_index.index import CapabilityIndex
-from capability_index.retriever import Retriever
+from micromarket.capability_index.cards import parse_card
+from micromarket.capability_index.index import CapabilityIndex
+from micromarket.capability_index.retriever import Retriever
 from micromarket.errors import IndexLockedError, IndexMismatchError
 from micromarket.settings import Settings
 
@@ -85,7 +85,7 @@ def test_second_writer_process_is_refused(home, index):
         f"""
         import sys
         from pathlib import Path
-        from capability_index.index import CapabilityIndex
+        from micromarket.capability_index.index import CapabilityIndex
         from micromarket.errors import IndexLockedError
         from micromarket.settings import Settings
         idx = CapabilityIndex(Settings(home=Path({str(home)!r}), builtins=False))

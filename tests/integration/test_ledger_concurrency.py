@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import threading
 
-from capability_index.ledger import TrustLedger
+from micromarket.capability_index.ledger import TrustLedger
 
 N_PROC = 8
 N_UPDATES = 500

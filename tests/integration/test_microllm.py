@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from capability_index.cards import load_card
-from specialists.result import SolveResult
+from micromarket.capability_index.cards import load_card
+from micromarket.specialists.result import SolveResult
 from tests.tiny_models import build_tiny_causal_lm
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -41,7 +41,7 @@ async def _call_over_stdio(card_path: Path, tasks: list[str]) -> tuple[list[Solv
 
 
 async def test_serve_tiny_model_over_mcp_stdio(tmp_path):
-    from specialists.microllm.cli import card_for_model
+    from micromarket.specialists.microllm.cli import card_for_model
 
     model = build_tiny_causal_lm(tmp_path / "tiny")
     card = card_for_model(model, specialist_id="tiny-lm", capability="chat", description="a tiny random model")
@@ -56,7 +56,7 @@ def quick_dates(tmp_path_factory):
     """`train dates --quick` end to end (budget cut to 25 s to keep the suite fast)."""
     out = tmp_path_factory.mktemp("dates") / "model"
     proc = subprocess.run(
-        [sys.executable, "-m", "specialists.microllm.train_dates", "--quick", "--seconds", "25", "--json", "--out", str(out)],
+        [sys.executable, "-m", "micromarket.specialists.microllm.train_dates", "--quick", "--seconds", "25", "--json", "--out", str(out)],
         capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -20,8 +20,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture(scope="module")
 def market_with_microllm(tmp_path_factory):
     from micromarket import Marketplace
-    from specialists.microllm.train_dates import DatesTask
-    from specialists.microllm.trainer import ModelSize, build_char_tokenizer, build_model, save, write_card
+    from micromarket.specialists.microllm.train_dates import DatesTask
+    from micromarket.specialists.microllm.trainer import ModelSize, build_char_tokenizer, build_model, save, write_card
 
     root = tmp_path_factory.mktemp("compete")
     task = DatesTask()
@@ -39,11 +39,11 @@ def market_with_microllm(tmp_path_factory):
 
 
 def test_both_tried_and_trust_moves_toward_the_more_accurate(market_with_microllm):
-    from specialists.microllm.compete import accuracy_by_specialist, compete, date_tasks, trust_rows
+    from micromarket.specialists.microllm.compete import accuracy_by_specialist, compete, date_tasks, trust_rows
 
     mp = market_with_microllm
     # forms the rule-based parser reads (so the comparison is about accuracy, not coverage)
-    from specialists.builtin.dates import solve_task
+    from micromarket.specialists.builtin.dates import solve_task
 
     # no commas: the offline planner may split a task at ", " into two subtasks
     tasks = [x for x in date_tasks(80, seed=3, splits=("unseen_dates",)) if "," not in x[0] and str(solve_task(x[0]).value) == x[1]][:12]

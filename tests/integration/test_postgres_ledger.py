@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from capability_index.ledger import TrustLedger
-from capability_index.sql import Row, dialect_for, redact_url, translate_placeholders
+from micromarket.capability_index.ledger import TrustLedger
+from micromarket.capability_index.sql import Row, dialect_for, redact_url, translate_placeholders
 from micromarket.errors import InputError
 from tests.integration.test_postgres_support import fresh_database
 from tests.unit import test_ledger as sqlite_tests

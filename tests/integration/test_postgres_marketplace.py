@@ -33,7 +33,7 @@ def pg_market(tmp_path, monkeypatch, pg_url):  # noqa: F811
 async def test_solve_with_ledger_and_checkpointer_on_postgres(pg_market, tmp_path):
     import psycopg
 
-    from capability_index.ledger import TrustLedger
+    from micromarket.capability_index.ledger import TrustLedger
 
     mp, url = pg_market
     assert mp.settings.database_url == url

@@ -118,7 +118,7 @@ def _main_inprocess(args, stdin):
 
 
 def test_1_tool_poisoning_cli_refuses_with_reason_and_2_approve(home, tmp_path):
-    from capability_index.cards import dump_card, parse_card
+    from micromarket.capability_index.cards import dump_card, parse_card
 
     card = parse_card(inproc_card("evil", "tests.fakes.hostile:poisoned_server", [{**MILES, "name": "km", "description": hostile.POISON}]))
     f = tmp_path / "evil.yaml"
@@ -128,7 +128,7 @@ def test_1_tool_poisoning_cli_refuses_with_reason_and_2_approve(home, tmp_path):
     assert res.returncode != 0 and "tool poisoning" in err and "instruction block" in err and "Traceback" not in err
     # approve a specialist quarantined by a rug pull
     from micromarket import Marketplace
-    from capability_index.pins import guard_for
+    from micromarket.capability_index.pins import guard_for
 
     hostile.STATE.update(rug_description="convert miles to kilometers")
     mp = Marketplace.open(home=home, builtins=False, embedding_model="fake")
@@ -142,10 +142,10 @@ def test_1_tool_poisoning_cli_refuses_with_reason_and_2_approve(home, tmp_path):
     with pytest.raises(QuarantinedError):
         mp.services.pool.call_sync(mp.card("rug"), "solve", {"task": "1 mile"}, guard=g)
     mp.close()
-    from capability_index.pins import drop_guard
+    from micromarket.capability_index.pins import drop_guard
 
     drop_guard(home)
-    from capability_index.store import CardStore
+    from micromarket.capability_index.store import CardStore
 
     store = CardStore(home / "cards.sqlite")
     assert store.status("rug") == "quarantined"

@@ -24,7 +24,7 @@ UNITS_CARD = {
             "examples": ["Convert 5 miles to kilometers", "how many pounds is 3 kg"],
         }
     ],
-    "transport": {"kind": "stdio", "command": ["{python}", "-m", "specialists.builtin.units"]},
+    "transport": {"kind": "stdio", "command": ["{python}", "-m", "micromarket.specialists.builtin.units"]},
 }
 
 TASK = "Convert 5 miles to kilometers"

@@ -49,7 +49,7 @@ def _market(home: Path, n_cards: int = 2, caps_per_card: int = 1):
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from capability_index.lock import WriterLock
+    from micromarket.capability_index.lock import WriterLock
     with WriterLock(sys.argv[1]):
         print("locked", flush=True)
         time.sleep(60)
@@ -65,12 +65,12 @@ def test_12_second_process_writing_same_chroma_dir_fails_fast(tmp_path, monkeypa
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        from capability_index.index import CapabilityIndex
+        from micromarket.capability_index.index import CapabilityIndex
         from micromarket.errors import IndexLockedError
         from micromarket.settings import Settings
 
         idx = CapabilityIndex(Settings(home=home, embedding_model="fake"))
-        from capability_index.cards import parse_card
+        from micromarket.capability_index.cards import parse_card
 
         card = parse_card(inproc_card("late", "tests.fakes.servers:miles_server", [MILES]))
         t0 = time.monotonic()
@@ -82,12 +82,12 @@ def test_12_second_process_writing_same_chroma_dir_fails_fast(tmp_path, monkeypa
         idx.close()
         # through the CLI: a clear message, a non-zero exit, no traceback, and nothing half-registered
         card_file = tmp_path / "late.yaml"
-        from capability_index.cards import dump_card
+        from micromarket.capability_index.cards import dump_card
 
         card_file.write_text(dump_card(card))
         res = _cli(home, "specialists", "add", str(card_file))
         assert res.returncode != 0 and "server mode" in res.stderr and "Traceback" not in res.stderr
-        from capability_index.store import CardStore
+        from micromarket.capability_index.store import CardStore
 
         assert not CardStore(home / "cards.sqlite").has("late")
     finally:
@@ -100,7 +100,7 @@ def test_12_second_process_writing_same_chroma_dir_fails_fast(tmp_path, monkeypa
 
 INDEXER = textwrap.dedent("""
     import sys, time
-    from capability_index.index import CapabilityIndex
+    from micromarket.capability_index.index import CapabilityIndex
     from micromarket import Marketplace
     orig = CapabilityIndex.embed
     def slow(self, texts):
@@ -140,7 +140,7 @@ def test_13_sigkill_during_indexing_verify_detects_rebuild_restores(tmp_path, mo
     assert "indexed 400 capabilities" in res.stdout
     res = _cli(home, "index", "verify")
     assert res.returncode == 0, res.stderr
-    from capability_index.store import CardStore
+    from micromarket.capability_index.store import CardStore
 
     store = CardStore(home / "cards.sqlite")
     assert {c.id for c in store.cards()} == ids  # no specialist lost
@@ -172,7 +172,7 @@ N_PROC, N_UPDATES = 8, 500
 
 def _feedback_worker(path: str, proc: int, q) -> None:
     try:
-        from capability_index.ledger import TrustLedger
+        from micromarket.capability_index.ledger import TrustLedger
 
         led = TrustLedger(path)
         for i in range(N_UPDATES):
@@ -185,7 +185,7 @@ def _feedback_worker(path: str, proc: int, q) -> None:
 
 
 def test_15_concurrent_feedback_8x500_exact_counts_no_busy(tmp_path):
-    from capability_index.ledger import TrustLedger
+    from micromarket.capability_index.ledger import TrustLedger
 
     path = str(tmp_path / "ledger.sqlite")
     led = TrustLedger(path)

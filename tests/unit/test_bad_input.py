@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capability_index.cards import parse_card
+from micromarket.capability_index.cards import parse_card
 from micromarket.errors import CardError, DuplicateSpecialistError, InputError
 from tests.conftest import MILES, inproc_card
 

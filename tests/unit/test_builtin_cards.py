@@ -2,8 +2,8 @@ import importlib
 
 import pytest
 
-from capability_index.cards import SpecialistCard, load_card
-from specialists.builtin import CARD_DIR, cards
+from micromarket.capability_index.cards import SpecialistCard, load_card
+from micromarket.specialists.builtin import CARD_DIR, cards
 
 IDS = ["chemistry", "dates", "finance", "math", "quickcalc", "stats", "units"]
 
@@ -18,7 +18,7 @@ def test_cards_load_in_stable_order():
 def test_card_file_is_valid_and_complete(card_id):
     c = load_card(CARD_DIR / f"{card_id}.yaml")
     assert c.version == "1.0.0" and c.provider == "micromarket" and c.license == "Apache-2.0"
-    assert c.transport.kind == "stdio" and c.transport.command == ["{python}", "-m", f"specialists.builtin.{card_id}"]
+    assert c.transport.kind == "stdio" and c.transport.command == ["{python}", "-m", f"micromarket.specialists.builtin.{card_id}"]
     assert 0 < c.cost_per_call <= 0.001 and c.context_tokens == 1024
     assert len(c.capabilities) >= 2
     for cap in c.capabilities:
@@ -29,7 +29,7 @@ def test_card_file_is_valid_and_complete(card_id):
 
 @pytest.mark.parametrize("card_id", IDS)
 def test_every_card_example_is_answered_confidently(card_id):
-    mod = importlib.import_module(f"specialists.builtin.{card_id}")
+    mod = importlib.import_module(f"micromarket.specialists.builtin.{card_id}")
     for cap in load_card(CARD_DIR / f"{card_id}.yaml").capabilities:
         for ex in cap.examples:
             ctx = "12, 15, 20, 31" if card_id == "stats" and ("these" in ex or "this data" in ex) else ""
@@ -52,6 +52,6 @@ def test_normalize_date_capability_name():
 
 @pytest.mark.parametrize("card_id", IDS)
 def test_out_of_domain_request_gets_zero_everywhere(card_id):
-    mod = importlib.import_module(f"specialists.builtin.{card_id}")
+    mod = importlib.import_module(f"micromarket.specialists.builtin.{card_id}")
     r = mod.solve_task("what will the weather be in Paris tomorrow")
     assert r.confidence == 0 and r.answer == "" and r.value is None

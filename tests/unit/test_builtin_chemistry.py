@@ -1,6 +1,6 @@
 import pytest
 
-from specialists.builtin.chemistry import ATOMIC_WEIGHTS, molar_mass, parse_formula, solve_task
+from micromarket.specialists.builtin.chemistry import ATOMIC_WEIGHTS, molar_mass, parse_formula, solve_task
 
 
 @pytest.mark.parametrize(

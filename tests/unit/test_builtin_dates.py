@@ -1,6 +1,6 @@
 import pytest
 
-from specialists.builtin.dates import add_duration, normalize_date, solve_task
+from micromarket.specialists.builtin.dates import add_duration, normalize_date, solve_task
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from specialists.builtin.finance import compound_interest, loan_payment, solve_task
+from micromarket.specialists.builtin.finance import compound_interest, loan_payment, solve_task
 
 
 @pytest.mark.parametrize(

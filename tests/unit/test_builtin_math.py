@@ -1,6 +1,6 @@
 import pytest
 
-from specialists.builtin.math import differentiate, integrate, solve_task
+from micromarket.specialists.builtin.math import differentiate, integrate, solve_task
 
 
 def test_definite_integral_exact_and_decimal():

@@ -1,6 +1,6 @@
 import pytest
 
-from specialists.builtin.quickcalc import solve_task
+from micromarket.specialists.builtin.quickcalc import solve_task
 
 
 @pytest.mark.parametrize(

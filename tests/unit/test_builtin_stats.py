@@ -1,6 +1,6 @@
 import pytest
 
-from specialists.builtin.stats import describe, solve_task
+from micromarket.specialists.builtin.stats import describe, solve_task
 
 
 @pytest.mark.parametrize(

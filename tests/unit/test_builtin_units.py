@@ -1,6 +1,6 @@
 import pytest
 
-from specialists.builtin.units import convert, solve_task
+from micromarket.specialists.builtin.units import convert, solve_task
 
 
 def test_marathon():

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-import nodes.context_slicing as cs
-from nodes.context_slicing import anchors_of, chunk_context, count_tokens, prepare, slice_context, slice_for
-from specialists.result import SolveResult
+import micromarket.nodes.context_slicing as cs
+from micromarket.nodes.context_slicing import anchors_of, chunk_context, count_tokens, prepare, slice_context, slice_for
+from micromarket.specialists.result import SolveResult
 from tests.conftest import inproc_card
 
 FAKE = "fake"
@@ -151,7 +151,7 @@ def test_each_specialist_gets_its_slice_and_the_routing_record_says_how_much(tmp
 
 
 def test_bench_context_meets_targets_with_fake_embeddings():
-    from benchmarks.context import run
+    from micromarket.benchmarks.context import run
 
     rep = run(sizes=(5000, 12000), model=FAKE, seed=3)
     assert 5000 <= rep["context_tokens_min"] and rep["context_tokens_max"] <= 13000

@@ -57,7 +57,7 @@ def test_8_parallel_specialist_raises_siblings_kept_partial(fake_market, monkeyp
     assert out["partial"] is True
     assert "8.05" in out["answer"] and "failed" in out["answer"]
     # an unexpected exception inside the branch (not a call error) is caught there too
-    import nodes.run_specialist as rs
+    import micromarket.nodes.run_specialist as rs
 
     orig = rs.solve_subtask
 
@@ -84,7 +84,7 @@ def test_10_idempotent_trust_updates_replays_never_count_twice(fake_market):
     out = mp.solve("convert 5 miles to km and integrate x^2 from 0 to 1", seed=4)
     led = mp.services.ledger
     before = {(r["specialist_id"], r["capability"]): (r["alpha"], r["beta"], r["errors"]) for r in led.trust_table()}
-    from nodes.update_trust import record
+    from micromarket.nodes.update_trust import record
 
     state = {"run_id": out["run_id"], "task": "t", "answer": out["answer"], "unsupported": [], "candidates": {}}
     for _ in range(3):  # a replay after a crash, a resumed run, a retried node
@@ -116,7 +116,7 @@ class _FakeSession:
 
 
 def _pool_with(session):
-    from specialists.pool import SpecialistPool, _Conn
+    from micromarket.specialists.pool import SpecialistPool, _Conn
 
     pool = SpecialistPool(call_timeout=2, retries=3, backoff_s=0.01, max_backoff_s=0.05)
     conns = {"n": 0}
@@ -136,7 +136,7 @@ def _pool_with(session):
 
 
 def _card():
-    from capability_index.cards import parse_card
+    from micromarket.capability_index.cards import parse_card
 
     return parse_card(inproc_card("x", "tests.fakes.servers:miles_server", [MILES]))
 

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from benchmarks.fuzz import Fixture, run_all
+from micromarket.benchmarks.fuzz import Fixture, run_all
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_16_fuzzing_card_import_solve_feedback_small_budget(fuzz_fixture):
 
 
 def test_16_fuzzing_known_nasty_inputs(fuzz_fixture):
-    from benchmarks.fuzz import deep, target_card, target_feedback, target_import, target_solve_full, target_solve_text
+    from micromarket.benchmarks.fuzz import deep, target_card, target_feedback, target_import, target_solve_full, target_solve_text
 
     card = {"id": "x", "name": "n", "description": "d", "transport": {"kind": "inprocess", "target": "m:x"},
             "capabilities": [{"name": "c", "description": "d", "input_schema": deep(900)}]}

@@ -104,7 +104,7 @@ def test_hung_specialist_times_out_and_is_recorded(fake_market):
 
 
 def test_graph_module_exports_builder_and_compiled_graph():
-    from graphs import marketplace
+    from micromarket.graphs import marketplace
 
     assert marketplace.graph.name == "micromarket"
     nodes = set(marketplace.builder.nodes)

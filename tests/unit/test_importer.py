@@ -129,7 +129,7 @@ def typed_server() -> FastMCP:
 
 
 def _typed_card():
-    from capability_index.cards import Transport, card_from_tools
+    from micromarket.capability_index.cards import Transport, card_from_tools
 
     tool = {"name": "add_days", "description": "Add a number of days to a calendar date (ISO yyyy-mm-dd) and return the new date",
             "inputSchema": ADD_DAYS_SCHEMA}

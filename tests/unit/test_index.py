@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from capability_index.cards import parse_card
-from capability_index.embeddings import embedding_dim, get_embeddings
-from capability_index.index import CapabilityIndex, build_where, capability_text, split_identifier
-from capability_index.lock import WriterLock
+from micromarket.capability_index.cards import parse_card
+from micromarket.capability_index.embeddings import embedding_dim, get_embeddings
+from micromarket.capability_index.index import CapabilityIndex, build_where, capability_text, split_identifier
+from micromarket.capability_index.lock import WriterLock
 from micromarket.errors import IndexLockedError, IndexMismatchError
 from micromarket.settings import Settings
 
@@ -162,7 +162,7 @@ def test_second_writer_gets_locked_error(settings):
     code = textwrap.dedent(
         f"""
         import sys, time
-        from capability_index.lock import WriterLock
+        from micromarket.capability_index.lock import WriterLock
         with WriterLock({str(settings.chroma_dir)!r}):
             print("locked", flush=True)
             sys.stdin.readline()

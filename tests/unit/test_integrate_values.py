@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nodes.integrate import deterministic_answer, extract_values, numbers_preserved, provenance, value_check
-from specialists.result import SolveResult
+from micromarket.nodes.integrate import deterministic_answer, extract_values, numbers_preserved, provenance, value_check
+from micromarket.specialists.result import SolveResult
 from tests.conftest import INTEGRAL, MILES, inproc_card
 from tests.fakes.chat import ScriptedChatModel
 

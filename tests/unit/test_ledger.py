@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from capability_index.ledger import TrustLedger
-from capability_index.trust import Candidate
+from micromarket.capability_index.ledger import TrustLedger
+from micromarket.capability_index.trust import Candidate
 from micromarket.errors import InputError, UnknownRunError
 
 

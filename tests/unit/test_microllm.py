@@ -11,10 +11,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from capability_index.cards import load_card  # noqa: E402
-from specialists.microllm import train_dates, train_roman  # noqa: E402
-from specialists.microllm.engine import Generation, LocalBackend, ServeConfig, to_result  # noqa: E402
-from specialists.microllm.trainer import ModelSize, auroc, build_char_tokenizer, build_model, save  # noqa: E402
+from micromarket.capability_index.cards import load_card  # noqa: E402
+from micromarket.specialists.microllm import train_dates, train_roman  # noqa: E402
+from micromarket.specialists.microllm.engine import Generation, LocalBackend, ServeConfig, to_result  # noqa: E402
+from micromarket.specialists.microllm.trainer import ModelSize, auroc, build_char_tokenizer, build_model, save  # noqa: E402
 
 
 def test_char_tokenizer_roundtrip_and_chat_template(tmp_path):
@@ -93,7 +93,7 @@ def test_roman_and_words():
 
 
 def test_constrained_decode_and_card(tmp_path):
-    from specialists.microllm.trainer import write_card
+    from micromarket.specialists.microllm.trainer import write_card
 
     task = train_dates.DatesTask()
     tok = build_char_tokenizer(task.alphabet, "UNKNOWN", 64)
@@ -107,7 +107,7 @@ def test_constrained_decode_and_card(tmp_path):
     card = write_card(task, tmp_path)
     assert load_card(tmp_path / "card.yaml") == card
     assert card.capabilities[0].name == "normalize_date"
-    assert card.transport.command[:3] == ["{python}", "-m", "specialists.microllm.serve"]
+    assert card.transport.command[:3] == ["{python}", "-m", "micromarket.specialists.microllm.serve"]
     assert card.transport.command[-1] == str((tmp_path / "card.yaml").resolve())
 
 
@@ -143,7 +143,7 @@ def test_endpoint_backend_uses_returned_logprobs(monkeypatch):
 
     from huggingface_hub import constants
 
-    from specialists.microllm.engine import EndpointBackend
+    from micromarket.specialists.microllm.engine import EndpointBackend
 
     monkeypatch.setattr(constants, "is_offline_mode", lambda: False)  # a local server, not the hub
     tokens = [{"id": 1, "text": "2021", "logprob": -0.1, "special": False}, {"id": 2, "text": "-03-04", "logprob": -0.2, "special": False}]
@@ -168,7 +168,7 @@ def test_local_backend_seq2seq(tmp_path):
 
 
 def test_iso_date_prefix_validator():
-    from specialists.microllm.engine import _iso_date_prefix
+    from micromarket.specialists.microllm.engine import _iso_date_prefix
 
     for ok in ["", "2", "2021", "2021-", "2021-0", "2021-12", "2021-02-2", "2021-02-28", "2024-02-29", "1999-04-30"]:
         assert _iso_date_prefix(ok), ok
@@ -194,7 +194,7 @@ def test_constrained_decode_gives_a_valid_iso_date_or_unknown(tmp_path):
 def test_answer_and_prompt_weighted_loss():
     import torch
 
-    from specialists.microllm.trainer import _encode, _loss
+    from micromarket.specialists.microllm.trainer import _encode, _loss
 
     task = train_dates.DatesTask()
     tok = build_char_tokenizer(task.alphabet, "UNKNOWN", 128)

@@ -50,7 +50,7 @@ def test_retriever_batches_queries_and_clauses_in_one_call(fake_market):
 
 
 def test_embedding_model_is_loaded_once_per_process(tmp_path, monkeypatch):
-    from capability_index import embeddings
+    from micromarket.capability_index import embeddings
     from micromarket import Marketplace
 
     loads = []
@@ -72,7 +72,7 @@ def test_cli_import_is_lazy():
     code = (
         "import sys, micromarket.cli\n"
         "heavy = ('torch', 'sentence_transformers', 'transformers', 'chromadb', 'langgraph', 'mcp', 'jsonschema', "
-        "'rfc3987_syntax.syntax_helpers', 'numpy', 'capability_index.index')\n"
+        "'rfc3987_syntax.syntax_helpers', 'numpy', 'micromarket.capability_index.index')\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
@@ -96,7 +96,7 @@ def test_jsonschema_validate_is_cached_and_equivalent():
     from jsonschema.exceptions import best_match
     from jsonschema.validators import validator_for
 
-    from specialists.result import SolveResult
+    from micromarket.specialists.result import SolveResult
 
     schema = SolveResult.model_json_schema()
     for inst in ({"answer": "x", "confidence": 0.5}, {"answer": 1, "confidence": 2}, {"confidence": 0.5}, {"answer": "y", "confidence": -1}):
@@ -154,8 +154,8 @@ def barrier_sync_server():
 
 
 def test_pool_runs_sync_inprocess_tools_concurrently():
-    from capability_index.cards import parse_card
-    from specialists.pool import SpecialistPool
+    from micromarket.capability_index.cards import parse_card
+    from micromarket.specialists.pool import SpecialistPool
 
     _set_barrier(4)
     card = parse_card({"id": "barrier", "name": "b", "description": "d", "capabilities": [{"name": "c", "description": "d"}],

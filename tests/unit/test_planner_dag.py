@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from graphs.state import Subtask
-from nodes.decompose import plan_with_model
-from nodes.planner import PlanError, split_task, substitute_inputs, validate_plan, waves
-from specialists.result import SolveResult
+from micromarket.graphs.state import Subtask
+from micromarket.nodes.decompose import plan_with_model
+from micromarket.nodes.planner import PlanError, split_task, substitute_inputs, validate_plan, waves
+from micromarket.specialists.result import SolveResult
 from tests.conftest import inproc_card
 from tests.fakes.chat import ScriptedChatModel
 

@@ -28,7 +28,7 @@ def broken_cards():
 
 
 def _eps(*extra):
-    base = [md.EntryPoint(name="builtins", value="specialists.builtin:cards", group=plugins.GROUP)]
+    base = [md.EntryPoint(name="builtins", value="micromarket.specialists.builtin:cards", group=plugins.GROUP)]
     return base + [md.EntryPoint(name=n, value=v, group=plugins.GROUP) for n, v in extra]
 
 
@@ -48,7 +48,7 @@ def simulated_entry_points(monkeypatch):
 def test_plugin_cards_come_through_the_entry_point_group(simulated_entry_points, caplog):
     found = {c.id: src for c, src in plugins.plugin_cards()}
     assert found["acme-weather"] == "plugin:acme"
-    builtin_ids = {c.id for c in __import__("specialists.builtin", fromlist=["cards"]).cards()}
+    builtin_ids = {c.id for c in __import__("micromarket.specialists.builtin", fromlist=["cards"]).cards()}
     assert builtin_ids and all(found[i] == "plugin:builtins" for i in builtin_ids)  # built-ins: the same path
     assert "broken" in caplog.text  # a broken plugin is reported, not fatal
 

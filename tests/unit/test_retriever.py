@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from capability_index.index import CapabilityIndex
-from capability_index.retriever import Retriever, rewrite_with_chat_model, split_clauses
+from micromarket.capability_index.index import CapabilityIndex
+from micromarket.capability_index.retriever import Retriever, rewrite_with_chat_model, split_clauses
 from micromarket.settings import Settings
 from tests.unit.test_index import CARDS, make_card
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from capability_index.trust import (
+from micromarket.capability_index.trust import (
     Candidate,
     Posterior,
     calibration,
@@ -156,7 +156,7 @@ def test_sudden_drop():
 
 
 def test_accuracy_of_inverts_the_penalty():
-    from capability_index.trust import accuracy_of
+    from micromarket.capability_index.trust import accuracy_of
 
     for r in (0.0, 0.1, 0.5, 0.8, 1.0):
         t = r / (r + 2.0 * (1 - r)) if r < 1 else 1.0
@@ -183,7 +183,7 @@ def test_gated_explores_only_while_posteriors_overlap():
 
 
 def test_empirical_priors_correct_for_where_a_specialist_was_used():
-    from capability_index.trust import empirical_priors
+    from micromarket.capability_index.trust import empirical_priors
 
     # both specialists are 0.1 apart everywhere; "strong" was only used on the hard capabilities
     acc = {"easy1": 0.9, "easy2": 0.85, "mid": 0.7, "hard1": 0.5, "hard2": 0.45}
@@ -203,7 +203,7 @@ def test_empirical_priors_correct_for_where_a_specialist_was_used():
 
 
 def test_family_prior_and_shared_difficulty():
-    from capability_index.trust import pooled, share_difficulty
+    from micromarket.capability_index.trust import pooled, share_difficulty
 
     fresh = make_posterior(1, 1)
     assert pooled(fresh, (0.8, 10.0)).mean == pytest.approx(0.8)
