@@ -1,12 +1,11 @@
-"""micromarket: a marketplace of specialist models for orchestrator LLMs."""
+"""micromarket: a marketplace of specialist models for orchestrator LLMs.
+
+Importing the package has no side effects; entry points apply process speed-ups (``micromarket._speedups``)."""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from micromarket import _speedups as _sp  # noqa: E402  (lazy rfc3987 parser: -3 s per process; see the module)
-
-_sp.apply()
 __all__ = ["Marketplace", "Settings", "__version__"]
 
 

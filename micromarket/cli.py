@@ -343,6 +343,9 @@ def main() -> None:
     """Entry point: user errors print a message and a non-zero exit code, never a traceback."""
     import click
 
+    from micromarket import _speedups
+
+    _speedups.apply()
     debug = bool(os.environ.get("MICROMARKET_DEBUG"))
     try:
         cmd = typer.main.get_command(app)

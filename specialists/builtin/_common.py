@@ -32,6 +32,14 @@ def make_server(specialist_id: str, name: str, instructions: str) -> FastMCP:
     return mcp
 
 
+def serve(mcp: FastMCP) -> None:
+    """Run a built-in server on stdio, with the process speed-ups an entry point applies."""
+    from micromarket import _speedups
+
+    _speedups.apply()
+    mcp.run()
+
+
 def fail(why: str) -> SolveResult:
     """Confidence 0: nothing usable was understood."""
     return unparsed("", why)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float
+from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "chemistry"
@@ -259,7 +259,7 @@ def composition_tool(formula: str, element: str = "") -> SolveResult:
 
 
 def main() -> None:
-    mcp.run()
+    serve(mcp)
 
 
 if __name__ == "__main__":

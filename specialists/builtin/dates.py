@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
-from micromarket.specialists.builtin._common import clean, fail, make_server
+from micromarket.specialists.builtin._common import clean, fail, make_server, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "dates"
@@ -362,7 +362,7 @@ def day_of_week_tool(text: str) -> SolveResult:
 
 
 def main() -> None:
-    mcp.run()
+    serve(mcp)
 
 
 if __name__ == "__main__":

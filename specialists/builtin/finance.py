@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float
+from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "finance"
@@ -270,7 +270,7 @@ def annuity_value_tool(payment: float, annual_rate_percent: float, years: float,
 
 
 def main() -> None:
-    mcp.run()
+    serve(mcp)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from micromarket.specialists.builtin._common import (
     strip_thousands,
     superscript,
     words_to_ops,
+    serve,
 )
 from micromarket.specialists.result import SolveResult
 
@@ -466,7 +467,7 @@ def evaluate_tool(expression: str) -> SolveResult:
 
 
 def main() -> None:
-    mcp.run()
+    serve(mcp)
 
 
 if __name__ == "__main__":

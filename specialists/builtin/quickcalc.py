@@ -12,7 +12,7 @@ import operator
 import re
 from fractions import Fraction
 
-from micromarket.specialists.builtin._common import LEAD_IN_RE, clean, fail, fmt_num, make_server, strip_thousands, words_to_ops
+from micromarket.specialists.builtin._common import LEAD_IN_RE, clean, fail, fmt_num, make_server, strip_thousands, words_to_ops, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "quickcalc"
@@ -162,7 +162,7 @@ def calculate_tool(expression: str) -> SolveResult:
 
 
 def main() -> None:
-    mcp.run()
+    serve(mcp)
 
 
 if __name__ == "__main__":

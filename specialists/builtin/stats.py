@@ -9,7 +9,7 @@ import math
 import re
 import statistics as st
 
-from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float
+from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "stats"
@@ -248,7 +248,7 @@ def correlation_tool(x: list[float], y: list[float]) -> SolveResult:
 
 
 def main() -> None:
-    mcp.run()
+    serve(mcp)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float
+from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "units"
@@ -224,7 +224,7 @@ def convert_tool(value: float, from_unit: str, to_unit: str) -> SolveResult:
 
 
 def main() -> None:
-    mcp.run()
+    serve(mcp)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,10 @@ def run(model: str | None, card_path: str, transport: str = "stdio", port: int =
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m specialists.microllm.serve", description=__doc__.splitlines()[0])
+    from micromarket import _speedups
+
+    _speedups.apply()
+    ap = argparse.ArgumentParser(prog="python -m micromarket.specialists.microllm.serve", description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="HF model id or local directory (also the tokenizer/config source with --endpoint)")
     ap.add_argument("--card", required=True, help="specialist card (yaml/toml/json)")
     ap.add_argument("--transport", choices=["stdio", "http"], default="stdio")
