@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_server_support import env_for, free_port
+from tests.integration.server_support import env_for, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

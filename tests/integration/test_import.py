@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.integration.test_server_support import env_for, free_port, prepare_home
+from tests.integration.server_support import env_for, free_port, prepare_home
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

@@ -6,6 +6,9 @@ import multiprocessing as mp
 import threading
 
 from micromarket.capability_index.ledger import TrustLedger
+import pytest
+
+pytestmark = pytest.mark.integration
 
 N_PROC = 8
 N_UPDATES = 500

@@ -11,7 +11,7 @@ import pytest
 from micromarket.capability_index.ledger import TrustLedger
 from micromarket.capability_index.sql import Row, dialect_for, redact_url, translate_placeholders
 from micromarket.errors import InputError
-from tests.integration.test_postgres_support import fresh_database
+from tests.integration.postgres_support import fresh_database
 from tests.unit import test_ledger as sqlite_tests
 from tests.unit.test_ledger import Clock
 

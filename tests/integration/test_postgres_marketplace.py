@@ -8,7 +8,7 @@ import pytest
 
 from micromarket.checkpoint import aresume, asolve_durable, open_checkpointer
 from tests.conftest import INTEGRAL, MILES, inproc_card
-from tests.integration.test_postgres_support import pg_url  # noqa: F401 - fixture
+from tests.integration.postgres_support import pg_url  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration
 

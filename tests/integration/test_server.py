@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.integration.test_server_support import (
+from tests.integration.server_support import (
     TASK,
     copy_home,
     env_for,

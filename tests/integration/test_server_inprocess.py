@@ -7,6 +7,9 @@ import asyncio
 import json
 
 from micromarket import server
+import pytest
+
+pytestmark = pytest.mark.integration
 
 TASK = "convert 5 miles to km"
 
