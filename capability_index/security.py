@@ -360,47 +360,7 @@ def tool_definition(tool: Any) -> dict[str, Any]:
     return {k: d.get(k) for k in ("name", "title", "description", "inputSchema", "outputSchema", "annotations")}
 
 
-# ---------------------------------------------------------------- outputs
-
-
-_OUTPUT_RULES = [r for r in RULES if r[0] not in ("sensitive file or secret",)]
-_OUTPUT_EXTRA = re.compile(
-    r"\b(call|invoke|use|run)\s+(the\s+)?[`'\"]?[\w.-]+[`'\"]?\s+(tool|function|specialist)\b"
-    r"|\b(add|insert|create|append)\s+(a\s+)?(new\s+)?(sub-?task|step|tool\s+call)\b|\b(change|modify|rewrite)\s+(the\s+)?plan\b",
-    _I,
-)
-
-
-def output_injection(text: str) -> list[Finding]:
-    """Instructions hidden in a specialist's *output* (an injection attempt against the orchestrator)."""
-    if not isinstance(text, str) or not text:
-        return []
-    out: list[Finding] = []
-    for name in hidden_characters(text):
-        if name != "control character":
-            out.append(Finding(f"hidden characters: {name}", "output", text[:60]))
-    folded = _fold(text + " " + decode_tags(text))
-    for rule, rx in _OUTPUT_RULES:
-        m = rx.search(folded)
-        if m:
-            out.append(Finding(rule, "output", _excerpt(folded, m)))
-    m = _OTHER_TOOL.search(folded) or _OUTPUT_EXTRA.search(folded)
-    if m:
-        out.append(Finding("tries to direct other tools or the plan", "output", _excerpt(folded, m)))
-    return out
-
-
-_DELIM = re.compile(r"</?\s*(specialist[-_]output|data)\b[^>]*>", re.I)
-
-
-def as_data(text: str, source: str) -> str:
-    """A specialist's output, fenced as data for a prompt: delimiters inside it are neutralised."""
-    body = _DELIM.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), str(text))
-    src = re.sub(r"[^\w.-]", "_", source)[:80]
-    return f'<specialist-output source="{src}">\n{body}\n</specialist-output>'
-
-
 __all__ = [
     "Finding", "PoisonedSpecialistError", "scan_text", "scan_tool", "scan_card", "assert_clean", "other_tool_names",
-    "tool_definition", "output_injection", "as_data", "hidden_characters", "schema_strings", "reason_of",
+    "tool_definition", "hidden_characters", "schema_strings", "reason_of",
 ]

@@ -263,7 +263,7 @@ def numbers_preserved(prose: str, results: list[dict], task: str = "") -> bool:
 
 
 async def write_prose(model, task: str, results: list[dict]) -> str:
-    from micromarket.capability_index.security import as_data
+    from micromarket.capability_index.output_guard import as_data
 
     data = [
         {"subtask": r["text"], "status": r["status"], "specialist": r.get("specialist"), "reason": r.get("reason"),

@@ -104,7 +104,7 @@ def _guard(svc):
 
 def check_output(card: SpecialistCard, cap: Capability, structured, text: str, parsed: dict) -> None:
     """Output schema (declared on the card) and injection checks; raises SpecialistCallError."""
-    from micromarket.capability_index.security import output_injection
+    from micromarket.capability_index.output_guard import output_injection
     from micromarket.specialists.pool import validate_output
 
     if cap.output_schema:
@@ -138,7 +138,7 @@ MAX_INPUT_CHARS = 200
 def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
     """What a dependent subtask may see of its dependencies: the value only (no explanation, no
     alternatives, no provenance), short, and free of instructions. Returns (inputs, problem)."""
-    from micromarket.capability_index.security import output_injection
+    from micromarket.capability_index.output_guard import output_injection
 
     out: dict[str, dict] = {}
     for dep, r in inputs.items():
