@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from micromarket.errors import InputError, MicromarketError
+from micromarket.errors import InputError, MicromarketError, UnknownRunError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="A marketplace of specialist models.")
 specialists_app = typer.Typer(no_args_is_help=True, help="List, add, remove, import and approve specialists.")
@@ -68,6 +68,8 @@ def solve(
     text = clean_text(_text_arg(task, "task"), "task", MAX_TASK_CHARS)  # before anything heavy is opened
     if context_file is not None and not context_file.is_file():
         raise InputError(f"context file not found: {context_file}")
+    if context_file is not None and context_file.stat().st_size > 4 * MAX_CONTEXT_CHARS:  # UTF-8: at most 4 bytes a character
+        raise InputError(f"context file {context_file} is {context_file.stat().st_size:,} bytes; the limit is {MAX_CONTEXT_CHARS:,} characters")
     ctx_text = clean_text(context_file.read_bytes(), "context", MAX_CONTEXT_CHARS, allow_empty=True) if context_file else None
     out = None
     if not no_daemon and thread is None and chat_model is None and redundancy == 1 and quality_cost == 0.0 and seed is None:
@@ -148,7 +150,11 @@ def feedback(
     updated = mp.feedback(run_id, good, subtask_id=subtask, note=note)
     con = _console()
     for u in updated:
-        con.print(f"{'raised' if good else 'lowered'} trust of {u.get('specialist_id')}.{u.get('capability')}: now {u.get('mean', 0):.3f}")
+        if not u.get("updated"):
+            con.print(f"{u.get('specialist_id')}.{u.get('capability')}: already counted for this run; trust stays {u['mean_after']:.3f}")
+            continue
+        con.print(f"{'raised' if good else 'lowered'} trust of {u.get('specialist_id')}.{u.get('capability')}: "
+                  f"{u['mean_before']:.3f} -> {u['mean_after']:.3f}")
     if not updated:
         con.print("nothing to update: that run chose no specialist")
 
@@ -159,6 +165,8 @@ def routing(run_id: Optional[str] = typer.Argument(None), limit: int = typer.Opt
     """Show routing records: candidates, similarity, trust, the choice and the outcome."""
     mp = _open(home, progress=False)
     recs = mp.routing(run_id, limit=limit)
+    if run_id is not None and not recs:
+        raise UnknownRunError(f"no routing records for run {run_id!r}: check the id printed by `micromarket solve`")
     if as_json:
         sys.stdout.write(json.dumps(recs, ensure_ascii=False, default=str) + "\n")
         return
@@ -322,7 +330,7 @@ def _forward_named(ctx: typer.Context, module: str, what: str, name: str) -> Non
 @app.command(context_settings=FORWARD)
 def bench(ctx: typer.Context, name: str = typer.Argument(..., help="retrieval | trust | market | overhead | scale | context | fuzz | microllm")) -> None:
     """Run a benchmark program from benchmarks/ (pass its own options after the name)."""
-    _forward_named(ctx, f"benchmarks.{name}", "benchmark", name)
+    _forward_named(ctx, f"micromarket.benchmarks.{name}", "benchmark", name)
 
 
 @app.command(context_settings=FORWARD)
