@@ -285,6 +285,29 @@ def serve(
         raise InputError(f"unknown transport {transport!r}: use stdio or http")
 
 
+@app.command()
+def backup(dest: Path = typer.Argument(..., help="A new directory for the copy"), home: Optional[Path] = HomeOpt) -> None:
+    """Copy the home's stores (cards, trust ledger, checkpoints, memory, pins) with SQLite's online backup."""
+    from micromarket.settings import Settings
+    from micromarket.stores import backup_home
+
+    src = Settings.from_env(home=home).home
+    names = backup_home(src, dest)
+    _console().print(f"backed up {', '.join(names)} from {src} to {dest} (the index is rebuilt from the cards on restore)")
+
+
+@app.command()
+def restore(src: Path = typer.Argument(..., help="A directory written by `micromarket backup`"), home: Optional[Path] = HomeOpt,
+            force: bool = typer.Option(False, "--force", help="Replace the home's existing stores")) -> None:
+    """Restore a backup into the home; then `micromarket index rebuild` re-creates the index from the cards."""
+    from micromarket.settings import Settings
+    from micromarket.stores import restore_home
+
+    dest = Settings.from_env(home=home).home
+    names = restore_home(src, dest, force=force)
+    _console().print(f"restored {', '.join(names)} into {dest}; run `micromarket index rebuild` to re-create the index")
+
+
 @index_app.command("rebuild")
 def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
     """Rebuild the Chroma index from the card store (after a model change or damage)."""
