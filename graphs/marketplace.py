@@ -7,10 +7,10 @@ store; `graph` is compiled without a checkpointer for LangGraph Studio.
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import RetryPolicy
 
 from micromarket.graphs.context import Context
 from micromarket.graphs.state import InputState, OutputState, State
+from micromarket.nodes.common import MODEL_RETRY
 from micromarket.nodes.decompose import decompose
 from micromarket.nodes.discover import discover
 from micromarket.nodes.integrate import integrate
@@ -27,13 +27,12 @@ async def join(state: State) -> dict:
 def make_builder() -> StateGraph:
     """A fresh, uncompiled marketplace graph."""
     b = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
-    network = RetryPolicy(max_attempts=3, initial_interval=0.2, retry_on=(ConnectionError, TimeoutError))
-    b.add_node("decompose", decompose, retry_policy=network)  # may call a remote chat model
+    b.add_node("decompose", decompose, retry_policy=MODEL_RETRY)  # a chat model's transient errors are retried
     b.add_node("discover", discover)
     b.add_node("select", select)
     b.add_node("run_specialist", run_specialist)  # retries and fallbacks happen inside, per candidate
     b.add_node("join", join)
-    b.add_node("integrate", integrate, retry_policy=network)
+    b.add_node("integrate", integrate, retry_policy=MODEL_RETRY)
     b.add_node("update_trust", update_trust)
     b.add_edge(START, "decompose")
     b.add_edge("decompose", "discover")

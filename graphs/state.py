@@ -1,11 +1,19 @@
-"""Graph state. TypedDicts from typing_extensions so Studio can read the schemas."""
+"""Graph state. TypedDicts from typing_extensions so Studio can read the schemas.
+
+A subtask's result is built in one place, :func:`subtask_result`, and an attempt in one place,
+:func:`attempt`; ``Outcome`` is the one list of attempt outcomes.
+"""
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from typing_extensions import NotRequired, TypedDict
+
+Outcome = Literal["ok", "declined", "error", "timeout", "quarantined", "schema", "injection"]
+OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
+Status = Literal["ok", "failed", "unsupported"]
 
 
 class Subtask(TypedDict):
@@ -17,15 +25,16 @@ class Subtask(TypedDict):
 class Attempt(TypedDict):
     key: str
     specialist_id: str
-    outcome: str  # ok | declined | error | timeout | quarantined | schema
+    outcome: Outcome
     latency_ms: float
     error: NotRequired[str]
 
 
 class SubtaskResult(TypedDict):
+    run_id: str
     subtask_id: str
     text: str
-    status: str  # ok | failed | unsupported
+    status: Status
     specialist: str | None
     version: str | None
     capability: str | None
@@ -35,12 +44,48 @@ class SubtaskResult(TypedDict):
     value: Any
     latency_ms: float
     attempts: list[Attempt]
+    depends_on: list[str]  # subtask ids whose results this one received
+    provenance: dict  # specialist, capability, version, confidence, context_tokens, evidence
     reason: NotRequired[str]
     context_tokens: NotRequired[int]
     consensus: NotRequired[dict]
     alternatives: NotRequired[list[dict]]
-    depends_on: NotRequired[list[str]]  # subtask ids whose results this one received (set by integrate)
-    provenance: NotRequired[dict]  # specialist, capability, version, confidence, context_tokens, evidence (set by integrate)
+
+
+def attempt(candidate: dict, outcome: str, latency_ms: float, error: str | None = None) -> Attempt:
+    """One try of one candidate. An outcome outside ``Outcome`` is recorded as ``error``."""
+    a = Attempt(key=candidate["key"], specialist_id=candidate["specialist_id"],
+                outcome=outcome if outcome in OUTCOMES else "error", latency_ms=round(latency_ms, 2))  # type: ignore[typeddict-item]
+    if error:
+        a["error"] = error[:300]
+    return a
+
+
+def subtask_result(run_id: str, subtask: Subtask, status: Status, *, text: str | None = None, attempts: list[Attempt] | None = None,
+                   reason: str | None = None, specialist: str | None = None, capability: str | None = None,
+                   version: str | None = None, answer: str = "", confidence: float | None = None, explanation: str = "",
+                   value: Any = None, latency_ms: float = 0.0, context_tokens: int = 0, consensus: dict | None = None,
+                   alternatives: list[dict] | None = None) -> SubtaskResult:
+    """The result of one subtask, with its provenance: who answered, how sure, and the evidence."""
+    attempts = list(attempts or [])
+    r = SubtaskResult(
+        run_id=run_id, subtask_id=subtask["id"], text=subtask["text"] if text is None else text, status=status,
+        specialist=specialist, version=version, capability=capability, answer=answer, confidence=confidence,
+        explanation=explanation, value=value, latency_ms=round(latency_ms, 2), attempts=attempts,
+        depends_on=list(subtask.get("depends_on") or []), provenance={}, context_tokens=context_tokens,
+    )
+    if reason:
+        r["reason"] = reason
+    evidence: dict = {"explanation": explanation, "attempts": attempts}
+    if consensus:
+        r["consensus"] = consensus
+        evidence["consensus"] = {k: consensus.get(k) for k in ("agreed", "disagreement", "support")} | {"groups": consensus.get("groups", [])}
+    if alternatives:
+        r["alternatives"] = alternatives
+        evidence["alternatives"] = alternatives
+    r["provenance"] = {"specialist": specialist, "capability": capability, "version": version, "confidence": confidence,
+                       "context_tokens": context_tokens, "evidence": evidence}
+    return r
 
 
 class InputState(TypedDict):

@@ -1,4 +1,4 @@
-"""Embed the marketplace in your own agent: as a LangGraph node/subgraph, or as a LangChain tool.
+"""Embed the marketplace in your own agent: as a LangGraph node or subgraph, or as a LangChain tool.
 
     from micromarket import Marketplace
     from micromarket.embed import as_tool, as_node
@@ -73,17 +73,6 @@ def as_node(market, *, task_key: str = "task", answer_key: str = "answer", resul
         return upd
 
     return micromarket_node
-
-
-def as_subgraph(market=None):
-    """The compiled marketplace graph, to add as a node of a parent graph (state keys ``task`` -> ``answer``).
-
-    Invoke the parent with ``context=market.context()`` (or set MICROMARKET_HOME) so the subgraph's
-    nodes find the data directory.
-    """
-    from micromarket.graphs.marketplace import make_builder
-
-    return make_builder().compile(name="micromarket")
 
 
 def _plain(out: dict[str, Any]) -> dict[str, Any]:

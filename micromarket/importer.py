@@ -11,15 +11,14 @@ The launch is exactly the configured command and args, with an explicit
 environment: the pool's short allowlist (PATH, HOME, LANG...) plus the configured
 ``env`` -- never the caller's API keys.
 
-Tools that take one string (or solve-style ``task``) need no model. For typed tools,
-:func:`fill_arguments` asks the configured chat model for the arguments with
-structured output; ``nodes.run_specialist.build_arguments`` reaches it through
-:func:`model_arguments`.
+Tools that take one string (or solve-style ``task``) need no model; the arguments of
+typed tools are filled by the run's chat model (``nodes/tool_arguments.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import re
@@ -206,146 +205,11 @@ def _register(market, card: SpecialistCard) -> str:
 
 
 def import_servers(market, source: str | Path | dict, **kw) -> list[ImportResult]:
-    from micromarket.api import _run_sync
-
-    return _run_sync(aimport_servers(market, source, **kw))
+    """aimport_servers from sync code, in a worker thread's loop (so also inside a running loop, e.g. Jupyter)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        return ex.submit(asyncio.run, aimport_servers(market, source, **kw)).result()
 
 
 def _short(e: BaseException) -> str:
     s = str(e) or type(e).__name__
     return s.splitlines()[0][:300] if s else type(e).__name__
-
-
-# ---------------------------------------------------------------- typed tools: the model fills the arguments
-
-
-def fill_arguments(model, tool_schema: dict[str, Any], text: str, *, tool_name: str = "tool", description: str = "") -> dict[str, Any]:
-    """Ask a chat model for the arguments of a typed tool, by structured output against the tool's JSON schema.
-
-    Falls back to a JSON reply when the model has no structured output. The result is checked against the
-    schema (required fields present, simple types coerced) and raises MicromarketError when it does not fit.
-    """
-    schema = _llm_schema(tool_schema, tool_name, description)
-    prompt = (
-        f"Fill in the arguments of the tool `{tool_name}`"
-        + (f" ({description.strip()})" if description.strip() else "")
-        + " to carry out this request. Use only values stated in or implied by the request.\n\n"
-        + f"Request: {text}"
-    )
-    raw: Any = None
-    try:
-        structured = model.with_structured_output(schema)
-    except (NotImplementedError, AttributeError, TypeError, ValueError):
-        structured = None
-    if structured is not None:
-        try:
-            raw = structured.invoke(prompt)
-        except Exception as e:  # noqa: BLE001 - fall back to a JSON reply
-            log.debug("structured output failed for %s: %s", tool_name, e)
-            raw = None
-    if raw is None:
-        reply = model.invoke(prompt + "\n\nReply with one JSON object only, matching this JSON schema:\n" + json.dumps(schema))
-        raw = _json_object(getattr(reply, "content", reply))
-    if hasattr(raw, "model_dump"):
-        raw = raw.model_dump()
-    if isinstance(raw, dict) and set(raw) == {"args"} and isinstance(raw["args"], dict) and "args" not in schema["properties"]:
-        raw = raw["args"]
-    if not isinstance(raw, dict):
-        raise MicromarketError(f"the chat model gave no arguments for {tool_name!r}")
-    return _conform(raw, tool_schema, tool_name)
-
-
-def _llm_schema(tool_schema: dict[str, Any], tool_name: str, description: str) -> dict[str, Any]:
-    schema = {k: v for k, v in (tool_schema or {}).items() if k not in ("$schema",)}
-    schema.setdefault("type", "object")
-    schema.setdefault("properties", {})
-    schema["title"] = re.sub(r"[^A-Za-z0-9_]", "_", tool_name)[:64] or "tool"
-    schema["description"] = (description or tool_schema.get("description") or f"Arguments of {tool_name}")[:1000]
-    return schema
-
-
-def _json_object(content: Any) -> dict | None:
-    if isinstance(content, list):
-        content = "".join(c.get("text", "") if isinstance(c, dict) else str(c) for c in content)
-    s = str(content or "")
-    start = s.find("{")
-    while start != -1:
-        depth = 0
-        for i in range(start, len(s)):
-            if s[i] == "{":
-                depth += 1
-            elif s[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    try:
-                        obj = json.loads(s[start : i + 1])
-                    except json.JSONDecodeError:
-                        break
-                    return obj if isinstance(obj, dict) else None
-        start = s.find("{", start + 1)
-    return None
-
-
-_NUM = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
-
-
-def _conform(args: dict[str, Any], schema: dict[str, Any], tool_name: str) -> dict[str, Any]:
-    props = (schema or {}).get("properties") or {}
-    required = (schema or {}).get("required") or []
-    out: dict[str, Any] = {}
-    for k, v in args.items():
-        if props and k not in props:
-            continue  # drop invented parameters
-        spec = props.get(k) or {}
-        out[k] = _coerce(v, spec)
-    missing = [k for k in required if k not in out or out[k] is None]
-    if missing:
-        raise MicromarketError(f"the chat model left required argument(s) of {tool_name!r} empty: {', '.join(missing)}")
-    return out
-
-
-def _coerce(v: Any, spec: dict[str, Any]) -> Any:
-    t = spec.get("type")
-    if t is None and isinstance(spec.get("anyOf"), list):
-        types = [s.get("type") for s in spec["anyOf"] if isinstance(s, dict)]
-        t = next((x for x in types if x and x != "null"), None)
-    try:
-        if t == "number" and isinstance(v, str) and _NUM.match(v.strip().replace(",", "")):
-            return float(v.strip().replace(",", ""))
-        if t == "integer" and isinstance(v, (str, float)) and _NUM.match(str(v).strip()) and float(v) == int(float(v)):
-            return int(float(v))
-        if t == "boolean" and isinstance(v, str) and v.lower() in ("true", "false"):
-            return v.lower() == "true"
-        if t == "string" and isinstance(v, (int, float)) and not isinstance(v, bool):
-            return str(v)
-    except (TypeError, ValueError):
-        return v
-    return v
-
-
-def model_arguments(cap, text: str, context: str = "") -> dict[str, Any] | None:
-    """Inside a graph run: the arguments of a typed tool filled by the run's chat model, or None without one.
-
-    Used by ``nodes.run_specialist.build_arguments`` for tools that neither take a task nor one string.
-    """
-    try:
-        from langgraph.runtime import get_runtime
-
-        runtime = get_runtime()
-    except Exception:  # noqa: BLE001 - not inside a graph run
-        return None
-    from micromarket.nodes.common import context_of, services
-
-    ctx = context_of(runtime)
-    svc = services(runtime)
-    spec = ctx.chat_model or svc.settings.chat_model
-    if not spec:
-        return None
-    request = text if not context else f"{text}\n\nContext:\n{context[:4000]}"
-    try:
-        model = svc.chat_model(spec)
-        return fill_arguments(model, cap.input_schema or {}, request, tool_name=cap.tool_name, description=cap.description)
-    except Exception as e:  # noqa: BLE001 - a failed fill is a failed attempt, not a crash
-        from micromarket.errors import SpecialistCallError
-
-        raise SpecialistCallError(f"filling the arguments of {cap.tool_name!r} failed: {_short(e)}", kind="schema") from None

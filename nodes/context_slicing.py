@@ -41,6 +41,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from micromarket.capability_index.embeddings import get_embeddings
+from micromarket.settings import Settings
+
 log = logging.getLogger("micromarket.context")
 
 # ---------------------------------------------------------------- tokens
@@ -187,7 +190,6 @@ _CACHE_SIZE = 16
 _CACHE_LOCK = threading.Lock()
 _QCACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _PREP_LOCKS: dict[tuple[str, str], threading.Lock] = {}
-_last_model: str | None = None
 
 
 def _key(context: str, model: str) -> tuple[str, str]:
@@ -195,18 +197,8 @@ def _key(context: str, model: str) -> tuple[str, str]:
 
 
 def default_model() -> str:
-    """The embedding model of the open marketplace (the last one prepared), else the settings default."""
-    if _last_model:
-        return _last_model
-    from micromarket.settings import Settings
-
+    """The settings' embedding model (callers in a run pass the run's model)."""
     return Settings.from_env().embedding_model
-
-
-def _embedder(model: str):
-    from micromarket.capability_index.embeddings import get_embeddings
-
-    return get_embeddings(model)
 
 
 def _normalise_rows(m: np.ndarray) -> np.ndarray:
@@ -217,9 +209,7 @@ def _normalise_rows(m: np.ndarray) -> np.ndarray:
 
 def prepare(context: str, model: str | None = None) -> Prepared:
     """Chunk and embed ``context`` once (batched); cached per (model, context)."""
-    global _last_model
     model = model or default_model()
-    _last_model = model
     key = _key(context, model)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
@@ -236,7 +226,7 @@ def prepare(context: str, model: str | None = None) -> Prepared:
         tokens = [count_tokens(c) for c in chunks]
         vectors = None
         if chunks:
-            vecs = _embedder(model).embed_documents(chunks)
+            vecs = get_embeddings(model).embed_documents(chunks)
             vectors = _normalise_rows(np.asarray(vecs, dtype=np.float32))
         lower = [c.lower() for c in chunks]
         words = [frozenset(_WORD.findall(c)) for c in lower]
@@ -257,7 +247,7 @@ def _query_vector(text: str, model: str) -> np.ndarray:
     with _CACHE_LOCK:
         v = _QCACHE.get(key)
     if v is None:
-        v = _normalise_rows(np.asarray(_embedder(model).embed_query(text), dtype=np.float32)[None, :])[0]
+        v = _normalise_rows(np.asarray(get_embeddings(model).embed_query(text), dtype=np.float32)[None, :])[0]
         with _CACHE_LOCK:
             _QCACHE[key] = v
             while len(_QCACHE) > 256:
@@ -371,9 +361,9 @@ def dependency_context(inputs: dict[str, dict] | None) -> str:
     return "\n".join(lines)
 
 
-def slice_context(context: str, subtask: str, card, inputs: dict[str, dict] | None = None) -> str:
+def slice_context(context: str, subtask: str, card, inputs: dict[str, dict] | None = None, *, model: str | None = None) -> str:
     """What run_specialist sends as a call's context: dependency results, then the relevant slice,
-    all within ``card.context_tokens``."""
+    all within ``card.context_tokens``. ``model`` is the embedding model (default: the settings')."""
     budget = max(int(getattr(card, "context_tokens", 2048) or 0), 0)
     if budget == 0:
         return ""
@@ -382,7 +372,7 @@ def slice_context(context: str, subtask: str, card, inputs: dict[str, dict] | No
     if deps and dep_tokens > budget:
         deps, dep_tokens = "", 0
     try:
-        sl = slice_for(context, subtask, budget - dep_tokens - (1 if deps else 0))
+        sl = slice_for(context, subtask, budget - dep_tokens - (1 if deps else 0), model=model)
         body = sl.text
     except Exception as e:  # noqa: BLE001 - slicing must never break a call; fall back to lexical
         log.warning("context slicing failed (%s: %s); sending the lexical tail", type(e).__name__, e)

@@ -5,8 +5,7 @@ failure becomes a typed result and the siblings' answers are kept.
 
 Security (docs/robustness.md): calls go through the pool with the data directory's
 PinGuard (poisoning scan + tool pins, quarantine on drift); quarantined or disabled
-specialists are refused; outputs are validated against the declared outputSchema;
-an output that carries instructions is an ``injection`` attempt: discarded, never
+specialists are refused; an output that carries instructions is an ``injection`` attempt: discarded, never
 passed on, and recorded against the specialist's trust. A dependent subtask gets
 only its dependency's *value* (a number or short plain text), never another
 specialist's free text or explanation.
@@ -22,17 +21,23 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from micromarket.capability_index.cards import Capability, SpecialistCard
-from micromarket.graphs.context import Context
-from micromarket.graphs.state import Attempt, SubtaskResult, WorkerState
+from micromarket.capability_index.pins import guard_for
+from micromarket.capability_index.output_guard import output_injection
+from micromarket.capability_index.trust import consensus
 from micromarket.errors import MicromarketError, QuarantinedError, SpecialistCallError
+from micromarket.graphs.context import Context
+from micromarket.graphs.state import Attempt, SubtaskResult, WorkerState, attempt, subtask_result
 from micromarket.nodes.common import aservices, context_of
+from micromarket.nodes.context_slicing import slice_context
 from micromarket.nodes.planner import substitute_inputs
+from micromarket.nodes.tool_arguments import model_arguments
 
 log = logging.getLogger("micromarket.run")
 
 
-def build_arguments(cap: Capability, text: str, context: str) -> dict[str, Any]:
-    """Arguments for the capability's tool: solve-style (task, context) or a single string parameter."""
+async def build_arguments(runtime: Runtime[Context] | None, cap: Capability, text: str, context: str) -> dict[str, Any]:
+    """Arguments for the capability's tool: solve-style (task, context), a single string parameter, or
+    typed arguments filled by the run's chat model (nodes/tool_arguments.py)."""
     props = (cap.input_schema or {}).get("properties") or {}
     if "task" in props:
         args: dict[str, Any] = {"task": text}
@@ -45,15 +50,14 @@ def build_arguments(cap: Capability, text: str, context: str) -> dict[str, Any]:
         return {strings[0]: text}
     if not props:
         return {}
-    from micromarket.importer import model_arguments  # typed tools: the run's chat model fills them (issue 6)
-
-    filled = model_arguments(cap, text, context)
-    if filled is not None:
-        return filled
-    raise SpecialistCallError(
-        f"tool {cap.tool_name!r} takes typed arguments ({', '.join(props)}); configure a chat model to fill them",
-        kind="schema",
-    )
+    try:
+        filled = await model_arguments(runtime, cap, text, context)
+    except Exception as e:  # noqa: BLE001 - a failed fill is a failed attempt, not a crash
+        raise SpecialistCallError(f"filling the arguments of {cap.tool_name!r} failed: {type(e).__name__}: {str(e)[:200]}", kind="schema") from None
+    if filled is None:
+        raise SpecialistCallError(
+            f"tool {cap.tool_name!r} takes typed arguments ({', '.join(props)}); configure a chat model to fill them", kind="schema")
+    return filled
 
 
 def parse_outcome(structured: dict | None, text: str) -> dict[str, Any]:
@@ -81,14 +85,6 @@ def parse_outcome(structured: dict | None, text: str) -> dict[str, Any]:
     return {"answer": text, "confidence": None, "explanation": "", "value": None}
 
 
-def slice_context(context: str, subtask: str, card: SpecialistCard, inputs: dict[str, dict] | None = None) -> str:
-    """The part of the task's context this call may carry: the chunks relevant to the subtask (and the
-    results it depends on), within the card's token budget. See nodes/context_slicing.py."""
-    from micromarket.nodes.context_slicing import slice_context as _slice
-
-    return _slice(context, subtask, card, inputs)
-
-
 class InjectionAttempt(SpecialistCallError):
     """A specialist's output carried instructions aimed at the orchestrator."""
 
@@ -96,19 +92,8 @@ class InjectionAttempt(SpecialistCallError):
         super().__init__(message, kind="injection")
 
 
-def _guard(svc):
-    from micromarket.capability_index.pins import guard_for
-
-    return guard_for(svc)
-
-
-def check_output(card: SpecialistCard, cap: Capability, structured, text: str, parsed: dict) -> None:
-    """Output schema (declared on the card) and injection checks; raises SpecialistCallError."""
-    from micromarket.capability_index.output_guard import output_injection
-    from micromarket.specialists.pool import validate_output
-
-    if cap.output_schema:
-        validate_output(card.id, cap.tool_name, structured, cap.output_schema)
+def check_output(card: SpecialistCard, cap: Capability, text: str, parsed: dict) -> None:
+    """Raises InjectionAttempt when the output carries instructions for the orchestrator."""
     blob = "\n".join(str(x) for x in (parsed.get("answer"), parsed.get("explanation"), parsed.get("value"), text) if x)
     findings = output_injection(blob)
     if findings:
@@ -117,17 +102,18 @@ def check_output(card: SpecialistCard, cap: Capability, structured, text: str, p
         )
 
 
-async def call_candidate(svc, card: SpecialistCard, cap: Capability, text: str, context: str, timeout: float) -> dict:
-    status = await asyncio.to_thread(lambda: svc.store.status(card.id))
+async def call_candidate(runtime: Runtime[Context] | None, svc, card: SpecialistCard, cap: Capability, text: str, context: str,
+                         timeout: float) -> dict:
+    status = await asyncio.to_thread(svc.store.status, card.id)
     if status in ("quarantined", "disabled"):
         raise QuarantinedError(f"specialist {card.id!r} is {status}; `micromarket specialists approve {card.id}` after review")
-    args = build_arguments(cap, text, context)
-    guard = await asyncio.to_thread(_guard, svc)
+    args = await build_arguments(runtime, cap, text, context)
+    guard = await asyncio.to_thread(guard_for, svc)
     out = await svc.pool.call(card, cap.tool_name, args, timeout=timeout, guard=guard)
     if out.is_error:
         raise SpecialistCallError(f"{card.id}.{cap.name} reported an error: {out.text[:300]}", kind="error")
     parsed = parse_outcome(out.structured, out.text)
-    check_output(card, cap, out.structured, out.text, parsed)
+    check_output(card, cap, out.text, parsed)
     parsed["latency_ms"] = out.latency_ms
     return parsed
 
@@ -138,8 +124,6 @@ MAX_INPUT_CHARS = 200
 def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
     """What a dependent subtask may see of its dependencies: the value only (no explanation, no
     alternatives, no provenance), short, and free of instructions. Returns (inputs, problem)."""
-    from micromarket.capability_index.output_guard import output_injection
-
     out: dict[str, dict] = {}
     for dep, r in inputs.items():
         value = r.get("value")
@@ -153,49 +137,51 @@ def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
     return out, None
 
 
-async def _attempt(svc, ctx: Context, cand: dict, text: str, context: str, inputs: dict | None = None) -> tuple[Attempt, dict | None]:
+async def try_candidate(runtime: Runtime[Context] | None, svc, cand: dict, text: str, context: str,
+                        inputs: dict | None = None) -> tuple[Attempt, dict | None]:
+    """One attempt: (its record, the parsed answer or None when it failed or declined)."""
+    ctx = context_of(runtime)
     t0 = time.perf_counter()
     try:
-        card = await asyncio.to_thread(lambda: svc.store.get(cand["specialist_id"]))
+        card = await asyncio.to_thread(svc.store.get, cand["specialist_id"])
         cap = card.capability(cand["capability"])
-        ctx_slice = await asyncio.to_thread(slice_context, context, text, card, inputs) if context or inputs else ""
-        res = await call_candidate(svc, card, cap, text, ctx_slice, ctx.call_timeout_s)
-        res["context_tokens"] = len(ctx_slice.split())
-        res["version"] = card.version
-        declined = not res["answer"].strip() or res["confidence"] == 0.0
-        att = Attempt(key=cand["key"], specialist_id=cand["specialist_id"], outcome="declined" if declined else "ok",
-                      latency_ms=round(res["latency_ms"], 2))
-        if declined:
-            att["error"] = (res["explanation"] or "returned no answer")[:300]
-            return att, None
-        return att, res
+        ctx_slice = await asyncio.to_thread(slice_context, context, text, card, inputs, model=svc.settings.embedding_model) if context or inputs else ""
+        res = await call_candidate(runtime, svc, card, cap, text, ctx_slice, ctx.call_timeout_s)
     except SpecialistCallError as e:
-        return Attempt(key=cand["key"], specialist_id=cand["specialist_id"], outcome=e.kind,
-                       latency_ms=round((time.perf_counter() - t0) * 1000, 2), error=str(e)[:300]), None
+        return attempt(cand, e.kind, (time.perf_counter() - t0) * 1000, str(e)), None
     except (MicromarketError, KeyError) as e:
-        return Attempt(key=cand["key"], specialist_id=cand["specialist_id"], outcome="error",
-                       latency_ms=round((time.perf_counter() - t0) * 1000, 2), error=str(e)[:300]), None
+        return attempt(cand, "error", (time.perf_counter() - t0) * 1000, str(e)), None
+    res["context_tokens"] = len(ctx_slice.split())
+    res["version"] = card.version
+    if not res["answer"].strip() or res["confidence"] == 0.0:
+        return attempt(cand, "declined", res["latency_ms"], res["explanation"] or "returned no answer"), None
+    return attempt(cand, "ok", res["latency_ms"]), res
 
 
-def _result(state: WorkerState, text: str, status: str, attempts: list[Attempt], **kw) -> SubtaskResult:
-    base = dict(
-        run_id=state["run_id"], subtask_id=state["subtask"]["id"], text=text, status=status, specialist=None, version=None,
-        capability=None, answer="", confidence=None, explanation="", value=None, latency_ms=0.0, attempts=attempts,
-    )
-    base.update(kw)
-    return base  # type: ignore[return-value]
+def _answered(good: list[tuple[dict, dict]]) -> tuple[dict, dict, dict[str, Any]]:
+    """The answer among redundant good attempts: the consensus group's most confident member (with the consensus
+    and the alternatives), or the only one."""
+    cand, res = max(good, key=lambda g: (g[1]["confidence"] or 0.0))
+    if len(good) == 1:
+        return cand, res, {}
+    cons = consensus([{"key": c["key"], "answer": r["answer"], "value": r["value"], "confidence": r["confidence"]} for c, r in good])
+    winners = set(cons["groups"][0]["members"]) if cons.get("value") is not None else set()
+    if winners:
+        cand, res = max((g for g in good if g[0]["key"] in winners), key=lambda g: (g[1]["confidence"] or 0.0))
+    alternatives = [{"specialist": c["specialist_id"], "answer": r["answer"], "confidence": r["confidence"]} for c, r in good if c is not cand]
+    return cand, res, {"consensus": cons, "alternatives": alternatives}
 
 
 async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> SubtaskResult:
     ctx = context_of(runtime)
     svc = await aservices(runtime)
-    sub = state["subtask"]
+    run_id, sub = state["run_id"], state["subtask"]
     failed_deps = [d for d, r in state.get("inputs", {}).items() if r.get("status") != "ok"]
     if failed_deps:
-        return _result(state, sub["text"], "failed", [], reason=f"depends on {', '.join(failed_deps)}, which did not succeed")
+        return subtask_result(run_id, sub, "failed", reason=f"depends on {', '.join(failed_deps)}, which did not succeed")
     inputs, problem = safe_inputs(state.get("inputs", {}) or {})
     if problem:
-        return _result(state, sub["text"], "failed", [], reason=problem)
+        return subtask_result(run_id, sub, "failed", reason=problem)
     text = substitute_inputs(sub["text"], inputs)
     context = state.get("context", "") or ""
     attempts: list[Attempt] = []
@@ -205,36 +191,23 @@ async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> Subtas
     while tried < len(cands) and tried < max(ctx.max_attempts, k):
         batch = cands[tried : tried + (k if tried == 0 else 1)]
         tried += len(batch)
-        outs = await asyncio.gather(*(_attempt(svc, ctx, c, text, context, inputs) for c in batch))
-        good = []
-        for cand, (att, res) in zip(batch, outs):
-            attempts.append(att)
-            if res is not None:
-                good.append((cand, res))
+        outs = await asyncio.gather(*(try_candidate(runtime, svc, c, text, context, inputs) for c in batch))
+        attempts += [att for att, _ in outs]
+        good = [(c, res) for c, (_, res) in zip(batch, outs) if res is not None]
         if good:
-            cand, res = max(good, key=lambda g: (g[1]["confidence"] or 0.0))
-            extra: dict[str, Any] = {}
-            if len(good) > 1:
-                from micromarket.capability_index.trust import consensus
-
-                cons = consensus([{"key": c["key"], "answer": r["answer"], "value": r["value"], "confidence": r["confidence"]} for c, r in good])
-                winners = set(cons["groups"][0]["members"]) if cons.get("value") is not None else set()
-                if winners:  # answer with the consensus group's most confident member
-                    cand, res = max((g for g in good if g[0]["key"] in winners), key=lambda g: (g[1]["confidence"] or 0.0))
-                extra["consensus"] = cons
-                extra["alternatives"] = [{"specialist": c["specialist_id"], "answer": r["answer"], "confidence": r["confidence"]} for c, r in good if c is not cand]
-            return _result(
-                state, text, "ok", attempts, specialist=cand["specialist_id"], version=res["version"], capability=cand["capability"],
-                answer=res["answer"], confidence=res["confidence"], explanation=res["explanation"], value=res["value"],
-                latency_ms=round(res["latency_ms"], 2), context_tokens=res.get("context_tokens", 0), **extra,
+            cand, res, extra = _answered(good)
+            return subtask_result(
+                run_id, sub, "ok", text=text, attempts=attempts, specialist=cand["specialist_id"], version=res["version"],
+                capability=cand["capability"], answer=res["answer"], confidence=res["confidence"], explanation=res["explanation"],
+                value=res["value"], latency_ms=res["latency_ms"], context_tokens=res["context_tokens"], **extra,
             )
     if not cands:
-        return _result(state, text, "unsupported", attempts, reason="no candidate specialist")
+        return subtask_result(run_id, sub, "unsupported", text=text, attempts=attempts, reason="no candidate specialist")
     if attempts and all(a["outcome"] == "declined" for a in attempts):
-        return _result(state, text, "unsupported", attempts,
-                       reason="the candidate specialists declined: " + "; ".join(f"{a['specialist_id']}: {a.get('error', '')}" for a in attempts))
-    return _result(state, text, "failed", attempts,
-                   reason="every candidate failed: " + "; ".join(f"{a['specialist_id']} {a['outcome']}" for a in attempts))
+        return subtask_result(run_id, sub, "unsupported", text=text, attempts=attempts,
+                              reason="the candidate specialists declined: " + "; ".join(f"{a['specialist_id']}: {a.get('error', '')}" for a in attempts))
+    return subtask_result(run_id, sub, "failed", text=text, attempts=attempts,
+                          reason="every candidate failed: " + "; ".join(f"{a['specialist_id']} {a['outcome']}" for a in attempts))
 
 
 async def run_specialist(state: WorkerState, runtime: Runtime[Context]) -> dict:
@@ -242,5 +215,5 @@ async def run_specialist(state: WorkerState, runtime: Runtime[Context]) -> dict:
         result = await solve_subtask(state, runtime)
     except Exception as e:  # noqa: BLE001 - keep siblings alive whatever happens
         log.exception("subtask %s failed", state["subtask"]["id"])
-        result = _result(state, state["subtask"]["text"], "failed", [], reason=f"internal error: {type(e).__name__}: {e}")
+        result = subtask_result(state["run_id"], state["subtask"], "failed", reason=f"internal error: {type(e).__name__}: {e}")
     return {"results": [result]}

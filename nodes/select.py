@@ -11,7 +11,7 @@ from langgraph.types import Send
 
 from micromarket.capability_index.trust import Candidate, rank
 from micromarket.graphs.context import Context
-from micromarket.graphs.state import State, SubtaskResult, WorkerState
+from micromarket.graphs.state import State, SubtaskResult, WorkerState, subtask_result
 from micromarket.nodes.common import aservices, context_of, results_of_run
 
 
@@ -23,12 +23,7 @@ def _rng(ctx: Context, sub: dict) -> random.Random:
 
 
 def unsupported_result(run_id: str, sub: dict, reason: str, attempts: list | None = None) -> SubtaskResult:
-    return SubtaskResult(
-        run_id=run_id,  # type: ignore[typeddict-unknown-key]
-        subtask_id=sub["id"], text=sub["text"], status="unsupported", specialist=None, version=None,
-        capability=None, answer="", confidence=None, explanation="", value=None, latency_ms=0.0,
-        attempts=attempts or [], reason=reason,
-    )
+    return subtask_result(run_id, sub, "unsupported", attempts=attempts, reason=reason)
 
 
 def shortlist_first(order: list[Candidate], rows: list[dict], margin: float) -> list[Candidate]:
