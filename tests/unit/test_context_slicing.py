@@ -79,7 +79,7 @@ def test_small_context_is_passed_whole():
 
 def test_context_is_embedded_once_per_task(monkeypatch):
     calls = []
-    real = cs._embedder
+    real = cs.get_embeddings
 
     class Counting:
         def __init__(self, inner):
@@ -92,7 +92,7 @@ def test_context_is_embedded_once_per_task(monkeypatch):
         def embed_query(self, text):
             return self.inner.embed_query(text)
 
-    monkeypatch.setattr(cs, "_embedder", lambda model: Counting(real(model)))
+    monkeypatch.setattr(cs, "get_embeddings", lambda model: Counting(real(model)))
     ctx = _filler(random.Random(4), 40) + " unique marker 918273"
     for sub in ["visitors in Brill", "visitors in Kelso", "the ferry in Hythe"]:
         slice_for(ctx, sub, 500, model=FAKE)
@@ -106,7 +106,7 @@ def test_slice_context_prepends_dependency_results_within_the_budget():
 
     ctx = _filler(random.Random(5), 30)
     inputs = {"s1": {"status": "ok", "text": "Convert 3 miles to km", "answer": "3 mi = 4.828 km", "value": 4.828032}}
-    out = slice_context(ctx, "multiply 4.828032 by 4", Card(), inputs)
+    out = slice_context(ctx, "multiply 4.828032 by 4", Card(), inputs, model=FAKE)
     assert out.startswith("Result of s1 (Convert 3 miles to km): 3 mi = 4.828 km [value=4.828032]")
     assert count_tokens(out) <= 60
     Card.context_tokens = 0

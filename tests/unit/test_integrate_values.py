@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from micromarket.nodes.integrate import deterministic_answer, extract_values, numbers_preserved, provenance, value_check
+from micromarket.graphs.state import attempt, subtask_result
+from micromarket.nodes.integrate import deterministic_answer
+from micromarket.nodes.values import extract_values, value_check
 from micromarket.specialists.result import SolveResult
 from tests.conftest import INTEGRAL, MILES, inproc_card
 from tests.fakes.chat import ScriptedChatModel
@@ -106,10 +108,10 @@ def test_values_are_extracted_canonically(text, expected):
 def test_equal_values_in_other_notations_are_accepted():
     results = [{"subtask_id": "s1", "status": "ok", "text": "How many seconds in 1500 s", "answer": "1,500 s on 2024-02-18", "value": 1500,
                 "explanation": ""}]
-    assert numbers_preserved("That is 1500 s (1.5 × 10³ s) on February 18, 2024.", results)
-    assert not numbers_preserved("That is 1500 s on February 19, 2024.", results)
-    assert not numbers_preserved("That is 1,500 s on 2024-02-18, i.e. 1.5e4 s.", results)
-    assert not numbers_preserved("That is 1,050 s on 2024-02-18.", results)
+    assert value_check("That is 1500 s (1.5 × 10³ s) on February 18, 2024.", results)[0]
+    assert not value_check("That is 1500 s on February 19, 2024.", results)[0]
+    assert not value_check("That is 1,500 s on 2024-02-18, i.e. 1.5e4 s.", results)[0]
+    assert not value_check("That is 1,050 s on 2024-02-18.", results)[0]
 
 
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
@@ -176,5 +178,12 @@ def test_disagreement_between_redundant_specialists_is_shown(market):
 
 
 def test_provenance_of_a_failed_result_is_empty_but_present():
-    p = provenance({"status": "failed", "attempts": [{"key": "a.b", "outcome": "error"}]})
+    failed = attempt({"key": "a.b", "specialist_id": "a"}, "error", 1.0, "boom")
+    r = subtask_result("r1", {"id": "s2", "text": "t", "depends_on": ["s1"]}, "failed", attempts=[failed], reason="every candidate failed")
+    p = r["provenance"]
     assert p["specialist"] is None and p["evidence"]["attempts"][0]["outcome"] == "error"
+    assert r["depends_on"] == ["s1"] and r["reason"] == "every candidate failed"
+
+
+def test_an_unknown_attempt_outcome_is_recorded_as_an_error():
+    assert attempt({"key": "a.b", "specialist_id": "a"}, "exploded", 0.0)["outcome"] == "error"
