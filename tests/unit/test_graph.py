@@ -298,3 +298,14 @@ def test_a_transient_cause_makes_the_error_transient():
             raise RuntimeError("the provider failed") from e
     except RuntimeError as wrapped:
         assert is_transient(wrapped)
+
+
+async def test_a_run_makes_no_blocking_call_on_the_event_loop(fake_market, monkeypatch):
+    """What `langgraph dev` enforces: stores, ledger, slicing and model loading stay off the loop."""
+    blockbuster = pytest.importorskip("blockbuster")
+    planner = FlakyChatModel(responses=[PLAN_JSON, "26.2 mi = 42.16 km and π² − 4 ≈ 5.87"], failures=0)
+    monkeypatch.setattr(type(fake_market.services), "chat_model", lambda self, spec: planner if spec else None)
+    await fake_market.asolve("Convert 1 mile to kilometers")  # opens the services and imports the graph once
+    with blockbuster.blockbuster_ctx():
+        out = await fake_market.asolve(SAMPLE, chat_model="fake:model", seed=1, context="Notes.\n\nAlice ran 26.2 miles on Sunday.")
+    assert [r["status"] for r in out["subtasks"]] == ["ok", "ok"]
