@@ -22,6 +22,8 @@ import json
 import logging
 from typing import Any
 
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
 from micromarket.api import MAX_CONTEXT_CHARS, MAX_TASK_CHARS, _run_sync, clean_text
 from micromarket.capability_index.sql import PostgresDialect, is_postgres_url
 from micromarket.errors import InputError, UnknownRunError
@@ -79,7 +81,7 @@ async def open_checkpointer(settings):
     """The LangGraph checkpointer for ``settings``: ``AsyncPostgresSaver`` when ``database_url`` is a
     postgresql:// URL (tables created by ``setup()``), else ``AsyncSqliteSaver`` on ``<home>/checkpoints.sqlite``."""
     if is_postgres_url(settings.database_url):
-        import psycopg  # optional dependency (the postgres extra)
+        import psycopg  # optional dependency (the postgres extra): imported only for a postgresql:// URL
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
         url = PostgresDialect(settings.database_url).target
@@ -93,8 +95,6 @@ async def open_checkpointer(settings):
                     await lock.execute("SELECT pg_advisory_unlock(hashtext('micromarket.checkpoint.setup'))")
             yield saver
     else:
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
         async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoints_db)) as saver:
             yield saver
 

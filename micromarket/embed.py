@@ -16,11 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.tools import StructuredTool
+from pydantic import BaseModel, Field
+
 DEFAULT_TOOL_NAME = "micromarket_solve"
 DEFAULT_TOOL_DESCRIPTION = (
     "Solve a well-defined task with a marketplace of specialist models (exact math, unit conversion, dates and more). "
     "Pass the whole task in plain language; returns the answer and which specialist answered each part."
 )
+
+
+class SolveArgs(BaseModel):
+    task: str = Field(description="The task, in plain language")
 
 
 def summarize(out: dict[str, Any]) -> str:
@@ -41,12 +48,6 @@ def as_tool(market, *, name: str = DEFAULT_TOOL_NAME, description: str = DEFAULT
     Its content is a short text (answer + provenance); its artifact is the full result
     (``response_format="content_and_artifact"``), so agents can keep the run_id for feedback.
     """
-    from langchain_core.tools import StructuredTool
-    from pydantic import BaseModel, Field
-
-    class SolveArgs(BaseModel):
-        task: str = Field(description="The task, in plain language")
-
     async def _arun(task: str) -> tuple[str, dict]:
         out = await market.asolve(task, **solve_options)
         return summarize(out), _plain(out)
