@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,6 +38,23 @@ def _count(tmp_path: Path, name: str) -> int:
     return len(p.read_text().splitlines()) if p.exists() else 0
 
 
+def _saved_results(home: Path) -> int:
+    """Send-branch results stored as pending writes of the thread's latest checkpoint (read-only, beside the writer)."""
+    db = home / "checkpoints.sqlite"
+    if not db.exists():
+        return 0
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return con.execute(
+            "SELECT COUNT(*) FROM writes WHERE channel = 'results' AND checkpoint_id = "
+            "(SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = 't1' AND checkpoint_ns = '')"
+        ).fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+    finally:
+        con.close()
+
+
 def _setup(tmp_path, monkeypatch) -> Path:
     from micromarket import Marketplace
 
@@ -61,7 +79,9 @@ def test_9_crash_and_resume_sigkill_mid_run(tmp_path, monkeypatch):
             assert proc.poll() is None, proc.stderr.read().decode()
             time.sleep(0.1)
         assert _count(tmp_path, "miles") == 1 and _count(tmp_path, "integral") == 1
-        time.sleep(1.0)  # the finished miles branch's writes reach the checkpoint (durability="sync")
+        while time.monotonic() < deadline and not _saved_results(home):  # the finished miles branch's writes are stored
+            time.sleep(0.1)
+        assert _saved_results(home) == 1
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
