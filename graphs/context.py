@@ -12,7 +12,9 @@ class Context:
     home: str | None = field(default=None, metadata={"description": "Data directory (default: $MICROMARKET_HOME or ~/.micromarket)"})
     chat_model: str | None = field(
         default=None,
-        metadata={"description": "Orchestrator model: 'provider:model', 'hf:<id or path>' or 'hf-endpoint:<url>'. None = offline planner"},
+        metadata={"description": "Orchestrator model: 'provider:model', 'hf:<id or path>' or 'hf-endpoint:<url>'. "
+                                "It plans, writes the answer and fills typed tools' arguments. None = offline planner, "
+                                "deterministic answer, typed tools unavailable"},
     )
     top_k: int = field(default=5, metadata={"description": "Candidates retrieved per subtask"})
     min_similarity: float = field(default=0.3, metadata={"description": "Below this retrieval similarity a candidate is not considered"})
