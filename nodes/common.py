@@ -61,7 +61,7 @@ def is_transient(exc: BaseException) -> bool:
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if isinstance(e, (ConnectionError, TimeoutError, httpx.TransportError)):
+        if isinstance(e, (ConnectionError, TimeoutError, httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)):
             return True
         status = _status(e)
         if status is not None:
