@@ -8,13 +8,9 @@ Starting a server process per call would cost ~0.5 s; here it is paid once.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
-import random
-import re
 import shlex
-import sys
 import threading
 import time
 from contextlib import AsyncExitStack
@@ -22,41 +18,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
 from micromarket.capability_index.cards import SpecialistCard, Transport, endpoint_of
 from micromarket.errors import SpecialistCallError
+from micromarket.specialists.failures import classify, describe, retryable
+from micromarket.specialists.launch import child_env, launch_command, preload_mcp, resolve_target
+
+__all__ = ["CallOutcome", "SpecialistPool", "child_env", "classify", "launch_command"]
 
 log = logging.getLogger("micromarket.pool")
-
-# Variables a child may inherit; everything else (API keys, tokens) stays out.
-SAFE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SYSTEMROOT", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME")
-
-
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.I)
-
-
-def _our_secrets() -> set[str]:
-    return {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8}
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The explicit environment of a launched specialist: a short allowlist plus its card's env.
-
-    Nothing else is inherited (API keys, tokens, cloud credentials stay out). A card
-    env value equal to one of *our* secrets (an upstream token passed through) is dropped.
-    """
-    env = {k: os.environ[k] for k in SAFE_ENV if k in os.environ}
-    secrets = _our_secrets()
-    for k, v in (extra or {}).items():
-        if v in secrets:
-            log.warning("not passing %s to a specialist: its value is one of this process's own secrets (upstream token)", k)
-            continue
-        env[k] = v
-    return env
-
-
-def launch_command(t: Transport) -> list[str]:
-    """The exact argv of a stdio specialist; "{python}" is this interpreter."""
-    return [sys.executable if a == "{python}" else a for a in (t.command or [])]
 
 
 @dataclass
@@ -107,7 +78,7 @@ class SpecialistPool:
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._start_lock:
             if self._loop is None or not self._thread or not self._thread.is_alive():
-                _preload_mcp()
+                preload_mcp()
                 loop = asyncio.new_event_loop()
                 t = threading.Thread(target=loop.run_forever, name="micromarket-mcp-pool", daemon=True)
                 t.start()
@@ -167,9 +138,6 @@ class SpecialistPool:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._loop = None
 
-    async def aclose(self) -> None:
-        await asyncio.to_thread(self.close)
-
     # ---- internals (run on the pool loop) -------------------------------
     async def _close_all(self) -> None:
         for key in list(self._conns):
@@ -214,7 +182,7 @@ class SpecialistPool:
                     from mcp.shared.memory import create_connected_server_and_client_session
 
                     session = await stack.enter_async_context(
-                        create_connected_server_and_client_session(await asyncio.to_thread(_resolve_target, t.target), message_handler=handler)
+                        create_connected_server_and_client_session(await asyncio.to_thread(resolve_target, t.target), message_handler=handler)
                     )
                 init = await session.initialize()
                 conn.server_info = init
@@ -246,9 +214,10 @@ class SpecialistPool:
         try:
             await self._list_and_verify(key, conn, source)
         except Exception as e:  # noqa: BLE001 - the next call reports it (the hold is in the pin store)
-            log.warning("specialist %s: %s", key, _describe(e))
+            log.warning("specialist %s: %s", key, describe(e))
 
     async def _list_and_verify(self, key: str, conn: _Conn, source: str) -> None:
+        # also fills the session's outputSchema cache: call_tool then validates structuredContent (mcp SDK)
         listed = await asyncio.wait_for(conn.session.list_tools(), self.connect_timeout)
         conn.tools = {t.name: t for t in listed.tools}
         if conn.guard is not None:  # SQLite and the scanner run off the pool loop: other sessions keep going
@@ -293,7 +262,7 @@ class SpecialistPool:
                 err = conn.error
                 await self._drop(key)
                 kind, transient = classify(err)
-                raise SpecialistCallError(f"specialist {name}: cannot start or connect: {_describe(err)}", kind="error", transient=transient)
+                raise SpecialistCallError(f"specialist {name}: cannot start or connect: {describe(err)}", kind="error", transient=transient)
             self._restarts.setdefault(key, 0)
             await self._verify_or_drop(key, conn, "reconnect" if reconnect else "connect")
             return conn
@@ -310,21 +279,20 @@ class SpecialistPool:
         except Exception as e:  # noqa: BLE001
             await self._drop(key)
             kind, transient = classify(e)
-            raise SpecialistCallError(f"specialist {key}: cannot list its tools: {_describe(e)}", kind=kind, transient=transient) from None
+            raise SpecialistCallError(f"specialist {key}: cannot list its tools: {describe(e)}", kind=kind, transient=transient) from None
 
     async def _call(self, card: SpecialistCard, tool: str, arguments: dict[str, Any], timeout: float, guard: Any = None) -> CallOutcome:
-        delay = self.backoff_s
-        attempts = max(self.retries, 0) + 1
-        for attempt in range(1, attempts + 1):
-            try:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(self.retries, 0) + 1),
+            wait=wait_random_exponential(multiplier=self.backoff_s, max=self.max_backoff_s),
+            retry=retry_if_exception(retryable),
+            before_sleep=lambda rs: log.info("specialist %s: transient error (%s); retry %d/%d in %.2f s", card.id,
+                                             rs.outcome.exception(), rs.attempt_number, self.retries, rs.next_action.sleep),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 return await self._call_once(card, tool, arguments, timeout, guard)
-            except SpecialistCallError as e:
-                if not e.transient or e.kind in ("timeout", "quarantined", "schema") or attempt == attempts:
-                    raise
-                wait = min(delay, self.max_backoff_s) * (0.5 + random.random() / 2)
-                log.info("specialist %s: transient error (%s); retry %d/%d in %.2f s", card.id, e, attempt, attempts - 1, wait)
-                await asyncio.sleep(wait)
-                delay *= 2
         raise AssertionError("unreachable")
 
     async def _call_once(self, card: SpecialistCard, tool: str, arguments: dict[str, Any], timeout: float, guard: Any) -> CallOutcome:
@@ -352,11 +320,12 @@ class SpecialistPool:
                 await self._drop(card.id)
             if kind == "timeout":
                 raise SpecialistCallError(f"specialist {card.id}: {tool} exceeded its {timeout:g} s deadline", kind="timeout") from None
-            raise SpecialistCallError(f"specialist {card.id}: {tool} failed: {_describe(e)}", kind=kind, transient=transient) from None
+            if kind == "schema" and isinstance(e, RuntimeError):  # mcp.ClientSession checked structuredContent against outputSchema
+                detail = describe(e).splitlines()[0][:300]
+                raise SpecialistCallError(f"specialist {card.id}: {tool} returned output that violates its outputSchema ({detail})", kind="schema") from None
+            raise SpecialistCallError(f"specialist {card.id}: {tool} failed: {describe(e)}", kind=kind, transient=transient) from None
         latency = (time.perf_counter() - t0) * 1000
         text = "\n".join(getattr(c, "text", "") for c in (res.content or []) if getattr(c, "type", "") == "text")
-        if not res.isError and conn.tools is not None:
-            validate_output(card.id, tool, res.structuredContent, getattr(conn.tools.get(tool), "outputSchema", None))
         return CallOutcome(structured=res.structuredContent, text=text, latency_ms=latency, is_error=bool(res.isError))
 
     async def _transient(self, card_or_transport, key):
@@ -382,134 +351,6 @@ class SpecialistPool:
             if getattr(c, "text", None):
                 return c.text
         return None
-
-
-def _preload_mcp() -> None:
-    """Import the MCP client modules here, not on the pool's loop (imports read files; `langgraph dev` forbids that)."""
-    import mcp.client.stdio  # noqa: F401
-    import mcp.client.streamable_http  # noqa: F401
-    import mcp.shared.exceptions  # noqa: F401
-    import mcp.shared.memory  # noqa: F401
-
-
-def _resolve_target(target: str):
-    """'module:attr' -> a FastMCP server (or a zero-argument factory returning one)."""
-    mod, _, attr = target.partition(":")
-    obj = getattr(importlib.import_module(mod), attr or "mcp")
-    if callable(obj) and not hasattr(obj, "_mcp_server"):
-        obj = obj()
-    return offload_sync_tools(obj)
-
-
-def offload_sync_tools(server):
-    """Run a FastMCP server's *sync* tools in worker threads instead of on its event loop.
-
-    FastMCP calls a plain ``def`` tool directly on the loop that serves the session, so
-    one slow sync tool blocks every other request on that loop: in process, that is the
-    pool loop shared by all specialists (16 parallel subtasks ran one after another).
-    A stdio server can call this on its own FastMCP before ``run()`` for the same effect."""
-    import functools
-
-    manager = getattr(server, "_tool_manager", None)
-    for tool in list(getattr(manager, "_tools", {}).values()):
-        if getattr(tool, "is_async", True) or getattr(tool, "_mm_offloaded", False):
-            continue
-        fn = tool.fn
-
-        async def run_in_thread(*args, __fn=fn, **kwargs):
-            import anyio
-
-            return await anyio.to_thread.run_sync(functools.partial(__fn, *args, **kwargs))
-
-        try:
-            tool.fn = run_in_thread
-            tool.is_async = True
-            object.__setattr__(tool, "_mm_offloaded", True)
-        except Exception:  # noqa: BLE001 - an unexpected FastMCP version: leave the tool as it is
-            tool.fn = fn
-    return server
-
-
-def _describe(e: BaseException | None) -> str:
-    if e is None:
-        return "unknown error"
-    if isinstance(e, BaseExceptionGroup):
-        return "; ".join(_describe(x) for x in e.exceptions)
-    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-
-
-def _is_connection_error(e: BaseException) -> bool:
-    s = str(e).lower()
-    return "connection closed" in s or "closed" in s and "connection" in s
-
-
-_TRANSIENT_NAMES = ("ClosedResourceError", "BrokenResourceError", "EndOfStream", "RemoteProtocolError", "ConnectError",
-                    "ReadError", "WriteError", "ConnectTimeout", "ReadTimeout", "PoolTimeout", "NetworkError")
-
-
-def classify(e: BaseException | None) -> tuple[str, bool]:
-    """(kind, transient) of a failure. kind: error | timeout | schema.
-
-    Deterministic (never retried): bad arguments (JSON-RPC -32602), unknown method,
-    output-schema violations, tool errors, a command that cannot be found.
-    Transient (retried with backoff): connection drops, closed streams, HTTP 5xx and 429.
-    """
-    if e is None:
-        return "error", True
-    if isinstance(e, BaseExceptionGroup):
-        kinds = [classify(x) for x in e.exceptions]
-        return next((k for k in kinds if not k[1]), kinds[0] if kinds else ("error", True))
-    if isinstance(e, SpecialistCallError):
-        return e.kind, e.transient
-    if isinstance(e, (asyncio.TimeoutError, TimeoutError)):
-        return "timeout", False
-    try:
-        from mcp.shared.exceptions import McpError
-        from mcp.types import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR
-    except ImportError:  # pragma: no cover
-        McpError = ()  # type: ignore[assignment]
-        INVALID_PARAMS = INVALID_REQUEST = METHOD_NOT_FOUND = PARSE_ERROR = None
-    if McpError and isinstance(e, McpError):
-        code = getattr(getattr(e, "error", None), "code", None)
-        if "timed out" in str(e).lower():
-            return "timeout", False
-        if code == INVALID_PARAMS:
-            return "schema", False
-        if code in (METHOD_NOT_FOUND, INVALID_REQUEST, PARSE_ERROR):
-            return "error", False
-        if _is_connection_error(e):
-            return "error", True
-        return "error", False
-    status = getattr(getattr(e, "response", None), "status_code", None)
-    if isinstance(status, int):
-        return "error", status >= 500 or status == 429
-    msg = str(e)
-    if isinstance(e, RuntimeError) and ("structured content" in msg or "Invalid schema for tool" in msg):
-        return "schema", False
-    if isinstance(e, (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)):
-        return "error", False
-    if isinstance(e, (ConnectionError, EOFError, BrokenPipeError, OSError)):
-        return "error", True
-    if type(e).__name__ in _TRANSIENT_NAMES or _is_connection_error(e):
-        return "error", True
-    return "error", False
-
-
-def validate_output(sid: str, tool: str, structured: Any, schema: dict | None) -> None:
-    """structuredContent must match the tool's (pinned) outputSchema; a violation is deterministic."""
-    if not schema:
-        return
-    import jsonschema
-
-    if structured is None:
-        raise SpecialistCallError(f"specialist {sid}: {tool} declares an outputSchema but returned no structured content", kind="schema")
-    try:
-        jsonschema.validate(structured, schema)
-    except jsonschema.ValidationError as e:
-        where = "/".join(str(p) for p in e.absolute_path) or "<root>"
-        raise SpecialistCallError(f"specialist {sid}: {tool} returned output that violates its outputSchema at {where}: {e.message[:200]}", kind="schema") from None
-    except (jsonschema.SchemaError, RecursionError) as e:
-        raise SpecialistCallError(f"specialist {sid}: {tool} has an invalid outputSchema: {str(e)[:200]}", kind="schema") from None
 
 
 def _count_progress(conn: _Conn):

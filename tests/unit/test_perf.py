@@ -90,8 +90,10 @@ def test_daemon_client_import_is_stdlib_only():
 
 def test_jsonschema_validate_is_cached_and_equivalent():
     import jsonschema
-    import micromarket  # noqa: F401
 
+    from micromarket import _speedups
+
+    _speedups.apply()  # what every entry point does (importing the package has no side effects)
     assert getattr(jsonschema.validate, "_micromarket_cached", False)
     from jsonschema.exceptions import best_match
     from jsonschema.validators import validator_for
@@ -117,7 +119,8 @@ def test_jsonschema_validate_is_cached_and_equivalent():
 
 def test_rfc3987_checks_unchanged_by_the_lazy_stub():
     code = (
-        "import micromarket, jsonschema\n"
+        "from micromarket import _speedups\n_speedups.apply()\nimport jsonschema, sys\n"
+        "assert getattr(sys.modules['rfc3987_syntax'], '__micromarket_lazy__', False) == (not __import__('os').environ.get('MICROMARKET_NO_SPEEDUPS'))\n"
         "fc = jsonschema.FormatChecker()\n"
         "print([fc.conforms(v, f) for v in ('http://example.com/a b', 'http://example.com/\\u00e4', '::::', '#frag') for f in ('iri', 'iri-reference')])\n"
     )
