@@ -1,26 +1,26 @@
-"""Single-writer lock for an embedded Chroma directory.
+"""Single-writer lock for an embedded Chroma directory (``filelock``, so it works on every OS).
 
 Chroma's embedded (PersistentClient) mode is not safe for several writing
-processes. Writers take an exclusive, non-blocking ``flock`` on
-``<chroma_dir>/.writer.lock``; the holder's pid is written into the file so the
-second writer's error can name it. The lock is re-entrant within a process
-(flock locks belong to open file descriptions, so a second ``open`` in the same
-process would otherwise conflict with itself).
+processes. Writers take an exclusive, non-blocking lock on
+``<chroma_dir>/.writer.lock`` and write their pid to ``<chroma_dir>/.writer.pid``
+so that a second writer's error can name the holder. The lock is re-entrant
+within a process (one shared lock object per path).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from micromarket.errors import IndexLockedError
 
 LOCK_NAME = ".writer.lock"
+PID_NAME = ".writer.pid"
 
-_held: dict[str, tuple[int, int]] = {}  # path -> (fd, depth)
-_guard = threading.RLock()
+_guard = threading.RLock()  # the outermost acquire/release writes/removes the pid file
 
 
 def _read_holder(path: Path) -> str:
@@ -46,46 +46,27 @@ class WriterLock:
     def __init__(self, chroma_dir: str | os.PathLike[str]):
         self.dir = Path(chroma_dir)
         self.path = self.dir / LOCK_NAME
-        self._key = str(self.path.resolve()) if self.path.parent.exists() else str(self.path.absolute())
+        self.pid_path = self.dir / PID_NAME
+        # is_singleton: every WriterLock on this path shares one re-entrant lock; thread_local=False: across threads too
+        self._lock = FileLock(str(self.path.resolve()), timeout=0, thread_local=False, is_singleton=True)
 
     def acquire(self) -> None:
         with _guard:
-            held = _held.get(self._key)
-            if held is not None:
-                _held[self._key] = (held[0], held[1] + 1)
-                return
             self.dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                raise IndexLockedError(locked_message(self.dir, _read_holder(self.path))) from None
-            except BaseException:
-                os.close(fd)
-                raise
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            _held[self._key] = (fd, 1)
+                self._lock.acquire()
+            except Timeout:
+                raise IndexLockedError(locked_message(self.dir, _read_holder(self.pid_path))) from None
+            if self._lock.lock_counter == 1:
+                self.pid_path.write_text(f"{os.getpid()}\n", encoding="utf-8")
 
     def release(self) -> None:
         with _guard:
-            held = _held.get(self._key)
-            if held is None:
+            if not self._lock.is_locked:
                 return
-            fd, depth = held
-            if depth > 1:
-                _held[self._key] = (fd, depth - 1)
-                return
-            del _held[self._key]
-            try:
-                os.ftruncate(fd, 0)
-            except OSError:
-                pass
-            try:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
+            if self._lock.lock_counter == 1:
+                self.pid_path.unlink(missing_ok=True)
+            self._lock.release()
 
     def __enter__(self) -> WriterLock:
         self.acquire()

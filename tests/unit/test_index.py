@@ -146,7 +146,8 @@ def test_writer_lock_reentrant_and_message(tmp_path):
     with WriterLock(d):
         with WriterLock(d):  # re-entrant within a process
             pass
-        assert str(__import__("os").getpid()) in (d / ".writer.lock").read_text()
+        assert str(__import__("os").getpid()) in (d / ".writer.pid").read_text()  # names the holder
+    assert not (d / ".writer.pid").exists()
     # after release, the lock can be taken again
     with WriterLock(d):
         pass
