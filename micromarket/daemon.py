@@ -41,11 +41,14 @@ class _Unavailable(Exception):
     """The daemon is not there (or not answering): solve in process."""
 
 
+def home_dir(home: str | Path | None = None) -> Path:
+    """The data directory, by the same rule as ``Settings.home`` (stdlib only: pydantic-settings costs ~0.15 s to import)."""
+    return Path(home or os.environ.get("MICROMARKET_HOME") or Path.home() / ".micromarket").expanduser()
+
+
 def daemon_info(home: str | Path | None = None) -> dict[str, Any] | None:
     """``<home>/daemon.json`` if it names a live process, else None."""
-    from micromarket.settings import Settings
-
-    home_path = Settings.from_env(home=home).home
+    home_path = home_dir(home)
     try:
         info = json.loads((home_path / DAEMON_FILE).read_text())
         pid = int(info["pid"])

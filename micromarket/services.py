@@ -114,6 +114,4 @@ def settings_from_context(ctx) -> Settings:
     existing = _REGISTRY.get(key)
     if existing is not None:  # an opened Marketplace decides the services of its home
         return existing.settings
-    from dataclasses import replace
-
-    return replace(base, chat_model=chat or base.chat_model, call_timeout_s=timeout or base.call_timeout_s)
+    return base.model_copy(update={"chat_model": chat or base.chat_model, "call_timeout_s": timeout or base.call_timeout_s})

