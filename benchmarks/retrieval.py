@@ -165,6 +165,7 @@ def retrieval(
 
     from micromarket.capability_index.index import CapabilityIndex
     from micromarket.capability_index.retriever import Retriever
+    from micromarket.progress import progress_bar
     from micromarket.settings import Settings
 
     err = Console(stderr=True, highlight=False)
@@ -212,10 +213,12 @@ def retrieval(
 
     with tempfile.TemporaryDirectory(prefix="mm-bench-") as home:
         # a private embedded index: never the user's Chroma server or home
-        settings = Settings(home=Path(home), embedding_model=model or Settings.from_env().embedding_model, builtins=False)
+        settings = Settings(home=Path(home), embedding_model=model or Settings.from_env().embedding_model, builtins=False,
+                            chroma_url=None, database_url=None)
         index = CapabilityIndex(settings)
         t0 = time.perf_counter()
-        n_entries = index.upsert(cards, progress=not as_json)
+        with progress_bar(not as_json) as bar:
+            n_entries = index.upsert(cards, progress=bar)
         t_index = time.perf_counter() - t0
         retriever = Retriever(index, memory_path=Path(home) / "memory.sqlite")
         retriever.refresh()

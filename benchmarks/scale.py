@@ -184,6 +184,7 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
     from micromarket.capability_index.cards import parse_card
     from micromarket.capability_index.index import CapabilityIndex, capability_text
     from micromarket.capability_index.retriever import Retriever
+    from micromarket.progress import progress_bar
     from micromarket.settings import Settings
 
     settings = Settings.from_env(home=home)
@@ -202,7 +203,8 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
             real_embed = index.embed
             index.embed = ApproxEmbedder(index)
             t0 = time.perf_counter()
-            written = index.upsert(cards, progress=progress)
+            with progress_bar(progress) as bar:
+                written = index.upsert(cards, progress=bar)
             ingest_s = time.perf_counter() - t0
             del index.embed  # back to the class method (the real model)
             assert index.embed.__func__ is real_embed.__func__
@@ -217,7 +219,8 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
                 index.embed(sample[off : off + EMBED_BATCH])
             raw_tp = len(sample) / (time.perf_counter() - t0)
             t0 = time.perf_counter()
-            written = index.upsert(cards, progress=progress)
+            with progress_bar(progress) as bar:
+                written = index.upsert(cards, progress=bar)
             ingest_s = time.perf_counter() - t0
             ingest_tp = written / ingest_s
         have = index.count()

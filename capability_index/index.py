@@ -13,190 +13,34 @@ writes take :class:`capability_index.lock.WriterLock`. In server mode
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-from micromarket.capability_index.cards import Capability, SpecialistCard, canonical_hash, endpoint_of
+from micromarket.capability_index.cards import SpecialistCard
+from micromarket.capability_index.entries import (  # noqa: F401 - re-exported: the index's public vocabulary
+    DEFAULT_STATUS,
+    DOMAIN_FLAG,
+    Hit,
+    build_where,
+    capability_text,
+    entry_fingerprint,
+    entry_metadata,
+    matches_where,
+    public_metadata,
+    split_identifier,
+)
 from micromarket.capability_index.lock import NullLock, WriterLock
 from micromarket.errors import IndexMismatchError, InputError, MicromarketError
 from micromarket.settings import Settings
 
 COLLECTION = "capabilities"
-DEFAULT_STATUS = "active"
-DOMAIN_FLAG = "domain:"  # metadata flag per domain, so that where={"domain": d} is an exact match
 REBUILD_HINT = "micromarket index rebuild"
 EMBED_BATCH = 128
 
-
-@dataclass
-class Hit:
-    key: str  # "<specialist_id>.<capability>"
-    specialist_id: str
-    capability: str
-    similarity: float  # in [0, 1], higher is better
-    metadata: dict = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------- capability text
-
-_CAMEL1 = re.compile(r"([a-z0-9])([A-Z])")
-_CAMEL2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
-_SEP = re.compile(r"[_\-.:/]+")
-
-
-def split_identifier(name: str) -> str:
-    """``get_weatherForecast`` -> ``get weather Forecast``; ``HTMLParser`` -> ``HTML Parser``."""
-    s = _SEP.sub(" ", name)
-    s = _CAMEL2.sub(r"\1 \2", s)
-    s = _CAMEL1.sub(r"\1 \2", s)
-    return " ".join(s.split())
-
-
-def _norm(s: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", s.lower()))
-
-
-_GENERIC_PARAMS = {"task", "context"}
-
-
-def _params(schema: dict[str, Any] | None) -> list[str]:
-    out: list[str] = []
-    props = (schema or {}).get("properties") if isinstance(schema, dict) else None
-    if not isinstance(props, dict):
-        return out
-    for pname, spec in list(props.items())[:30]:
-        desc = spec.get("description") if isinstance(spec, dict) else None
-        if pname in _GENERIC_PARAMS and not desc:
-            continue  # the default solve(task, context) schema says nothing about the capability
-        words = split_identifier(str(pname))
-        out.append(f"{words} ({' '.join(str(desc).split())[:300]})" if desc else words)
-    return out
-
-
-def capability_text(card: SpecialistCard, cap: Capability) -> str:
-    """The document indexed for one capability: what it is called, what it does, what it takes,
-    what it was declared to solve, and who offers it. Most specific first (embedding models
-    truncate long inputs)."""
-    name = split_identifier(cap.name)
-    lines = [f"{name}: {' '.join(cap.description.split())}"]
-    spec_name = card.name.strip()
-    spec_desc = " ".join(card.description.split())
-    same_name = _norm(spec_name) == _norm(name) or _norm(spec_name) == _norm(cap.name)
-    same_desc = _norm(spec_desc) == _norm(cap.description) or not spec_desc
-    if not (same_name and same_desc):
-        bits = []
-        if not same_name:
-            bits.append(spec_name)
-        if not same_desc:
-            bits.append(spec_desc)
-        lines.append("Provided by " + " - ".join(bits))
-    params = _params(cap.input_schema)
-    if params:
-        lines.append("Parameters: " + "; ".join(params))
-    if cap.examples:
-        lines.append("Examples: " + " | ".join(" ".join(e.split()) for e in cap.examples[:20]))
-    if card.domains:
-        lines.append("Domains: " + ", ".join(card.domains))
-    return "\n".join(lines)
-
-
-def _entry_fingerprint(card: SpecialistCard, cap: Capability, doc: str) -> str:
-    return canonical_hash(
-        {
-            "doc": doc,
-            "capability": cap.model_dump(mode="json"),
-            "endpoint": endpoint_of(card.transport),
-            "domains": sorted(card.domains),
-            "cost": card.cost_per_call,
-            "version": card.version,
-        }
-    )
-
-
-def _metadata(card: SpecialistCard, cap: Capability, status: str, fingerprint: str) -> dict[str, Any]:
-    md: dict[str, Any] = {
-        "specialist_id": card.id,
-        "capability": cap.name,
-        "name": card.name,
-        "domains": ",".join(card.domains),
-        "cost": float(card.cost_per_call),
-        "latency_ms": float(card.latency_ms),
-        "status": status,
-        "version": card.version,
-        "fingerprint": fingerprint,
-    }
-    for d in card.domains:
-        md[DOMAIN_FLAG + d] = True
-    return md
-
-
-def public_metadata(md: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (md or {}).items() if not k.startswith(DOMAIN_FLAG)}
-
-
-def build_where(where: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Our filter vocabulary -> a Chroma ``where``: {"domain": str, "status": str, "max_cost": float}."""
-    if not where:
-        return None
-    clauses: list[dict[str, Any]] = []
-    for k, v in where.items():
-        if v is None:
-            continue
-        if k == "domain":
-            clauses.append({DOMAIN_FLAG + str(v): True})
-        elif k == "status":
-            clauses.append({"status": str(v)})
-        elif k == "max_cost":
-            clauses.append({"cost": {"$lte": float(v)}})
-        elif k == "specialist_id":
-            clauses.append({"specialist_id": str(v)})
-        else:
-            raise InputError(f"unknown index filter {k!r} (use domain, status, max_cost or specialist_id)")
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def matches_where(md: Mapping[str, Any], where: Mapping[str, Any] | None) -> bool:
-    """The same filter evaluated in Python (used by the in-memory retriever)."""
-    if not where:
-        return True
-    for k, v in where.items():
-        if v is None:
-            continue
-        if k == "domain":
-            if not md.get(DOMAIN_FLAG + str(v)):
-                return False
-        elif k == "status":
-            if md.get("status") != str(v):
-                return False
-        elif k == "max_cost":
-            if float(md.get("cost", 0.0)) > float(v):
-                return False
-        elif k == "specialist_id":
-            if md.get("specialist_id") != str(v):
-                return False
-        else:
-            raise InputError(f"unknown index filter {k!r} (use domain, status, max_cost or specialist_id)")
-    return True
-
-
-# ---------------------------------------------------------------- the index
-
-
-def _progress(enabled: bool, total: int, label: str):
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    p.start()
-    p.add_task(label, total=total)
-    return p
+ProgressFn = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while capabilities are embedded and written (the caller renders it)."""
 
 
 class CapabilityIndex:
@@ -334,10 +178,11 @@ class CapabilityIndex:
         cards: Iterable[SpecialistCard],
         *,
         status: Mapping[str, str] | None = None,
-        progress: bool = False,
+        progress: ProgressFn | None = None,
     ) -> int:
         """Index every capability of ``cards``. Unchanged entries are skipped, capabilities a
-        card no longer declares are removed. Returns the number of entries written."""
+        card no longer declares are removed. Returns the number of entries written.
+        ``progress(done, total)`` is called before the first and after every written batch."""
         cards = list(cards)
         status = dict(status or {})
         with self._lock:
@@ -353,10 +198,10 @@ class CapabilityIndex:
                     key = card.key(cap.name)
                     new_keys.add(key)
                     doc = capability_text(card, cap)
-                    fp = _entry_fingerprint(card, cap, doc)
+                    fp = entry_fingerprint(card, cap, doc)
                     old = by_id.get(key)
                     st = status.get(card.id) or (old or {}).get("status") or DEFAULT_STATUS
-                    md = _metadata(card, cap, st, fp)
+                    md = entry_metadata(card, cap, st, fp)
                     if old is not None and old.get("fingerprint") == fp:
                         if old.get("status") != st:
                             meta_only.append((key, md))
@@ -369,17 +214,21 @@ class CapabilityIndex:
                 col.delete(ids=stale_ids)
             if meta_only:
                 col.update(ids=[k for k, _ in meta_only], metadatas=[m for _, m in meta_only])
-            bar = _progress(progress and bool(to_embed), len(to_embed), "indexing capabilities")
+            done = 0
+            if progress is not None and to_embed:
+                progress(0, len(to_embed))
 
             def write(batch, vecs) -> None:
+                nonlocal done
                 col.upsert(
                     ids=[k for k, _, _ in batch],
                     documents=[d for _, d, _ in batch],
                     metadatas=[m for _, _, m in batch],
                     embeddings=vecs,
                 )
-                if bar is not None:
-                    bar.advance(bar.task_ids[0], len(batch))
+                done += len(batch)
+                if progress is not None:
+                    progress(done, len(to_embed))
 
             # Pipelined: batch i is written to Chroma in a worker thread while batch i+1 is
             # embedded (both release the GIL), so ingest runs at the embedding model's speed.
@@ -404,8 +253,6 @@ class CapabilityIndex:
             finally:
                 if pool is not None:
                     pool.shutdown(wait=True)
-                if bar is not None:
-                    bar.stop()
             if to_embed or meta_only or stale_ids:
                 self.generation += 1
         return len(to_embed) + len(meta_only)
@@ -440,7 +287,7 @@ class CapabilityIndex:
         cards: Iterable[SpecialistCard],
         *,
         status: Mapping[str, str] | None = None,
-        progress: bool = True,
+        progress: ProgressFn | None = None,
     ) -> int:
         """Drop the collection and re-create it from ``cards`` with the configured model."""
         cards = list(cards)
@@ -479,7 +326,7 @@ class CapabilityIndex:
         expected: dict[str, str] = {}
         for card in cards:
             for cap in card.capabilities:
-                expected[card.key(cap.name)] = _entry_fingerprint(card, cap, capability_text(card, cap))
+                expected[card.key(cap.name)] = entry_fingerprint(card, cap, capability_text(card, cap))
         got = self._all(["metadatas", "embeddings"]) if (self._col is not None or self._get_existing()) else {
             "ids": [], "metadatas": [], "embeddings": []
         }

@@ -10,6 +10,7 @@ from typing import Any
 
 from micromarket.capability_index.cards import SpecialistCard, load_card, parse_card
 from micromarket.errors import InputError
+from micromarket.progress import progress_bar
 from micromarket.services import Services, drop_services, services_for
 from micromarket.settings import Settings
 
@@ -75,7 +76,8 @@ class Marketplace:
             database_url=database_url, builtins=builtins, call_timeout_s=call_timeout_s,
         )
         svc = services_for(settings)
-        svc.ensure_ready(progress=progress)
+        with progress_bar(progress) as bar:
+            svc.ensure_ready(progress=bar)
         return cls(svc)
 
     def close(self) -> None:
@@ -189,7 +191,8 @@ class Marketplace:
         return [{"key": h.key, "specialist_id": h.specialist_id, "capability": h.capability, "similarity": round(h.similarity, 4)} for h in hits]
 
     def rebuild_index(self, *, progress: bool = False) -> int:
-        n = self._svc.index.rebuild(self._svc.store.cards(statuses=("active", "newcomer")), status=self._svc.store.statuses(), progress=progress)
+        with progress_bar(progress) as bar:
+            n = self._svc.index.rebuild(self._svc.store.cards(statuses=("active", "newcomer")), status=self._svc.store.statuses(), progress=bar)
         self._svc.retriever.refresh()
         return n
 

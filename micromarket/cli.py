@@ -312,12 +312,14 @@ def restore(src: Path = typer.Argument(..., help="A directory written by `microm
 def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
     """Rebuild the Chroma index from the card store (after a model change or damage)."""
     from micromarket.capability_index.index import CapabilityIndex
+    from micromarket.progress import progress_bar
     from micromarket.services import services_for
     from micromarket.settings import Settings
 
     svc = services_for(Settings.from_env(home=home))
     svc.__dict__["index"] = CapabilityIndex(svc.settings, check=False)  # a model mismatch is what rebuild fixes
-    n = svc.index.rebuild(svc.store.cards(statuses=("active", "newcomer")), status=svc.store.statuses(), progress=True)
+    with progress_bar() as bar:
+        n = svc.index.rebuild(svc.store.cards(statuses=("active", "newcomer")), status=svc.store.statuses(), progress=bar)
     _console().print(f"indexed {n} capabilities")
 
 

@@ -62,8 +62,9 @@ class Services:
 
         return load_chat_model(spec)
 
-    def ensure_ready(self, *, progress: bool = False) -> None:
-        """First run: register the built-in and plugin specialists and build the index."""
+    def ensure_ready(self, *, progress=None) -> None:
+        """First run: register the built-in and plugin specialists and build the index
+        (``progress(done, total)`` reports indexing, see capability_index.index.ProgressFn)."""
         with self._lock:
             if self.settings.builtins and len(self.store) == 0:
                 from micromarket.plugins import plugin_cards

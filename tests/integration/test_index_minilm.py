@@ -109,7 +109,7 @@ def test_verify_detects_damage_and_rebuild_restores(tmp_path):
     idx.collection.delete(ids=["math.unit_convert"])
     v = idx.verify(CARDS[:2])
     assert not v["ok"] and v["missing"] == ["math.unit_convert"]
-    idx.rebuild(CARDS[:2], progress=False)
+    idx.rebuild(CARDS[:2])
     assert idx.verify(CARDS[:2])["ok"] and idx.count() == 4
 
 

@@ -127,8 +127,23 @@ def test_verify_and_rebuild(settings):
     assert v["missing"] == ["extra.x", "math.unit_convert"]
     assert v["stale"] == ["weather.get_forecast"]
     assert v["count"] == 3
-    assert idx.rebuild(CARDS, progress=False) == 4
+    assert idx.rebuild(CARDS) == 4
     assert idx.verify(CARDS) == {"ok": True, "missing": [], "extra": [], "stale": [], "count": 4}
+
+
+def test_indexing_reports_progress_to_the_caller(settings, monkeypatch):
+    import micromarket.capability_index.index as index_mod
+
+    monkeypatch.setattr(index_mod, "EMBED_BATCH", 3)  # several batches, written while the next is embedded
+    many = [make_card(f"s{i}", [(f"c{j}", f"capability {i} {j}") for j in range(2)]) for i in range(5)]
+    seen: list[tuple[int, int]] = []
+    idx = CapabilityIndex(settings)
+    assert idx.rebuild(many, progress=lambda done, total: seen.append((done, total))) == 10
+    assert seen[0] == (0, 10) and seen[-1] == (10, 10)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    seen.clear()
+    assert idx.upsert(many, progress=lambda done, total: seen.append((done, total))) == 0
+    assert seen == []  # nothing to embed: nothing reported
 
 
 def test_model_mismatch(settings, tmp_path):
