@@ -1,6 +1,6 @@
 """Client side of the warm daemon: `micromarket solve` asks a running `micromarket serve --transport http`.
 
-`micromarket serve --transport http` (micromarket/server.py) keeps the embedding
+`micromarket serve --transport http` (micromarket/server/http.py) keeps the embedding
 model, the index and the specialist sessions warm and writes
 ``<home>/daemon.json`` ({"url", "pid", ...}) while it serves. When that file
 names a live process, the CLI sends the task to the daemon's MCP ``solve`` tool
@@ -27,7 +27,7 @@ from typing import Any
 
 from micromarket.errors import MicromarketError
 
-DAEMON_FILE = "daemon.json"  # the name micromarket.server writes
+DAEMON_FILE = "daemon.json"  # micromarket.server.http writes it
 PROTOCOL_VERSION = "2025-06-18"
 CONNECT_TIMEOUT_S = 3.0
 CLIENT_INFO = {"name": "micromarket-cli", "version": "0.1.0"}

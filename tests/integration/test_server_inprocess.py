@@ -37,10 +37,12 @@ async def test_http_server_writes_and_removes_daemon_file(fake_market):
     from mcp import ClientSession
     from mcp.client.streamable_http import streamablehttp_client
 
+    from micromarket.daemon import daemon_info
+
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(server.aserve_http("127.0.0.1", 0, market=fake_market, ready=ready, stop=stop))
     await asyncio.wait_for(ready.wait(), 60)
-    info = server.read_daemon(fake_market.settings.home)
+    info = daemon_info(fake_market.settings.home)
     assert info and info["url"].startswith("http://127.0.0.1:") and info["url"].endswith("/mcp")
     async with streamablehttp_client(info["url"]) as (read, write, _), ClientSession(read, write) as session:
         await session.initialize()
@@ -48,5 +50,5 @@ async def test_http_server_writes_and_removes_daemon_file(fake_market):
         assert "8.05 km" in res.structuredContent["answer"]
     stop.set()
     await asyncio.wait_for(task, 30)
-    assert server.read_daemon(fake_market.settings.home) is None
+    assert daemon_info(fake_market.settings.home) is None
     assert not (fake_market.settings.home / "daemon.json").exists()

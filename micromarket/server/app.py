@@ -1,0 +1,185 @@
+"""The MCP server over one warm Marketplace: tools solve / find_specialists / feedback and the resources."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Literal
+
+from micromarket.server.outputs import FeedbackOutput, FindOutput, Match, SolveOutput, jsonable, solve_output
+
+log = logging.getLogger("micromarket.server")
+
+MCP_PATH = "/mcp"
+
+INSTRUCTIONS = (
+    "micromarket is a marketplace of specialist models. Call `solve` with a task in plain language: "
+    "it is split into subtasks, each routed to the most trusted matching specialist, and the answers are "
+    "integrated. Each subtask reports which specialist answered (provenance). Rate a run with `feedback` "
+    "(verdict 'good' or 'bad') to teach the marketplace whom to trust. `find_specialists` shows who can do what."
+)
+
+
+class MarketHandle:
+    """The server's Marketplace, opened in a background thread so that the MCP handshake is answered at once."""
+
+    def __init__(self, market=None, *, home=None, warm_up: bool = True, **open_kw):
+        self._fut: concurrent.futures.Future = concurrent.futures.Future()
+        if market is not None:
+            self._fut.set_result(market)
+        else:
+            threading.Thread(target=self._open, args=(home, warm_up, open_kw), name="micromarket-open", daemon=True).start()
+
+    def _open(self, home, warm_up, open_kw) -> None:
+        try:
+            mp = open_market(home, **open_kw)
+        except BaseException as e:  # noqa: BLE001 - reported to every tool call
+            log.error("cannot open the marketplace: %s", e)
+            self._fut.set_exception(e)
+            return
+        if warm_up:
+            with contextlib.suppress(Exception):
+                mp.find("warm up", 1)  # the embedding model
+        self._fut.set_result(mp)
+        if warm_up:
+            warm(mp)
+
+    async def get(self):
+        return await asyncio.wrap_future(self._fut)
+
+    def result(self, timeout: float | None = None):
+        return self._fut.result(timeout)
+
+    def close(self) -> None:
+        if self._fut.done() and self._fut.exception() is None:
+            self._fut.result().close()
+
+
+def build_server(market=None, *, home: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, **open_kw):
+    """A FastMCP server over one Marketplace (a Marketplace, a MarketHandle, or opened in the background from ``home``)."""
+    from mcp.server.fastmcp import FastMCP
+
+    from micromarket.errors import MicromarketError
+
+    handle = market if isinstance(market, MarketHandle) else MarketHandle(market, home=home, **open_kw)
+    mcp = FastMCP("micromarket", instructions=INSTRUCTIONS, host=host, port=port, log_level="WARNING",
+                  streamable_http_path=MCP_PATH)
+    mcp.market = handle  # type: ignore[attr-defined]
+
+    def _user_error(e: Exception) -> Exception:
+        from mcp.server.fastmcp.exceptions import ToolError
+
+        return ToolError(str(e)) if isinstance(e, MicromarketError) else e
+
+    @mcp.tool(structured_output=True)
+    async def solve(task: str, budget: float | None = None, context: str | None = None) -> SolveOutput:
+        """Solve a task with the marketplace's specialists.
+
+        The task is split into subtasks; each goes to the best trusted specialist for it. Returns the
+        integrated answer, a run_id (for `feedback`), and per subtask which specialist answered (provenance).
+        `budget` caps the summed declared cost of the specialist calls; `context` is optional material
+        (documents, conversation) the subtasks may draw on."""
+        mp = await handle.get()
+        try:
+            out = await mp.asolve(task, context=context, budget=budget)
+        except MicromarketError as e:
+            raise _user_error(e) from None
+        return solve_output(out)
+
+    @mcp.tool(structured_output=True)
+    async def find_specialists(query: str, k: int = 5) -> FindOutput:
+        """The specialist capabilities that best match a query, best first (similarity in [0, 1])."""
+        mp = await handle.get()
+        try:
+            hits = await asyncio.to_thread(mp.find, query, max(1, min(int(k), 50)))
+        except MicromarketError as e:
+            raise _user_error(e) from None
+        out = []
+        for h in hits:
+            desc = ""
+            with contextlib.suppress(Exception):
+                desc = mp.card(h["specialist_id"]).capability(h["capability"]).description
+            out.append(Match(description=desc, **h))
+        return FindOutput(query=query, matches=out)
+
+    @mcp.tool(structured_output=True)
+    async def feedback(run_id: str, verdict: Literal["good", "bad"], note: str | None = None,
+                       subtask_id: str | None = None) -> FeedbackOutput:
+        """Rate a run's answer: verdict 'good' raises and 'bad' lowers the trust of the specialists that answered."""
+        v = str(verdict).strip().lower()
+        if v not in ("good", "bad"):
+            from mcp.server.fastmcp.exceptions import ToolError
+
+            raise ToolError(f"verdict must be 'good' or 'bad', got {verdict!r}")
+        mp = await handle.get()
+        try:
+            updated = await asyncio.to_thread(mp.feedback, run_id, v == "good", subtask_id=subtask_id, note=note)
+        except MicromarketError as e:
+            raise _user_error(e) from None
+        return FeedbackOutput(run_id=run_id, verdict=v, updated=[jsonable(u) for u in updated])
+
+    @mcp.resource("micromarket://specialists", name="specialists", mime_type="application/json",
+                  description="The registered specialists: id, version, status, capabilities, cost, transport")
+    async def specialists_resource() -> str:
+        mp = await handle.get()
+        return json.dumps(mp.specialists(), default=str, ensure_ascii=False)
+
+    @mcp.resource("micromarket://trust", name="trust", mime_type="application/json",
+                  description="Trust by specialist and capability (Beta posterior mean and evidence)")
+    async def trust_resource() -> str:
+        mp = await handle.get()
+        return json.dumps(mp.trust(), default=str, ensure_ascii=False)
+
+    @mcp.resource("micromarket://specialists/{specialist_id}", name="card", mime_type="application/json",
+                  description="The card of one specialist")
+    async def card_resource(specialist_id: str) -> str:
+        mp = await handle.get()
+        return mp.card(specialist_id).model_dump_json()
+
+    return mcp
+
+
+def warm(mp) -> None:
+    """Load the embedding model and start the specialists' sessions now rather than on the first call."""
+    t0 = time.perf_counter()
+    with contextlib.suppress(Exception):
+        mp.find("warm up", 1)
+    cards = [c for c in mp.services.store.cards(statuses=("active", "newcomer")) if c.transport.kind != "http"]
+
+    async def connect_all():
+        await asyncio.gather(*(mp.services.pool.list_tools(c) for c in cards), return_exceptions=True)
+
+    with contextlib.suppress(Exception):
+        asyncio.run(connect_all())
+    log.info("warm in %.1f s (%d specialist sessions)", time.perf_counter() - t0, len(cards))
+
+
+def configure_logging(level: str | None = None) -> None:
+    """Logs to stderr only: WARNING and up from libraries, ``level`` (default INFO, $MICROMARKET_LOG_LEVEL) from micromarket."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_micromarket", False) for h in root.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        h._micromarket = True  # type: ignore[attr-defined]
+        h.addFilter(lambda r: r.name.startswith("micromarket") or r.levelno >= logging.WARNING)  # libraries set their own levels
+        root.addHandler(h)
+    root.setLevel(logging.WARNING)
+    for lib in ("bm25s", "httpx", "chromadb", "sentence_transformers", "mcp", "uvicorn"):
+        logging.getLogger(lib).setLevel(logging.WARNING)
+    logging.getLogger("micromarket").setLevel(level or os.environ.get("MICROMARKET_LOG_LEVEL", "INFO").upper())
+
+
+def open_market(home, **open_kw):
+    from micromarket.api import Marketplace
+
+    return Marketplace.open(home=home, progress=False, **open_kw)
+
+

@@ -1,0 +1,79 @@
+"""The front door's structured tool outputs (published as each tool's outputSchema)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Attempt(BaseModel):
+    key: str = Field(description="specialist.capability that was tried")
+    outcome: str = Field(description="ok | declined | error | timeout | quarantined | schema")
+    latency_ms: float = 0.0
+    error: str | None = None
+
+
+class Subtask(BaseModel):
+    subtask_id: str
+    text: str = Field(description="The subtask as sent to the specialist")
+    status: str = Field(description="ok | failed | unsupported")
+    specialist: str | None = Field(None, description="Id of the specialist that answered (provenance)")
+    capability: str | None = None
+    version: str | None = Field(None, description="Version of the specialist that answered")
+    answer: str = ""
+    confidence: float | None = None
+    explanation: str = ""
+    reason: str | None = Field(None, description="Why a subtask failed or is unsupported")
+    attempts: list[Attempt] = Field(default_factory=list)
+
+
+class SolveOutput(BaseModel):
+    answer: str = Field(description="The integrated answer")
+    run_id: str = Field(description="Pass this to `feedback`")
+    subtasks: list[Subtask] = Field(default_factory=list)
+    unsupported: list[dict[str, Any]] = Field(default_factory=list, description="Subtasks no specialist could take")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Match(BaseModel):
+    key: str
+    specialist_id: str
+    capability: str
+    similarity: float
+    description: str = ""
+
+
+class FindOutput(BaseModel):
+    query: str
+    matches: list[Match]
+
+
+class FeedbackOutput(BaseModel):
+    run_id: str
+    verdict: str
+    updated: list[dict[str, Any]] = Field(default_factory=list, description="Trust entries that changed")
+
+
+def solve_output(out: dict[str, Any]) -> SolveOutput:
+    subs = []
+    for r in out.get("subtasks") or []:
+        subs.append(
+            Subtask(
+                subtask_id=str(r.get("subtask_id", "")), text=str(r.get("text", "")), status=str(r.get("status", "")),
+                specialist=r.get("specialist"), capability=r.get("capability"), version=r.get("version"),
+                answer=str(r.get("answer") or ""), confidence=r.get("confidence"), explanation=str(r.get("explanation") or ""),
+                reason=r.get("reason"),
+                attempts=[Attempt(key=a.get("key", ""), outcome=a.get("outcome", ""), latency_ms=float(a.get("latency_ms") or 0.0),
+                                  error=a.get("error")) for a in r.get("attempts") or []],
+            )
+        )
+    return SolveOutput(
+        answer=str(out.get("answer") or ""), run_id=str(out.get("run_id") or ""), subtasks=subs,
+        unsupported=[jsonable(u) for u in out.get("unsupported") or []], warnings=[str(w) for w in out.get("warnings") or []],
+    )
+
+
+def jsonable(obj: Any) -> Any:
+    return json.loads(json.dumps(obj, default=str))
