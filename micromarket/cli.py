@@ -333,13 +333,13 @@ def index_verify(home: Optional[Path] = HomeOpt) -> None:
         raise MicromarketError("the index is damaged: run `micromarket index rebuild`")
 
 
-def _forward(module: str, ctx: typer.Context, prefix: list[str] | None = None) -> None:
+def _forward(module: str, ctx: typer.Context, prefix: list[str] | None = None, obj: dict | None = None) -> None:
     mod = importlib.import_module(module)
     cmd = typer.main.get_command(mod.app)
-    cmd.main(args=[*(prefix or []), *ctx.args], prog_name=f"micromarket {ctx.info_name}", standalone_mode=False)
+    cmd.main(args=[*(prefix or []), *ctx.args], prog_name=f"micromarket {ctx.info_name}", standalone_mode=False, obj=obj)
 
 
-def _forward_named(ctx: typer.Context, module: str, what: str, name: str) -> None:
+def _forward_named(ctx: typer.Context, module: str, what: str, name: str, obj: dict | None = None) -> None:
     """Forward to `module` (which names `name`); an unknown name is a clear error, not an ImportError."""
     if not name.isidentifier():
         raise InputError(f"unknown {what} {name!r}")
@@ -349,7 +349,7 @@ def _forward_named(ctx: typer.Context, module: str, what: str, name: str) -> Non
         if e.name != module:
             raise
         raise InputError(f"unknown {what} {name!r}") from None
-    _forward(module, ctx)
+    _forward(module, ctx, obj=obj)
 
 
 @app.command(context_settings=FORWARD)
@@ -361,7 +361,13 @@ def bench(ctx: typer.Context, name: str = typer.Argument(..., help="retrieval | 
 @app.command(context_settings=FORWARD)
 def train(ctx: typer.Context, name: str = typer.Argument(..., help="dates | roman")) -> None:
     """Train a micro-LLM specialist from scratch (pass its options after the name)."""
-    _forward_named(ctx, f"micromarket.specialists.microllm.train_{name}", "trainer", name)
+    _forward_named(ctx, f"micromarket.specialists.microllm.train_{name}", "trainer", name, obj={"register_card": _register_card})
+
+
+def _register_card(card, home: Optional[Path]) -> None:
+    """`train ... --register`: a retrained model replaces its previous card."""
+    with _open(home, progress=False) as mp:
+        mp.register(card, replace=True)
 
 
 @app.command(context_settings=FORWARD)

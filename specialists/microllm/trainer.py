@@ -290,17 +290,12 @@ def write_card(task: Task, out: Path):
     )
 
 
-def register(card, home: Path | None = None) -> None:
-    """Register the card with the marketplace at ``home`` (default settings home)."""
-    try:
-        from micromarket import Marketplace
-    except ImportError:
-        raise MicromarketError("cannot register: this build has no micromarket.Marketplace yet; the card is written, register it later") from None
-    with Marketplace.open(home=home) as market:
-        market.register(card, replace=True)  # a retrained model replaces its previous card
+RegisterCard = Callable[[object, "Path | None"], None]
+"""``register_card(card, home)``: supplied by the application layer (``micromarket train ... --register``)."""
 
 
-def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, do_register: bool = False, home: Path | None = None) -> dict:
+def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, register_card: RegisterCard | None = None,
+        home: Path | None = None) -> dict:
     from rich.console import Console
     from rich.table import Table
 
@@ -320,8 +315,8 @@ def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, do_register:
     }
     (out / "metrics.json").write_text(json.dumps({**summary, "steps": steps, "final_loss": getattr(model, "final_loss", None), "config": {k: v for k, v in cfg.__dict__.items() if k != "size"},
                                                   "size": cfg.size.__dict__, "load_avg": _load(), "ood_rejected": ev["ood_rejected"], "eval_n": cfg.eval_n, "failures": ev["failures"]}, indent=2))
-    if do_register:
-        register(card, home)
+    if register_card is not None:
+        register_card(card, home)
         console.print(f"registered {card.id} with the marketplace")
     if json_out:
         sys.stdout.write(json.dumps(summary) + "\n")
@@ -356,6 +351,7 @@ def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
 
     @app.command(help=help)
     def train(
+        ctx: typer.Context,
         json_out: Annotated[bool, typer.Option("--json", help="print the metrics as JSON on the last stdout line")] = False,
         quick: Annotated[bool, typer.Option("--quick", help="~60 s training and a small evaluation (CI)")] = False,
         out: Annotated[Path | None, typer.Option("--out", help="model directory (default <home>/models/<specialist id>)")] = None,
@@ -383,9 +379,13 @@ def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
         cfg.size = ModelSize(**{**cfg.size.__dict__, **{k: v for k, v in size.items() if v is not None}})
         if cfg.seconds <= 0:
             raise typer.BadParameter("must be positive", param_hint="--seconds")
-        target = out or Settings.from_env(home=home).home / "models" / task.specialist_id
+        target = Path(out or Settings.from_env(home=home).home / "models" / task.specialist_id).expanduser()
+        register_card = (ctx.obj or {}).get("register_card") if do_register else None
+        if do_register and register_card is None:  # run as a module: the marketplace lives in a higher layer
+            raise typer.BadParameter(f"register through `micromarket train {task.name} --register`, or afterwards with "
+                                     f"`micromarket specialists add {target / 'card.yaml'} --replace`", param_hint="--register")
         try:
-            run(task, cfg, Path(target).expanduser(), json_out=json_out, do_register=do_register, home=home)
+            run(task, cfg, target, json_out=json_out, register_card=register_card, home=home)
         except MicromarketError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(e.exit_code) from None

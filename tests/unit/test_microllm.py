@@ -220,3 +220,35 @@ def test_dates_training_never_shows_heldout_structures():
     early = [len(task.train_example(rng, 0.0)[0]) for _ in range(500)]
     late = [len(task.train_example(rng, 1.0)[0]) for _ in range(500)]
     assert sum(early) < sum(late)
+
+
+def test_train_register_goes_through_the_marketplace_of_the_cli(tmp_path, monkeypatch):
+    """`micromarket train dates --register` registers the written card; the trainer itself never opens a Marketplace."""
+    import typer
+
+    from micromarket import Marketplace, cli
+    from micromarket.specialists.microllm import trainer
+    from tests.conftest import MILES, inproc_card
+
+    monkeypatch.setenv("MICROMARKET_EMBEDDING_MODEL", "fake")
+    monkeypatch.setenv("MICROMARKET_BUILTINS", "false")
+    home = tmp_path / "home"
+    card = inproc_card("dates_mlm", "tests.fakes.servers:miles_server", [MILES])
+
+    def fake_run(task, cfg, out, *, json_out, register_card=None, home=None):  # training itself is covered by integration tests
+        assert out == home / "models" / task.specialist_id
+        register_card(card, home)
+        return {}
+
+    monkeypatch.setattr(trainer, "run", fake_run)
+    monkeypatch.setattr("sys.argv", ["micromarket", "train", "dates", "--quick", "--register", "--home", str(home)])
+    with pytest.raises(SystemExit) as ei:
+        cli.main()
+    assert ei.value.code == 0
+    with Marketplace.open(home=home) as mp:
+        assert mp.card("dates_mlm").id == "dates_mlm"
+
+    # run as a module there is no marketplace to register with: a clear error before any training
+    cmd = typer.main.get_command(train_dates.app)
+    with pytest.raises(typer.BadParameter, match="micromarket specialists add"):
+        cmd.main(args=["--quick", "--register", "--home", str(home)], standalone_mode=False)
