@@ -13,10 +13,11 @@ import threading
 import time
 from pathlib import Path
 
-from micromarket.daemon import DAEMON_FILE
 from micromarket.server.app import MCP_PATH, build_server, configure_logging, open_market, warm
 
 log = logging.getLogger("micromarket.server")
+
+DAEMON_FILE = "daemon.json"  # micromarket.daemon reads it (the two entry points may not import each other)
 
 
 def _bind(host: str, port: int) -> socket.socket:
