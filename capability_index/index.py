@@ -310,11 +310,6 @@ class CapabilityIndex:
             return 0
         return self.collection.count()
 
-    def keys(self) -> set[str]:
-        if self._col is None and self._get_existing() is None:
-            return set()
-        return set(self._all([])["ids"])
-
     def snapshot(self) -> dict[str, Any]:
         """Everything in the collection: ids, documents, metadatas and an (n, dim) float32 matrix."""
         got = self._all(["metadatas", "documents", "embeddings"])

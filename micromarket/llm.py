@@ -34,11 +34,6 @@ def load_chat_model(spec: str) -> BaseChatModel:
         return _cache[spec]
 
 
-def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
-
-
 def _load(spec: str) -> BaseChatModel:
     kind, sep, rest = spec.partition(":")
     rest = rest.strip()

@@ -46,8 +46,6 @@ class _Conn:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     error: BaseException | None = None
-    started: float = 0.0
-    restarts: int = 0
     server_info: Any = None
     tools: dict[str, Any] | None = None  # live definitions listed at connect (pinned when a guard is used)
     tools_dirty: bool = False  # the server sent notifications/tools/list_changed
@@ -66,9 +64,8 @@ class SpecialistPool:
         self.retries = retries  # extra attempts for transient errors only
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
-        self.attempts: dict[str, int] = {}  # specialist id -> tool calls sent (for tests and stats)
         self._conns: dict[str, _Conn] = {}
-        self._restarts: dict[str, int] = {}
+        self._connected: set[str] = set()  # keys that had a session before: the next one is a reconnect
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -114,19 +111,12 @@ class SpecialistPool:
         """
         return await self._run(self._call(card, tool, arguments, timeout or self.call_timeout, guard))
 
-    def call_sync(self, card: SpecialistCard, tool: str, arguments: dict[str, Any], *, timeout: float | None = None,
-                  guard: Any = None) -> CallOutcome:
-        return self._submit(self._call(card, tool, arguments, timeout or self.call_timeout, guard)).result()
-
     async def list_tools(self, card_or_transport: SpecialistCard | Transport, *, key: str | None = None) -> tuple[list[Any], Any]:
         """tools/list of a server, and its server info (name, version, instructions)."""
         return await self._run(self._list_tools(card_or_transport, key))
 
     async def read_resource(self, card_or_transport: SpecialistCard | Transport, uri: str, *, key: str | None = None) -> str | None:
         return await self._run(self._read_resource(card_or_transport, uri, key))
-
-    def stats(self) -> dict[str, Any]:
-        return {k: {"alive": c.session is not None and c.error is None, "restarts": self._restarts.get(k, 0)} for k, c in self._conns.items()}
 
     def close(self) -> None:
         if self._loop is None:
@@ -246,11 +236,10 @@ class SpecialistPool:
                 elif conn.tools_dirty and conn.guard is not None:
                     await self._verify_or_drop(key, conn, "notifications/tools/list_changed")
                 return conn
-            reconnect = conn is not None or self._restarts.get(key) is not None
+            reconnect = conn is not None or key in self._connected
             if conn:
                 await self._drop(key)
-                self._restarts[key] = self._restarts.get(key, 0) + 1
-            conn = _Conn(endpoint=endpoint, started=time.monotonic(), guard=guard)
+            conn = _Conn(endpoint=endpoint, guard=guard)
             conn.task = asyncio.create_task(self._serve(conn, t, name))
             self._conns[key] = conn
             try:
@@ -263,7 +252,7 @@ class SpecialistPool:
                 await self._drop(key)
                 kind, transient = classify(err)
                 raise SpecialistCallError(f"specialist {name}: cannot start or connect: {describe(err)}", kind="error", transient=transient)
-            self._restarts.setdefault(key, 0)
+            self._connected.add(key)
             await self._verify_or_drop(key, conn, "reconnect" if reconnect else "connect")
             return conn
 
@@ -303,7 +292,6 @@ class SpecialistPool:
             raise SpecialistCallError(
                 f"specialist {card.id} offers no tool {tool!r} (it lists: {', '.join(sorted(conn.tools)) or 'nothing'})", kind="error"
             )
-        self.attempts[card.id] = self.attempts.get(card.id, 0) + 1
         t0 = time.perf_counter()
         try:
             res = await asyncio.wait_for(

@@ -3,6 +3,7 @@ side of scenarios 1 and 2 (a poisoned card is refused with its reasons; `special
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -134,13 +135,13 @@ def test_1_tool_poisoning_cli_refuses_with_reason_and_2_approve(home, tmp_path):
     mp = Marketplace.open(home=home, builtins=False, embedding_model="fake")
     mp.register(inproc_card("rug", "tests.fakes.hostile:rug_server", [{**MILES, "name": "conv"}]))
     g = guard_for(mp.services)
-    mp.services.pool.call_sync(mp.card("rug"), "solve", {"task": "1 mile"}, guard=g)
+    asyncio.run(mp.services.pool.call(mp.card("rug"), "solve", {"task": "1 mile"}, guard=g))
     hostile.STATE.update(rug_description="convert miles to kilometers, new and improved")
     mp.services.pool.close()
     from micromarket.errors import QuarantinedError
 
     with pytest.raises(QuarantinedError):
-        mp.services.pool.call_sync(mp.card("rug"), "solve", {"task": "1 mile"}, guard=g)
+        asyncio.run(mp.services.pool.call(mp.card("rug"), "solve", {"task": "1 mile"}, guard=g))
     mp.close()
     from micromarket.capability_index.pins import drop_guard
 

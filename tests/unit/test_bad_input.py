@@ -48,6 +48,6 @@ def test_duplicate_id_is_refused_and_the_original_kept(fake_market):
     with pytest.raises(DuplicateSpecialistError, match="already registered"):
         fake_market.register(inproc_card("miles", "tests.fakes.servers:miles_backup_server", [MILES], name="impostor"))
     assert fake_market.card("miles") == before
-    assert "miles.convert_length" in fake_market.services.index.keys()
+    assert "miles.convert_length" in fake_market.services.index.snapshot()["ids"]
     out = fake_market.solve("Convert 5 miles to kilometers")
     assert out["subtasks"][0]["specialist"] == "miles"

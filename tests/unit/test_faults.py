@@ -167,7 +167,7 @@ def test_11_error_classes_deterministic_not_retried(err, kind):
     pool, _ = _pool_with(sess)
     try:
         with pytest.raises(SpecialistCallError) as ei:
-            pool.call_sync(_card(), "solve", {"task": "x"})
+            asyncio.run(pool.call(_card(), "solve", {"task": "x"}))
         assert ei.value.kind == kind and not ei.value.transient
         assert sess.calls == 1
     finally:
@@ -186,7 +186,7 @@ def test_11_error_classes_transient_retried_with_bounded_backoff(err):
     pool, _ = _pool_with(sess)
     try:
         t0 = time.monotonic()
-        out = pool.call_sync(_card(), "solve", {"task": "x"})
+        out = asyncio.run(pool.call(_card(), "solve", {"task": "x"}))
         assert out.structured == {"answer": "ok"} and sess.calls == 3
         assert time.monotonic() - t0 < 1.0
     finally:
@@ -195,7 +195,7 @@ def test_11_error_classes_transient_retried_with_bounded_backoff(err):
     pool, _ = _pool_with(sess)
     try:
         with pytest.raises(SpecialistCallError) as ei:
-            pool.call_sync(_card(), "solve", {"task": "x"})
+            asyncio.run(pool.call(_card(), "solve", {"task": "x"}))
         assert ei.value.transient and sess.calls == 4  # 1 + retries(3)
     finally:
         pool.close()
@@ -211,7 +211,7 @@ def test_11_error_classes_timeout_not_retried():
     pool, _ = _pool_with(sess)
     try:
         with pytest.raises(SpecialistCallError) as ei:
-            pool.call_sync(_card(), "solve", {"task": "x"}, timeout=0.3)
+            asyncio.run(pool.call(_card(), "solve", {"task": "x"}, timeout=0.3))
         assert ei.value.kind == "timeout" and sess.calls == 1
     finally:
         pool.close()

@@ -75,11 +75,11 @@ def test_split_identifier_and_capability_text():
 
 def test_upsert_search_count_keys(settings):
     idx = CapabilityIndex(settings)
-    assert idx.count() == 0 and idx.keys() == set()
+    assert idx.count() == 0 and set(idx.snapshot()["ids"]) == set()
     assert idx.upsert(CARDS) == 4
     assert idx.upsert(CARDS) == 0  # unchanged entries are skipped
     assert idx.count() == 4
-    assert idx.keys() == {"weather.get_forecast", "weather.air_quality", "math.solve_equation", "math.unit_convert"}
+    assert set(idx.snapshot()["ids"]) == {"weather.get_forecast", "weather.air_quality", "math.solve_equation", "math.unit_convert"}
     res = idx.search(["weather forecast for Paris", "convert units"], k=2)
     assert len(res) == 2
     assert res[0][0].key == "weather.get_forecast"
@@ -110,10 +110,10 @@ def test_set_status_remove_and_card_change(settings):
     # a new card version without one capability removes it
     smaller = make_card("math", [("unit_convert", "convert units of measurement")], domains=["math"], cost=2.0)
     idx.upsert([smaller])
-    assert "math.solve_equation" not in idx.keys()
+    assert "math.solve_equation" not in set(idx.snapshot()["ids"])
     assert idx.search(["convert"], k=8, where={"domain": "math"})[0][0].metadata["status"] == "quarantined"  # kept
     assert idx.remove("math") == 1
-    assert idx.keys() == {"weather.get_forecast", "weather.air_quality"}
+    assert set(idx.snapshot()["ids"]) == {"weather.get_forecast", "weather.air_quality"}
 
 
 def test_verify_and_rebuild(settings):

@@ -9,7 +9,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from micromarket.errors import MicromarketError  # noqa: E402
-from micromarket.llm import clear_cache, load_chat_model  # noqa: E402
+from micromarket.llm import load_chat_model  # noqa: E402
 from tests.tiny_models import build_tiny_causal_lm  # noqa: E402
 
 
@@ -22,7 +22,6 @@ def test_hf_local_generates_and_is_cached(tiny_dir):
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-    clear_cache()
     chat = load_chat_model(f"hf:{tiny_dir}")
     assert isinstance(chat, BaseChatModel)
     out = chat.invoke([SystemMessage("be brief"), HumanMessage("hello there")])
