@@ -117,6 +117,20 @@ def test_jsonschema_validate_is_cached_and_equivalent():
             jsonschema.validate({}, {"type": 12})
 
 
+def test_entry_points_apply_the_speedups_and_importing_does_not():
+    code = (
+        "import sys, micromarket, micromarket.api, micromarket.server\n"
+        "print('rfc3987_syntax' in sys.modules)\n"
+        "from micromarket import cli\n"
+        "sys.argv = ['micromarket', '--help']\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "import jsonschema\n"
+        "print(getattr(jsonschema.validate, '_micromarket_cached', False))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout.split()
+    assert out[0] == "False" and out[-1] == "True"
+
+
 def test_rfc3987_checks_unchanged_by_the_lazy_stub():
     code = (
         "from micromarket import _speedups\n_speedups.apply()\nimport jsonschema, sys\n"
