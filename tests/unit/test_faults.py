@@ -215,3 +215,21 @@ def test_11_error_classes_timeout_not_retried():
         assert ei.value.kind == "timeout" and sess.calls == 1
     finally:
         pool.close()
+
+
+def test_output_schema_violation_is_a_schema_failure_without_a_guard():
+    """The mcp ClientSession validates structuredContent against the outputSchema the pool listed at connect."""
+    from micromarket.capability_index.cards import parse_card
+    from micromarket.specialists.pool import SpecialistPool
+
+    hostile.STATE["calls"] = 0
+    card = parse_card(inproc_card("badout", "tests.fakes.hostile:bad_output_server", [{**MILES, "name": "conv"}]))
+    pool = SpecialistPool(call_timeout=5, retries=2, backoff_s=0.01)
+    try:
+        with pytest.raises(SpecialistCallError) as ei:
+            asyncio.run(pool.call(card, "solve", {"task": "5 miles"}))
+    finally:
+        pool.close()
+    assert ei.value.kind == "schema" and not ei.value.transient
+    assert "violates its outputSchema" in str(ei.value) and "\n" not in str(ei.value)
+    assert hostile.STATE["calls"] == 1  # deterministic: not retried
