@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import site
 import subprocess
 import sys
 import textwrap
@@ -105,7 +104,8 @@ def test_app_with_its_own_nodes_and_graphs_embeds_the_marketplace(wheel, tmp_pat
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
     sp = Path(subprocess.check_output([str(py), "-c", "import site; print(site.getsitepackages()[0])"], text=True).strip())
-    (sp / "_deps.pth").write_text(site.getsitepackages()[0] + "\n")  # dependencies from this environment
+    deps = [p for p in sys.path if p.endswith("site-packages")]  # dependencies from this environment
+    (sp / "_deps.pth").write_text("\n".join(deps) + "\n")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(sp), str(wheel)], check=True, timeout=300)
     app = tmp_path / "app"
     (app / "graphs").mkdir(parents=True)
