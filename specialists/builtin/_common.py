@@ -138,3 +138,27 @@ def words_to_ops(text: str) -> str:
 def strip_thousands(text: str) -> str:
     """'1,234,567.5' -> '1234567.5' (commas followed by exactly three digits)."""
     return re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)
+
+
+def understood(res: SolveResult, reading: str) -> SolveResult:
+    """State the reading the answer rests on (see micromarket.specialists.interpretation)."""
+    from micromarket.specialists.interpretation import attach
+
+    if res.confidence and res.answer:
+        res.explanation = attach(res.explanation, reading)
+    return res
+
+
+def checked(task: str, res: SolveResult) -> SolveResult:
+    """Decline (confidence 0) an answer whose reading leaves numbers, units or named dates of the request unused.
+    The reading is the stated one, else the answer and explanation."""
+    from micromarket.specialists.interpretation import stated, unexplained
+
+    if not res.confidence or not res.answer:
+        return res
+    reading = stated(res.explanation) or f"{res.answer} {res.explanation}"
+    missing = unexplained(task, reading)
+    if missing:
+        return fail(f"only part of the request was understood: {', '.join(repr(m) for m in missing)} not used"
+                    f" (read as: {reading[:160]})")
+    return res

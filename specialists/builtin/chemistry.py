@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float, serve
+from micromarket.specialists.builtin._common import checked, understood, NUMBER_RE, clean, fail, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "chemistry"
@@ -208,16 +208,40 @@ def _with(res: SolveResult, factor: float, note: str) -> SolveResult:
     return res
 
 
+# A chemistry question names what it asks for; without one of these a capital letter is prose ("I", "US").
+_CUE_RE = re.compile(
+    r"\bmol(?:e|es|ar)?\b|g/mol|\bmolecular\b|\bformula\b|\bcomposition\b|\bcompound\b|\bby\s+mass\b|"
+    r"\batomic\s+(?:weight|mass)\b|\bchemical\b|\bstoichiometr|\bmass\s+(?:percent|fraction)\b|"
+    r"(?:percent(?:age)?|%|fraction|proportion)\s+(?:of\s+)?\w+\s+(?:by\s+mass\s+)?in\b",
+    re.I,
+)
+# Letters that spell a word in prose as well as a formula: accepted only right after "of"/"for" or before "molar".
+_PROSE_WORDS = {"I", "A", "US", "CO", "NO", "HI", "OH", "IN", "AS", "BE", "SO", "ON", "OK", "TV", "UK", "AI", "PC", "IS",
+                "AT", "BY", "HE", "NB", "PS", "CV", "ID", "BS", "P", "S", "K", "B", "C", "N", "O", "F", "H", "V", "W", "U", "Y"}
+
+
+def _plausible(text: str, formula: str) -> bool:
+    if formula not in _PROSE_WORDS:
+        return True
+    f = re.escape(formula)
+    return bool(re.search(rf"\b(?:of|for|is)\s+(?:the\s+)?(?:compound\s+|element\s+|formula\s+)?{f}(?![\w'])|(?<![\w']){f}\s+(?:molar|molecular|atomic)\b|^\s*{f}\s*$", text))
+
+
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a chemistry-formula request: molar mass, mass composition, grams <-> moles."""
     text = clean(task)
     if not text:
         return fail("empty request")
     low = text.lower()
+    bare_formula = re.fullmatch(r"[A-Z][A-Za-z0-9()\[\]·.*]*", text) is not None and text not in _PROSE_WORDS
+    if not bare_formula and not _CUE_RE.search(text) and not re.search(r"\bhow\s+heavy\b|\bweight\s+of\b", low):
+        return fail("no chemistry question (molar mass, moles, composition by mass) was asked")
     found = find_formula(text)
     if found is None:
         return fail("no chemical formula or known compound name found")
     formula, factor, note = found
+    if not _plausible(text, formula):
+        return fail(f"{formula!r} reads as a word here, not as a chemical formula")
     if re.search(r"\b(?:percent|percentage|%|composition|fraction|proportion)\b|%", low):
         el = _element_in(text)
         if el is not None and el == formula:
@@ -228,8 +252,10 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         return _with(composition(formula, el), factor, note)
     m = re.search(rf"({NUMBER_RE})\s*(mol(?:es?)?|moles?|g|grams?|kg|kilograms?|mg|milligrams?)\b(?:\s+of)?", text, re.I)
     if m and re.search(r"\bmoles?\b|\bmol\b|\bgrams?\b|\bmass\s+of\b|\bweigh", low):
-        return _with(grams_moles(to_float(m.group(1)), m.group(2), formula), factor, note)
-    if re.search(r"molar\s+mass|molecular\s+(?:weight|mass)|formula\s+(?:weight|mass)|\bmw\b|\bweigh|\bmass\b|g/mol", low):
+        to = "grams" if m.group(2).lower().startswith("mol") else "moles"
+        return understood(_with(grams_moles(to_float(m.group(1)), m.group(2), formula), factor, note),
+                          f"{m.group(1)} {m.group(2)} of {formula} -> {to}")
+    if re.search(r"molar\s+mass|molecular\s+(?:weight|mass)|formula\s+(?:weight|mass)|\bmw\b|\bweigh|\bheavy\b|\bmass\b|g/mol", low):
         return _with(molar_mass(formula), factor, note)
     res = molar_mass(formula)
     return _with(res, factor * 0.5, (note + "; " if note else "") + "no quantity named; gave the molar mass")
@@ -243,7 +269,7 @@ mcp = make_server(SPECIALIST_ID, "chemistry", "Chemical formulas: molar mass, ma
 @mcp.tool(name="solve", structured_output=True)
 def solve_tool(task: str, context: str = "") -> SolveResult:
     """Answer a formula question in plain language, e.g. 'molar mass of Ca(OH)2'."""
-    return solve_task(task, context)
+    return checked(task, solve_task(task, context))
 
 
 @mcp.tool(name="molar_mass", structured_output=True)

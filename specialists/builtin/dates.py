@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
-from micromarket.specialists.builtin._common import clean, fail, make_server, serve
+from micromarket.specialists.builtin._common import checked, clean, fail, make_server, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "dates"
@@ -334,7 +334,7 @@ mcp = make_server(SPECIALIST_ID, "dates", "Calendar arithmetic: days between dat
 @mcp.tool(name="solve", structured_output=True)
 def solve_tool(task: str, context: str = "") -> SolveResult:
     """Answer a calendar question in plain language, e.g. 'how many days between 2024-01-01 and 2024-03-01'."""
-    return solve_task(task, context)
+    return checked(task, solve_task(task, context))
 
 
 @mcp.tool(name="normalize_date", structured_output=True)

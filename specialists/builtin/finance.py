@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, make_server, to_float, serve
+from micromarket.specialists.builtin._common import checked, understood, NUMBER_RE, clean, fail, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "finance"
@@ -147,7 +147,8 @@ def _frequency(text: str) -> float | None:
 
 
 def _payment_frequency(text: str, end: int) -> int | None:
-    after = text[end:end + 20].lower()
+    after = text[end:end + 40].lower()
+    after = re.sub(r"^\s*(?:(?:is\s+|are\s+|being\s+)?(?:deposited|saved|invested|contributed|paid|added|put\s+(?:away|aside|in))\s+)", " ", after)
     for k in sorted(FREQUENCIES, key=len, reverse=True):
         if re.match(rf"\s*(?:/|\bper\b\s*)?\s*{re.escape(k)}\b", after) or re.match(r"\s*/\s*(mo|month)\b", after) and k == "monthly":
             v = FREQUENCIES[k]
@@ -167,9 +168,11 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     low = text.lower()
     amounts = _amounts(text)
     if not amounts:
-        bare = re.search(rf"(?:loan|mortgage|principal|invest(?:ment)?|deposit|borrow(?:ing)?|of|on)\s+(?:an?\s+)?({NUMBER_RE})\b(?!\s*(?:%|percent|years?|months?))", text, re.I)
+        bare = re.search(rf"(?:loan|mortgage|principal|invest(?:ment)?|deposit|borrow(?:ing)?|save|put|pay|of|on)\s+(?:an?\s+)?({NUMBER_RE})\s*(k|thousand|million|m)?\b(?!\s*(?:%|percent|years?|months?))"
+                         rf"|({NUMBER_RE})\s*(k|thousand|million|m)?\s+(?:(?:home|car|student|personal)\s+)?(?:loan|mortgage|deposit|investment)\b", text, re.I)
         if bare:
-            amounts = [(to_float(bare.group(1)), "$", bare.start(1), bare.end(1))]
+            g = 1 if bare.group(1) else 3
+            amounts = [(to_float(bare.group(g)) * _SCALE.get((bare.group(g + 1) or "").lower(), 1), "$", bare.start(g), bare.end(g + 1) if bare.group(g + 1) else bare.end(g))]
     rates = [to_float(m.group("r")) for m in _RATE_RE.finditer(text)]
     terms = [(to_float(m.group("t")), m.group("u").lower()) for m in _TERM_RE.finditer(text)]
     missing = [name for name, got in (("an amount of money", amounts), ("an interest rate in %", rates), ("a term in years or months", terms)) if not got]
@@ -187,16 +190,18 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         conf = 0.6
         notes.append("several amounts, rates or terms were given; used the first of each")
 
-    def done(res: SolveResult) -> SolveResult:
+    def done(res: SolveResult, what: str, every: str = "") -> SolveResult:
         if res.confidence:
             res.confidence = conf
             if notes:
                 res.explanation += "; " + "; ".join(notes)
+            amount_text = text[amounts[0][2]:a_end].strip()
+            understood(res, f"{what} of {amount_text} = {cur}{amount:g} at {rate:g}% for {t:g} {unit}" + (f", {every}" if every else ""))
         return res
 
     pay_freq = _payment_frequency(text, a_end)
     if re.search(r"simple\s+interest", low):
-        return done(simple_interest(amount, rate, years, cur))
+        return done(simple_interest(amount, rate, years, cur), "simple interest on a lump sum")
     if re.search(r"\bloan\b|\bmortgage\b|\bborrow|\bamortiz|\bamortis|\bcar\s+payment|\brepay", low):
         per_year = 12
         if re.search(r"\bbi-?weekly\b|every\s+two\s+weeks", low):
@@ -210,7 +215,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         elif not re.search(r"\bmonthly\b|\bper\s+month\b|\ba\s+month\b|\bmonth", low):
             notes.append("payment frequency not stated; assumed monthly")
             conf = min(conf, 0.75)
-        return done(loan_payment(amount, rate, years, per_year, cur))
+        return done(loan_payment(amount, rate, years, per_year, cur), "loan payment", f"payments {_freq_name(per_year)}")
     is_present = bool(re.search(r"present\s+value|\bpv\b|worth\s+today|value\s+today|today'?s\s+value|need\s+to\s+invest\s+(?:today|now)|discount", low))
     if pay_freq or re.search(r"\bannuity\b|\beach\s+(?:month|year)\b|\bevery\s+(?:month|year)\b|\bper\s+(?:month|year)\b|\bcontribut", low):
         per_year = pay_freq or (1 if re.search(r"\b(?:each|every|per)\s+year\b|\bannual(?:ly)?\b|\byearly\b", low) else 12)
@@ -218,7 +223,9 @@ def solve_task(task: str, context: str = "") -> SolveResult:
             notes.append("payment frequency not stated; assumed monthly")
             conf = min(conf, 0.7)
         due = bool(re.search(r"annuity\s+due|beginning\s+of\s+each|start\s+of\s+each|in\s+advance", low))
-        return done(annuity_value(amount, rate, years, per_year, "present" if is_present else "future", due, cur))
+        every = f"deposits {_freq_name(per_year)}" + (f", compounded {_freq_name(_frequency(text))}" if _frequency(text) else "")
+        return done(annuity_value(amount, rate, years, per_year, "present" if is_present else "future", due, cur),
+                    f"{'present' if is_present else 'future'} value of periodic payments", every)
     freq = _frequency(text)
     if freq is None:
         freq = 1
@@ -226,7 +233,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
             notes.append("compounding frequency not stated; assumed annual")
             conf = min(conf, 0.7 if re.search(r"compound", low) else 0.8)
     if is_present:
-        return done(present_value(amount, rate, years, freq, cur))
+        return done(present_value(amount, rate, years, freq, cur), "present value of a lump sum", f"discounted {_freq_name(freq)}")
     if not re.search(r"interest|compound|invest|deposit|grow|future\s+value|worth|save|saving|balance|apr|apy|return", low):
         conf = min(conf, 0.5)
         notes.append("the question was read as compound growth of the amount")
@@ -235,7 +242,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         fv = float(res.value)
         res.answer = f"Compound interest: {money(fv - amount, cur)} (future value {money(fv, cur)})"
         res.value = _r(fv - amount)
-    return done(res)
+    return done(res, "compound growth of a lump sum", f"compounded {_freq_name(freq)}")
 
 
 # --- MCP server --------------------------------------------------------------------------------------
@@ -246,7 +253,7 @@ mcp = make_server(SPECIALIST_ID, "finance", "Time value of money: compound and s
 @mcp.tool(name="solve", structured_output=True)
 def solve_tool(task: str, context: str = "") -> SolveResult:
     """Answer an interest, loan or annuity question, e.g. 'monthly payment on a $300,000 loan at 6% for 30 years'."""
-    return solve_task(task, context)
+    return checked(task, solve_task(task, context))
 
 
 @mcp.tool(name="compound_interest", structured_output=True)

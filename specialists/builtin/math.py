@@ -20,6 +20,7 @@ from sympy.parsing.sympy_parser import (
 )
 
 from micromarket.specialists.builtin._common import (
+    checked,
     LEAD_IN_RE,
     clean,
     fail,
@@ -439,7 +440,7 @@ mcp = make_server(SPECIALIST_ID, "math", "Symbolic and numeric mathematics: alge
 def solve_tool(task: str, context: str = "") -> SolveResult:
     """Answer a maths request in plain language: simplify/expand/factor, solve equations and systems,
     derivatives, integrals (definite and indefinite), limits, arithmetic."""
-    return solve_task(task, context)
+    return checked(task, solve_task(task, context))
 
 
 @mcp.tool(name="integrate", structured_output=True)

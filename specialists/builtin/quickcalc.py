@@ -12,7 +12,7 @@ import operator
 import re
 from fractions import Fraction
 
-from micromarket.specialists.builtin._common import LEAD_IN_RE, clean, fail, fmt_num, make_server, strip_thousands, words_to_ops, serve
+from micromarket.specialists.builtin._common import checked, LEAD_IN_RE, clean, fail, fmt_num, make_server, strip_thousands, words_to_ops, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "quickcalc"
@@ -152,7 +152,7 @@ mcp = make_server(SPECIALIST_ID, "quickcalc", "A small exact arithmetic calculat
 @mcp.tool(name="solve", structured_output=True)
 def solve_tool(task: str, context: str = "") -> SolveResult:
     """Evaluate plain arithmetic such as '1,250 * 3 + 7', '15% of 80' or 'what is 2^10 + 3'."""
-    return solve_task(task, context)
+    return checked(task, solve_task(task, context))
 
 
 @mcp.tool(name="calculate", structured_output=True)

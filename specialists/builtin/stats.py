@@ -9,7 +9,7 @@ import math
 import re
 import statistics as st
 
-from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
+from micromarket.specialists.builtin._common import checked, NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "stats"
@@ -231,7 +231,7 @@ mcp = make_server(SPECIALIST_ID, "stats", "Descriptive statistics: mean, median,
 @mcp.tool(name="solve", structured_output=True)
 def solve_tool(task: str, context: str = "") -> SolveResult:
     """Descriptive statistics from a plain-language request; numbers may be in the task or the context."""
-    return solve_task(task, context)
+    return checked(task, solve_task(task, context))
 
 
 @mcp.tool(name="describe", structured_output=True)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from micromarket.specialists.builtin._common import NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
+from micromarket.specialists.builtin._common import checked, understood, NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "units"
@@ -188,22 +188,103 @@ def _amount(v: str | None) -> tuple[float, bool]:
     return to_float(v), True
 
 
+# Everyday spellings rewritten before scanning: "5 foot 6" (feet and inches), "350F", "a 10K run".
+_REWRITES = [
+    (re.compile(rf"\b({NUMBER_RE})\s*(?:foot|feet|ft|')\s*(?:and\s+)?({NUMBER_RE})\s*(?:inches|inch|in|\"|'')?(?![\w])", re.I), r"\1 ft \2 in"),
+    (re.compile(rf"\b({NUMBER_RE})\s*[kK]\s+(?=(?:run|race|walk|marathon|course|hike|ride|swim)\b)", re.I), r"\1 km "),
+    (re.compile(rf"\b({NUMBER_RE})\s*°?\s*([FC])\b(?!\s*[a-z])"), r"\1 deg\2"),
+    (re.compile(r"\b(?:degrees?|°)\s*(celsius|fahrenheit|centigrade|kelvin|[CF])\b", re.I), r"\1"),
+]
+_TARGET_RE = re.compile(r"(?:\b(?:in|to|into|as|in\s+terms\s+of)\b|=|->|→)\s*(?:a\s+|an\s+)?(?P<to>[^,?;]+?)\s*$", re.I)
+_HOW_MANY_RE = re.compile(r"(?:^|(?<=[,;]\s))\s*how\s+(?:many|much)\s+(?P<to>.+?)\s+(?:are\s+|is\s+|make\s+|equals?\s+|fit\s+)?(?:there\s+)?(?:in|per|make|to|is|are)\b", re.I)
+_QTY_RE = re.compile(rf"(?<![\w.])(?P<v>{NUMBER_RE}|an?|one)\s*(?P<rest>[A-Za-zµ°$][^\d,;?]*)", re.I)
+
+
+def _longest_unit(words: list[str]) -> tuple[Resolved, int] | None:
+    """The longest leading run of words (up to 4) that names a unit, and its length."""
+    for n in range(min(4, len(words)), 0, -1):
+        r = resolve_unit(" ".join(words[:n]))
+        if r is not None and not (n == 1 and words[0].lower() in ("a", "an", "to", "as", "is", "it", "at", "s", "that", "this")):
+            return r, n
+    return None
+
+
+def _targets(spec: str) -> list[tuple[Resolved, str]] | None:
+    """One or more target units: 'km', 'feet and inches', 'meters, feet and yards'."""
+    parts = [p.strip() for p in re.split(r"\s*(?:,|\band\b|\bor\b|&)\s*", spec) if p.strip()]
+    out = []
+    for p in parts:
+        words = p.split()
+        lu = _longest_unit(words)
+        if lu is None or lu[1] != len(words):
+            return None
+        out.append((lu[0], p))
+    return out or None
+
+
 def solve_task(task: str, context: str = "") -> SolveResult:
-    """Answer a unit-conversion request in plain language."""
+    """Answer a unit-conversion request in plain language: quantities ('2 pounds 4 ounces', '5 foot 6') to one
+    or more target units; 'how many X in a Y'."""
     text = clean(task).replace("−", "-")
     text = re.sub(r"\s+(?:please|for me|exactly|approximately)$", "", text, flags=re.I)
     if not text:
         return fail("empty request")
-    for pat in _PATTERNS:
-        m = pat.match(text)
-        if not m:
+    for pat, rep in _REWRITES:
+        text = pat.sub(rep, text)
+    text = re.sub(r"\s+", " ", text).strip()
+    targets, body = None, text
+    m = _HOW_MANY_RE.search(text)
+    if m:
+        targets = _targets(m.group("to"))
+        body = text[: m.start()] + " " + text[m.end():]
+    if targets is None:
+        for m in reversed(list(_TARGET_RE.finditer(text))):
+            targets = _targets(m.group("to"))
+            if targets is not None:
+                body = text[: m.start()]
+                break
+    if targets is None:
+        return fail("no target unit found (e.g. '... in kilometers', 'how many cups in ...')")
+    quantities: list[tuple[float, Resolved, str]] = []
+    for q in _QTY_RE.finditer(body):
+        words = q.group("rest").split()
+        lu = _longest_unit(words)
+        if lu is None:
             continue
-        src, dst = resolve_unit(m.group("from")), resolve_unit(m.group("to"))
-        if src is None or dst is None:
-            continue
-        value, given = _amount(m.group("v"))
-        return _convert(value, src, dst, value_given=given)
-    return fail("no conversion of the form '<amount> <unit> to <unit>' with known units was found")
+        v = q.group("v")
+        value = 1.0 if v.lower() in ("a", "an", "one") else to_float(v)
+        quantities.append((value, lu[0], f"{v} {' '.join(words[:lu[1]])}"))
+    value_given = True
+    if not quantities:
+        bare = body.strip()
+        bare = re.sub(r"^(?:what's|what\s+is|convert|change|express|turn|how\s+(?:many|much|far|long|heavy|tall|big))\s+", "", bare, flags=re.I)
+        lu = _longest_unit(bare.split()) if bare else None
+        if lu is None or lu[1] != len(bare.split()):
+            return fail("no conversion of the form '<amount> <unit> to <unit>' with known units was found")
+        quantities, value_given = [(1.0, lu[0], bare)], False
+    # several quantities must add up to one ("2 pounds 4 ounces"); all in the first one's unit
+    src = quantities[0][1]
+    ureg = registry()
+    total = 0.0
+    try:
+        for value, r, _ in quantities:
+            total += float(ureg.Quantity(value, r.unit).to(src.unit).magnitude)
+    except Exception:  # noqa: BLE001 - incompatible or offset units: not one quantity
+        return fail("the request names several quantities that do not add up to one (" + ", ".join(s for _, _, s in quantities) + ")")
+    if len(quantities) > 1 and "degree_" in str(src.unit):
+        return fail("temperatures cannot be added")
+    results = [_convert(total, src, dst, value_given=value_given) for dst, _ in targets]
+    bad = next((r for r in results if not r.confidence), None)
+    if bad is not None:
+        return bad
+    first = results[0]
+    if len(results) > 1:
+        first = SolveResult(answer="; ".join(r.answer for r in results), confidence=min(r.confidence for r in results),
+                            explanation="; ".join(r.explanation for r in results), value=results[0].value)
+    if len(quantities) > 1:
+        first.explanation = " + ".join(s for _, _, s in quantities) + f" = {total:.10g} {src.label}; " + first.explanation
+    source = " + ".join(s for _, _, s in quantities)
+    return understood(first, f"{source} ({src.label}) -> " + ", ".join(f"{t} ({r.label})" for r, t in targets))
 
 
 # --- MCP server --------------------------------------------------------------------------------------
@@ -214,7 +295,7 @@ mcp = make_server(SPECIALIST_ID, "units", "Unit conversion: length, mass, volume
 @mcp.tool(name="solve", structured_output=True)
 def solve_tool(task: str, context: str = "") -> SolveResult:
     """Convert between units from a plain-language request, e.g. 'Convert 26.2 miles to kilometers'."""
-    return solve_task(task, context)
+    return checked(task, solve_task(task, context))
 
 
 @mcp.tool(name="convert", structured_output=True)

@@ -1,0 +1,167 @@
+"""What a specialist says it understood, and which parts of a request that reading leaves unexplained.
+
+A specialist states its reading of the request at the end of ``SolveResult.explanation`` after the marker
+``understood as:`` (e.g. ``understood as: 150 lb -> kg``), naming every quantity, date, time and unit it used and,
+with ``set aside: ...``, anything it deliberately ignored. Carried in the explanation rather than a new
+SolveResult field so the tools' outputSchema (pinned by every data directory) does not change.
+
+``unexplained(request, reading)`` lists the request's numbers, times, units and named dates that the reading
+does not account for. Built-in specialists decline such partial parses; nodes/verify.py applies the same check
+to every specialist's answer in the marketplace.
+"""
+
+from __future__ import annotations
+
+import re
+
+MARK = "understood as:"
+_MARK_RE = re.compile(r"understood as:\s*(.+?)\s*$", re.I | re.S)
+
+# Request numbers: not glued to a preceding letter (CO2, Mg3 are formula digits), optional scale suffix.
+_REQ_NUM = re.compile(
+    r"(?<![A-Za-z_.\d])(\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"(?:\s*(k|K|thousand|grand|m|M|mm|million|bn|billion)\b)?"
+)
+_ANY_NUM = re.compile(r"\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
+_SCALE = {"k": 1e3, "thousand": 1e3, "grand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+
+# Measure words and named dates, grouped: a request word is explained when the reading holds any word of its
+# group. Request side: full words only (never "in", "m", "s"); reading side also the symbols.
+_GROUPS: dict[str, tuple[str, ...]] = {
+    "mm": ("millimeter", "millimeters", "millimetre", "millimetres", "mm"),
+    "cm": ("centimeter", "centimeters", "centimetre", "centimetres", "cm"),
+    "km": ("kilometer", "kilometers", "kilometre", "kilometres", "km", "kms"),
+    "m": ("meter", "meters", "metre", "metres"),
+    "in": ("inch", "inches"),
+    "ft": ("foot", "feet", "ft"),
+    "yd": ("yard", "yards", "yd", "yds"),
+    "mi": ("mile", "miles", "mi"),
+    "nmi": ("nautical",),
+    "g": ("gram", "grams", "gramme", "grammes"),
+    "kg": ("kilogram", "kilograms", "kilo", "kilos", "kg", "kgs"),
+    "mg": ("milligram", "milligrams", "mg"),
+    "lb": ("pound", "pounds", "lb", "lbs"),
+    "oz": ("ounce", "ounces", "oz"),
+    "st": ("stone", "stones"),
+    "ton": ("ton", "tons", "tonne", "tonnes"),
+    "l": ("liter", "liters", "litre", "litres"),
+    "ml": ("milliliter", "milliliters", "millilitre", "millilitres", "ml"),
+    "gal": ("gallon", "gallons", "gal"),
+    "qt": ("quart", "quarts", "qt"),
+    "pint": ("pint", "pints", "pt"),
+    "cup": ("cup", "cups"),
+    "tsp": ("teaspoon", "teaspoons", "tsp"),
+    "tbsp": ("tablespoon", "tablespoons", "tbsp"),
+    "floz": ("fluid",),
+    "degC": ("celsius", "centigrade", "°c", "degc"),
+    "degF": ("fahrenheit", "°f", "degf"),
+    "K": ("kelvin", "kelvins"),
+    "psi": ("psi",),
+    "bar": ("bar", "bars"),
+    "atm": ("atm", "atmosphere", "atmospheres"),
+    "pa": ("pascal", "pascals", "kpa", "kilopascal", "kilopascals"),
+    "mph": ("mph",),
+    "knot": ("knot", "knots"),
+    "acre": ("acre", "acres"),
+    "ha": ("hectare", "hectares"),
+    "cal": ("calorie", "calories", "kcal"),
+    "J": ("joule", "joules"),
+    "W": ("watt", "watts", "kilowatt", "kilowatts", "kw", "kwh"),
+    "byte": ("byte", "bytes", "kilobyte", "kilobytes", "megabyte", "megabytes", "gigabyte", "gigabytes", "terabyte",
+             "terabytes", "kb", "mb", "gb", "tb"),
+    "sec": ("second", "seconds", "sec", "secs"),
+    "min": ("minute", "minutes", "mins"),
+    "hour": ("hour", "hours", "hr", "hrs", "hourly"),
+    "day": ("day", "days", "daily"),
+    "week": ("week", "weeks", "weekly", "fortnight", "fortnights"),
+    "month": ("month", "months", "monthly"),
+    "quarter": ("quarter", "quarters", "quarterly"),
+    "year": ("year", "years", "yearly", "annually", "annual", "yr", "yrs"),
+    "$": ("dollar", "dollars", "usd", "$", "bucks"),
+    "€": ("euro", "euros", "eur", "€"),
+    "%": ("percent", "percentage", "%", "pct"),
+    "christmas": ("christmas", "xmas"),
+    "new year": ("new year's", "new years", "new year"),
+    "halloween": ("halloween",),
+    "valentine": ("valentine's", "valentines", "valentine"),
+    "thanksgiving": ("thanksgiving",),
+    "easter": ("easter",),
+    "independence": ("independence",),
+}
+# Symbols only the reading may use (pint labels, the degree sign).
+_READING_ONLY = {"in": "in", "m": "m", "l": "l", "°": None, "s": "sec", "h": "hour", "d": "day", "mo": "month"}
+_WORD_GROUP = {w: g for g, ws in _GROUPS.items() for w in ws}
+# Ambiguous in prose: checked only with a number right before them ("2 pounds" yes, "a pound of" no).
+_NEEDS_NUMBER = {"day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours", "second", "seconds",
+                 "minute", "minutes", "bar", "bars", "stone", "stones", "quarter", "quarters", "annual", "daily",
+                 "pound", "pounds", "cup", "cups", "dollar", "dollars"}
+_TOKEN_RE = re.compile(r"new\s+year'?s|valentine'?s|°\s*[cf]|[$€%]|[a-z]+", re.I)
+
+
+def stated(explanation: str | None) -> str | None:
+    """The reading a specialist stated after ``understood as:``, or None."""
+    if not explanation:
+        return None
+    m = _MARK_RE.search(explanation)
+    return m.group(1) if m else None
+
+
+def attach(explanation: str, reading: str) -> str:
+    """The explanation with the reading appended after the marker."""
+    return f"{explanation.rstrip()}; {MARK} {reading}" if explanation.strip() else f"{MARK} {reading}"
+
+
+def _numbers(text: str, request: bool) -> list[tuple[str, set[float]]]:
+    out = []
+    if request:
+        for m in _REQ_NUM.finditer(text):
+            v = float(m.group(1).replace(",", ""))
+            vals = {v}
+            if m.group(2):
+                vals.add(v * _SCALE[m.group(2).lower()])
+            out.append((m.group(0).strip(), vals))
+    else:
+        for m in _ANY_NUM.finditer(text):
+            out.append((m.group(0), {float(m.group(0).replace(",", ""))}))
+    return out
+
+
+def _groups(text: str, request: bool) -> list[tuple[str, str]]:
+    out = []
+    for m in _TOKEN_RE.finditer(text):
+        w = re.sub(r"\s+", " ", m.group(0).lower())
+        w = w.replace("° ", "°")
+        g = _WORD_GROUP.get(w)
+        if g is None and not request:
+            g = _READING_ONLY.get(w)
+        if g is None:
+            continue
+        if request and w in _NEEDS_NUMBER:
+            before = text[: m.start()].rstrip()
+            if not re.search(r"\d\s*$|\d\s+(?:and\s+a\s+half|square|cubic|fluid|metric|short|long|nautical)$", before):
+                continue
+        out.append((m.group(0), g))
+    return out
+
+
+def unexplained(request: str, reading: str) -> list[str]:
+    """The request's numbers, units and named dates that ``reading`` does not account for (in request order)."""
+    have_nums = set()
+    for _, vals in _numbers(reading, request=False):
+        have_nums |= vals
+    # scaled forms in the reading ("25k") count too
+    for _, vals in _numbers(reading, request=True):
+        have_nums |= vals
+
+    def num_ok(vals: set[float]) -> bool:
+        return any(abs(v - h) <= 1e-9 * max(1.0, abs(v)) for v in vals for h in have_nums)
+
+    have_groups = {g for _, g in _groups(reading, request=False)}
+    missing: list[str] = []
+    for surface, vals in _numbers(request, request=True):
+        if not num_ok(vals) and surface not in missing:
+            missing.append(surface)
+    for surface, g in _groups(request, request=True):
+        if g not in have_groups and surface not in missing:
+            missing.append(surface)
+    return missing
