@@ -31,6 +31,7 @@ from micromarket.nodes.common import aservices, context_of
 from micromarket.nodes.context_slicing import slice_context
 from micromarket.nodes.planner import substitute_inputs
 from micromarket.nodes.tool_arguments import model_arguments
+from micromarket.nodes.verify import verify_outcome
 
 log = logging.getLogger("micromarket.run")
 
@@ -147,6 +148,7 @@ async def try_candidate(runtime: Runtime[Context] | None, svc, cand: dict, text:
         cap = card.capability(cand["capability"])
         ctx_slice = await asyncio.to_thread(slice_context, context, text, card, inputs, model=svc.settings.embedding_model) if context or inputs else ""
         res = await call_candidate(runtime, svc, card, cap, text, ctx_slice, ctx.call_timeout_s)
+        res = verify_outcome(text, res)  # WP-E: a reading that leaves part of the request unexplained declines
     except SpecialistCallError as e:
         return attempt(cand, e.kind, (time.perf_counter() - t0) * 1000, str(e)), None
     except (MicromarketError, KeyError) as e:

@@ -90,6 +90,7 @@ _GROUPS: dict[str, tuple[str, ...]] = {
 }
 # Symbols only the reading may use (pint labels, the degree sign).
 _READING_ONLY = {"in": "in", "m": "m", "l": "l", "°": None, "s": "sec", "h": "hour", "d": "day", "mo": "month"}
+_SUPERSCRIPT = str.maketrans({"²": "^2", "³": "^3", "⁴": "^4", "⁻": "-", "¹": "^1", "⁰": "^0"})
 _WORD_GROUP = {w: g for g, ws in _GROUPS.items() for w in ws}
 # Ambiguous in prose: checked only with a number right before them ("2 pounds" yes, "a pound of" no).
 _NEEDS_NUMBER = {"day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours", "second", "seconds",
@@ -146,6 +147,7 @@ def _groups(text: str, request: bool) -> list[tuple[str, str]]:
 
 def unexplained(request: str, reading: str) -> list[str]:
     """The request's numbers, units and named dates that ``reading`` does not account for (in request order)."""
+    reading = reading.translate(_SUPERSCRIPT)
     have_nums = set()
     for _, vals in _numbers(reading, request=False):
         have_nums |= vals
@@ -157,6 +159,8 @@ def unexplained(request: str, reading: str) -> list[str]:
         return any(abs(v - h) <= 1e-9 * max(1.0, abs(v)) for v in vals for h in have_nums)
 
     have_groups = {g for _, g in _groups(reading, request=False)}
+    if re.search(r"/\s*100\b|\*\s*0?\.01\b", reading):
+        have_groups.add("%")  # a percentage written as a fraction of 100
     missing: list[str] = []
     for surface, vals in _numbers(request, request=True):
         if not num_ok(vals) and surface not in missing:

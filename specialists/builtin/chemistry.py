@@ -234,7 +234,8 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         return fail("empty request")
     low = text.lower()
     bare_formula = re.fullmatch(r"[A-Z][A-Za-z0-9()\[\]·.*]*", text) is not None and text not in _PROSE_WORDS
-    if not bare_formula and not _CUE_RE.search(text) and not re.search(r"\bhow\s+heavy\b|\bweight\s+of\b", low):
+    element_share = re.search(r"\bpercent|%|\bfraction\b|\bproportion\b", low) and any(re.search(rf"\b{n}\b", low) for n in ELEMENT_NAMES)
+    if not (bare_formula or element_share or _CUE_RE.search(text) or re.search(r"\bhow\s+heavy\b|\bweight\s+of\b", low)):
         return fail("no chemistry question (molar mass, moles, composition by mass) was asked")
     found = find_formula(text)
     if found is None:

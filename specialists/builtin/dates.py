@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
-from micromarket.specialists.builtin._common import checked, clean, fail, make_server, serve
+from micromarket.specialists.builtin._common import checked, understood, clean, fail, make_server, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "dates"
@@ -260,6 +260,7 @@ _WEEKDAY_Q = [
 ]
 _DIFF_Q = [
     re.compile(r"^how\s+many\s+(?P<u>business\s+days|working\s+days|weekdays|days|weeks|months|years|hours|minutes|seconds)\s+(?:are\s+there\s+|is\s+it\s+|have\s+passed\s+|passed\s+|elapsed\s+)?(?:between|from|since)\s+(?P<a>.+?)\s+(?:and|to|until|till|through)\s+(?P<b>.+)$", re.I),
+    re.compile(r"^how\s+many\s+(?P<u>business\s+days|working\s+days|weekdays|days|weeks|months|years|hours|minutes|seconds)\s+(?:are\s+there\s+|is\s+it\s+|are\s+left\s+)?(?:until|till|to|before)\s+(?P<b>.+?)\s+(?:from|since|starting(?:\s+from)?|counting\s+from)\s+(?P<a>.+)$", re.I),
     re.compile(r"^how\s+many\s+(?P<u>business\s+days|working\s+days|weekdays|days|weeks|months|years|hours|minutes|seconds)\s+(?:are\s+there\s+|is\s+it\s+|are\s+left\s+)?(?:until|till|to|before)\s+(?P<b>.+)$", re.I),
     re.compile(r"^how\s+many\s+(?P<u>business\s+days|working\s+days|weekdays|days|weeks|months|years|hours|minutes|seconds)\s+(?:have\s+passed\s+|has\s+it\s+been\s+|is\s+it\s+)?since\s+(?P<a>.+)$", re.I),
     re.compile(r"^(?:number\s+of\s+)?(?P<u>business\s+days|days|weeks|months|years)\s+(?:between|from)\s+(?P<a>.+?)\s+(?:and|to|until)\s+(?P<b>.+)$", re.I),
@@ -279,12 +280,83 @@ _NORMALIZE_Q = re.compile(
 )
 
 
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    d = date(year, month, 1)
+    d += timedelta(days=(weekday - d.weekday()) % 7)
+    return d + timedelta(weeks=n - 1)
+
+
+def _easter(year: int) -> date:
+    from dateutil.easter import easter
+
+    return easter(year)
+
+
+# Named days (fixed dates, and rules for the movable ones), read with their year: "Christmas 2026".
+_HOLIDAYS: list[tuple[str, object]] = [
+    (r"new\s+year'?s\s+eve", (12, 31)), (r"new\s+year'?s(?:\s+day)?", (1, 1)), (r"christmas\s+eve", (12, 24)),
+    (r"(?:christmas|xmas)(?:\s+day)?", (12, 25)), (r"boxing\s+day", (12, 26)), (r"halloween", (10, 31)),
+    (r"valentine'?s(?:\s+day)?", (2, 14)), (r"(?:us\s+)?independence\s+day|(?:the\s+)?fourth\s+of\s+july", (7, 4)),
+    (r"st\.?\s+patrick'?s(?:\s+day)?", (3, 17)), (r"(?:us\s+)?thanksgiving(?:\s+day)?", lambda y: _nth_weekday(y, 11, 3, 4)),
+    (r"easter(?:\s+sunday)?", _easter), (r"mother'?s\s+day", lambda y: _nth_weekday(y, 5, 6, 2)),
+    (r"father'?s\s+day", lambda y: _nth_weekday(y, 6, 6, 3)),
+]
+_HOLIDAY_RE = re.compile(r"\b(?P<h>" + "|".join(f"(?:{p})" for p, _ in _HOLIDAYS) + r")(?:\s*,?\s*(?:of\s+|in\s+)?(?P<y>\d{4})\b)?", re.I)
+
+
+def resolve_named_days(text: str, today: date | None = None) -> tuple[str, list[str]]:
+    """Replace named days by ISO dates ("Christmas 2026" -> "2026-12-25"); returns the text and the readings."""
+    readings: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        name = m.group("h")
+        rule = next(r for p, r in _HOLIDAYS if re.fullmatch(p, name, re.I))
+        year = int(m.group("y")) if m.group("y") else (today or date.today()).year
+        d = rule(year) if callable(rule) else date(year, *rule)
+        readings.append(f"{m.group(0)} = {d.isoformat()}" + ("" if m.group("y") else " (no year given; this year)"))
+        return d.isoformat()
+
+    return _HOLIDAY_RE.sub(sub, text), readings
+
+
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
+_AGE_RE = re.compile(r"^how\s+old\s*,?\s*(?:in\s+(?P<u>years|months|days)\s*,?\s*)?(?:will|is|was|would)\s+(?:someone|a\s+person|somebody|he|she|they|you|I)\s+"
+                     r"(?:be\s+)?born\s+(?:on\s+)?(?P<a>.+?)\s+(?:be\s+)?(?:on|at|in|by)\s+(?P<b>.+?)$", re.I)
+
+
+def _clock_difference(a: str, b: str, unit: str) -> SolveResult | None:
+    """Hours, minutes or seconds between two date-times ('2026-11-29 09:15')."""
+    if not (re.search(_CLOCK, a) and re.search(_CLOCK, b)):
+        return None
+    try:
+        ta, tb = du_parser.parse(a), du_parser.parse(b)
+    except (ValueError, OverflowError):
+        return None
+    secs = (tb - ta).total_seconds()
+    per = {"hour": 3600, "minute": 60, "second": 1}[unit]
+    value = secs / per
+    return SolveResult(answer=f"{value:g} {unit}s", confidence=0.97, value=value,
+                       explanation=f"from {ta.isoformat(sep=' ', timespec='minutes')} to {tb.isoformat(sep=' ', timespec='minutes')}")
+
+
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a calendar question in plain language."""
     text = clean(task)
     if not text:
         return fail("empty request")
     text = _LEAD.sub("", text, count=1).strip() or text
+    text, named = resolve_named_days(text)
+    res = _route(text)
+    if named and res.confidence:
+        understood(res, "; ".join(named) + f"; {res.answer}; {res.explanation}")
+    return res
+
+
+def _route(text: str) -> SolveResult:
+    m = _AGE_RE.match(text)
+    if m:
+        res = difference(m.group("a"), m.group("b"), m.group("u") or "years")
+        return understood(res, f"age from birth {m.group('a')} to {m.group('b')} in {m.group('u') or 'years'}: {res.explanation}")
 
     m = _LEAP_RE.search(text)
     if m:
@@ -299,6 +371,11 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         if m:
             g = m.groupdict()
             unit = g.get("u") or g.get("u2") or "days"
+            u1 = unit.lower().rstrip("s")
+            if u1 in ("hour", "minute", "second") and g.get("a") and g.get("b"):
+                clock = _clock_difference(g["a"], g["b"], u1)
+                if clock is not None:
+                    return clock
             return difference(g.get("a") or "today", g.get("b") or "today", re.sub(r"\s+", " ", unit))
     for pat in _ADD_Q:
         m = pat.match(text)

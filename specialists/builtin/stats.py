@@ -9,7 +9,7 @@ import math
 import re
 import statistics as st
 
-from micromarket.specialists.builtin._common import checked, NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
+from micromarket.specialists.builtin._common import checked, understood, NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "stats"
@@ -195,7 +195,8 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     if "correlation" in ops:
         if len(lists) < 2:
             return fail("correlation needs two lists of numbers, e.g. [1,2,3] and [2,4,7]")
-        res = correlation(lists[0], lists[1])
+        res = understood(correlation(lists[0], lists[1]), "Pearson correlation of " + " and ".join(
+            "[" + ", ".join(_f(x) for x in lst) + "]" for lst in lists[:2]))
         if len(lists) > 2 and res.confidence:
             res.confidence, res.explanation = 0.6, res.explanation + f"; used the first two of {len(lists)} lists"
         return res

@@ -1,6 +1,6 @@
 import pytest
 
-from micromarket.specialists.builtin.dates import add_duration, normalize_date, solve_task
+from micromarket.specialists.builtin.dates import solve_tool, add_duration, normalize_date, solve_task
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_normalize_via_solve():
     assert r.value == "2021-03-04"
 
 
-@pytest.mark.parametrize("task", ["what will the weather be in Paris tomorrow", "normalize banana", "what day of the week is christmas 2025", ""])
+@pytest.mark.parametrize("task", ["what will the weather be in Paris tomorrow", "normalize banana", "what day of the week is my birthday", ""])
 def test_unparseable_gets_zero(task):
     r = solve_task(task)
     assert r.confidence == 0 and r.answer == ""
@@ -64,3 +64,26 @@ def test_unparseable_gets_zero(task):
 def test_add_duration_tool():
     assert add_duration("2024-01-31", months=1).value == "2024-02-29"
     assert add_duration("2024-03-01", days=-1).value == "2024-02-29"
+
+
+@pytest.mark.parametrize("task, weekday", [("What day of the week is New Year's Day 2031?", "Wednesday"),
+                                           ("what weekday is christmas 2025", "Thursday"),
+                                           ("which day is Thanksgiving 2026", "Thursday")])
+def test_named_days_are_read_as_dates(task, weekday):
+    r = solve_tool(task)
+    assert r.value == weekday and r.confidence >= 0.9
+
+
+def test_named_days_in_a_difference():
+    assert solve_tool("How many days between Valentine's Day 2026 and Halloween 2026?").value == 259
+    assert solve_tool("how many days until Christmas 2026 from 2026-11-29").value == 26
+
+
+def test_times_of_day_are_used_not_dropped():
+    r = solve_tool("How many hours from 2026-11-29 09:15 to 2026-11-30 18:45?")
+    assert r.value == 33.5 and r.confidence >= 0.9
+
+
+def test_age_on_a_date():
+    r = solve_tool("How old, in years, will someone born 2001-09-09 be on 2026-11-29?")
+    assert r.value == 25
