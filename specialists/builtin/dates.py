@@ -395,7 +395,7 @@ def _route(text: str) -> SolveResult:
     if m:
         return normalize_date(m.group("d") or m.group("d2") or m.group("d3"))
     p = parse_date(text)
-    if p is not None:
+    if p is not None and not any(n.startswith("ignored") for n in p.notes):
         res = normalize_date(text)
         res.confidence = round(res.confidence * 0.9, 3)
         res.explanation += "; no question asked, so the date was normalised to ISO 8601"

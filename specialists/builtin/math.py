@@ -21,6 +21,7 @@ from sympy.parsing.sympy_parser import (
 
 from micromarket.specialists.builtin._common import (
     checked,
+    understood,
     LEAD_IN_RE,
     clean,
     fail,
@@ -344,6 +345,27 @@ def transform(expression: str, how: str) -> SolveResult:
                    0.95, f"{how} with sympy", value)
 
 
+def derivative_at(expression: str, variable: str, point: str, order: int = 1) -> SolveResult:
+    """Value of the derivative of an expression at a point."""
+    try:
+        f, p = parse(expression), parse(point)
+    except ParseError as e:
+        return fail(str(e))
+    var = sp.Symbol(variable)
+    d = sp.diff(f, var, max(1, min(int(order), 20)))
+    text, value = describe_number(sp.simplify(d.subs(var, p)))
+    res = _result(f"{render(d)} at {var} = {render(p)}: {text}", 0.95, f"derivative of order {order} with respect to {var}, evaluated at {var} = {render(p)}", value)
+    return understood(res, f"d/d{var} of {expression} at {var} = {point}")
+
+
+def _rounded(res: SolveResult, places: int) -> SolveResult:
+    if not res.confidence or not isinstance(res.value, (int, float)):
+        return res
+    v = round(float(res.value), places)
+    out = _result(f"{v:.{places}f}", res.confidence, f"{res.explanation}; rounded to {places} decimal places", v)
+    return understood(out, f"{res.answer} to {places} decimal places")
+
+
 def evaluate(expression: str) -> SolveResult:
     """Evaluate an arithmetic expression exactly, with a decimal when the result is not a terminating decimal."""
     try:
@@ -381,7 +403,7 @@ _DERIV_RE = re.compile(
 )
 _DDX_RE = re.compile(r"^d(?:\^?(?P<ord>\d)|²)?/d(?P<v>[a-z])(?:\^?\d|²)?\s*(?P<f>.+)$", re.I)
 _SOLVE_RE = re.compile(r"^(?:solve|find\s+the\s+roots?\s+of|roots?\s+of|find\s+the\s+solutions?\s+(?:of|to))\s*(?:the\s+)?(?:equations?|system)?\s*:?\s*(?P<eq>.+?)(?:\s*,?\s*for\s+(?P<v>[A-Za-z](?:\s*(?:,|and)\s*[A-Za-z])*))?$", re.I)
-_TRANSFORM_RE = re.compile(r"^(?P<how>simplify|expand|factor(?:ise|ize)?|factorise|factorize)\s*(?:the\s+expression\s+)?:?\s*(?P<f>.+)$", re.I)
+_TRANSFORM_RE = re.compile(r"^(?P<how>simplify|expand|factor(?:ise|ize)?|factorise|factorize)\b\s*(?:the\s+expression\s+)?:?\s*(?P<f>.+)$", re.I)
 
 
 def _order(word: str | None) -> int:
@@ -397,6 +419,25 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         return fail("empty request")
     text = LEAD_IN_RE.sub("", text, count=1).strip() or text
     text = re.sub(r"\s*=\s*\?$", "", text)
+    text = re.sub(r"\b(\d+|\([^()]+\))\s+factorial\b", r"factorial(\1)", text, flags=re.I)
+    text = re.sub(r"\bfactorial\s+of\s+(\d+)\b", r"factorial(\1)", text, flags=re.I)
+    m = re.match(r"^(?P<f>.+?),?\s+(?:to|rounded\s+to|correct\s+to|accurate\s+to)\s+(?P<n>\d+)\s+(?:decimal\s+places|decimals|dp|d\.p\.|places)$", text, re.I)
+    if m:
+        return _rounded(solve_task(m.group("f")), int(m.group("n")))
+    m = re.match(r"^(?P<f>.+?)\s+(?:as\s+a\s+decimal(?:\s+number)?|in\s+decimal(?:\s+form)?|as\s+decimals?)$", text, re.I)
+    if m:
+        res = solve_task(m.group("f"))
+        if not res.confidence or not isinstance(res.value, (int, float)):
+            return res
+        out = _result(f"{float(res.value):.10g}", res.confidence, res.explanation, res.value)
+        return understood(out, f"{m.group('f')} as a decimal")
+    m = re.match(r"^(?:the\s+value\s+of\s+|solve\s+for\s+)?(?P<v>[a-z])\s*,?\s+(?:if|when|given(?:\s+that)?|such\s+that|where)\s+(?P<eq>.+=.+)$", text, re.I)
+    if m:
+        return solve_equations(m.group("eq"), m.group("v"))
+    m = _DERIV_RE.match(text)
+    at = re.match(r"^(?P<f>.+?)\s+(?:at|when|for|where)\s+(?P<v>[a-z])\s*=\s*(?P<p>.+)$", m.group("f"), re.I) if m else None
+    if at:
+        return derivative_at(at.group("f"), at.group("v"), at.group("p"), _order(m.group("ord")))
 
     m = _LIMIT_RE.match(text) or _LIMIT_PREFIX_RE.match(text)
     if m:
