@@ -19,7 +19,8 @@ _STARTERS = (
     "convert|integrate|differentiate|derive|compute|calculate|evaluate|simplify|factor|factorise|factorize|expand|solve|find|"
     "what|what's|whats|how|which|when|who|is|are|does|do|give|tell|list|show|add|subtract|multiply|divide|sum|"
     "normalize|normalise|translate|summarize|summarise|count|determine|estimate|get|check|take|double|halve|"
-    "square|round|express|format|parse|name|describe|explain|compare|predict|then"
+    "square|round|express|format|parse|name|describe|explain|compare|predict|then|write|recommend|draft|compose|"
+    "where|why|search|look|book|send|create|make"
 )
 _STARTER_RE = re.compile(rf"^\s*(?:please\s+|also\s+|and\s+)?(?:{_STARTERS})\b", re.I)
 _REFER_RE = re.compile(
@@ -62,11 +63,34 @@ def _clean(s: str) -> str:
     return s.rstrip(".").strip() if s.endswith(".") and not re.search(r"\d\.$", s) else s.strip()
 
 
+# "summarize this text: <text>": the text after the colon is material to work on, never split into subtasks.
+_PAYLOAD_RE = re.compile(r"^(?P<instr>[^:\n]{3,100}?\b(?:text|passage|paragraph|article|email|message|document|this|following|below)\b[^:\n]{0,40}):\s*(?P<body>\S.{20,})$", re.I | re.S)
+# "the molar masses of KCl and MgO": a plural request over a list of named items, one subtask each.
+_ITEMS_RE = re.compile(
+    r"^(?P<head>.*?\b(?P<noun>[a-z]+(?:ses|es|s))\s+(?:of|for)\s+)(?P<items>[^\s,]*[A-Za-z][^\s,]*(?:\s*,\s*[^\s,]*[A-Za-z][^\s,]*)*\s*,?\s+and\s+[^\s,]*[A-Za-z][^\s,]*)(?P<tail>\??)$",
+    re.I,
+)
+
+
+def _split_items(clause: str) -> list[str]:
+    m = _ITEMS_RE.match(clause)
+    if not m or m.group("noun").lower() in ("days", "hours", "minutes", "weeks", "years", "months", "numbers", "values"):
+        return [clause]
+    items = [i for i in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", m.group("items")) if i]
+    noun = m.group("noun")
+    single = noun[:-2] if noun.lower().endswith("sses") else noun[:-1]
+    head = m.group("head")[: m.start("noun")] + single + m.group("head")[m.end("noun"):]
+    head = re.sub(r"^(\s*(?:what|which|how\s+much))\s+are\b", r"\1 is", head, flags=re.I)
+    return [f"{head}{i}{m.group('tail')}" for i in items]
+
+
 def split_task(task: str) -> list[Subtask]:
     """Split a request into subtasks; "then" + a back-reference makes a dependency."""
     text = task.strip()
     if not text:
         return []
+    if _PAYLOAD_RE.match(text):
+        return [Subtask(id="s1", text=text, depends_on=[])]
     if _LIST_RE.search(text):
         items = [i for i in _LIST_RE.split(text) if i.strip()]
     else:
@@ -77,8 +101,9 @@ def split_task(task: str) -> list[Subtask]:
         for j, piece in enumerate(pieces):
             for k, sub in enumerate(_split_and(piece)):
                 c = _clean(sub)
-                if c:
-                    clauses.append((c, j > 0 and k == 0))
+                for n, item in enumerate(_split_items(c) if c else []):
+                    clauses.append((item, j > 0 and k == 0 and n == 0))
+    clauses = [(_implicit_operand(c) if after_then else c, after_then) for c, after_then in clauses]
     subtasks: list[Subtask] = []
     for i, (c, after_then) in enumerate(clauses[:MAX_SUBTASKS]):
         deps: list[str] = []
@@ -88,6 +113,19 @@ def split_task(task: str) -> list[Subtask]:
     if len(clauses) > MAX_SUBTASKS:  # keep the tail together rather than drop it
         subtasks[-1]["text"] += " " + " ".join(c for c, _ in clauses[MAX_SUBTASKS:])
     return subtasks
+
+
+def _implicit_operand(clause: str) -> str:
+    """'then divide by 4' works on the previous result: make the reference explicit ('divide that by 4')."""
+    if _REFER_RE.search(clause):
+        return clause
+    for pat, rep in ((r"^(divide|multiply)\s+by\b", r"\1 that by"), (r"^(add)\s+(\S+)$", r"\1 \2 to that"),
+                     (r"^(subtract)\s+(\S+)$", r"\1 \2 from that"), (r"^(double|halve|square|cube|negate)$", r"\1 that"),
+                     (r"^(round)\s+(?=to\b)", r"\1 that ")):
+        out, n = re.subn(pat, rep, clause, flags=re.I)
+        if n:
+            return out
+    return clause
 
 
 def _refers_back(clause: str) -> bool:
