@@ -28,6 +28,7 @@ _REFER_RE = re.compile(
     r"the previous (?:result|answer|value)|that|it|this)\b",
     re.I,
 )
+_QUESTION_RE = re.compile(r"^\s*(?:what|what's|whats|how|which|when|is|are|does|do|will|would|can|could)\b", re.I)
 _THEN_RE = re.compile(r"\s*(?:[,;]\s*)?\b(?:and\s+)?then\b[,\s]*|\s*(?:[,;]\s*)?\bafter that\b[,\s]*|\s*(?:[,;]\s*)?\bnext\b,\s*", re.I)
 _LIST_RE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+", re.M)
 
@@ -48,6 +49,8 @@ def _split_and(clause: str) -> list[str]:
             right = rest[cand.end():]
             left = rest[: cand.start()]
             if _STARTER_RE.match(right) and len(left.split()) >= 2:
+                if not _STARTER_RE.match(clause) and _QUESTION_RE.match(right):
+                    continue  # "I weigh 150 pounds, what's that in kg?": a statement before a question is its data
                 m = cand
                 break
         if m is None:
