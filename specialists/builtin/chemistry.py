@@ -195,6 +195,8 @@ def find_formula(text: str) -> tuple[str, float, str] | None:
 def _element_in(text: str) -> str | None:
     m = re.search(r"(?:percent(?:age)?|%|fraction|proportion)\s+(?:of\s+)?(?:by\s+mass\s+of\s+)?(\w+)\s+(?:by\s+mass\s+)?in\b", text, re.I)
     if not m:
+        m = re.search(r"(?:percent(?:age)?|%|fraction|proportion)\s+of\s+\S+\s+(?:is|are)\s+(?:made\s+up\s+of\s+)?(\w+)\s*$", text, re.I)
+    if not m:
         return None
     w = m.group(1)
     return ELEMENT_NAMES.get(w.lower()) or (w if w in ATOMIC_WEIGHTS else None)

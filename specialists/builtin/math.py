@@ -420,6 +420,9 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     text = LEAD_IN_RE.sub("", text, count=1).strip() or text
     text = re.sub(r"\s*=\s*\?$", "", text)
     text = re.sub(r"\b(\d+|\([^()]+\))\s+factorial\b", r"factorial(\1)", text, flags=re.I)
+    text = re.sub(r"\b(\d+)\s+choose\s+(\d+)\b", r"binomial(\1, \2)", text, flags=re.I)
+    text = re.sub(r"\bto\s+the\s+(\d+)(?:st|nd|rd|th)(?:\s+power)?\b", r"^\1", text, flags=re.I)
+    text = re.sub(r"\b(\d+(?:\.\d+)?)\s+dozen\b", r"(\1*12)", text, flags=re.I)
     text = re.sub(r"\bfactorial\s+of\s+(\d+)\b", r"factorial(\1)", text, flags=re.I)
     m = re.match(r"^(?P<f>.+?),?\s+(?:to|rounded\s+to|correct\s+to|accurate\s+to)\s+(?P<n>\d+)\s+(?:decimal\s+places|decimals|dp|d\.p\.|places)$", text, re.I)
     if m:

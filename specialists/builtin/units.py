@@ -192,6 +192,8 @@ def _amount(v: str | None) -> tuple[float, bool]:
 _REWRITES = [
     (re.compile(rf"\b({NUMBER_RE})\s*(?:foot|feet|ft|')\s*(?:and\s+)?({NUMBER_RE})\s*(?:inches|inch|in|\"|'')?(?![\w])", re.I), r"\1 ft \2 in"),
     (re.compile(rf"\b({NUMBER_RE})\s*[kK]\s+(?=(?:run|race|walk|marathon|course|hike|ride|swim)\b)", re.I), r"\1 km "),
+    (re.compile(r"\b(?:an?\s+|one\s+)?half[\s-]marathons?\b", re.I), "21.0975 km"),
+    (re.compile(r"\b(?:an?\s+|one\s+)?marathons?\b", re.I), "42.195 km"),
     (re.compile(rf"\b({NUMBER_RE})\s*°?\s*([FC])\b(?!\s*[a-z])"), r"\1 deg\2"),
     (re.compile(r"\b(?:degrees?|°)\s*(celsius|fahrenheit|centigrade|kelvin|[CF])\b", re.I), r"\1"),
 ]
@@ -231,6 +233,8 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         return fail("empty request")
     for pat, rep in _REWRITES:
         text = pat.sub(rep, text)
+    if re.search(r"\b(?:run|ran|race|running|jog|jogged|walk|walked|hike|km)\b", text, re.I):
+        text = re.sub(rf"\b({NUMBER_RE})\s*K\b", r"\1 km", text)  # "I ran a 5K": kilometres
     text = re.sub(r"\s+", " ", text).strip()
     targets, body = None, text
     m = _HOW_MANY_RE.search(text)

@@ -229,3 +229,38 @@ def test_chain_of_three_runs_in_three_waves(dag_market):
     # provenance on every structured result
     for r in out["subtasks"]:
         assert r["provenance"]["specialist"] == r["specialist"] and "evidence" in r["provenance"]
+
+
+def _texts(task):
+    return [(s["text"], s["depends_on"]) for s in split_task(task)]
+
+
+def test_a_plural_request_over_a_list_is_one_subtask_per_item():
+    assert _texts("What are the molar masses of KCl and MgO?") == [
+        ("What is the molar mass of KCl", []), ("What is the molar mass of MgO?", [])]
+    assert [t for t, _ in _texts("boiling points of H2O, NH3 and CH4")] == [
+        "boiling point of H2O", "boiling point of NH3", "boiling point of CH4"]
+
+
+def test_a_list_of_numbers_stays_one_request():
+    assert _texts("what's the mean of 3.5, 4.2, 5.1 and 6.0") == [("what's the mean of 3.5, 4.2, 5.1 and 6.0", [])]
+
+
+def test_text_to_work_on_is_not_split_into_subtasks():
+    task = "summarize this text: The cat sat on the mat. Then it slept. The dog barked and ran away."
+    assert _texts(task) == [(task, [])]
+
+
+def test_a_statement_before_a_question_is_the_question_data():
+    for task in ("I weigh 150 pounds, what's that in kg?", "She's 5 foot 6, how tall is that in cm?",
+                 "If I put 1000 dollars in a savings account at 2% compounded annually, what's it worth in 10 years?"):
+        assert _texts(task) == [(task, [])]
+    # two requests are still two
+    assert len(_texts("What date is 30 days after 2026-12-15, and what weekday is it?")) == 2
+
+
+def test_then_with_a_missing_operand_works_on_the_previous_result():
+    assert _texts("convert 2 hours to minutes then divide by 4") == [
+        ("convert 2 hours to minutes", []), ("divide that by 4", ["s1"])]
+    assert _texts("Convert 3 feet to meters and write me a limerick") == [
+        ("Convert 3 feet to meters", []), ("write me a limerick", [])]
