@@ -112,9 +112,17 @@ def attach(explanation: str, reading: str) -> str:
     return f"{explanation.rstrip()}; {MARK} {reading}" if explanation.strip() else f"{MARK} {reading}"
 
 
+# Spelled-out amounts ("half a cup", "two weeks"); "one" and "a" are too common in prose to require.
+_WORD_NUMS = {"half": 0.5, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+              "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100}
+_WORD_NUM_RE = re.compile(r"\b(" + "|".join(_WORD_NUMS) + r")\b", re.I)
+
+
 def _numbers(text: str, request: bool) -> list[tuple[str, set[float]]]:
     out = []
     if request:
+        for m in _WORD_NUM_RE.finditer(text):
+            out.append((m.group(1), {_WORD_NUMS[m.group(1).lower()]}))
         for m in _REQ_NUM.finditer(text):
             v = float(m.group(1).replace(",", ""))
             vals = {v}
@@ -161,9 +169,12 @@ def unexplained(request: str, reading: str) -> list[str]:
     have_groups = {g for _, g in _groups(reading, request=False)}
     if re.search(r"/\s*100\b|\*\s*0?\.01\b", reading):
         have_groups.add("%")  # a percentage written as a fraction of 100
+    words = {w.lower() for w in re.findall(r"[a-z]+", reading, re.I)}
+    if re.search(r"/\s*\(?2\b|\*\s*0?\.5\b", reading):
+        words.add("half")  # "half of 84" read as 84/2
     missing: list[str] = []
     for surface, vals in _numbers(request, request=True):
-        if not num_ok(vals) and surface not in missing:
+        if not num_ok(vals) and surface.lower() not in words and surface not in missing:
             missing.append(surface)
     for surface, g in _groups(request, request=True):
         if g not in have_groups and surface not in missing:

@@ -162,3 +162,13 @@ def checked(task: str, res: SolveResult) -> SolveResult:
         return fail(f"only part of the request was understood: {', '.join(repr(m) for m in missing)} not used"
                     f" (read as: {reading[:160]})")
     return res
+
+
+WORD_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+                "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100}
+_WORD_NUMBER_RE = re.compile(r"\b(" + "|".join(WORD_NUMBERS) + r")\b(?=\s+[a-z])", re.I)
+
+
+def spelled_numbers(text: str) -> str:
+    """'two cups', 'ten years' -> '2 cups', '10 years' (a spelled-out count before a word)."""
+    return _WORD_NUMBER_RE.sub(lambda m: str(WORD_NUMBERS[m.group(1).lower()]), text)

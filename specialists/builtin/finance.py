@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-from micromarket.specialists.builtin._common import checked, understood, NUMBER_RE, clean, fail, make_server, to_float, serve
+from micromarket.specialists.builtin._common import checked, understood, spelled_numbers, NUMBER_RE, clean, fail, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "finance"
@@ -162,7 +162,7 @@ def _payment_frequency(text: str, end: int) -> int | None:
 
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer an interest, loan or annuity question in plain language."""
-    text = clean(task)
+    text = spelled_numbers(clean(task))
     if not text:
         return fail("empty request")
     low = text.lower()

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from micromarket.specialists.builtin._common import checked, understood, NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
+from micromarket.specialists.builtin._common import checked, understood, spelled_numbers, NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "units"
@@ -192,8 +192,10 @@ def _amount(v: str | None) -> tuple[float, bool]:
 _REWRITES = [
     (re.compile(rf"\b({NUMBER_RE})\s*(?:foot|feet|ft|')\s*(?:and\s+)?({NUMBER_RE})\s*(?:inches|inch|in|\"|'')?(?![\w])", re.I), r"\1 ft \2 in"),
     (re.compile(rf"\b({NUMBER_RE})\s*[kK]\s+(?=(?:run|race|walk|marathon|course|hike|ride|swim)\b)", re.I), r"\1 km "),
-    (re.compile(r"\b(?:an?\s+|one\s+)?half[\s-]marathons?\b", re.I), "21.0975 km"),
-    (re.compile(r"\b(?:an?\s+|one\s+)?marathons?\b", re.I), "42.195 km"),
+    (re.compile(r"\b(?:an?\s+|one\s+)?half[\s-]marathons?\b", re.I), "21.0975 km (a half marathon)"),
+    (re.compile(r"\b(?:an?\s+|one\s+)?(?<!half )marathons?\b", re.I), "42.195 km (a marathon)"),
+    (re.compile(r"\b(?:a\s+)?half\s+(?:an?\s+|of\s+an?\s+)", re.I), "0.5 "),
+    (re.compile(r"\b(?:a\s+)?quarter\s+(?:of\s+)?(?:an?\s+)", re.I), "0.25 "),
     (re.compile(rf"\b({NUMBER_RE})\s*°?\s*([FC])\b(?!\s*[a-z])"), r"\1 deg\2"),
     (re.compile(r"\b(?:degrees?|°)\s*(celsius|fahrenheit|centigrade|kelvin|[CF])\b", re.I), r"\1"),
 ]
@@ -231,6 +233,8 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     text = re.sub(r"\s+(?:please|for me|exactly|approximately)$", "", text, flags=re.I)
     if not text:
         return fail("empty request")
+    named = re.findall(r"\bhalf[\s-]marathon|\bmarathon", text, re.I)
+    text = spelled_numbers(text)
     for pat, rep in _REWRITES:
         text = pat.sub(rep, text)
     if re.search(r"\b(?:run|ran|race|running|jog|jogged|walk|walked|hike|km)\b", text, re.I):
@@ -288,6 +292,8 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     if len(quantities) > 1:
         first.explanation = " + ".join(s for _, _, s in quantities) + f" = {total:.10g} {src.label}; " + first.explanation
     source = " + ".join(s for _, _, s in quantities)
+    if named:
+        source += " (" + ", ".join(named) + ")"
     return understood(first, f"{source} ({src.label}) -> " + ", ".join(f"{t} ({r.label})" for r, t in targets))
 
 
