@@ -372,6 +372,8 @@ def evaluate(expression: str) -> SolveResult:
         f = parse(words_to_ops(expression), imaginary_i=True)
     except ParseError as e:
         return fail(str(e))
+    if not isinstance(f, sp.Expr) or any(isinstance(a, sp.Tuple) for a in sp.preorder_traversal(f)):
+        return fail(f"{expression.strip()!r} is not a single expression (a list or tuple?)")
     if f.free_symbols:
         text, value = describe_number(sp.simplify(f))
         return _result(text, 0.5, "the expression contains variables and no operation was named; simplified it", value)

@@ -47,7 +47,7 @@ ALIASES = {
     "metres": "meter", "metre": "meter", "kilometres": "kilometer", "centimetres": "centimeter", "millimetres": "millimeter",
     "in": "inch", "ft": "foot", "yd": "yard", "yds": "yard", "mi": "mile", "miles": "mile",
 }
-LABELS = {"floz": "fl oz", "cp": "cup", "l": "L", "ml": "mL", "degree_Celsius": "°C", "kcal": "kcal (Cal)"}
+LABELS = {"a": "yr", "floz": "fl oz", "cp": "cup", "l": "L", "ml": "mL", "degree_Celsius": "°C", "kcal": "kcal (Cal)"}
 DATA_WORDS = ("bit", "byte")
 
 
