@@ -20,6 +20,9 @@ SPECIALIST_ID = "quickcalc"
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: None}
 _MAX_POW = 4096
+_MAX_FACT = 1000
+_INT_FUNCS = {"factorial": (math.factorial, 1), "comb": (math.comb, 2)}
+_FUNC_WORDS = re.compile(r"sqrt|factorial|comb")
 _MAX_DIGITS = 2000
 
 Number = Fraction | float
@@ -69,6 +72,11 @@ def _eval(node: ast.AST) -> Number:
             if n * n == v.numerator and d * d == v.denominator:
                 return Fraction(n, d)
         return math.sqrt(v)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _INT_FUNCS and not node.keywords:
+        args = [_eval(a) for a in node.args]
+        if len(args) != _INT_FUNCS[node.func.id][1] or any(not isinstance(a, Fraction) or a.denominator != 1 or a < 0 or a > _MAX_FACT for a in args):
+            raise CalcError(f"{node.func.id} takes {_INT_FUNCS[node.func.id][1]} whole number(s) up to {_MAX_FACT}")
+        return Fraction(_INT_FUNCS[node.func.id][0](*(int(a) for a in args)))
     raise CalcError(f"unsupported element {type(node).__name__}")
 
 
@@ -78,6 +86,10 @@ def _prepare(text: str) -> str:
     t = re.sub(r"\s*(?:=|equals?)\s*\??$", "", t, flags=re.I)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%\s*of\b", r"(\1/100)*", t, flags=re.I)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*percent\s+of\b", r"(\1/100)*", t, flags=re.I)
+    t = re.sub(r"\s+(?:as\s+a\s+decimal(?:\s+number)?|in\s+decimal(?:\s+form)?)$", "", t, flags=re.I)
+    t = re.sub(r"\b(\d+)\s*(?:!|\s+factorial\b)", r"factorial(\1)", t, flags=re.I)
+    t = re.sub(r"\bfactorial\s+of\s+(\d+)\b", r"factorial(\1)", t, flags=re.I)
+    t = re.sub(r"\b(\d+)\s+choose\s+(\d+)\b", r"comb(\1, \2)", t, flags=re.I)
     t = words_to_ops(t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%(?=\s*(?:$|[-+*/)]))", r"(\1/100)", t)
     t = t.replace("^", "**").replace("x", "*") if re.fullmatch(r"[\d\s.+\-*/()x^%]+", t) else t.replace("^", "**")
@@ -89,8 +101,9 @@ def calculate(expression: str) -> tuple[Number, str]:
     expr = _prepare(expression)
     if not expr or not re.search(r"\d", expr):
         raise CalcError("no numbers")
-    if re.search(r"[^\d\s.+\-*/()%,a-z]", expr) or re.search(r"[a-z]", expr.replace("sqrt", "")):
-        bad = re.search(r"[A-Za-z_]+", expr.replace("sqrt", ""))
+    bare = _FUNC_WORDS.sub("", expr)
+    if re.search(r"[^\d\s.+\-*/()%,a-z]", expr) or re.search(r"[a-z]", bare):
+        bad = re.search(r"[A-Za-z_]+", bare)
         raise CalcError(f"unknown word {bad.group(0)!r}" if bad else "unexpected symbols")
     try:
         tree = ast.parse(expr, mode="eval")

@@ -83,3 +83,18 @@ def test_math_reads_everyday_phrasings(task, value):
 
 def test_dates_decline_what_is_not_a_date():
     assert dates.solve_tool("what's 1/7 as a decimal").confidence == 0
+
+
+@pytest.mark.parametrize("task, value", [("what is 5 choose 2", 10), ("what is 7 factorial", 5040), ("10!", 3628800),
+                                         ("what's 1/7 as a decimal", 1 / 7)])
+def test_quickcalc_reads_counts_and_decimals_too(task, value):
+    from micromarket.specialists.builtin import quickcalc
+
+    r = quickcalc.solve_tool(task)
+    assert r.confidence >= 0.9 and r.value == pytest.approx(value)
+
+
+def test_quickcalc_bounds_factorials():
+    from micromarket.specialists.builtin import quickcalc
+
+    assert quickcalc.solve_tool("factorial(5000)").confidence == 0
