@@ -253,7 +253,7 @@ def is_leap_year(year: int) -> SolveResult:
 _LEAD = re.compile(r"^(?:please\s+|can you\s+|tell me\s+)*(?:what\s+is\s+|what's\s+|find\s+|calculate\s+|compute\s+|give\s+me\s+)?(?:the\s+)?", re.I)
 _LEAP_RE = re.compile(r"\b(?:is|was|will)\s+(?:the\s+year\s+)?(\d{1,4})\s+(?:be\s+)?a\s+leap\s*year|\bleap\s*year\b.*?\b(\d{3,4})\b|\b(\d{3,4})\b.*\bleap\s*year", re.I)
 _WEEKDAY_Q = [
-    re.compile(r"^(?:what\s+)?day\s+of\s+(?:the\s+)?week\s+(?:is|was|will\s+be|will|did|does|for|of|on)?\s*(?P<d>.+?)(?:\s+(?:be|fall\s+on|falls?\s+on|fall|land\s+on))?$", re.I),
+    re.compile(r"^(?:what\s+|which\s+)?day\s+of\s+(?:the\s+)?week\s+(?:is|was|will\s+be|will|did|does|for|of|on)?\s*(?P<d>.+?)(?:\s+(?:be|fall\s+on|falls?\s+on|fall|land\s+on))?$", re.I),
     re.compile(r"^(?:what|which)\s+(?:week)?day\s+(?:is|was|will|did|does)\s+(?P<d>.+?)(?:\s+(?:be|fall\s+on|fall|land\s+on))?$", re.I),
     re.compile(r"^(?:the\s+)?weekday\s+(?:of|for|on)\s+(?P<d>.+)$", re.I),
     re.compile(r"^(?:which|what)\s+day\s+(?:of\s+the\s+week\s+)?(?:was|is)\s+(?P<d>.+)$", re.I),

@@ -168,7 +168,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     low = text.lower()
     amounts = _amounts(text)
     if not amounts:
-        bare = re.search(rf"(?:loan|mortgage|principal|invest(?:ment)?|deposit|borrow(?:ing)?|save|put|pay|of|on)\s+(?:an?\s+)?({NUMBER_RE})\s*(k|thousand|million|m)?\b(?!\s*(?:%|percent|years?|months?))"
+        bare = re.search(rf"(?:loan|mortgage|principal|invest(?:ment)?|deposit|borrow(?:ing)?|save|put(?:\s+away|\s+aside)?|set\s+aside|contribute|pay|of|on)\s+(?:an?\s+)?({NUMBER_RE})\s*(k|thousand|million|m)?\b(?!\s*(?:%|percent|years?|months?))"
                          rf"|({NUMBER_RE})\s*(k|thousand|million|m)?\s+(?:(?:home|car|student|personal)\s+)?(?:loan|mortgage|deposit|investment)\b", text, re.I)
         if bare:
             g = 1 if bare.group(1) else 3

@@ -400,7 +400,7 @@ _INTEGRAL_RE = re.compile(
     re.I,
 )
 _DERIV_RE = re.compile(
-    r"^(?:the\s+)?(?:(?P<ord>first|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+)?(?:derivative|differentiate|diff)\s*(?:of\s+)?(?P<f>.+)$",
+    r"^(?:the\s+)?(?:(?P<ord>first|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+)?(?:derivative|differentiate|diff|slope|gradient|rate\s+of\s+change)\s*(?:of\s+)?(?P<f>.+)$",
     re.I,
 )
 _DDX_RE = re.compile(r"^d(?:\^?(?P<ord>\d)|²)?/d(?P<v>[a-z])(?:\^?\d|²)?\s*(?P<f>.+)$", re.I)

@@ -190,6 +190,7 @@ def _amount(v: str | None) -> tuple[float, bool]:
 
 # Everyday spellings rewritten before scanning: "5 foot 6" (feet and inches), "350F", "a 10K run".
 _REWRITES = [
+    (re.compile(r"\b(?:degrees?|°)\s*(celsius|fahrenheit|centigrade|kelvin|[CF])\b", re.I), r"\1"),
     (re.compile(rf"\b({NUMBER_RE})\s*(?:foot|feet|ft|')\s*(?:and\s+)?({NUMBER_RE})\s*(?:inches|inch|in|\"|'')?(?![\w])", re.I), r"\1 ft \2 in"),
     (re.compile(rf"\b({NUMBER_RE})\s*[kK]\s+(?=(?:run|race|walk|marathon|course|hike|ride|swim)\b)", re.I), r"\1 km "),
     (re.compile(r"\b(?:an?\s+|one\s+)?half[\s-]marathons?\b", re.I), "21.0975 km (a half marathon)"),
@@ -197,11 +198,10 @@ _REWRITES = [
     (re.compile(r"\b(?:a\s+)?half\s+(?:an?\s+|of\s+an?\s+)", re.I), "0.5 "),
     (re.compile(r"\b(?:a\s+)?quarter\s+(?:of\s+)?(?:an?\s+)", re.I), "0.25 "),
     (re.compile(rf"\b({NUMBER_RE})\s*°?\s*([FC])\b(?!\s*[a-z])"), r"\1 deg\2"),
-    (re.compile(r"\b(?:degrees?|°)\s*(celsius|fahrenheit|centigrade|kelvin|[CF])\b", re.I), r"\1"),
 ]
 _TARGET_RE = re.compile(r"(?:\b(?:in|to|into|as|in\s+terms\s+of)\b|=|->|→)\s*(?:a\s+|an\s+)?(?P<to>[^,?;]+?)\s*$", re.I)
-_HOW_MANY_RE = re.compile(r"(?:^|(?<=[,;]\s))\s*how\s+(?:many|much)\s+(?P<to>.+?)\s+(?:are\s+|is\s+|make\s+|equals?\s+|fit\s+)?(?:there\s+)?(?:in|per|make|to|is|are)\b", re.I)
-_QTY_RE = re.compile(rf"(?<![\w.])(?P<v>{NUMBER_RE}|an?|one)\s*(?P<rest>[A-Za-zµ°$][^\d,;?]*)", re.I)
+_HOW_MANY_RE = re.compile(r"(?:^|(?<=[,;]\s))\s*how\s+(?:many|much)\s+(?P<to>.+?)\s+(?:are\s+|is\s+|make\s+|equals?\s+|fit\s+)?(?:there\s+)?(?:in|per|make|to|is|are)\b|(?:^|(?<=[,;]\s))\s*how\s+(?:many|much)\s+(?P<to2>[^,;]+?)\s*$", re.I)
+_QTY_RE = re.compile(rf"(?<![\w.])(?P<v>{NUMBER_RE}|(?:an?|one)(?=\s))\s*(?P<rest>[A-Za-zµ°$][^\d,;?]*)", re.I)
 
 
 def _longest_unit(words: list[str]) -> tuple[Resolved, int] | None:
@@ -243,7 +243,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     targets, body = None, text
     m = _HOW_MANY_RE.search(text)
     if m:
-        targets = _targets(m.group("to"))
+        targets = _targets(m.group("to") or m.group("to2"))
         body = text[: m.start()] + " " + text[m.end():]
     if targets is None:
         for m in reversed(list(_TARGET_RE.finditer(text))):

@@ -98,3 +98,19 @@ def test_quickcalc_bounds_factorials():
     from micromarket.specialists.builtin import quickcalc
 
     assert quickcalc.solve_tool("factorial(5000)").confidence == 0
+
+
+@pytest.mark.parametrize("mod, task, value", [
+    (units, "My room is 4 meters long, how many feet?", 13.1234),
+    (units, "Water boils at 212 degrees F, what's that in Kelvin?", 373.15),  # not an angle, not "a t(on)"
+    (units, "How many tablespoons in half a cup?", 8),
+    (math, "what's the slope of x^2 at x = 3", 6),
+    (finance, "I put away 300 each month for 15 years at 6% compounded monthly, how much will I have?", 87245.61),
+])
+def test_more_everyday_forms(mod, task, value):
+    r = mod.solve_tool(task)
+    assert r.confidence >= 0.9 and float(r.value) == pytest.approx(value, rel=1e-4)
+
+
+def test_weekday_question_with_fall_on():
+    assert dates.solve_tool("Which day of the week does Halloween 2027 fall on?").value == "Sunday"
