@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from micromarket.specialists.builtin._common import checked, understood, NUMBER_RE, clean, fail, make_server, to_float, serve
+from micromarket.specialists.builtin._common import (
+    NUMBER_RE,
+    checked,
+    clean,
+    fail,
+    make_server,
+    serve,
+    to_float,
+    understood,
+)
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "chemistry"

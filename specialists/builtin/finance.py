@@ -8,7 +8,17 @@ from __future__ import annotations
 import math
 import re
 
-from micromarket.specialists.builtin._common import checked, understood, spelled_numbers, NUMBER_RE, clean, fail, make_server, to_float, serve
+from micromarket.specialists.builtin._common import (
+    NUMBER_RE,
+    checked,
+    clean,
+    fail,
+    make_server,
+    serve,
+    spelled_numbers,
+    to_float,
+    understood,
+)
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "finance"

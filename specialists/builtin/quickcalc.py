@@ -12,7 +12,17 @@ import operator
 import re
 from fractions import Fraction
 
-from micromarket.specialists.builtin._common import checked, LEAD_IN_RE, clean, fail, fmt_num, make_server, strip_thousands, words_to_ops, serve
+from micromarket.specialists.builtin._common import (
+    LEAD_IN_RE,
+    checked,
+    clean,
+    fail,
+    fmt_num,
+    make_server,
+    serve,
+    strip_thousands,
+    words_to_ops,
+)
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "quickcalc"

@@ -9,7 +9,17 @@ import math
 import re
 import statistics as st
 
-from micromarket.specialists.builtin._common import checked, understood, NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
+from micromarket.specialists.builtin._common import (
+    NUMBER_RE,
+    checked,
+    clean,
+    fail,
+    fmt_num,
+    make_server,
+    serve,
+    to_float,
+    understood,
+)
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "stats"

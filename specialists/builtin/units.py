@@ -10,7 +10,18 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from micromarket.specialists.builtin._common import checked, understood, spelled_numbers, NUMBER_RE, clean, fail, fmt_num, make_server, to_float, serve
+from micromarket.specialists.builtin._common import (
+    NUMBER_RE,
+    checked,
+    clean,
+    fail,
+    fmt_num,
+    make_server,
+    serve,
+    spelled_numbers,
+    to_float,
+    understood,
+)
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "units"
