@@ -87,12 +87,19 @@ def _split_items(clause: str) -> list[str]:
     return [f"{head}{i}{m.group('tail')}" for i in items]
 
 
+def payload_of(task: str) -> tuple[str, str] | None:
+    """("summarize this text", "<the text>") for a request that carries the text to work on after a colon, else None.
+    The text belongs in the run's context, not in subtasks; decompose may move it there."""
+    m = _PAYLOAD_RE.match(task.strip())
+    return (m.group("instr").strip(), m.group("body").strip()) if m else None
+
+
 def split_task(task: str) -> list[Subtask]:
     """Split a request into subtasks; "then" + a back-reference makes a dependency."""
     text = task.strip()
     if not text:
         return []
-    if _PAYLOAD_RE.match(text):
+    if payload_of(text) is not None:
         return [Subtask(id="s1", text=text, depends_on=[])]
     if _LIST_RE.search(text):
         items = [i for i in _LIST_RE.split(text) if i.strip()]

@@ -249,6 +249,10 @@ def test_a_list_of_numbers_stays_one_request():
 def test_text_to_work_on_is_not_split_into_subtasks():
     task = "summarize this text: The cat sat on the mat. Then it slept. The dog barked and ran away."
     assert _texts(task) == [(task, [])]
+    from micromarket.nodes.planner import payload_of
+
+    assert payload_of(task) == ("summarize this text", "The cat sat on the mat. Then it slept. The dog barked and ran away.")
+    assert payload_of("Convert 3 feet to meters and write me a limerick") is None
 
 
 def test_a_statement_before_a_question_is_the_question_data():
