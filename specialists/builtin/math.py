@@ -66,6 +66,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     text = re.sub(r"\s*=\s*\?$", "", text)
     text = re.sub(r"\b(\d+|\([^()]+\))\s+factorial\b", r"factorial(\1)", text, flags=re.I)
     text = re.sub(r"\b(\d+)\s+choose\s+(\d+)\b", r"binomial(\1, \2)", text, flags=re.I)
+    text = re.sub(r"(?<=[\w)])\s+(?:over|divided\s+by)\s+(?=[\w(])", " / ", text, flags=re.I)
     text = re.sub(r"^(?:a\s+)?half\s+of\s+(.+)$", r"(\1)/2", text, flags=re.I)
     text = re.sub(r"^(?:a|one)\s+third\s+of\s+(.+)$", r"(\1)/3", text, flags=re.I)
     text = re.sub(r"^(?:a|one)\s+quarter\s+of\s+(.+)$", r"(\1)/4", text, flags=re.I)

@@ -210,7 +210,7 @@ _REWRITES = [
     (re.compile(r"\b(?:a\s+)?quarter\s+(?:of\s+)?(?:an?\s+)", re.I), "0.25 "),
     (re.compile(rf"\b({NUMBER_RE})\s*°?\s*([FC])\b(?!\s*[a-z])"), r"\1 deg\2"),
 ]
-_TARGET_RE = re.compile(r"(?:\b(?:in|to|into|as|in\s+terms\s+of)\b|=|->|→)\s*(?:a\s+|an\s+)?(?P<to>[^,?;]+?)\s*$", re.I)
+_TARGET_RE = re.compile(r"(?=(?:\b(?:in\s+terms\s+of|in|to|into|as)\b|=|->|→)\s*(?:in\s+terms\s+of|in|to|into|as|=|->|→)?\s*(?:a\s+|an\s+)?(?P<to>[^,?;]+?)\s*$)", re.I)
 _HOW_MANY_RE = re.compile(r"(?:^|(?<=[,;]\s))\s*how\s+(?:many|much)\s+(?P<to>.+?)\s+(?:are\s+|is\s+|make\s+|equals?\s+|fit\s+)?(?:there\s+)?(?:in|per|make|to|is|are)\b|(?:^|(?<=[,;]\s))\s*how\s+(?:many|much)\s+(?P<to2>[^,;]+?)\s*$", re.I)
 _QTY_RE = re.compile(rf"(?<![\w.])(?P<v>{NUMBER_RE}|(?:an?|one)(?=\s))\s*(?P<rest>[A-Za-zµ°$][^\d,;?]*)", re.I)
 
@@ -218,7 +218,11 @@ _QTY_RE = re.compile(rf"(?<![\w.])(?P<v>{NUMBER_RE}|(?:an?|one)(?=\s))\s*(?P<res
 def _longest_unit(words: list[str]) -> tuple[Resolved, int] | None:
     """The longest leading run of words (up to 4) that names a unit, and its length."""
     for n in range(min(4, len(words)), 0, -1):
-        r = resolve_unit(" ".join(words[:n]))
+        spec = " ".join(words[:n])
+        if n > 1 and spec.lower() not in ALIASES and not re.search(r"\bper\b|/", spec, re.I) \
+                and resolve_unit(words[0]) is not None and resolve_unit(" ".join(words[1:n])) is not None:
+            continue  # "in centimeters", "ft 10": two words that are each a unit are not one unit
+        r = resolve_unit(spec)
         if r is not None and not (n == 1 and words[0].lower() in ("a", "an", "to", "as", "is", "it", "at", "s", "that", "this")):
             return r, n
     return None

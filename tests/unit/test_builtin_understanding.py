@@ -114,3 +114,13 @@ def test_more_everyday_forms(mod, task, value):
 
 def test_weekday_question_with_fall_on():
     assert dates.solve_tool("Which day of the week does Halloween 2027 fall on?").value == "Sunday"
+
+
+@pytest.mark.parametrize("mod, task, value", [
+    (units, "What's 5 ft 10 in in centimeters?", 177.8),  # "in in": a unit, then the target
+    (units, "100 degrees fahrenheit in celsius", 37.7778),
+    (math, "what is 12 factorial over 10 factorial", 132),
+])
+def test_words_that_are_both_units_and_prepositions(mod, task, value):
+    r = mod.solve_tool(task)
+    assert r.confidence >= 0.9 and float(r.value) == pytest.approx(value, rel=1e-4)
