@@ -66,6 +66,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     text = re.sub(r"\s*=\s*\?$", "", text)
     text = re.sub(r"\b(\d+|\([^()]+\))\s+factorial\b", r"factorial(\1)", text, flags=re.I)
     text = re.sub(r"\b(\d+)\s+choose\s+(\d+)\b", r"binomial(\1, \2)", text, flags=re.I)
+    text = re.sub(r"^(.+?)\s+(?:mod|modulo)\s+(\S+)$", r"remainder((\1), \2)", text, flags=re.I)  # the whole left side
     text = re.sub(r"(?<=[\w)])\s+(?:over|divided\s+by)\s+(?=[\w(])", " / ", text, flags=re.I)
     text = re.sub(r"^(?:a\s+)?half\s+of\s+(.+)$", r"(\1)/2", text, flags=re.I)
     text = re.sub(r"^(?:a|one)\s+third\s+of\s+(.+)$", r"(\1)/3", text, flags=re.I)
@@ -74,7 +75,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     text = re.sub(r"\bto\s+the\s+(\d+)(?:st|nd|rd|th)(?:\s+power)?\b", r"^\1", text, flags=re.I)
     text = re.sub(r"\b(\d+(?:\.\d+)?)\s+dozen\b", r"(\1*12)", text, flags=re.I)
     text = re.sub(r"\bfactorial\s+of\s+(\d+)\b", r"factorial(\1)", text, flags=re.I)
-    m = re.match(r"^(?P<f>.+?),?\s+(?:to|rounded\s+to|correct\s+to|accurate\s+to)\s+(?P<n>\d+)\s+(?:decimal\s+places|decimals|dp|d\.p\.|places)$", text, re.I)
+    m = re.match(r"^(?:round\s+)?(?P<f>.+?),?\s+(?:to|rounded\s+to|correct\s+to|accurate\s+to)\s+(?P<n>\d+)\s+(?:decimal\s+places|decimals|dp|d\.p\.|places)$", text, re.I)
     if m:
         return _rounded(solve_task(m.group("f")), int(m.group("n")))
     m = re.match(r"^(?P<f>.+?)\s+(?:as\s+a\s+decimal(?:\s+number)?|in\s+decimal(?:\s+form)?|as\s+decimals?)$", text, re.I)

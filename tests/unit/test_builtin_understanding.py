@@ -124,3 +124,9 @@ def test_weekday_question_with_fall_on():
 def test_words_that_are_both_units_and_prepositions(mod, task, value):
     r = mod.solve_tool(task)
     assert r.confidence >= 0.9 and float(r.value) == pytest.approx(value, rel=1e-4)
+
+
+@pytest.mark.parametrize("task, value", [("what is 17 mod 5", 2), ("what's 2^10 mod 7", 2), ("round 3.14159 to 2 decimal places", 3.14)])
+def test_math_modulo_is_a_remainder_not_a_percentage(task, value):
+    r = math.solve_tool(task)
+    assert r.confidence >= 0.9 and float(r.value) == pytest.approx(value)
