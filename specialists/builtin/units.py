@@ -241,6 +241,18 @@ def _targets(spec: str) -> list[tuple[Resolved, str]] | None:
     return out or None
 
 
+def _compound(quantities: list[tuple[float, Resolved, str]]) -> bool:
+    """'5 ft 6 in', '2 lb 4 oz', '1 h 30 min': each part is less than one of the unit before it."""
+    ureg = registry()
+    try:
+        for (_, big, _), (v, small, _) in zip(quantities, quantities[1:]):
+            if float(ureg.Quantity(v, small.unit).to(big.unit).magnitude) >= 1:
+                return False
+    except Exception:  # noqa: BLE001 - incompatible or offset units
+        return False
+    return True
+
+
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a unit-conversion request in plain language: quantities ('2 pounds 4 ounces', '5 foot 6') to one
     or more target units; 'how many X in a Y'."""
@@ -285,7 +297,17 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         if lu is None or lu[1] != len(bare.split()):
             return fail("no conversion of the form '<amount> <unit> to <unit>' with known units was found")
         quantities, value_given = [(1.0, lu[0], bare)], False
-    # several quantities must add up to one ("2 pounds 4 ounces"); all in the first one's unit
+    # several quantities add up to one only as a compound measure ("2 pounds 4 ounces": each part smaller than
+    # one of the unit before it); "5 km and 10 miles" is a list, converted one by one
+    if len(quantities) > 1 and not _compound(quantities):
+        if len(targets) > 1:
+            return fail("several quantities and several target units: ask one conversion at a time")
+        each = [_convert(v, r, targets[0][0], value_given=True) for v, r, _ in quantities]
+        if any(not r.confidence for r in each):
+            return next(r for r in each if not r.confidence)
+        out = SolveResult(answer="; ".join(r.answer for r in each), confidence=min(r.confidence for r in each),
+                          explanation="; ".join(r.explanation for r in each), value=None)
+        return understood(out, "each of " + ", ".join(q for _, _, q in quantities) + f" -> {targets[0][1]} ({targets[0][0].label})")
     src = quantities[0][1]
     ureg = registry()
     total = 0.0

@@ -130,3 +130,10 @@ def test_words_that_are_both_units_and_prepositions(mod, task, value):
 def test_math_modulo_is_a_remainder_not_a_percentage(task, value):
     r = math.solve_tool(task)
     assert r.confidence >= 0.9 and float(r.value) == pytest.approx(value)
+
+
+def test_a_list_of_quantities_is_converted_one_by_one_not_added():
+    r = units.solve_tool("convert 5 km and 10 miles to feet")
+    assert "5 km = 16,404 ft" in r.answer and "10 mi = 52,800 ft" in r.answer
+    assert units.solve_tool("how many minutes is 1 hour 45 minutes").value == pytest.approx(105)  # a compound measure
+    assert units.solve_tool("convert 5 km and 3 kg to miles").confidence == 0
