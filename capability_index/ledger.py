@@ -97,11 +97,6 @@ class TrustLedger:
         return self.evidence.record(**kw)
 
     # ---- identities and status (the one source of truth)
-    def register_identity(self, specialist_id: str, fingerprint: str | None, endpoint: str | None, *,
-                          status: str = "newcomer") -> str | None:
-        """Register an id; returns the id whose history it inherits, or None (see :mod:`identities`)."""
-        return self.register(specialist_id, fingerprint, endpoint, status=status)["inherited_from"]
-
     def register(self, specialist_id: str, fingerprint: str | None, endpoint: str | None, *,
                  status: str = "newcomer") -> dict:
         """Register an id: ``{"identity", "status", "inherited_from"}`` (status may be inherited)."""
@@ -148,8 +143,8 @@ class TrustLedger:
     def record_routing(self, record: dict) -> None:
         self.runs.record_routing(record)
 
-    def routing_records(self, run_id: str | None = None, specialist_id: str | None = None, limit: int = 50) -> list[dict]:
-        return self.runs.routing_records(run_id=run_id, specialist_id=specialist_id, limit=limit)
+    def routing_records(self, run_id: str | None = None, limit: int = 50) -> list[dict]:
+        return self.runs.routing_records(run_id=run_id, limit=limit)
 
     # ---- feedback
     def feedback(self, run_id: str, good: bool, *, subtask_id: str | None = None, note: str | None = None) -> list[dict]:

@@ -129,10 +129,6 @@ class PinStore:
         rows = self._q("SELECT reason, prior_status, since FROM holds WHERE specialist_id=?", (sid,))
         return dict(zip(("reason", "prior_status", "since"), rows[0])) if rows else None
 
-    def history(self, sid: str) -> list[dict]:
-        rows = self._q("SELECT event, detail, at FROM pin_events WHERE specialist_id=? ORDER BY id", (sid,))
-        return [{"event": e, "detail": json.loads(d), "at": at} for e, d, at in rows]
-
     # -- writes
     def set_hold(self, sid: str, reason: str, prior_status: str | None, event: str, detail: dict) -> None:
         self._tx([
@@ -176,10 +172,6 @@ class PinStore:
         ops.append(self._event(sid, "approve", {"by": by, "tools": {n: h for n, (h, _) in seen.items()}, "lifted": held}))
         self._tx(ops)
         return held or {}
-
-    def forget(self, sid: str) -> None:
-        self._tx([("DELETE FROM pins WHERE specialist_id=?", (sid,)), ("DELETE FROM observed WHERE specialist_id=?", (sid,)),
-                  ("DELETE FROM holds WHERE specialist_id=?", (sid,)), self._event(sid, "forget", {})])
 
 
 def diff(pinned: dict[str, str], seen: dict[str, tuple[str, dict]]) -> dict[str, list[str]]:

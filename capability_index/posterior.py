@@ -39,7 +39,6 @@ EVIDENCE_WEIGHTS: dict[str, float] = {
     "timeout": 1.0,  # reliability: the call timed out
     "injection": 5.0,  # the answer carried a prompt-injection attempt
 }
-ACCURACY_KINDS = frozenset({"verified", "agreement", "disagreement", "user", "outcome", "injection"})
 RELIABILITY_KINDS = frozenset({"error", "timeout"})
 # kinds strong enough to vet a newcomer and to feed calibration
 VERIFIED_KINDS = frozenset({"verified", "user", "agreement", "disagreement"})

@@ -61,18 +61,12 @@ class RunLog:
             )
         )
 
-    def routing_records(self, run_id: str | None = None, specialist_id: str | None = None, limit: int = 50) -> list[dict]:
-        """Most recent routing records first, optionally for one run and/or one specialist."""
+    def routing_records(self, run_id: str | None = None, limit: int = 50) -> list[dict]:
+        """Most recent routing records first, optionally for one run."""
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1 or limit > 100_000:
             raise InputError(f"limit must be an integer in [1, 100000], got {limit!r}")
-        where, args = [], []
-        if run_id is not None:
-            where.append("run_id = ?")
-            args.append(run_id)
-        if specialist_id is not None:
-            where.append("specialist_id = ?")
-            args.append(specialist_id)
-        sql = "SELECT record, created_at FROM routing" + (" WHERE " + " AND ".join(where) if where else "")
+        args: tuple = () if run_id is None else (run_id,)
+        sql = "SELECT record, created_at FROM routing" + ("" if run_id is None else " WHERE run_id = ?")
         sql += " ORDER BY id DESC LIMIT ?"
         rows = self.db.read(lambda c: c.execute(sql, (*args, limit)).fetchall())
         out = []

@@ -139,13 +139,6 @@ class CardStore:
             ]
         )
 
-    def history(self, specialist_id: str) -> list[dict]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT version, fingerprint, event, at FROM card_history WHERE id=? ORDER BY {self._order}", (specialist_id,)
-            ).fetchall()
-        return [dict(zip(("version", "fingerprint", "event", "at"), r)) for r in rows]
-
     def __len__(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM specialists").fetchone()[0]

@@ -10,7 +10,7 @@
 from micromarket.capability_index.calibration import calibration
 from micromarket.capability_index.consensus import consensus, consensus_evidence, normalize_text
 from micromarket.capability_index.posterior import (
-    ACCURACY_KINDS, DEFAULT_PENALTY, EVIDENCE_WEIGHTS, MAX_WEIGHT, NEWCOMER_PRIOR_ALPHA, NEWCOMER_PRIOR_BETA,
+    DEFAULT_PENALTY, EVIDENCE_WEIGHTS, MAX_WEIGHT, NEWCOMER_PRIOR_ALPHA, NEWCOMER_PRIOR_BETA,
     PRIOR_ALPHA, PRIOR_BETA, RELIABILITY_KINDS, VERIFIED_KINDS, Posterior, check_kind, check_unit, check_weight,
     decay_counts, decay_factor, evidence_delta, make_posterior, prior,
 )
@@ -20,7 +20,7 @@ from micromarket.capability_index.ranking import (
 from micromarket.capability_index.vetting import sudden_drop
 
 __all__ = [
-    "ACCURACY_KINDS", "DEFAULT_PENALTY", "EVIDENCE_WEIGHTS", "MAX_WEIGHT", "NEWCOMER_PRIOR_ALPHA", "NEWCOMER_PRIOR_BETA",
+    "DEFAULT_PENALTY", "EVIDENCE_WEIGHTS", "MAX_WEIGHT", "NEWCOMER_PRIOR_ALPHA", "NEWCOMER_PRIOR_BETA",
     "PRIOR_ALPHA", "PRIOR_BETA", "RELIABILITY_KINDS", "STATUSES", "VERIFIED_KINDS", "Candidate", "Posterior",
     "RankOptions", "accuracy_of", "calibration", "check_kind", "check_unit", "check_weight", "choose_k", "consensus",
     "consensus_evidence", "decay_counts", "decay_factor", "evidence_delta", "make_posterior", "normalize_text", "prior",

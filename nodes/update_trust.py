@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from micromarket.capability_index.consensus import consensus_evidence
-from micromarket.capability_index.outcomes import EVIDENCE_FOR, routing_outcome
+from micromarket.capability_index.outcomes import ATTEMPT_OUTCOMES, EVIDENCE_FOR, routing_outcome
 from micromarket.graphs.context import Context
 from micromarket.graphs.state import State
 from micromarket.nodes.common import aservices, context_of
@@ -22,6 +22,8 @@ def record(ledger, state: dict, results: list[dict], verdict: bool | None) -> No
     cands = state.get("candidates") or {}
     for r in results:
         for a in r.get("attempts", []):
+            if a["outcome"] not in ATTEMPT_OUTCOMES:
+                log.warning("attempt %s: unknown outcome %r, recorded as no evidence", a["key"], a["outcome"])
             kind = EVIDENCE_FOR.get(a["outcome"])
             spec, _, cap = a["key"].partition(".")
             if kind:

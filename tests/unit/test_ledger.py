@@ -126,7 +126,7 @@ def test_runs_routing_and_feedback(led):
     led.record_routing({"run_id": "run1", "subtask_id": "s1", "chosen": None, "outcome": "unsupported"})
     recs = led.routing_records(run_id="run1")
     assert len(recs) == 2 and recs[0]["outcome"] == "unsupported"
-    assert led.routing_records(specialist_id="a")[0]["chosen"] == "a.x"
+    assert led.routing_records()[1]["chosen"] == "a.x"
     before = led.posterior("a", "x").mean
     out = led.feedback("run1", False)
     assert [(o["specialist_id"], o["capability"], o["updated"]) for o in out] == [("a", "x", True)]
@@ -166,25 +166,25 @@ def test_status_and_quarantine(led):
 
 
 def test_whitewashing_keeps_history(led):
-    assert led.register_identity("bad", "fp1", "http://x/mcp", status="active") is None
+    assert led.register("bad", "fp1", "http://x/mcp", status="active")["inherited_from"] is None
     for i in range(5):
         ev(led, f"r{i}", sid="bad", success=False)
     led.set_status("bad", "quarantined", "caught")
     low = led.posterior("bad", "x").mean
     # same endpoint under a new id: inherits history and quarantine
-    assert led.register_identity("fresh", "fp2", "http://x/mcp") == "bad"
+    assert led.register("fresh", "fp2", "http://x/mcp")["inherited_from"] == "bad"
     assert led.posterior("fresh", "x").mean == pytest.approx(low)
     assert led.status("fresh") == "quarantined"
     # same fingerprint
-    assert led.register_identity("fresh2", "fp1", "http://y/mcp") == "bad"
+    assert led.register("fresh2", "fp1", "http://y/mcp")["inherited_from"] == "bad"
     # a genuinely new identity is a newcomer with a low prior
-    assert led.register_identity("new", "fp3", "http://z/mcp") is None
+    assert led.register("new", "fp3", "http://z/mcp")["inherited_from"] is None
     assert led.status("new") == "newcomer"
     assert led.posterior("new", "x").mean < 0.5
 
 
 def test_newcomer_vetted_after_verified_successes(led):
-    led.register_identity("n", "fpn", "epn")
+    led.register("n", "fpn", "epn")
     for i in range(4):
         ev(led, f"r{i}", sid="n")
     assert led.status("n") == "newcomer"

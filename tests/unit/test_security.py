@@ -4,6 +4,7 @@ injection through outputs, launch, retrieval gaming. In-process MCP servers, fak
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 
@@ -105,7 +106,13 @@ def test_1_tool_poisoning_live_definition_quarantined_at_first_connect(fake_mark
         asyncio.run(mp.services.pool.call(card, "solve", {"task": "5 miles"}, guard=g))
     assert mp.status("sneaky") == "quarantined"
     assert "tool poisoning" in (g.pins.hold("sneaky") or {}).get("reason", "")
-    assert any(e["event"] == "poisoned" for e in g.pins.history("sneaky"))
+    assert any(e["event"] == "poisoned" for e in pin_events(g, "sneaky"))
+
+
+def pin_events(guard, sid: str) -> list[dict]:
+    """The pin store's append-only event history (no product API reads it; it is an audit trail)."""
+    rows = guard.pins._q("SELECT event, detail FROM pin_events WHERE specialist_id=? ORDER BY id", (sid,))
+    return [{"event": e, "detail": json.loads(d)} for e, d in rows]
 
 
 # ---------------------------------------------------------------- 2 rug pull
@@ -137,13 +144,13 @@ def test_2_rug_pull_changed_definition_at_reconnect_quarantines(rug):
         asyncio.run(pool.call(card, "solve", {"task": "5 miles"}, guard=g))
     assert hostile.STATE["calls"] == calls  # never reached the server
     assert mp.status("rug") == "quarantined"
-    events = [e["event"] for e in g.pins.history("rug")]
+    events = [e["event"] for e in pin_events(g, "rug")]
     assert events == ["pin", "drift"]  # history kept
     # a human approves: the new definition is pinned, the previous status restored, calls work again
     assert mp.approve("rug") == "active"
     assert mp.status("rug") == "active"
     assert asyncio.run(pool.call(card, "solve", {"task": "2 miles"}, guard=g)).structured["value"] == pytest.approx(3.218688)
-    assert [e["event"] for e in g.pins.history("rug")] == ["pin", "drift", "approve"]
+    assert [e["event"] for e in pin_events(g, "rug")] == ["pin", "drift", "approve"]
     assert g.pins.pins("rug")["solve"] != first_pins["solve"]
 
 
@@ -155,7 +162,7 @@ def test_2_rug_pull_list_changed_notification_quarantines(rug):
     with pytest.raises(QuarantinedError):
         asyncio.run(pool.call(card, "solve", {"task": "5 miles"}, guard=g))
     assert mp.status("rug") == "quarantined"
-    drift = [e for e in g.pins.history("rug") if e["event"] == "drift"][0]
+    drift = [e for e in pin_events(g, "rug") if e["event"] == "drift"][0]
     assert drift["detail"]["changed"] == ["solve"] and "list_changed" in drift["detail"]["source"]
 
 
