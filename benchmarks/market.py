@@ -117,7 +117,11 @@ def run_market(seed: int, *, tasks: int = 2000, switch: int | None = None, path:
             Candidate(key=f"{s}.{cap}", specialist_id=s, capability=cap, similarity=specs[s]["sim"], cost=specs[s]["cost"])
             for s in by_cap[cap]
         ]
-        led.fill(cands)
+        status = led.statuses(c.specialist_id for c in cands)
+        posts = led.posteriors((c.specialist_id, c.capability) for c in cands)
+        for c in cands:
+            c.status = status.get(c.specialist_id, "active")
+            c.posterior = posts[(c.specialist_id, c.capability)]
         ranked = rank(cands, rng=policy_rng, quality_cost=0.0, newcomer_share=0.1, exploration=exploration,
                       settle=settle)
         if not ranked:
