@@ -1,7 +1,7 @@
 """The run log: the one place a run is recorded (its task and result), with its routing decisions.
 
 ``feedback`` on a run finds its targets here: the chosen specialists of its
-routing records, or (for a run recorded without routing) its stored subtasks.
+routing records.
 """
 
 from __future__ import annotations
@@ -93,18 +93,6 @@ class RunLog:
                 "subtask_id": sub, "specialist_id": r["specialist_id"], "capability": r["capability"],
                 "version": r.get("version") or None, "confidence": r.get("confidence"),
             }
-        if not targets:  # fall back to the run's stored result
-            run = self.get_run(run_id)
-            for i, s in enumerate((run or {}).get("result", {}).get("subtasks") or []):
-                if not isinstance(s, dict):
-                    continue
-                sid = s.get("specialist_id") or s.get("specialist")
-                cap = s.get("capability")
-                if not sid or not cap or s.get("status") not in (None, "ok", "answered"):
-                    continue
-                sub = str(s.get("subtask_id", s.get("id", i)))
-                targets[(sub, sid, cap)] = {"subtask_id": sub, "specialist_id": sid, "capability": cap,
-                                            "version": s.get("version") or None, "confidence": s.get("confidence")}
         out = list(targets.values())
         if subtask_id is not None:
             out = [t for t in out if t["subtask_id"] == str(subtask_id)]

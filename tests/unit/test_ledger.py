@@ -150,12 +150,6 @@ def test_feedback_rejects_bad_input(led):
         led.feedback("run1", True, subtask_id="nope")
 
 
-def test_feedback_falls_back_to_run_result(led):
-    led.record_run("r", "t", {"subtasks": [{"id": "0", "specialist": "a", "capability": "x", "status": "ok"}]})
-    out = led.feedback("r", True)
-    assert out and out[0]["specialist_id"] == "a"
-
-
 def test_status_and_quarantine(led):
     assert led.status("a") == "active"
     led.set_status("a", "quarantined", "manual")

@@ -84,3 +84,25 @@ def test_automatic_redundancy_asks_one_of_a_settled_pair(pair):
     # an explicit redundancy still asks as many as requested
     out = pair.solve("convert 5 miles to km", seed=2, redundancy=2, min_similarity=0.0)
     assert len(_asked(out)) == 2
+
+
+def test_statuses_of_an_older_card_store_are_adopted(tmp_path, monkeypatch):
+    """A home written when status lived in the card store keeps each specialist's status."""
+    import sqlite3
+
+    from micromarket import Marketplace
+
+    monkeypatch.setenv("MICROMARKET_EMBEDDING_MODEL", "fake")
+    home = tmp_path / "home"
+    with Marketplace.open(home=home, builtins=False) as mp:
+        mp.register(inproc_card("miles", "tests.fakes.servers:miles_server", [MILES]))
+        mp.register(inproc_card("other", "tests.fakes.servers:integral_server", [MILES]))
+    for f in home.glob("ledger.sqlite*"):  # the old ledger knew nothing of registrations
+        f.unlink()
+    with sqlite3.connect(home / "cards.sqlite") as db:
+        db.execute("ALTER TABLE specialists ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
+        db.execute("ALTER TABLE specialists ADD COLUMN status_reason TEXT")
+        db.execute("UPDATE specialists SET status='quarantined', status_reason='tool drift' WHERE id='miles'")
+    with Marketplace.open(home=home, builtins=False) as mp:
+        rows = {r["id"]: (r["status"], r["status_reason"]) for r in mp.specialists()}
+        assert rows == {"miles": ("quarantined", "tool drift"), "other": ("active", "new identity")}
