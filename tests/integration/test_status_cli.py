@@ -114,3 +114,17 @@ def test_on_off_specialist_demoted_everywhere(tmp_path):
     assert info and all(r["status"] == "newcomer" for r in info)
     rows = {r["id"]: r for r in json.loads(mm(home, "specialists", "list", "--json").stdout)}
     assert "demoted" in (rows["onoff"]["status_reason"] or "")
+
+
+def test_imported_servers_are_newcomers_and_keep_their_identity(fake_market, tmp_path):
+    root = str(ROOT)
+    mp = fake_market
+    server = {"command": sys.executable, "args": ["-m", "tests.fakes.stdio_specialist", "inject", str(tmp_path / "calls.log")],
+              "env": {"PYTHONPATH": root}}
+    (res,) = mp.import_servers({"mcpServers": {"conv": server}}, timeout=60)
+    assert res["status"] == "registered" and mp.status("conv") == "newcomer"
+    mp.services.ledger.set_status("conv", "quarantined", "prompt injection in run r1")
+    mp.remove("conv")
+    (res,) = mp.import_servers({"mcpServers": {"same-server-new-name": server}}, timeout=60)
+    assert res["status"] == "registered"
+    assert mp.status("same-server-new-name") == "quarantined"  # the identity is the server, not the name

@@ -106,3 +106,4 @@ def test_statuses_of_an_older_card_store_are_adopted(tmp_path, monkeypatch):
     with Marketplace.open(home=home, builtins=False) as mp:
         rows = {r["id"]: (r["status"], r["status_reason"]) for r in mp.specialists()}
         assert rows == {"miles": ("quarantined", "tool drift"), "other": ("active", "new identity")}
+
