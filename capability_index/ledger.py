@@ -87,14 +87,16 @@ class TrustLedger:
         """Posteriors for several (specialist_id, capability) pairs, in one read."""
         return self.evidence.posteriors(pairs)
 
-    def record_evidence(self, **kw) -> bool:
+    def record_evidence(self, *, run_id: str, subtask_id: str, specialist_id: str, capability: str, kind: str,
+                        success: bool, weight: float | None = None, note: str | None = None,
+                        version: str | None = None, confidence: float | None = None) -> bool:
         """Record one piece of evidence atomically; False (and nothing counted) on a replay.
 
-        Keywords: run_id, subtask_id, specialist_id, capability, kind, success, and
-        optionally weight, note, version, confidence (self-reported; stored for
-        calibration only, never evidence).
+        ``confidence`` is the specialist's self-reported confidence: stored for calibration, never evidence.
         """
-        return self.evidence.record(**kw)
+        return self.evidence.record(run_id=run_id, subtask_id=subtask_id, specialist_id=specialist_id,
+                                    capability=capability, kind=kind, success=success, weight=weight, note=note,
+                                    version=version, confidence=confidence)
 
     # ---- identities and status (the one source of truth)
     def register(self, specialist_id: str, fingerprint: str | None, endpoint: str | None, *,
