@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from micromarket.capability_index.posterior import DEFAULT_PENALTY, Posterior, evidence_delta, prior
-from micromarket.capability_index.ranking import Candidate
+from micromarket.capability_index.ranking import RANKED, Candidate
 
 
 def update(p: Posterior, kind: str, success: bool, weight: float | None = None, *, penalty: float = DEFAULT_PENALTY, rel: tuple[float, float] | None = None) -> Posterior:
@@ -148,10 +148,18 @@ def share_difficulty(posts: Sequence[Posterior], families: Sequence[tuple[float,
 def with_family(cands: Sequence[Candidate], families: dict[str, tuple[float, float] | None], *,
                 shared: bool = True) -> list[Candidate]:
     """Copies of ``cands`` whose posteriors use their specialist's family prior (shrinkage),
-    shifted by how hard the other candidates found this capability when ``shared``."""
-    raw = [c.posterior or prior(c.status) for c in cands]
-    fams = [families.get(c.specialist_id) for c in cands]
+    shifted by how hard the other rankable candidates found this capability when ``shared``.
+
+    Apply it to the candidates ``rank`` will keep (it drops quarantined and disabled ones here;
+    filter by similarity or budget first if you use those).
+    """
+    out = [replace(c) for c in cands]
+    live = [c for c in out if c.status in RANKED]
+    raw = [c.posterior or prior(c.status) for c in live]
+    fams = [families.get(c.specialist_id) for c in live]
     posts = [pooled(p, f) for p, f in zip(raw, fams)]
     if shared:
         posts = share_difficulty(posts, fams, [p.n for p in raw])
-    return [replace(c, posterior=p) for c, p in zip(cands, posts)]
+    for c, p in zip(live, posts):
+        c.posterior = p
+    return out
