@@ -201,8 +201,8 @@ class PinGuard:
             held = self.pins.hold(sid)
             status, reason = ("quarantined", held["reason"]) if held else ("active", None)
         else:
-            status = self.ledger.status(sid)
-            reason = (self.ledger.status_info(sid) or {}).get("reason")
+            info = self.ledger.status_info(sid) or {"status": "active", "reason": None}  # one read per call
+            status, reason = info["status"], info["reason"]
         if status in ("quarantined", "disabled"):
             raise QuarantinedError(
                 f"specialist {sid!r} is {status}: {reason or 'no reason recorded'}. Calls are refused until a human "
