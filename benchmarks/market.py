@@ -11,7 +11,7 @@ Setup (per seed)
   (so the best is 0.04–0.16 ahead of the runner-up); they are
   incumbents (status "active") with no evidence yet. All honest candidates
   have retrieval similarity 0.9 and cost 1.
-- 20 sybils, 2 per capability, arrive as fresh identities (``register_identity``
+- 20 sybils, 2 per capability, arrive as fresh identities (``TrustLedger.register``
   with their own fingerprints: status "newcomer"). They game retrieval
   (similarity 0.99), are cheaper (cost 0.1), claim confidence 1.0 and answer at
   random (4 options: correct with probability 0.25).
@@ -83,14 +83,14 @@ def run_market(seed: int, *, tasks: int = 2000, switch: int | None = None, path:
         for j in range(PER_CAP):
             sid = f"honest-{ci}-{j}"
             specs[sid] = {"cap": cap, "quality": levels[j], "kind": "honest", "sim": 0.9, "cost": 1.0}
-            led.register_identity(sid, f"fp-{sid}", f"stdio:{sid}", status="active")
+            led.register(sid, f"fp-{sid}", f"stdio:{sid}", status="active")
         for j in range(SYBILS_PER_CAP):
             sid = f"sybil-{ci}-{j}"
             specs[sid] = {"cap": cap, "quality": 0.25, "kind": "sybil", "sim": 0.99, "cost": 0.1}
-            led.register_identity(sid, f"fp-{sid}", f"http://sybil.example/{ci}/{j}")  # newcomer
+            led.register(sid, f"fp-{sid}", f"http://sybil.example/{ci}/{j}")  # newcomer
     attacker = "onoff-0"
     specs[attacker] = {"cap": caps[0], "quality": 0.97, "kind": "onoff", "sim": 0.9, "cost": 1.0}
-    led.register_identity(attacker, "fp-onoff", "http://onoff.example/mcp", status="active")
+    led.register(attacker, "fp-onoff", "http://onoff.example/mcp", status="active")
     by_cap = {cap: [s for s, v in specs.items() if v["cap"] == cap] for cap in caps}
 
     def quality(sid: str, t: int) -> float:
@@ -117,7 +117,11 @@ def run_market(seed: int, *, tasks: int = 2000, switch: int | None = None, path:
             Candidate(key=f"{s}.{cap}", specialist_id=s, capability=cap, similarity=specs[s]["sim"], cost=specs[s]["cost"])
             for s in by_cap[cap]
         ]
-        led.fill(cands)
+        status = led.statuses(c.specialist_id for c in cands)
+        posts = led.posteriors((c.specialist_id, c.capability) for c in cands)
+        for c in cands:
+            c.status = status.get(c.specialist_id, "active")
+            c.posterior = posts[(c.specialist_id, c.capability)]
         ranked = rank(cands, rng=policy_rng, quality_cost=0.0, newcomer_share=0.1, exploration=exploration,
                       settle=settle)
         if not ranked:
@@ -148,7 +152,7 @@ def run_market(seed: int, *, tasks: int = 2000, switch: int | None = None, path:
                 if led.posterior(attacker, caps[0]).mean < top_peer:
                     demoted_at, demoted_status = t, "active, ranked below an honest peer"
     # whitewashing attempt: the demoted attacker comes back under a new id, same endpoint
-    inherited = led.register_identity("fresh-face", "fp-new", "http://onoff.example/mcp")
+    inherited = led.register("fresh-face", "fp-new", "http://onoff.example/mcp")["inherited_from"]
     whitewash = {
         "inherited_from": inherited,
         "status": led.status("fresh-face"),

@@ -16,7 +16,7 @@ Setup
   capability. Nothing else is learned.
 - One online pass over the prompts in shuffled order per seed. The policy is
   ``capability_index.trust.rank`` — the product's own selection code — with its
-  Thompson sampling, and posteriors updated by ``capability_index.trust.update``
+  Thompson sampling, and posteriors updated by ``benchmarks.trust_research.update``
   with the ledger's default weights and penalty (the same deltas the SQLite
   ledger applies).
 - The quality/cost knob (``quality_cost``) is swept. For each value we measure,
@@ -44,7 +44,8 @@ from pathlib import Path
 
 import typer
 
-from micromarket.capability_index.trust import Candidate, empirical_priors, prior, rank, update
+from micromarket.benchmarks.trust_research import empirical_priors, update, with_family
+from micromarket.capability_index.trust import Candidate, prior, rank
 
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
@@ -169,11 +170,11 @@ def online_pass(rows, knob: float, seed: int, *, family: bool = True, gated: boo
     """One shuffled online pass with bandit feedback; returns routed accuracy and strong share.
 
     With ``family`` each candidate carries the empirical-Bayes prior of its
-    specialist (``trust.empirical_priors`` over all per-capability records,
+    specialist (``trust_research.empirical_priors`` over all per-capability records,
     corrected for capability difficulty, refreshed every ``refresh``
     decisions), so a subject seen for the first time starts from the model's
-    record on the other subjects; ``trust.rank`` then shifts it by how hard the
-    other model found this subject (``trust.share_difficulty``).
+    record on the other subjects, shifted by how hard the other model found
+    this subject (``trust_research.share_difficulty``); then ``trust.rank`` ranks.
     """
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)  # same order for every knob at a given seed
@@ -188,9 +189,11 @@ def online_pass(rows, knob: float, seed: int, *, family: bool = True, gated: boo
         cap, s_ok, w_ok = rows[i]
         cands = [
             Candidate(key=f"{sid}.{cap}", specialist_id=m, capability=cap, similarity=1.0, cost=COST[m],
-                      posterior=post.get((m, cap)) or prior(), family=fam[m])
+                      posterior=post.get((m, cap)) or prior())
             for m, sid in SPECIALISTS.items()
         ]
+        if family:
+            cands = with_family(cands, fam)
         chosen = rank(cands, rng=rng, quality_cost=knob, exploration=exploration, gated=gated,
                       settle=settle)[0].specialist_id
         ok = s_ok if chosen == STRONG else w_ok

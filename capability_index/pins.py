@@ -5,14 +5,17 @@ At a specialist's first connection the full definition of every tool it lists
 poisoning and pinned as a canonical SHA-256 (sorted keys: reordering JSON keys is
 not a change). At every later connection, and whenever the server sends
 ``notifications/tools/list_changed``, the live definitions are compared with the
-pins. A changed, added or removed tool *holds* the specialist: it is quarantined
-in the card store (and the trust ledger), every call fails with
+pins. A changed, added or removed tool *holds* the specialist: its status is set
+to quarantined in the trust ledger (where status lives, capability_index/identities.py),
+so it is no longer nominated and every call fails with
 :class:`micromarket.errors.QuarantinedError`, until a human runs
-``micromarket specialists approve ID``, which pins the definitions last seen.
+``micromarket specialists approve ID``, which pins the definitions last seen and
+restores the status it had before the hold.
 
 The pins live in their own SQLite file (``<home>/pins.sqlite``). Every event
-(pin, drift, poisoning, approve) is appended to ``pin_events``: history is kept.
-A read error on the pin store fails closed: the call is refused.
+(pin, drift, poisoning, approve) is appended to ``pin_events``: history is kept;
+a hold records why and the status to restore. A read error on the pin store fails
+closed: the call is refused.
 """
 
 from __future__ import annotations
@@ -112,6 +115,10 @@ class PinStore:
                 (sid, event, json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False), time.time()))
 
     # -- reads
+    def check_readable(self) -> None:
+        """Raise PinStoreError if the pin store cannot be read (the call check fails closed)."""
+        self._q("SELECT 1 FROM pins LIMIT 1")
+
     def pins(self, sid: str) -> dict[str, str]:
         return dict(self._q("SELECT tool, hash FROM pins WHERE specialist_id=?", (sid,)))
 
@@ -121,10 +128,6 @@ class PinStore:
     def hold(self, sid: str) -> dict | None:
         rows = self._q("SELECT reason, prior_status, since FROM holds WHERE specialist_id=?", (sid,))
         return dict(zip(("reason", "prior_status", "since"), rows[0])) if rows else None
-
-    def history(self, sid: str) -> list[dict]:
-        rows = self._q("SELECT event, detail, at FROM pin_events WHERE specialist_id=? ORDER BY id", (sid,))
-        return [{"event": e, "detail": json.loads(d), "at": at} for e, d, at in rows]
 
     # -- writes
     def set_hold(self, sid: str, reason: str, prior_status: str | None, event: str, detail: dict) -> None:
@@ -170,10 +173,6 @@ class PinStore:
         self._tx(ops)
         return held or {}
 
-    def forget(self, sid: str) -> None:
-        self._tx([("DELETE FROM pins WHERE specialist_id=?", (sid,)), ("DELETE FROM observed WHERE specialist_id=?", (sid,)),
-                  ("DELETE FROM holds WHERE specialist_id=?", (sid,)), self._event(sid, "forget", {})])
-
 
 def diff(pinned: dict[str, str], seen: dict[str, tuple[str, dict]]) -> dict[str, list[str]]:
     changed = sorted(n for n in pinned if n in seen and seen[n][0] != pinned[n])
@@ -185,9 +184,9 @@ def diff(pinned: dict[str, str], seen: dict[str, tuple[str, dict]]) -> dict[str,
 class PinGuard:
     """Checks live tool lists against pins and the scanner; quarantines on drift or poisoning.
 
-    ``store`` (CardStore) and ``ledger`` (TrustLedger) are optional: when given, a
-    hold also sets their status to "quarantined" (so discovery stops nominating the
-    specialist) and approval restores it.
+    ``ledger`` (TrustLedger) holds the status: the call check reads it, a hold
+    writes "quarantined" to it and approval restores the previous status.
+    ``store`` (CardStore) gives the other specialists' tool names (shadowing checks).
     """
 
     def __init__(self, pins: PinStore, store: Any = None, ledger: Any = None):
@@ -196,35 +195,28 @@ class PinGuard:
         self.ledger = ledger
 
     def check_callable(self, sid: str) -> None:
-        """Raise QuarantinedError if the specialist is held (or the pin store cannot be read)."""
-        held = self.pins.hold(sid)
-        if held:
+        """Raise QuarantinedError unless the specialist's status allows calls (or the pin store is unreadable)."""
+        self.pins.check_readable()
+        if self.ledger is None:
+            held = self.pins.hold(sid)
+            status, reason = ("quarantined", held["reason"]) if held else ("active", None)
+        else:
+            info = self.ledger.status_info(sid) or {"status": "active", "reason": None}  # one read per call
+            status, reason = info["status"], info["reason"]
+        if status in ("quarantined", "disabled"):
             raise QuarantinedError(
-                f"specialist {sid!r} is quarantined: {held['reason']}. Calls are refused until a human reviews it: "
-                f"`micromarket specialists approve {sid}`"
+                f"specialist {sid!r} is {status}: {reason or 'no reason recorded'}. Calls are refused until a human "
+                f"reviews it: `micromarket specialists approve {sid}`"
             )
 
     def _quarantine(self, sid: str, reason: str, event: str, detail: dict) -> None:
-        prior = None
-        if self.store is not None:
-            try:
-                prior = self.store.status(sid)
-            except Exception:  # noqa: BLE001 - not registered (a probe)
-                prior = None
+        prior = self.ledger.status(sid) if self.ledger is not None else None
         if prior == "quarantined":
-            prior = (self.pins.hold(sid) or {}).get("prior_status") or "active"
+            prior = (self.pins.hold(sid) or {}).get("prior_status")
         self.pins.set_hold(sid, reason, prior, event, detail)
         log.warning("quarantined specialist %s: %s", sid, reason)
-        if self.store is not None and prior is not None:
-            try:
-                self.store.set_status(sid, "quarantined", reason[:500])
-            except Exception as e:  # noqa: BLE001
-                log.error("could not mark %s quarantined in the card store: %s", sid, e)
         if self.ledger is not None:
-            try:
-                self.ledger.set_status(sid, "quarantined", reason[:500])
-            except Exception as e:  # noqa: BLE001
-                log.error("could not mark %s quarantined in the trust ledger: %s", sid, e)
+            self.ledger.set_status(sid, "quarantined", reason[:500])
 
     def verify(self, sid: str, tools: list[Any], *, instructions: str | None = None, source: str = "connect") -> None:
         """Scan and compare a live tool list. First sight pins it; a change or poisoning quarantines (raises)."""
@@ -275,19 +267,18 @@ class PinGuard:
             )
 
     def approve(self, sid: str) -> str:
-        """Lift the hold, pin the definitions last seen, restore the previous status. Returns that status."""
+        """Lift the hold, pin the definitions last seen, restore the status before the quarantine.
+
+        Returns the status now. A quarantine with no pin hold (an injection found in an
+        output) is lifted to "newcomer": the specialist must be vetted again.
+        """
         held = self.pins.approve(sid)
-        status = held.get("prior_status") or "active"
+        if self.ledger is None:
+            return "active"
+        status = self.ledger.status(sid)
         if status == "quarantined":
-            status = "active"
-        if self.store is not None and self.store.has(sid) and self.store.status(sid) == "quarantined":
-            self.store.set_status(sid, status, "approved by a human after review")
-        if self.ledger is not None:
-            try:
-                if self.ledger.status(sid) == "quarantined":
-                    self.ledger.set_status(sid, status if status in ("active", "newcomer") else "active", "approved by a human after review")
-            except Exception as e:  # noqa: BLE001
-                log.error("could not restore %s in the trust ledger: %s", sid, e)
+            status = held.get("prior_status") if held.get("prior_status") in ("active", "newcomer") else "newcomer"
+            self.ledger.set_status(sid, status, "approved by a human after review")
         return status
 
 

@@ -1,9 +1,10 @@
-"""The card store: the source of truth for registered specialists.
+"""The card store: the source of truth for registered specialists' cards.
 
 SQLite under the home by default; the shared PostgreSQL database when a
 ``postgresql://`` database URL is configured (capability_index/sql.py), so that
 several orchestrators see the same specialists. The Chroma index is derived from
-it and can always be rebuilt from it.
+it and can always be rebuilt from it. A specialist's *status* is not kept here:
+it lives with its identity in the trust ledger (capability_index/identities.py).
 """
 
 from __future__ import annotations
@@ -17,16 +18,12 @@ from micromarket.capability_index.cards import SpecialistCard, parse_card
 from micromarket.capability_index.sql import dialect_for, redact_url
 from micromarket.errors import DuplicateSpecialistError, MicromarketError, UnknownSpecialistError
 
-STATUSES = ("active", "newcomer", "quarantined", "disabled")
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS specialists (
     id TEXT PRIMARY KEY,
     version TEXT NOT NULL,
     card TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'active',
-    status_reason TEXT,
     source TEXT,
     created_at {REAL} NOT NULL,
     updated_at {REAL} NOT NULL
@@ -43,7 +40,7 @@ CREATE TABLE IF NOT EXISTS card_history (
 
 
 class CardStore:
-    """Registered specialist cards with their status (active, newcomer, quarantined, disabled)."""
+    """Registered specialist cards and their history (status lives in the trust ledger)."""
 
     def __init__(self, path: str | Path):
         """``path``: an SQLite file, or a postgresql:// URL shared by several orchestrators."""
@@ -76,15 +73,13 @@ class CardStore:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def add(self, card: SpecialistCard, *, replace: bool = False, status: str = "active", source: str | None = None) -> None:
+    def add(self, card: SpecialistCard, *, replace: bool = False, source: str | None = None) -> None:
         """Register a card. A duplicate id is an error unless ``replace``."""
-        if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}")
         now = time.time()
         data = card.model_dump_json()
         fp = card.fingerprint()
         with self._lock:
-            existing = self._db.execute("SELECT status FROM specialists WHERE id=?", (card.id,)).fetchone()
+            existing = self._db.execute("SELECT 1 FROM specialists WHERE id=?", (card.id,)).fetchone()
             if existing and not replace:
                 raise DuplicateSpecialistError(
                     f"a specialist with id {card.id!r} is already registered; "
@@ -92,10 +87,10 @@ class CardStore:
                 )
             ops = [
                 (
-                    "INSERT INTO specialists(id, version, card, fingerprint, status, source, created_at, updated_at) "
-                    "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET version=excluded.version, card=excluded.card, "
-                    "fingerprint=excluded.fingerprint, status=excluded.status, source=excluded.source, updated_at=excluded.updated_at",
-                    (card.id, card.version, data, fp, status, source, now, now),
+                    "INSERT INTO specialists(id, version, card, fingerprint, source, created_at, updated_at) "
+                    "VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET version=excluded.version, card=excluded.card, "
+                    "fingerprint=excluded.fingerprint, source=excluded.source, updated_at=excluded.updated_at",
+                    (card.id, card.version, data, fp, source, now, now),
                 ),
                 ("INSERT INTO card_history(id, version, card, fingerprint, event, at) VALUES(?,?,?,?,?,?)", (card.id, card.version, data, fp, "replace" if existing else "add", now)),
             ]
@@ -112,44 +107,27 @@ class CardStore:
         with self._lock:
             return self._db.execute("SELECT 1 FROM specialists WHERE id=?", (specialist_id,)).fetchone() is not None
 
-    def cards(self, *, statuses: tuple[str, ...] | None = None) -> list[SpecialistCard]:
+    def cards(self, ids: set[str] | dict | None = None) -> list[SpecialistCard]:
+        """All cards, or only those whose id is in ``ids``."""
         with self._lock:
-            rows = self._db.execute("SELECT card, status FROM specialists ORDER BY id").fetchall()
-        return [parse_card(json.loads(c), source="card store") for c, s in rows if statuses is None or s in statuses]
+            rows = self._db.execute("SELECT id, card FROM specialists ORDER BY id").fetchall()
+        return [parse_card(json.loads(c), source="card store") for i, c in rows if ids is None or i in ids]
 
     def rows(self) -> list[dict]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, version, status, status_reason, fingerprint, source, updated_at FROM specialists ORDER BY id"
-            ).fetchall()
-        keys = ("id", "version", "status", "status_reason", "fingerprint", "source", "updated_at")
-        return [dict(zip(keys, r)) for r in rows]
+            rows = self._db.execute("SELECT id, version, fingerprint, source, updated_at FROM specialists ORDER BY id").fetchall()
+        return [dict(zip(("id", "version", "fingerprint", "source", "updated_at"), r)) for r in rows]
 
-    def status(self, specialist_id: str) -> str:
+    def legacy_statuses(self) -> dict[str, tuple[str, str | None]]:
+        """``{id: (status, reason)}`` from a card store written before status moved to the ledger, else {}."""
         with self._lock:
-            row = self._db.execute("SELECT status FROM specialists WHERE id=?", (specialist_id,)).fetchone()
-        if not row:
-            raise UnknownSpecialistError(f"no specialist with id {specialist_id!r}")
-        return row[0]
-
-    def statuses(self) -> dict[str, str]:
-        with self._lock:
-            return dict(self._db.execute("SELECT id, status FROM specialists").fetchall())
-
-    def set_status(self, specialist_id: str, status: str, reason: str | None = None) -> None:
-        if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}")
-        if not self.has(specialist_id):
-            raise UnknownSpecialistError(f"no specialist with id {specialist_id!r}")
-        self._write(
-            [
-                ("UPDATE specialists SET status=?, status_reason=?, updated_at=? WHERE id=?", (status, reason, time.time(), specialist_id)),
-                (
-                    "INSERT INTO card_history(id, version, card, fingerprint, event, at) SELECT id, version, card, fingerprint, ?, ? FROM specialists WHERE id=?",
-                    (f"status:{status}", time.time(), specialist_id),
-                ),
-            ]
-        )
+            try:
+                rows = self._db.execute("SELECT id, status, status_reason FROM specialists").fetchall()
+            except Exception:  # noqa: BLE001 - no such column: a current store
+                if self._d.in_transaction(self._db):
+                    self._db.execute("ROLLBACK")
+                return {}
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     def remove(self, specialist_id: str) -> None:
         if not self.has(specialist_id):
@@ -160,13 +138,6 @@ class CardStore:
                 ("DELETE FROM specialists WHERE id=?", (specialist_id,)),
             ]
         )
-
-    def history(self, specialist_id: str) -> list[dict]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT version, fingerprint, event, at FROM card_history WHERE id=? ORDER BY {self._order}", (specialist_id,)
-            ).fetchall()
-        return [dict(zip(("version", "fingerprint", "event", "at"), r)) for r in rows]
 
     def __len__(self) -> int:
         with self._lock:

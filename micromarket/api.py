@@ -130,56 +130,74 @@ class Marketplace:
         return _run_sync(self.asolve(task, context=context, **options))
 
     # ---- specialists --------------------------------------------------------
-    def register(self, card: SpecialistCard | dict | str | Path, *, replace: bool = False, status: str = "active") -> SpecialistCard:
-        """Add a specialist from a card (object, mapping or file) and index its capabilities."""
+    def register(self, card: SpecialistCard | dict | str | Path, *, replace: bool = False, trusted: bool = False) -> SpecialistCard:
+        """Add a specialist from a card (object, mapping or file) and index its capabilities.
+
+        A new specialist starts as a newcomer (a bounded share of traffic until vetted) unless
+        ``trusted``; one whose definition or endpoint matches a known identity inherits that
+        identity's status and history (a quarantined one stays quarantined under a new id).
+        """
         if isinstance(card, (str, Path)):
             card = load_card(card)
         elif isinstance(card, dict):
             card = parse_card(card)
+        from micromarket.capability_index.cards import endpoint_of
         from micromarket.capability_index.security import assert_clean, other_tool_names
 
         # tool poisoning: refused before anything is stored, embedded or shown to a model
         assert_clean(card, other_tools=other_tool_names(self._svc.store.cards(), exclude=card.id))
-        self._svc.store.add(card, replace=replace, status=status, source="register")
+        self._svc.store.add(card, replace=replace, source="register")
         try:
+            self._svc.ledger.register(card.id, card.fingerprint(), endpoint_of(card.transport),
+                                      status="active" if trusted else "newcomer")
             if replace:
                 self._svc.index.remove(card.id)
-            self._svc.index.upsert([card], status={card.id: status})
+            self._svc.index.upsert([card])
         except Exception:
-            if not replace:  # keep store and index consistent
+            if not replace:  # keep store, ledger and index consistent
                 self._svc.store.remove(card.id)
+                self._svc.ledger.unregister(card.id)
             raise
         self._svc.retriever.refresh()
         return card
 
     def approve(self, specialist_id: str) -> str:
-        """A human reviewed a quarantined specialist: pin its current tool definitions, lift the hold."""
+        """A human reviewed a quarantined specialist: pin its current tool definitions, lift the quarantine."""
         from micromarket.capability_index.pins import guard_for
 
         self._svc.store.get(specialist_id)  # unknown id -> a clear error
-        status = guard_for(self._svc).approve(specialist_id)
-        self._svc.index.set_status(specialist_id, self._svc.store.status(specialist_id))
-        self._svc.retriever.refresh()
-        return status
-
-    def pin_history(self, specialist_id: str) -> list[dict]:
-        from micromarket.capability_index.pins import guard_for
-
-        return guard_for(self._svc).pins.history(specialist_id)
+        return guard_for(self._svc).approve(specialist_id)
 
     def remove(self, specialist_id: str) -> None:
+        """Unregister a specialist; its identity, status and trust history are kept."""
         self._svc.store.remove(specialist_id)
+        self._svc.ledger.unregister(specialist_id)
         self._svc.index.remove(specialist_id)
         self._svc.retriever.refresh()
+
+    def status(self, specialist_id: str) -> str:
+        """active | newcomer | quarantined | disabled (the one status, kept with the identity in the ledger)."""
+        self._svc.store.get(specialist_id)  # unknown id -> a clear error
+        return self._svc.ledger.status(specialist_id)
 
     def specialists(self) -> list[dict]:
         rows = self._svc.store.rows()
         cards = {c.id: c for c in self._svc.store.cards()}
+        status = self._svc.ledger.registered(cards)
         for r in rows:
+            st = status.get(r["id"]) or {"status": "active", "reason": None}
+            r.update(status=st["status"], status_reason=st["reason"])
             c = cards.get(r["id"])
             if c:
                 r.update(name=c.name, capabilities=[x.name for x in c.capabilities], cost_per_call=c.cost_per_call, transport=c.transport.kind)
         return rows
+
+    def callable_cards(self) -> list[SpecialistCard]:
+        """The cards of specialists that may be called now (active or newcomer)."""
+        from micromarket.capability_index.identities import CALLABLE
+
+        statuses = self._svc.ledger.statuses()
+        return self._svc.store.cards({k for k, v in statuses.items() if v in CALLABLE})
 
     def card(self, specialist_id: str) -> SpecialistCard:
         return self._svc.store.get(specialist_id)
@@ -192,12 +210,12 @@ class Marketplace:
 
     def rebuild_index(self, *, progress: bool = False) -> int:
         with progress_bar(progress) as bar:
-            n = self._svc.index.rebuild(self._svc.store.cards(statuses=("active", "newcomer")), status=self._svc.store.statuses(), progress=bar)
+            n = self._svc.index.rebuild(self._svc.store.cards(), progress=bar)
         self._svc.retriever.refresh()
         return n
 
     def verify_index(self) -> dict:
-        return self._svc.index.verify(self._svc.store.cards(statuses=("active", "newcomer")))
+        return self._svc.index.verify(self._svc.store.cards())
 
     def import_servers(self, config: str | Path | dict, *, timeout: float = 30.0) -> list[dict]:
         """Import MCP servers from an ``{"mcpServers": {...}}`` config; down servers are reported, not fatal."""

@@ -319,7 +319,7 @@ def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
     svc = services_for(Settings.from_env(home=home))
     svc.__dict__["index"] = CapabilityIndex(svc.settings, check=False)  # a model mismatch is what rebuild fixes
     with progress_bar() as bar:
-        n = svc.index.rebuild(svc.store.cards(statuses=("active", "newcomer")), status=svc.store.statuses(), progress=bar)
+        n = svc.index.rebuild(svc.store.cards(), progress=bar)
     _console().print(f"indexed {n} capabilities")
 
 

@@ -63,8 +63,10 @@ class Services:
         return load_chat_model(spec)
 
     def ensure_ready(self, *, progress=None) -> None:
-        """First run: register the built-in and plugin specialists and build the index
+        """First run: register the built-in and plugin specialists (trusted) and build the index
         (``progress(done, total)`` reports indexing, see capability_index.index.ProgressFn)."""
+        from micromarket.capability_index.cards import endpoint_of
+
         with self._lock:
             if self.settings.builtins and len(self.store) == 0:
                 from micromarket.plugins import plugin_cards
@@ -72,9 +74,20 @@ class Services:
                 for card, source in plugin_cards():
                     if not self.store.has(card.id):
                         self.store.add(card, source=source)
-            cards = self.store.cards(statuses=("active", "newcomer"))
+                        self.ledger.register(card.id, card.fingerprint(), endpoint_of(card.transport), status="active")
+            # cards stored before status moved to the ledger: adopt them with the status they had
+            known = self.ledger.registered()
+            legacy = None
+            for card in self.store.cards():
+                if card.id not in known:
+                    legacy = self.store.legacy_statuses() if legacy is None else legacy
+                    status, reason = legacy.get(card.id, ("active", None))
+                    self.ledger.register(card.id, card.fingerprint(), endpoint_of(card.transport), status=status)
+                    if reason:
+                        self.ledger.set_status(card.id, status, reason)
+            cards = self.store.cards()
             if cards and self.index.count() == 0:
-                self.index.rebuild(cards, status=self.store.statuses(), progress=progress)
+                self.index.rebuild(cards, progress=progress)
                 self.retriever.refresh()
 
     def close(self) -> None:

@@ -6,11 +6,10 @@ import asyncio
 
 from langgraph.runtime import Runtime
 
+from micromarket.capability_index.identities import CALLABLE
 from micromarket.graphs.context import Context
 from micromarket.graphs.state import State
 from micromarket.nodes.common import aservices, context_of
-
-CALLABLE = ("active", "newcomer")
 
 
 async def discover(state: State, runtime: Runtime[Context]) -> dict:
@@ -20,13 +19,14 @@ async def discover(state: State, runtime: Runtime[Context]) -> dict:
     ctx = context_of(runtime)
     svc = await aservices(runtime)
     hits = await asyncio.to_thread(lambda: svc.retriever.retrieve([s["text"] for s in plan], max(ctx.top_k, 1) * 3))
-    statuses = await asyncio.to_thread(lambda: svc.store.statuses())
+    known = await asyncio.to_thread(svc.ledger.registered)  # status lives with the identity, in the ledger
     candidates: dict[str, list[dict]] = {}
     for sub, found in zip(plan, hits):
         rows = []
         seen: set[str] = set()
         for h in found:
-            status = statuses.get(h.specialist_id)
+            info = known.get(h.specialist_id) or {}
+            status = info.get("status")
             if status not in CALLABLE:  # quarantined, disabled or removed: never nominated
                 continue
             if h.specialist_id in seen or len(rows) >= ctx.top_k:  # one nomination per specialist: its best match
@@ -42,6 +42,7 @@ async def discover(state: State, runtime: Runtime[Context]) -> dict:
                     "cost": float(h.metadata.get("cost", 0.0) or 0.0),
                     "version": str(h.metadata.get("version", "")),
                     "status": status,
+                    "identity": info.get("identity") or h.specialist_id,
                 }
             )
         candidates[sub["id"]] = rows

@@ -105,7 +105,7 @@ def check_output(card: SpecialistCard, cap: Capability, text: str, parsed: dict)
 
 async def call_candidate(runtime: Runtime[Context] | None, svc, card: SpecialistCard, cap: Capability, text: str, context: str,
                          timeout: float) -> dict:
-    status = await asyncio.to_thread(svc.store.status, card.id)
+    status = await asyncio.to_thread(svc.ledger.status, card.id)
     if status in ("quarantined", "disabled"):
         raise QuarantinedError(f"specialist {card.id!r} is {status}; `micromarket specialists approve {card.id}` after review")
     args = await build_arguments(runtime, cap, text, context)
@@ -188,7 +188,7 @@ async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> Subtas
     context = state.get("context", "") or ""
     attempts: list[Attempt] = []
     cands = state.get("candidates", [])
-    k = max(ctx.redundancy, 1)
+    k = (cands[0].get("redundancy") if cands else None) or max(ctx.redundancy, 1)  # per subtask, set by select
     tried = 0
     while tried < len(cands) and tried < max(ctx.max_attempts, k):
         batch = cands[tried : tried + (k if tried == 0 else 1)]

@@ -1,4 +1,10 @@
-"""select: rank each subtask's candidates by trust (Thompson sampling), similarity and cost."""
+"""select: rank each subtask's candidates by trust (Thompson sampling), similarity and cost.
+
+Copies of one identity (same definition or endpoint under different ids) compete as one:
+only the best-ranked copy is kept. With ``redundancy`` 0 the number of specialists to
+ask is chosen per subtask from trust uncertainty (:func:`choose_k`); the first ranked
+candidate carries it as ``redundancy``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from typing import Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from micromarket.capability_index.trust import Candidate, rank
+from micromarket.capability_index.ranking import Candidate, RankOptions, choose_k, rank
 from micromarket.graphs.context import Context
 from micromarket.graphs.state import State, SubtaskResult, WorkerState, subtask_result
 from micromarket.nodes.common import aservices, context_of, results_of_run
@@ -24,6 +30,19 @@ def _rng(ctx: Context, sub: dict) -> random.Random:
 
 def unsupported_result(run_id: str, sub: dict, reason: str, attempts: list | None = None) -> SubtaskResult:
     return subtask_result(run_id, sub, "unsupported", attempts=attempts, reason=reason)
+
+
+def one_per_identity(order: list[Candidate], rows: list[dict]) -> list[Candidate]:
+    """Keep the best-ranked candidate of each identity: copies share one identity's traffic."""
+    ident = {r["key"]: r.get("identity") or r["specialist_id"] for r in rows}
+    seen: set[str] = set()
+    out = []
+    for c in order:
+        i = ident.get(c.key, c.specialist_id)
+        if i not in seen:
+            seen.add(i)
+            out.append(c)
+    return out
 
 
 def shortlist_first(order: list[Candidate], rows: list[dict], margin: float) -> list[Candidate]:
@@ -45,6 +64,7 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
     pairs = [(c["specialist_id"], c["capability"]) for rows in found.values() for c in rows]
     posteriors = await asyncio.to_thread(lambda: svc.ledger.posteriors(pairs)) if pairs else {}
     per_call_budget = ctx.budget / max(len(plan), 1) if ctx.budget is not None else None
+    opts = RankOptions(quality_cost=ctx.quality_cost, budget=per_call_budget, min_similarity=ctx.min_similarity)
     ranked: dict[str, list[dict]] = {}
     results: list[SubtaskResult] = []
     for sub in plan:
@@ -56,14 +76,15 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
             )
             for c in rows
         ]
-        order = rank(cands, rng=_rng(ctx, sub), quality_cost=ctx.quality_cost,
-                     budget=per_call_budget, min_similarity=ctx.min_similarity)
+        order = one_per_identity(rank(cands, rng=_rng(ctx, sub), options=opts), rows)
         order = shortlist_first(order, rows, ctx.shortlist_margin)
         ranked[sub["id"]] = [
             {**next(r for r in rows if r["key"] == c.key), "trust": round(c.posterior.mean, 4) if c.posterior else None,
              "sampled_trust": round(c.sampled_trust, 4), "score": round(c.score, 4)}
             for c in order
         ]
+        if ranked[sub["id"]]:
+            ranked[sub["id"]][0]["redundancy"] = choose_k(order) if ctx.redundancy == 0 else max(ctx.redundancy, 1)
         if not ranked[sub["id"]]:
             best = max((c["similarity"] for c in rows), default=0.0)
             why = "no registered specialist covers this request"

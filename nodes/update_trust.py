@@ -8,16 +8,13 @@ import logging
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from micromarket.capability_index.consensus import consensus_evidence
+from micromarket.capability_index.outcomes import ATTEMPT_OUTCOMES, EVIDENCE_FOR, routing_outcome
 from micromarket.graphs.context import Context
 from micromarket.graphs.state import State
 from micromarket.nodes.common import aservices, context_of
 
 log = logging.getLogger("micromarket.trust")
-
-# Attempt outcome -> evidence kind. A decline is honest and counts for nothing;
-# the specialist's own confidence is never evidence about its trust.
-EVIDENCE = {"ok": ("outcome", True), "error": ("error", False), "timeout": ("timeout", False), "schema": ("error", False),
-            "injection": ("injection", False)}  # instructions in an output: counts against trust (and quarantines)
 
 
 def record(ledger, state: dict, results: list[dict], verdict: bool | None) -> None:
@@ -25,14 +22,14 @@ def record(ledger, state: dict, results: list[dict], verdict: bool | None) -> No
     cands = state.get("candidates") or {}
     for r in results:
         for a in r.get("attempts", []):
-            kind = EVIDENCE.get(a["outcome"])
+            if a["outcome"] not in ATTEMPT_OUTCOMES:
+                log.warning("attempt %s: unknown outcome %r, recorded as no evidence", a["key"], a["outcome"])
+            kind = EVIDENCE_FOR.get(a["outcome"])
             spec, _, cap = a["key"].partition(".")
             if kind:
                 ledger.record_evidence(run_id=run_id, subtask_id=r["subtask_id"], specialist_id=spec, capability=cap, kind=kind[0], success=kind[1])
         cons = r.get("consensus")
         if cons and r["status"] == "ok":
-            from micromarket.capability_index.trust import consensus_evidence
-
             members = [k for g in cons.get("groups", []) for k in g["members"] if k]
             peers = ledger.posteriors([tuple(k.split(".", 1)) for k in members])
             trust = {f"{s}.{c}": p.mean for (s, c), p in peers.items()}
@@ -45,7 +42,7 @@ def record(ledger, state: dict, results: list[dict], verdict: bool | None) -> No
                 "candidates": cands.get(r["subtask_id"], []),
                 "chosen": f"{r['specialist']}.{r['capability']}" if r.get("specialist") else None,
                 "specialist_id": r.get("specialist"), "capability": r.get("capability"),
-                "outcome": "error" if r["status"] == "failed" else r["status"], "latency_ms": r.get("latency_ms", 0.0), "confidence": r.get("confidence"),
+                "outcome": routing_outcome(r["status"]), "latency_ms": r.get("latency_ms", 0.0), "confidence": r.get("confidence"),
                 "attempts": r.get("attempts", []), "context_tokens": r.get("context_tokens", 0), "reason": r.get("reason"),
             }
         )

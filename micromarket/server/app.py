@@ -152,7 +152,7 @@ def warm(mp) -> None:
     t0 = time.perf_counter()
     with contextlib.suppress(Exception):
         mp.find("warm up", 1)
-    cards = [c for c in mp.services.store.cards(statuses=("active", "newcomer")) if c.transport.kind != "http"]
+    cards = [c for c in mp.callable_cards() if c.transport.kind != "http"]
 
     async def connect_all():
         await asyncio.gather(*(mp.services.pool.list_tools(c) for c in cards), return_exceptions=True)

@@ -106,6 +106,6 @@ def test_9_crash_and_resume_sigkill_mid_run(tmp_path, monkeypatch):
     from micromarket.capability_index.ledger import TrustLedger
 
     led = TrustLedger(home / "ledger.sqlite")
-    ev = led._read(lambda c: c.execute("SELECT specialist_id, kind, COUNT(*) FROM evidence GROUP BY 1, 2").fetchall())
+    ev = led.db.read(lambda c: c.execute("SELECT specialist_id, kind, COUNT(*) FROM evidence GROUP BY 1, 2").fetchall())
     led.close()
     assert all(n == 1 for _, _, n in ev), ev

@@ -95,7 +95,26 @@ def test_a_second_orchestrator_sees_the_specialists_registered_by_the_first(pg_m
     try:
         assert {r["id"] for r in other.specialists()} == {"miles", "calculus"}
         assert other.card("miles") == mp.card("miles")
-        history = other.services.store.history("miles")
-        assert [h["event"] for h in history] == ["add"]
+        rows = other.services.store._db.execute("SELECT event FROM card_history WHERE id=?", ("miles",)).fetchall()
+        assert [r[0] for r in rows] == ["add"]
+    finally:
+        other.close()
+
+
+def test_status_is_shared_through_postgres(pg_market, tmp_path):
+    """A quarantine recorded by one orchestrator (injection found in an output) holds for every orchestrator
+    on the same database: listed as quarantined and never nominated or called."""
+    from micromarket import Marketplace
+
+    mp, _ = pg_market
+    mp.register(inproc_card("injector", "tests.fakes.hostile:injecting_server", [{**MILES, "name": "convert"}]), trusted=True)
+    mp.services.ledger.set_status("miles", "disabled", "not in this test")
+    out = mp.solve("convert 5 miles to km", seed=1, min_similarity=0.0)
+    assert [a["outcome"] for a in out["subtasks"][0]["attempts"] if a["specialist_id"] == "injector"] == ["injection"]
+    other = Marketplace.open(home=tmp_path / "other-home", builtins=False)
+    try:
+        assert {r["id"]: r["status"] for r in other.specialists()}["injector"] == "quarantined"
+        again = other.solve("convert 5 miles to km", seed=2, min_similarity=0.0)
+        assert all(a["specialist_id"] != "injector" for a in again["subtasks"][0]["attempts"])
     finally:
         other.close()

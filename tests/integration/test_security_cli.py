@@ -133,7 +133,7 @@ def test_1_tool_poisoning_cli_refuses_with_reason_and_2_approve(home, tmp_path):
 
     hostile.STATE.update(rug_description="convert miles to kilometers")
     mp = Marketplace.open(home=home, builtins=False, embedding_model="fake")
-    mp.register(inproc_card("rug", "tests.fakes.hostile:rug_server", [{**MILES, "name": "conv"}]))
+    mp.register(inproc_card("rug", "tests.fakes.hostile:rug_server", [{**MILES, "name": "conv"}]), trusted=True)
     g = guard_for(mp.services)
     asyncio.run(mp.services.pool.call(mp.card("rug"), "solve", {"task": "1 mile"}, guard=g))
     hostile.STATE.update(rug_description="convert miles to kilometers, new and improved")
@@ -146,12 +146,14 @@ def test_1_tool_poisoning_cli_refuses_with_reason_and_2_approve(home, tmp_path):
     from micromarket.capability_index.pins import drop_guard
 
     drop_guard(home)
-    from micromarket.capability_index.store import CardStore
+    import json
 
-    store = CardStore(home / "cards.sqlite")
-    assert store.status("rug") == "quarantined"
+    def status() -> str:
+        out = _run(["specialists", "list", "--json", "--home", str(home)])
+        return {r["id"]: r["status"] for r in json.loads(out.stdout)}["rug"]
+
+    assert status() == "quarantined"
     res = _run(["specialists", "approve", "rug", "--home", str(home)])
     assert res.returncode == 0, res.stderr
-    assert b"approved rug" in res.stdout
-    assert store.status("rug") == "active"
-    store.close()
+    assert b"approved rug" in res.stdout and b"status active" in res.stdout  # the status before the hold
+    assert status() == "active"

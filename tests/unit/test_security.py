@@ -4,6 +4,7 @@ injection through outputs, launch, retrieval gaming. In-process MCP servers, fak
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 
@@ -103,9 +104,15 @@ def test_1_tool_poisoning_live_definition_quarantined_at_first_connect(fake_mark
     card = mp.card("sneaky")
     with pytest.raises(QuarantinedError):
         asyncio.run(mp.services.pool.call(card, "solve", {"task": "5 miles"}, guard=g))
-    assert mp.services.store.status("sneaky") == "quarantined"
+    assert mp.status("sneaky") == "quarantined"
     assert "tool poisoning" in (g.pins.hold("sneaky") or {}).get("reason", "")
-    assert any(e["event"] == "poisoned" for e in g.pins.history("sneaky"))
+    assert any(e["event"] == "poisoned" for e in pin_events(g, "sneaky"))
+
+
+def pin_events(guard, sid: str) -> list[dict]:
+    """The pin store's append-only event history (no product API reads it; it is an audit trail)."""
+    rows = guard.pins._q("SELECT event, detail FROM pin_events WHERE specialist_id=? ORDER BY id", (sid,))
+    return [{"event": e, "detail": json.loads(d)} for e, d in rows]
 
 
 # ---------------------------------------------------------------- 2 rug pull
@@ -115,7 +122,7 @@ def test_1_tool_poisoning_live_definition_quarantined_at_first_connect(fake_mark
 def rug(fake_market):
     hostile.STATE.update(rug_description="convert miles to kilometers", calls=0)
     mp = fake_market
-    mp.register(inproc_card("rug", "tests.fakes.hostile:rug_server", [{**MILES, "name": "convert"}]))
+    mp.register(inproc_card("rug", "tests.fakes.hostile:rug_server", [{**MILES, "name": "convert"}]), trusted=True)
     from micromarket.capability_index.pins import guard_for
 
     return mp, mp.card("rug"), guard_for(mp.services)
@@ -136,14 +143,14 @@ def test_2_rug_pull_changed_definition_at_reconnect_quarantines(rug):
     with pytest.raises(QuarantinedError, match="specialists approve rug"):  # calls fail with a clear error
         asyncio.run(pool.call(card, "solve", {"task": "5 miles"}, guard=g))
     assert hostile.STATE["calls"] == calls  # never reached the server
-    assert mp.services.store.status("rug") == "quarantined"
-    events = [e["event"] for e in g.pins.history("rug")]
+    assert mp.status("rug") == "quarantined"
+    events = [e["event"] for e in pin_events(g, "rug")]
     assert events == ["pin", "drift"]  # history kept
     # a human approves: the new definition is pinned, the previous status restored, calls work again
     assert mp.approve("rug") == "active"
-    assert mp.services.store.status("rug") == "active"
+    assert mp.status("rug") == "active"
     assert asyncio.run(pool.call(card, "solve", {"task": "2 miles"}, guard=g)).structured["value"] == pytest.approx(3.218688)
-    assert [e["event"] for e in g.pins.history("rug")] == ["pin", "drift", "approve"]
+    assert [e["event"] for e in pin_events(g, "rug")] == ["pin", "drift", "approve"]
     assert g.pins.pins("rug")["solve"] != first_pins["solve"]
 
 
@@ -154,8 +161,8 @@ def test_2_rug_pull_list_changed_notification_quarantines(rug):
     asyncio.run(pool.call(card, "mutate", {}, guard=g))  # changes the definition and sends notifications/tools/list_changed
     with pytest.raises(QuarantinedError):
         asyncio.run(pool.call(card, "solve", {"task": "5 miles"}, guard=g))
-    assert mp.services.store.status("rug") == "quarantined"
-    drift = [e for e in g.pins.history("rug") if e["event"] == "drift"][0]
+    assert mp.status("rug") == "quarantined"
+    drift = [e for e in pin_events(g, "rug") if e["event"] == "drift"][0]
     assert drift["detail"]["changed"] == ["solve"] and "list_changed" in drift["detail"]["source"]
 
 
@@ -333,10 +340,9 @@ def test_6_retrieval_gaming_stuffed_or_copied_newcomer_does_not_win(fake_market)
     stuffed = {"name": "convert_length", "description": ("convert miles km kilometers length distance " * 40)[:3900],
                "examples": ["convert 5 miles to km"] * 20}
     copied = dict(MILES)
-    mp.register(inproc_card("stuffer", "tests.fakes.hostile:weather_server", [stuffed]), status="newcomer")
-    mp.register(inproc_card("copycat", "tests.fakes.hostile:weather_server", [copied], description="test specialist miles"), status="newcomer")
-    for sid in ("stuffer", "copycat"):
-        led.set_status(sid, "newcomer", "new identity")
+    mp.register(inproc_card("stuffer", "tests.fakes.hostile:weather_server", [stuffed]))  # new registrations are newcomers
+    mp.register(inproc_card("copycat", "tests.fakes.hostile:weather_server", [copied], description="test specialist miles"))
+    assert mp.status("stuffer") == mp.status("copycat") == "newcomer"
     sims = {h["specialist_id"]: h["similarity"] for h in mp.find("convert 5 miles to km", k=5)}
     assert {"stuffer", "copycat"} <= set(sims) and sims["copycat"] >= 0.8 * sims["miles"], sims  # similarity nominates them …
     n, wins = 40, {"miles": 0, "stuffer": 0, "copycat": 0}

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from micromarket.capability_index.ledger import TrustLedger
-from micromarket.capability_index.trust import EVIDENCE_WEIGHTS, MAX_WEIGHT, Candidate, consensus, make_posterior, rank, update
+from micromarket.benchmarks.trust_research import update
+from micromarket.capability_index.trust import EVIDENCE_WEIGHTS, MAX_WEIGHT, Candidate, consensus, make_posterior, rank
 from micromarket.errors import InputError
 
 counts = st.floats(min_value=1.0, max_value=500.0, allow_nan=False)

@@ -1,0 +1,130 @@
+"""One status per specialist, through the CLI: a specialist quarantined by the ledger (prompt injection in
+its output) or demoted by it (on-off behaviour) is shown so by `specialists list` and `trust show`, and
+discovery, selection and the call check honour it on the next solve."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import MILES, inproc_card
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(home: Path) -> dict:
+    env = dict(os.environ)
+    env.update(MICROMARKET_HOME=str(home), MICROMARKET_EMBEDDING_MODEL="fake", MICROMARKET_BUILTINS="0",
+               PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    env.pop("MICROMARKET_DATABASE_URL", None)
+    return env
+
+
+def mm(home: Path, *args: str) -> subprocess.CompletedProcess:
+    p = subprocess.run([sys.executable, "-m", "micromarket.cli", *args], cwd=ROOT, env=_env(home),
+                       capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p
+
+
+def stdio_card(path: Path, sid: str, mode: str, call_log: Path) -> Path:
+    card = {
+        "id": sid, "name": sid, "description": "converts miles to kilometers",
+        "capabilities": [MILES],
+        "transport": {"kind": "stdio", "command": ["{python}", "-m", "tests.fakes.stdio_specialist", mode, str(call_log)],
+                      "cwd": str(ROOT), "env": {"PYTHONPATH": str(ROOT)}},
+    }
+    path.write_text(yaml.safe_dump(card))
+    return path
+
+
+def listed(home: Path) -> dict[str, str]:
+    return {r["id"]: r["status"] for r in json.loads(mm(home, "specialists", "list", "--json").stdout)}
+
+
+def trusted(home: Path) -> dict[str, str]:
+    return {r["specialist_id"]: r["status"] for r in json.loads(mm(home, "trust", "show", "--json").stdout)}
+
+
+def solve(home: Path, seed: int = 1) -> dict:
+    return json.loads(mm(home, "solve", "convert 5 miles to km", "--json", "--no-daemon", "--seed", str(seed)).stdout)
+
+
+def test_injection_quarantines_once_and_for_all(tmp_path):
+    home, calls = tmp_path / "home", tmp_path / "calls.log"
+    mm(home, "specialists", "add", str(stdio_card(tmp_path / "inj.yaml", "injector", "inject", calls)))
+    assert listed(home) == {"injector": "newcomer"}  # a new registration starts as a newcomer
+
+    first = solve(home)
+    assert calls.read_text().count("\n") == 1  # it was called once ...
+    assert first["subtasks"][0]["status"] == "failed"
+    (rec,) = json.loads(mm(home, "routing", first["run_id"], "--json").stdout)
+    assert [a["outcome"] for a in rec["attempts"]] == ["injection"]
+    assert "ignore all previous instructions" not in json.dumps(first["answer"])  # ... and its output discarded
+    assert listed(home)["injector"] == "quarantined"
+    assert trusted(home)["injector"] == "quarantined"
+
+    second = solve(home, seed=2)
+    assert calls.read_text().count("\n") == 1  # never called again: not even nominated
+    assert second["subtasks"][0]["status"] == "unsupported"
+    (rec,) = json.loads(mm(home, "routing", second["run_id"], "--json").stdout)
+    assert rec["candidates"] == [] and rec["attempts"] == []
+
+    # removed and re-added under a new id (same command): the identity comes back quarantined
+    mm(home, "specialists", "remove", "injector")
+    mm(home, "specialists", "add", str(stdio_card(tmp_path / "inj2.yaml", "fresh-face", "inject", calls)))
+    assert listed(home) == {"fresh-face": "quarantined"}
+    solve(home, seed=3)
+    assert calls.read_text().count("\n") == 1
+
+    # a human reviews it: approval lifts the quarantine to newcomer (it must be vetted again)
+    mm(home, "specialists", "approve", "fresh-face")
+    assert listed(home)["fresh-face"] == trusted(home)["fresh-face"] == "newcomer"
+
+
+def test_on_off_specialist_demoted_everywhere(tmp_path):
+    from micromarket import Marketplace
+
+    home = tmp_path / "home"
+    mp = Marketplace.open(home=home, builtins=False, embedding_model="fake")
+    mp.register(inproc_card("onoff", "tests.fakes.servers:miles_server", [MILES]), trusted=True)
+    verdicts = [True] * 20 + [False] * 8  # right many times, then wrong
+    for i, good in enumerate(verdicts):
+        out = mp.solve("convert 5 miles to km", seed=i)
+        assert out["subtasks"][0]["specialist"] == "onoff"
+        mp.feedback(out["run_id"], good)
+        if mp.status("onoff") != "active":
+            break
+    assert mp.status("onoff") == "newcomer" and not good  # demoted by the wrong answers, not before
+    mp.register(inproc_card("steady", "tests.fakes.servers:miles_backup_server", [MILES]), trusted=True)
+    chosen = [mp.solve("convert 5 miles to km", seed=100 + i)["subtasks"][0]["specialist"] for i in range(20)]
+    mp.close()
+    # selection honours the demotion: the demoted specialist only gets the newcomer share of traffic
+    assert chosen.count("onoff") <= 5, chosen
+    assert listed(home)["onoff"] == "newcomer"
+    info = [r for r in json.loads(mm(home, "trust", "show", "--json").stdout) if r["specialist_id"] == "onoff"]
+    assert info and all(r["status"] == "newcomer" for r in info)
+    rows = {r["id"]: r for r in json.loads(mm(home, "specialists", "list", "--json").stdout)}
+    assert "demoted" in (rows["onoff"]["status_reason"] or "")
+
+
+def test_imported_servers_are_newcomers_and_keep_their_identity(fake_market, tmp_path):
+    root = str(ROOT)
+    mp = fake_market
+    server = {"command": sys.executable, "args": ["-m", "tests.fakes.stdio_specialist", "inject", str(tmp_path / "calls.log")],
+              "env": {"PYTHONPATH": root}}
+    (res,) = mp.import_servers({"mcpServers": {"conv": server}}, timeout=60)
+    assert res["status"] == "registered" and mp.status("conv") == "newcomer"
+    mp.services.ledger.set_status("conv", "quarantined", "prompt injection in run r1")
+    mp.remove("conv")
+    (res,) = mp.import_servers({"mcpServers": {"same-server-new-name": server}}, timeout=60)
+    assert res["status"] == "registered"
+    assert mp.status("same-server-new-name") == "quarantined"  # the identity is the server, not the name
