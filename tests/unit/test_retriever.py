@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from micromarket.capability_index.index import CapabilityIndex
-from micromarket.capability_index.retriever import Retriever, rewrite_with_chat_model, split_clauses
+from micromarket.capability_index.retriever import Retriever, split_clauses
 from micromarket.settings import Settings
 from tests.unit.test_index import CARDS, make_card
 
@@ -70,36 +70,3 @@ def test_refresh_after_cards_change(index):
     assert all(h.specialist_id != "translate" for h in r.retrieve(["translate french text"], k=8)[0])
     index.upsert([make_card("translate", [("translate_text", "translate french text to english")])])
     assert r.retrieve(["translate french text"], k=1)[0][0].key == "translate.translate_text"
-
-
-class _FakeStructured:
-    def __init__(self, result):
-        self.result = result
-
-    def invoke(self, prompt):
-        if isinstance(self.result, Exception):
-            raise self.result
-        return self.result
-
-
-class _FakeChat:
-    def __init__(self, result):
-        self.result = result
-
-    def with_structured_output(self, schema):
-        if isinstance(self.result, dict):
-            return _FakeStructured(schema.model_validate(self.result))
-        return _FakeStructured(self.result)
-
-
-def test_chat_model_rewrite_is_optional_and_robust(index):
-    assert rewrite_with_chat_model(_FakeChat({"subqueries": ["convert units of measurement", "x"]}), "q") == [
-        "convert units of measurement"
-    ]
-    assert rewrite_with_chat_model(_FakeChat(ValueError("bad json")), "q") == []
-    assert rewrite_with_chat_model(_FakeChat("not a model"), "q") == []
-    r = Retriever(index, chat_model=_FakeChat({"subqueries": ["convert units of measurement", "weather forecast for a city"]}))
-    keys = [h.key for h in r.retrieve(["plan my trip"], k=2)[0]]
-    assert set(keys) == {"math.unit_convert", "weather.get_forecast"}
-    r_bad = Retriever(index, chat_model=_FakeChat(RuntimeError("down")))
-    assert len(r_bad.retrieve(["weather forecast"], k=2)[0]) == 2
