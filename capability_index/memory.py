@@ -55,7 +55,7 @@ class ExperienceMemory:
         )
         self._db.commit()
         self._view: tuple[str, MemoryView] | None = None
-        self._protos: tuple[MemoryView, np.ndarray, list[str]] | None = None
+        self._protos: tuple[MemoryView, tuple] | None = None
         self.version = 0  # bumped on every write; derived caches compare against it
 
     _UPSERT = (
@@ -113,14 +113,14 @@ class ExperienceMemory:
         self._view = (model, view)
         return view
 
-    def prototypes(self, view: MemoryView) -> tuple[np.ndarray, list[str]]:
+    def prototypes(self, view: MemoryView) -> tuple[np.ndarray, list[str], np.ndarray]:
         """:func:`prototypes` of ``view``, cached until the next write."""
         p = self._protos
         if p is not None and p[0] is view:
-            return p[1], p[2]
-        P, pkeys = prototypes(view)
-        self._protos = (view, P, pkeys)
-        return P, pkeys
+            return p[1]
+        protos = prototypes(view)
+        self._protos = (view, protos)
+        return protos
 
     def count(self) -> int:
         with self._lock:
@@ -139,23 +139,27 @@ def subview(view: MemoryView, rows: np.ndarray) -> MemoryView:
     return MemoryView(view.emb[rows], [view.keys[i] for i in rows], view.signs[rows], [view.queries[i] for i in rows])
 
 
-def prototypes(view: MemoryView) -> tuple[np.ndarray, list[str]]:
+def prototypes(view: MemoryView) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Per capability with net positive evidence: the normalised signed sum of the embeddings of
-    the queries it solved (+) and failed (-), i.e. the direction its successes lie in."""
+    the queries it solved (+) and failed (-), i.e. the direction its successes lie in; and the
+    number of experiences behind each."""
     groups: dict[str, list[int]] = {}
     for j, k in enumerate(view.keys):
         groups.setdefault(k, []).append(j)
-    pkeys, rows = [], []
+    pkeys, rows, counts = [], [], []
     for k, idx in groups.items():
         v = (view.emb[idx] * view.signs[idx, None]).sum(axis=0)
         norm = float(np.linalg.norm(v))
-        if norm > 1e-6 and view.signs[idx].sum() > 0:
+        net = float(view.signs[idx].sum())
+        if norm > 1e-6 and net > 0:
             pkeys.append(k)
             rows.append(v / norm)
+            counts.append(net)
     P = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, view.emb.shape[1]), np.float32)
-    return P, pkeys
+    return P, pkeys, np.asarray(counts, np.float32)
 
 FEATURES = ("knn", "nearest", "proto")
+PROTO_PRIOR = 5.0
 
 
 def memory_evidence(
@@ -167,15 +171,16 @@ def memory_evidence(
     eligible: np.ndarray | None = None,
     k: int = 10,
     min_sim: float = 0.3,
-    protos: tuple[np.ndarray, list[str]] | None = None,
+    protos: tuple[np.ndarray, list[str], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Memory features for each query embedding in ``Q`` (b, dim): an array (b, 3, n).
 
     - ``knn``: signed votes of the ``k`` nearest eligible experiences, each weighted by
-      (sim - min_sim) / (1 - min_sim), divided by ``k``: near 1 when the whole neighbourhood is
-      close and agrees, small when it is thin (few or distant neighbours) or split.
+      ((sim - min_sim) / (1 - min_sim))^2, divided by ``k``: near 1 when the whole neighbourhood
+      is close and agrees, small when it is thin (few or distant neighbours) or split.
     - ``nearest``: the signed weight of the closest experience for that capability.
-    - ``proto``: (cos to the capability's prototype - min_sim) / (1 - min_sim), clipped at 0.
+    - ``proto``: the same weight of the cosine to the capability's prototype, shrunk by
+      count / (count + PROTO_PRIOR) experiences.
 
     ``pos`` maps capability keys to columns; experiences with unknown keys (removed
     capabilities) or ineligible columns are dropped before the neighbours are chosen.
@@ -197,7 +202,7 @@ def memory_evidence(
             kk = min(k, m)
             top = np.argpartition(-S, kk - 1, axis=1)[:, :kk] if kk < m else np.tile(np.arange(m), (b, 1))
             sims = np.take_along_axis(S, top, axis=1)
-            w = np.clip((sims - min_sim) * scale, 0.0, 1.0)  # -inf (ineligible) -> 0
+            w = np.clip((sims - min_sim) * scale, 0.0, 1.0) ** 2  # -inf (ineligible) -> 0
             signed = w * view.signs[top]
             cols = col[top]
             rows = np.repeat(np.arange(b), top.shape[1])
@@ -208,12 +213,13 @@ def memory_evidence(
             r, c, v = rows[live][order], cols.ravel()[live][order], signed.ravel()[live][order]
             out[r, 1, c] = v  # later (larger) weights overwrite smaller ones
     if protos is not None and protos[0].shape[0]:
-        P, pkeys = protos
+        P, pkeys, counts = protos
+        shrink = counts / (counts + PROTO_PRIOR)  # a prototype of one query is weak evidence
         pcol = np.fromiter((pos.get(key, -1) for key in pkeys), dtype=np.int64, count=len(pkeys))
         keep = pcol >= 0
         if eligible is not None:
             keep &= np.where(keep, eligible[np.maximum(pcol, 0)], False)
         if keep.any():
-            ps = np.clip((Q @ P[keep].T - min_sim) * scale, 0.0, 1.0)
-            out[:, 2, pcol[keep]] = ps
+            ps = np.clip((Q @ P[keep].T - min_sim) * scale, 0.0, 1.0) ** 2
+            out[:, 2, pcol[keep]] = ps * shrink[keep]
     return out

@@ -70,3 +70,94 @@ def test_refresh_after_cards_change(index):
     assert all(h.specialist_id != "translate" for h in r.retrieve(["translate french text"], k=8)[0])
     index.upsert([make_card("translate", [("translate_text", "translate french text to english")])])
     assert r.retrieve(["translate french text"], k=1)[0][0].key == "translate.translate_text"
+
+
+# ---------------------------------------------------------------- memory that counts by its evidence
+
+SKY = "what will the sky be like in my city"
+SKY_VARIANTS = [SKY + s for s in (" today", " tomorrow", " tonight", " this week", " now", " later", " soon", " at noon")]
+
+
+def top_key(r, q, **kw):
+    return r.retrieve([q], k=4, **kw)[0][0].key
+
+
+def test_strong_agreeing_memory_overrides_zero_shot(index):
+    r = Retriever(index)
+    assert top_key(r, SKY) == "weather.get_forecast"  # zero-shot
+    r.learn_many([(v, "weather.air_quality", True) for v in SKY_VARIANTS])
+    hits = r.retrieve([SKY], k=4)[0]
+    assert hits[0].key == "weather.air_quality"
+    assert hits[0].metadata["memory_vote"] > 0.5  # most of the neighbourhood agrees
+
+
+def test_thin_memory_does_not_override_zero_shot(index):
+    r = Retriever(index)
+    # one past query that only shares a few words with the new one
+    r.learn("what will the total be in my basket", "math.solve_equation", True)
+    assert top_key(r, SKY) == "weather.get_forecast"
+
+
+def test_split_memory_leaves_the_choice_to_zero_shot(index):
+    r = Retriever(index)
+    half = len(SKY_VARIANTS) // 2
+    r.learn_many([(v, "math.unit_convert", True) for v in SKY_VARIANTS[:half]]
+                 + [(v, "weather.get_forecast", True) for v in SKY_VARIANTS[half:]])
+    hits = r.retrieve([SKY], k=4)[0]
+    assert hits[0].key == "weather.get_forecast"  # the memory is split; zero-shot prefers the forecast
+    assert {h.key for h in hits[:2]} == {"weather.get_forecast", "math.unit_convert"}
+
+
+def test_negative_feedback_demotes(index):
+    r = Retriever(index)
+    r.learn_many([(v, "weather.get_forecast", False) for v in SKY_VARIANTS])
+    hits = r.retrieve([SKY], k=4)[0]
+    assert hits[0].key != "weather.get_forecast"
+    assert next(h for h in hits if h.key == "weather.get_forecast").metadata["memory_vote"] < 0
+
+
+def test_ineligible_specialists_get_no_votes(index):
+    r = Retriever(index)
+    r.learn_many([(v, "math.unit_convert", True) for v in SKY_VARIANTS])
+    assert top_key(r, SKY) == "math.unit_convert"
+    # quarantined: the caller passes only the eligible specialists
+    hits = r.retrieve([SKY], k=4, eligible={"weather"})[0]
+    assert [h.specialist_id for h in hits] == ["weather", "weather"]
+    assert hits[0].key == "weather.get_forecast"
+    # the neighbours that voted for math are skipped, not counted as dilution or as votes
+    assert all(h.metadata["memory_vote"] == 0 for h in hits)
+    # removed: the memory's votes for it disappear with it
+    index.remove("math")
+    hits = r.retrieve([SKY], k=4)[0]
+    assert hits[0].key == "weather.get_forecast" and all(h.specialist_id == "weather" for h in hits)
+
+
+def test_ineligible_neighbours_do_not_crowd_out_eligible_ones(index):
+    r = Retriever(index)
+    r.fusion.k = 4
+    r.learn_many([(v, "math.unit_convert", True) for v in SKY_VARIANTS[:4]])
+    r.learn_many([(v, "weather.air_quality", True) for v in SKY_VARIANTS[4:]])
+    hits = r.retrieve([SKY], k=2, eligible={"weather"})[0]
+    assert hits[0].key == "weather.air_quality" and hits[0].metadata["memory_vote"] > 0.5
+
+
+def test_learn_fusion_fits_on_held_out_feedback_and_is_saved(index, tmp_path):
+    from micromarket.capability_index.learning import learn_fusion
+    from micromarket.errors import InputError
+
+    path = tmp_path / "mem.sqlite"
+    r = Retriever(index, memory_path=path)
+    with pytest.raises(InputError, match="not enough feedback"):
+        learn_fusion(r)
+    # a population whose zero-shot ranking is wrong: sky questions are solved by air quality
+    places = ["city", "town", "village", "street", "park", "garden", "beach", "harbour", "valley", "hill"]
+    times = ["today", "tomorrow", "tonight", "this week", "at noon", "later", "soon", "now"]
+    items = [(f"what will the sky be like in my {p} {t}", "weather.air_quality", True) for p in places for t in times]
+    r.learn_many(items)
+    fit = learn_fusion(r, holdout=0.3, seed=1)
+    assert fit.fitted["fitted_mix_hit@5"] >= fit.fitted["zero_shot_hit@5"]
+    assert fit.knn > 0
+    assert (tmp_path / "mem.fusion.json").exists()
+    again = Retriever(index, memory_path=path)  # a new process reads the fit
+    assert again.fusion.knn == pytest.approx(fit.knn) and again.fusion.k == fit.k
+    assert top_key(again, "what will the sky be like in my meadow this evening") == "weather.air_quality"
