@@ -19,8 +19,11 @@ async def discover(state: State, runtime: Runtime[Context]) -> dict:
         return {"candidates": {}}
     ctx = context_of(runtime)
     svc = await aservices(runtime)
-    hits = await asyncio.to_thread(lambda: svc.retriever.retrieve([s["text"] for s in plan], max(ctx.top_k, 1) * 3))
     statuses = await asyncio.to_thread(lambda: svc.store.statuses())
+    eligible = {sid for sid, st in statuses.items() if st in CALLABLE}  # the memory votes only for these
+    hits = await asyncio.to_thread(
+        lambda: svc.retriever.retrieve([s["text"] for s in plan], max(ctx.top_k, 1) * 3, eligible=eligible)
+    )
     candidates: dict[str, list[dict]] = {}
     for sub, found in zip(plan, hits):
         rows = []

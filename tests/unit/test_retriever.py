@@ -161,3 +161,22 @@ def test_learn_fusion_fits_on_held_out_feedback_and_is_saved(index, tmp_path):
     again = Retriever(index, memory_path=path)  # a new process reads the fit
     assert again.fusion.knn == pytest.approx(fit.knn) and again.fusion.k == fit.k
     assert top_key(again, "what will the sky be like in my meadow this evening") == "weather.air_quality"
+
+
+def test_discover_gives_a_quarantined_specialist_no_memory_votes(fake_market):
+    import asyncio
+
+    from langgraph.runtime import Runtime
+
+    from micromarket.graphs.context import Context
+    from micromarket.nodes.discover import discover
+
+    svc = fake_market.services
+    q = "how far is 3 miles in km"
+    svc.retriever.learn_many([(q + s, "calculus.integrate", True) for s in ("", " please", " now", " today", " exactly")])
+    assert fake_market.find(q, 1)[0]["key"] == "calculus.integrate"  # the memory outvotes zero-shot
+    svc.store.set_status("calculus", "quarantined")
+    runtime = Runtime(context=Context(home=str(svc.settings.home), top_k=2))
+    out = asyncio.run(discover({"plan": [{"id": "s1", "text": q}]}, runtime))
+    rows = out["candidates"]["s1"]
+    assert [r["specialist_id"] for r in rows] == ["miles"]
