@@ -180,3 +180,17 @@ def test_discover_gives_a_quarantined_specialist_no_memory_votes(fake_market):
     out = asyncio.run(discover({"plan": [{"id": "s1", "text": q}]}, runtime))
     rows = out["candidates"]["s1"]
     assert [r["specialist_id"] for r in rows] == ["miles"]
+
+
+def test_index_learn_command_fits_and_saves(fake_market, monkeypatch):
+    from typer.testing import CliRunner
+
+    from micromarket.cli import app
+
+    svc = fake_market.services
+    items = [(f"how far is {n} miles in km {w}", "miles.convert_length", True) for n in range(3, 9) for w in ("now", "today", "exactly", "please")]
+    svc.retriever.learn_many(items)
+    res = CliRunner().invoke(app, ["index", "learn", "--home", str(svc.settings.home)])
+    assert res.exit_code == 0, res.output
+    assert "fitted mix" in res.output and "knn10" in res.output
+    assert (svc.settings.home / "experience.fusion.json").exists()
