@@ -138,7 +138,7 @@ def knn_scores(Q: np.ndarray, emb: np.ndarray, cols: np.ndarray, n: int, k: int 
     m = emb.shape[0]
     if m == 0:
         return out
-    S = Q @ emb.T
+    S = (emb @ Q.T).T
     kk = min(k, m)
     top = np.argpartition(-S, kk - 1, axis=1)[:, :kk] if kk < m else np.tile(np.arange(m), (Q.shape[0], 1))
     sims = np.take_along_axis(S, top, axis=1)

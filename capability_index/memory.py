@@ -162,6 +162,13 @@ FEATURES = ("knn", "nearest", "proto")
 PROTO_PRIOR = 5.0
 
 
+def columns(view: MemoryView, protos, pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Column of each experience's and each prototype's capability in ``pos`` (-1: not indexed)."""
+    col = np.fromiter((pos.get(key, -1) for key in view.keys), dtype=np.int64, count=len(view))
+    pkeys = protos[1] if protos is not None else []
+    return col, np.fromiter((pos.get(key, -1) for key in pkeys), dtype=np.int64, count=len(pkeys))
+
+
 def memory_evidence(
     Q: np.ndarray,
     view: MemoryView,
@@ -172,6 +179,7 @@ def memory_evidence(
     k: int = 10,
     min_sim: float = 0.3,
     protos: tuple[np.ndarray, list[str], np.ndarray] | None = None,
+    cols: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Memory features for each query embedding in ``Q`` (b, dim): an array (b, 3, n).
 
@@ -191,14 +199,15 @@ def memory_evidence(
     if b == 0 or n == 0:
         return out
     scale = 1.0 / max(1e-6, 1.0 - min_sim)
+    col, pcol = cols if cols is not None else columns(view, protos, pos)
     if m:
-        col = np.fromiter((pos.get(key, -1) for key in view.keys), dtype=np.int64, count=m)
         ok = col >= 0
         if eligible is not None:
             ok &= np.where(ok, eligible[np.maximum(col, 0)], False)
         if ok.any():
-            S = Q @ view.emb.T  # (b, m)
-            S = np.where(ok[None, :], S, -np.inf)
+            S = np.ascontiguousarray((view.emb @ Q.T).T)  # (b, m); (m, d) @ (d, b) is the fast BLAS shape
+            if not ok.all():
+                S[:, ~ok] = -np.inf
             kk = min(k, m)
             top = np.argpartition(-S, kk - 1, axis=1)[:, :kk] if kk < m else np.tile(np.arange(m), (b, 1))
             sims = np.take_along_axis(S, top, axis=1)
@@ -215,7 +224,6 @@ def memory_evidence(
     if protos is not None and protos[0].shape[0]:
         P, pkeys, counts = protos
         shrink = counts / (counts + PROTO_PRIOR)  # a prototype of one query is weak evidence
-        pcol = np.fromiter((pos.get(key, -1) for key in pkeys), dtype=np.int64, count=len(pkeys))
         keep = pcol >= 0
         if eligible is not None:
             keep &= np.where(keep, eligible[np.maximum(pcol, 0)], False)

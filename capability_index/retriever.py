@@ -28,7 +28,7 @@ import numpy as np
 
 from micromarket.capability_index.fusion import Fusion
 from micromarket.capability_index.index import CapabilityIndex, Hit, matches_where, public_metadata
-from micromarket.capability_index.memory import ExperienceMemory, MemoryView, memory_evidence
+from micromarket.capability_index.memory import ExperienceMemory, MemoryView, columns, memory_evidence
 
 # ---------------------------------------------------------------- lexical analysis
 
@@ -118,6 +118,7 @@ class Retriever:
         self._emb = np.zeros((0, 1), np.float32)
         self._bm25 = None
         self._pos: dict[str, int] = {}
+        self._cols: tuple | None = None
 
     # -- state
 
@@ -198,8 +199,12 @@ class Retriever:
         """Memory features (b, 3, n) for query embeddings ``Q`` (see :func:`.memory.memory_evidence`)."""
         view = self.memory_view() if view is None else view
         protos = self.memory.prototypes(view) if len(view) else None
+        key = (id(view), id(self._pos))
+        if self._cols is None or self._cols[0] != key:
+            self._cols = (key, columns(view, protos, self._pos))  # the view and pos objects are kept alive
+            self._cols_refs = (view, self._pos)
         return memory_evidence(Q, view, self._pos, len(self._ids), eligible=eligible, k=self.fusion.k,
-                               min_sim=self.fusion.min_sim, protos=protos)
+                               min_sim=self.fusion.min_sim, protos=protos, cols=self._cols[1])
 
     def eligibility(self, where: dict | None, eligible: Collection[str] | None) -> np.ndarray | None:
         """Mask of the capabilities a query may return (and the memory may vote for)."""
