@@ -2,7 +2,7 @@
 
 The final score of a capability for a query is
 
-    zero_shot + w_dense * dense + w_knn * knn + w_nearest * nearest + w_proto * proto
+    zero_shot + w_dense * dense + w_knn * knn + w_nearest * nearest + w_proto * proto + w_head * head
 
 (features from :mod:`micromarket.capability_index.memory`). The zero-shot weight is fixed at 1
 so that scores keep their scale. The other weights, and the memory's neighbourhood size and
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-WEIGHTS = ("dense", "knn", "nearest", "proto")
+WEIGHTS = ("dense", "knn", "nearest", "proto", "head")
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Fusion:
     knn: float = 4.0
     nearest: float = 0.5
     proto: float = 0.5
+    head: float = 0.0  # the learned classifier head (head.py), 0 until `index learn` trains one
     k: int = 10
     min_sim: float = 0.3
     model: str = ""  # embedding model the fit was made with ("" = defaults)
@@ -40,7 +41,7 @@ class Fusion:
         return np.asarray([getattr(self, w) for w in WEIGHTS], np.float32)
 
     def score(self, zero_shot: np.ndarray, dense: np.ndarray, mem: np.ndarray) -> np.ndarray:
-        """``zero_shot``, ``dense`` (..., n); ``mem`` (..., 3, n) -> (..., n)."""
+        """``zero_shot``, ``dense`` (..., n); ``mem`` (..., 4, n) -> (..., n)."""
         w = self.vector()
         return zero_shot + w[0] * dense + np.einsum("f,...fn->...n", w[1:], mem)
 
@@ -92,8 +93,8 @@ def fit_weights(
     zero_shot: np.ndarray, dense: np.ndarray, mem: np.ndarray, relevant: np.ndarray, *, candidates: int = 100,
     start: Fusion | None = None, l2: float = 1e-3,
 ) -> np.ndarray:
-    """Weights (dense, knn, nearest, proto) maximising the held-out likelihood of the relevant
-    capabilities. Inputs: (b, n) zero-shot, (b, n) dense, (b, 3, n) memory, (b, n) bool."""
+    """Weights (dense, knn, nearest, proto, head) maximising the held-out likelihood of the relevant
+    capabilities. Inputs: (b, n) zero-shot, (b, n) dense, (b, 4, n) memory, (b, n) bool."""
     from scipy.optimize import minimize  # deferred: scipy is heavy and only needed to fit
 
     start = start or Fusion()

@@ -158,7 +158,7 @@ def prototypes(view: MemoryView) -> tuple[np.ndarray, list[str], np.ndarray]:
     P = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, view.emb.shape[1]), np.float32)
     return P, pkeys, np.asarray(counts, np.float32)
 
-FEATURES = ("knn", "nearest", "proto")
+FEATURES = ("knn", "nearest", "proto", "head")  # "head" is filled by the retriever (head.py)
 PROTO_PRIOR = 5.0
 
 
@@ -181,7 +181,7 @@ def memory_evidence(
     protos: tuple[np.ndarray, list[str], np.ndarray] | None = None,
     cols: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Memory features for each query embedding in ``Q`` (b, dim): an array (b, 3, n).
+    """Memory features for each query embedding in ``Q`` (b, dim): an array (b, 4, n).
 
     - ``knn``: signed votes of the ``k`` nearest eligible experiences, each weighted by
       ((sim - min_sim) / (1 - min_sim))^2, divided by ``k``: near 1 when the whole neighbourhood

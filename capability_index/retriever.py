@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from micromarket.capability_index.fusion import Fusion
+from micromarket.capability_index.head import Head
 from micromarket.capability_index.index import CapabilityIndex, Hit, matches_where, public_metadata
 from micromarket.capability_index.memory import ExperienceMemory, MemoryView, columns, memory_evidence
 
@@ -108,6 +109,8 @@ class Retriever:
             fusion_path = Path(memory_path).with_suffix(".fusion.json")
         self.fusion_path = fusion_path
         self.fusion = Fusion.load(fusion_path, index.model)
+        self.head_path = Path(fusion_path).with_suffix(".head.npz") if fusion_path is not None else None
+        self.head = Head.load(self.head_path, index.model)
         self.analyzer = _Analyzer()
         self._gen = -1
         self._lock = threading.Lock()
@@ -147,8 +150,8 @@ class Retriever:
         if self._gen != self.index.generation:
             self.refresh()
 
-    def set_fusion(self, fusion: Fusion) -> None:
-        self.fusion = fusion
+    def set_fusion(self, fusion: Fusion, head: Head | None = None) -> None:
+        self.fusion, self.head = fusion, head
 
     def memory_view(self) -> MemoryView:
         return self.memory.view(self.index.model, self._emb.shape[1] if self._emb.size else self.index.dim)
@@ -203,8 +206,11 @@ class Retriever:
         if self._cols is None or self._cols[0] != key:
             self._cols = (key, columns(view, protos, self._pos))  # the view and pos objects are kept alive
             self._cols_refs = (view, self._pos)
-        return memory_evidence(Q, view, self._pos, len(self._ids), eligible=eligible, k=self.fusion.k,
-                               min_sim=self.fusion.min_sim, protos=protos, cols=self._cols[1])
+        mem = memory_evidence(Q, view, self._pos, len(self._ids), eligible=eligible, k=self.fusion.k,
+                              min_sim=self.fusion.min_sim, protos=protos, cols=self._cols[1])
+        if self.head is not None and self.fusion.head:
+            mem[:, 3, :] = self.head.probabilities(Q, self._pos, len(self._ids), eligible)
+        return mem
 
     def eligibility(self, where: dict | None, eligible: Collection[str] | None) -> np.ndarray | None:
         """Mask of the capabilities a query may return (and the memory may vote for)."""

@@ -340,11 +340,11 @@ def index_learn(home: Optional[Path] = HomeOpt, holdout: float = typer.Option(0.
     table = Table(title=f"held-out feedback ({fit.fitted['held_out_queries'] // 2} queries scored)")
     table.add_column("step")
     table.add_column("hit@5", justify="right")
-    for step in ("zero_shot", "knn10", "default_mix", "fitted_mix"):
+    for step in ("zero_shot", "knn10", "head", "default_mix", "fitted_mix"):
         table.add_row(step.replace("_", " "), f"{fit.fitted[step + '_hit@5']:.1f}")
     con.print(table)
     con.print(f"saved to {retriever.fusion_path}: k={fit.k} min_sim={fit.min_sim} "
-              f"weights dense={fit.dense:.2f} knn={fit.knn:.2f} nearest={fit.nearest:.2f} proto={fit.proto:.2f}")
+              f"weights dense={fit.dense:.2f} knn={fit.knn:.2f} nearest={fit.nearest:.2f} proto={fit.proto:.2f} head={fit.head:.2f}")
 
 
 @index_app.command("verify")
