@@ -205,7 +205,7 @@ def retrieval(
     learn: bool = typer.Option(True, "--learn/--no-learn", help="fit the mix on held-out feedback (as `micromarket index learn`)"),
     model: Optional[str] = typer.Option(None, "--model", help="embedding model (default: the configured one)"),
     latency_sample: int = typer.Option(300, "--latency-sample", help="queries timed one by one for p50_ms (quality uses batched calls)"),
-    threads: int = typer.Option(1, "--threads", help="torch CPU threads (1 is fastest for single queries on a busy 2-core machine)"),
+    threads: int = typer.Option(1, "--threads", help="torch and BLAS CPU threads (1 is fastest for single queries on a busy 2-core machine)"),
 ) -> None:
     """Compare BM25, dense and the micromarket retriever on a catalogue and query set."""
     from rich.console import Console
@@ -218,8 +218,10 @@ def retrieval(
     err = Console(stderr=True, highlight=False)
     if threads > 0:
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(threads)
+        threadpool_limits(threads)  # numpy's BLAS too: the memory scan is a mat-vec
     wanted = [m.strip() for m in methods.split(",") if m.strip()]
     bad = [m for m in wanted if m not in METHODS]
     if bad:
