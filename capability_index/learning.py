@@ -23,6 +23,7 @@ from micromarket.errors import InputError
 
 GRID = ((5, 0.2), (10, 0.2), (20, 0.2), (10, 0.3), (20, 0.3), (10, 0.4), (30, 0.3))
 MIN_QUERIES = 20
+MIN_FIT = 100  # held-out queries needed to fit the mix rather than keep the defaults
 
 
 def learn_fusion(retriever, *, holdout: float = 0.2, max_holdout: int = 2000, seed: int = 0,
@@ -82,6 +83,16 @@ def learn_fusion(retriever, *, holdout: float = 0.2, max_holdout: int = 2000, se
     base = Fusion(model=retriever.index.model)
     mem = memory_evidence(Q, fit_view, pos, n, k=base.k, min_sim=base.min_sim, protos=protos)
     report["default_mix_hit@5"] = hit_at(base.score(Z[B], D[B], mem[B]), R[B])
+    if len(held) < MIN_FIT:  # too few to fit five weights honestly: keep the defaults
+        say(f"only {len(held)} held-out queries (< {MIN_FIT}): the default mix is kept, no head trained")
+        base.fitted = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in report.items()}
+        base.fitted.update({"head_hit@5": 0.0, "fitted_mix_hit@5": report["default_mix_hit@5"]})
+        retriever.set_fusion(base, None)
+        if retriever.fusion_path is not None:
+            base.save(retriever.fusion_path)
+            if retriever.head_path is not None and retriever.head_path.exists():
+                retriever.head_path.unlink()
+        return base
     say("training the classifier head on the kept part ...")
     head = train_head(fit_view.emb, fit_view.keys, fit_view.signs, retriever.index.model)
     H = head.probabilities(Q, pos, n, None) if head is not None else np.zeros((len(held), n), np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from micromarket.capability_index.index import CapabilityIndex
+from micromarket.capability_index.fusion import Fusion
 from micromarket.capability_index.retriever import Retriever, split_clauses
 from micromarket.settings import Settings
 from tests.unit.test_index import CARDS, make_card
@@ -149,17 +150,22 @@ def test_learn_fusion_fits_on_held_out_feedback_and_is_saved(index, tmp_path):
     r = Retriever(index, memory_path=path)
     with pytest.raises(InputError, match="not enough feedback"):
         learn_fusion(r)
+    # a small population: the default mix is kept (too little held-out feedback to fit honestly)
+    places = ["city", "town", "village", "street", "park", "garden", "beach", "harbour", "valley", "hill",
+              "farm", "island", "port", "square", "suburb", "market", "coast", "forest", "lake", "bay"]
+    times = ["today", "tomorrow", "tonight", "this week", "at noon", "later", "soon", "now", "at dawn", "at dusk"]
+    sky = [(f"what will the sky be like in my {p} {t}", "weather.air_quality", True) for p in places for t in times]
+    r.learn_many(sky[:40])
+    small = learn_fusion(r, holdout=0.3, seed=1)
+    assert small.knn == Fusion().knn and small.fitted["held_out_queries"] < 100
     # a population whose zero-shot ranking is wrong: sky questions are solved by air quality
-    places = ["city", "town", "village", "street", "park", "garden", "beach", "harbour", "valley", "hill"]
-    times = ["today", "tomorrow", "tonight", "this week", "at noon", "later", "soon", "now"]
-    items = [(f"what will the sky be like in my {p} {t}", "weather.air_quality", True) for p in places for t in times]
-    r.learn_many(items)
+    r.learn_many(sky + [(f"solve for the {p} numbers {t}", "math.solve_equation", True) for p in places for t in times])
     fit = learn_fusion(r, holdout=0.3, seed=1)
+    assert fit.fitted["held_out_queries"] >= 100
     assert fit.fitted["fitted_mix_hit@5"] >= fit.fitted["zero_shot_hit@5"]
-    assert fit.knn > 0
-    assert (tmp_path / "mem.fusion.json").exists()
-    again = Retriever(index, memory_path=path)  # a new process reads the fit
-    assert again.fusion.knn == pytest.approx(fit.knn) and again.fusion.k == fit.k
+    assert (tmp_path / "mem.fusion.json").exists() and (tmp_path / "mem.fusion.head.npz").exists()
+    again = Retriever(index, memory_path=path)  # a new process reads the fit and the head
+    assert again.fusion.knn == pytest.approx(fit.knn) and again.fusion.k == fit.k and again.head is not None
     assert top_key(again, "what will the sky be like in my meadow this evening") == "weather.air_quality"
 
 
