@@ -85,8 +85,8 @@ def learn_fusion(retriever, *, holdout: float = 0.2, max_holdout: int = 2000, se
     report["default_mix_hit@5"] = hit_at(base.score(Z[B], D[B], mem[B]), R[B])
     if len(held) < MIN_FIT:  # too few to fit five weights honestly: keep the defaults
         say(f"only {len(held)} held-out queries (< {MIN_FIT}): the default mix is kept, no head trained")
+        report.update({"head_hit@5": 0.0, "fitted_mix_hit@5": report["default_mix_hit@5"]})
         base.fitted = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in report.items()}
-        base.fitted.update({"head_hit@5": 0.0, "fitted_mix_hit@5": report["default_mix_hit@5"]})
         retriever.set_fusion(base, None)
         if retriever.fusion_path is not None:
             base.save(retriever.fusion_path)
