@@ -28,7 +28,7 @@ class Fusion:
     outvote the zero-shot ranking while a single distant experience only nudges it."""
 
     dense: float = 0.0
-    knn: float = 10.0  # with squared similarity weights: 3 of 10 neighbours at cos 0.65 add ~0.75
+    knn: float = 4.0
     nearest: float = 0.5
     proto: float = 0.5
     head: float = 0.0  # the learned classifier head (head.py), 0 until `index learn` trains one

@@ -52,7 +52,7 @@ class Head:
 
 
 def train_head(emb: np.ndarray, keys: list[str], signs: np.ndarray, model: str, *, l2: float = 1e-4,
-               maxiter: int = 150) -> Head | None:
+               maxiter: int = 80) -> Head | None:
     """Softmax regression on the positive experiences (L-BFGS). None when there is too little
     (fewer than 2 capabilities) or too much (over MAX_CLASSES) to learn."""
     from scipy.optimize import minimize  # deferred: scipy is heavy and only needed to fit

@@ -184,11 +184,11 @@ def memory_evidence(
     """Memory features for each query embedding in ``Q`` (b, dim): an array (b, 4, n).
 
     - ``knn``: signed votes of the ``k`` nearest eligible experiences, each weighted by
-      ((sim - min_sim) / (1 - min_sim))^2, divided by ``k``: near 1 when the whole neighbourhood
+      (sim - min_sim) / (1 - min_sim), divided by ``k``: near 1 when the whole neighbourhood
       is close and agrees, small when it is thin (few or distant neighbours) or split.
-    - ``nearest``: the signed weight of the closest experience for that capability.
-    - ``proto``: the same weight of the cosine to the capability's prototype, shrunk by
-      count / (count + PROTO_PRIOR) experiences.
+    - ``nearest``: the signed, squared weight of the closest experience for that capability.
+    - ``proto``: the same (linear) weight of the cosine to the capability's prototype, shrunk
+      by count / (count + PROTO_PRIOR) experiences.
 
     ``pos`` maps capability keys to columns; experiences with unknown keys (removed
     capabilities) or ineligible columns are dropped before the neighbours are chosen.
@@ -211,7 +211,7 @@ def memory_evidence(
             kk = min(k, m)
             top = np.argpartition(-S, kk - 1, axis=1)[:, :kk] if kk < m else np.tile(np.arange(m), (b, 1))
             sims = np.take_along_axis(S, top, axis=1)
-            w = np.clip((sims - min_sim) * scale, 0.0, 1.0) ** 2  # -inf (ineligible) -> 0
+            w = np.clip((sims - min_sim) * scale, 0.0, 1.0)  # -inf (ineligible) -> 0
             signed = w * view.signs[top]
             cols = col[top]
             rows = np.repeat(np.arange(b), top.shape[1])
@@ -220,7 +220,7 @@ def memory_evidence(
             # closest experience per capability: keep the largest |weight|
             order = np.argsort(w.ravel()[live], kind="stable")
             r, c, v = rows[live][order], cols.ravel()[live][order], signed.ravel()[live][order]
-            out[r, 1, c] = v  # later (larger) weights overwrite smaller ones
+            out[r, 1, c] = v * np.abs(v)  # later (larger) overwrite smaller; squared: one close call counts, a loose one barely
     if protos is not None and protos[0].shape[0]:
         P, pkeys, counts = protos
         shrink = counts / (counts + PROTO_PRIOR)  # a prototype of one query is weak evidence
@@ -228,6 +228,6 @@ def memory_evidence(
         if eligible is not None:
             keep &= np.where(keep, eligible[np.maximum(pcol, 0)], False)
         if keep.any():
-            ps = np.clip((Q @ P[keep].T - min_sim) * scale, 0.0, 1.0) ** 2
+            ps = np.clip((Q @ P[keep].T - min_sim) * scale, 0.0, 1.0)
             out[:, 2, pcol[keep]] = ps * shrink[keep]
     return out
