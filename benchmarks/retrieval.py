@@ -8,11 +8,14 @@ capabilities of one specialist), and compares three methods on a query file
 
 - ``bm25``: the lexical part alone (bm25s over the indexed capability documents),
 - ``dense``: the index's dense search alone (Chroma, cosine),
+- ``knn``: the naive memory baseline (with feedback only): embed the past queries,
+  the 10 nearest vote one each (over the same memory the product reads),
 - ``micromarket``: the product :class:`Retriever` (the one the orchestrator uses).
 
 ``--feedback FILE`` first records each of that file's queries as a solved
-subtask with positive feedback for its relevant ids (``Retriever.learn``),
-then measures on ``--queries``. ``--split-out DIR`` makes a deterministic,
+subtask with positive feedback for its relevant ids (``Retriever.learn_many``),
+then fits the retriever's mix on a held-out part of that feedback (the same
+step as ``micromarket index learn``), then measures on ``--queries``. ``--split-out DIR`` makes a deterministic,
 disjoint train/test split of ``--queries`` (``DIR/train.jsonl``,
 ``DIR/test.jsonl``), uses train as feedback and reports on test.
 """
@@ -33,7 +36,7 @@ from micromarket.benchmarks.metrics import summarize
 
 app = typer.Typer(add_completion=False, help="Capability retrieval: BM25 vs dense vs the micromarket retriever.")
 
-METHODS = ("bm25", "dense", "micromarket")
+METHODS = ("bm25", "dense", "knn", "micromarket")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -143,6 +146,49 @@ def _lexical_ranker(retriever):
     return rank
 
 
+class _EmbedCache:
+    """Within a run, the quality passes embed each fixed text once (the latency pass does not
+    use it: every timed query is embedded)."""
+
+    def __init__(self, index):
+        self.index, self.memo, self.real = index, {}, index.embed
+
+    def embed(self, texts):
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if missing:
+            self.memo.update(zip(missing, self.real(missing)))
+        return np.vstack([self.memo[t] for t in texts]) if texts else self.real(texts)
+
+    def __enter__(self):
+        self.index.embed = self.embed
+
+    def __exit__(self, *exc):
+        del self.index.embed  # back to the class method
+
+
+def _knn_ranker(retriever, k_vote: int = 10):
+    """Naive kNN over the retriever's memory: embed the query, the ``k_vote`` nearest past
+    queries vote one each (ties broken by similarity)."""
+    import numpy as np
+
+    from micromarket.capability_index.fusion import knn_scores
+
+    view = retriever.memory_view()
+    cols = np.fromiter((retriever._pos.get(x, -1) for x in view.keys), dtype=np.int64, count=len(view))
+
+    def rank(queries: list[str], k: int) -> list[list[str]]:
+        S = knn_scores(retriever.index.embed(queries), view.emb, cols, len(retriever._ids), k_vote)
+        out = []
+        for s in S:
+            top = np.argsort(-s, kind="stable")[:k]
+            out.append([retriever._ids[i] for i in top if s[i] > 0])
+        return out
+
+    return rank
+
+
 @app.command()
 def retrieval(
     catalogue: Path = typer.Option(..., "--catalogue", exists=True, dir_okay=False, help="specialists*.jsonl"),
@@ -155,10 +201,11 @@ def retrieval(
     test_fraction: float = typer.Option(0.25, "--test-fraction", help="share of queries in the test part of --split-out"),
     feedback_limit: Optional[int] = typer.Option(None, "--feedback-limit", help="use a random sample of N feedback queries"),
     k: int = typer.Option(10, "--k", help="retrieval depth"),
-    methods: str = typer.Option(",".join(METHODS), "--methods", help="comma-separated subset of bm25,dense,micromarket"),
+    methods: str = typer.Option(",".join(METHODS), "--methods", help="comma-separated subset of bm25,dense,knn,micromarket (knn needs feedback)"),
+    learn: bool = typer.Option(True, "--learn/--no-learn", help="fit the mix on held-out feedback (as `micromarket index learn`)"),
     model: Optional[str] = typer.Option(None, "--model", help="embedding model (default: the configured one)"),
     latency_sample: int = typer.Option(300, "--latency-sample", help="queries timed one by one for p50_ms (quality uses batched calls)"),
-    threads: int = typer.Option(1, "--threads", help="torch CPU threads (1 is fastest for single queries on a busy 2-core machine)"),
+    threads: int = typer.Option(1, "--threads", help="torch and BLAS CPU threads (1 is fastest for single queries on a busy 2-core machine)"),
 ) -> None:
     """Compare BM25, dense and the micromarket retriever on a catalogue and query set."""
     from rich.console import Console
@@ -171,8 +218,10 @@ def retrieval(
     err = Console(stderr=True, highlight=False)
     if threads > 0:
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(threads)
+        threadpool_limits(threads)  # numpy's BLAS too: the memory scan is a mat-vec
     wanted = [m.strip() for m in methods.split(",") if m.strip()]
     bad = [m for m in wanted if m not in METHODS]
     if bad:
@@ -227,6 +276,14 @@ def retrieval(
             items = [(r["query"], id_to_key[x], True) for r in fb_rows for x in r.get("relevant", []) if x in id_to_key]
             retriever.learn_many(items, run_id="bench-feedback")
             err.print(f"recorded {len(items)} positive outcomes from {len(fb_rows)} feedback queries in {time.perf_counter() - t0:.1f}s")
+            if learn:
+                from micromarket.capability_index.learning import learn_fusion
+
+                t0 = time.perf_counter()
+                fit = learn_fusion(retriever, seed=seed, progress=None if as_json else err.print)
+                err.print(f"fitted the mix in {time.perf_counter() - t0:.1f}s: {fit}")
+        else:
+            wanted = [m for m in wanted if m != "knn"]
         # warm up (model load, caches) before timing
         index.search(["warm up"], k=1)
         retriever.retrieve(["warm up"], k=1)
@@ -236,19 +293,27 @@ def retrieval(
             "dense": lambda qs: [[h.key for h in hits] for hits in index.search(qs, k=k)],
             "micromarket": lambda qs: [[h.key for h in hits] for hits in retriever.retrieve(qs, k=k)],
         }
+        if "knn" in wanted:
+            knn = _knn_ranker(retriever)
+            runners["knn"] = lambda qs: knn(qs, k)
         texts = [q for q, _ in evalq]
         timed = random.Random(seed + 2).sample(texts, min(latency_sample, len(texts)))
         results: dict[str, dict] = {}
+        cached = _EmbedCache(index)
         for m in wanted:
             rankings = []
-            for off in range(0, len(texts), 64):  # quality: batched calls (same code path, faster)
-                rankings.extend([key_to_id.get(x, x) for x in keys] for keys in runners[m](texts[off : off + 64]))
+            with cached:  # quality: batched calls (same code path); each text embedded once per run
+                for off in range(0, len(texts), 64):
+                    rankings.extend([key_to_id.get(x, x) for x in keys] for keys in runners[m](texts[off : off + 64]))
             lat = []
             for q in timed:  # latency: one query per call, embedding included
                 t = time.perf_counter()
                 runners[m]([q])
                 lat.append((time.perf_counter() - t) * 1000.0)
             results[m] = summarize(rankings, [rel for _, rel in evalq], lat)
+        from dataclasses import asdict
+
+        fusion = asdict(retriever.fusion)
         index.close()
         retriever.close()
 
@@ -262,6 +327,7 @@ def retrieval(
         "embedding_model": settings.embedding_model,
         "index_seconds": round(t_index, 1),
         "latency_queries": min(latency_sample, len(evalq)),
+        "fusion": fusion,
     }
     if as_json:
         print(json.dumps({"methods": results, **info}, indent=2))

@@ -323,6 +323,30 @@ def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
     _console().print(f"indexed {n} capabilities")
 
 
+@index_app.command("learn")
+def index_learn(home: Optional[Path] = HomeOpt, holdout: float = typer.Option(0.2, "--holdout", min=0.05, max=0.5),
+                seed: int = typer.Option(0, "--seed")) -> None:
+    """Fit how retrieval mixes its zero-shot ranking with the outcome memory, on held-out feedback."""
+    from rich.table import Table
+
+    from micromarket.capability_index.learning import learn_fusion
+    from micromarket.services import services_for
+    from micromarket.settings import Settings
+
+    con = _console()
+    retriever = services_for(Settings.from_env(home=home)).retriever
+    with con.status("learning from the outcome memory ...") as status:
+        fit = learn_fusion(retriever, holdout=holdout, seed=seed, progress=lambda m: (con.print(m), status.update(m)))
+    table = Table(title=f"held-out feedback ({fit.fitted['held_out_queries'] // 2} queries scored)")
+    table.add_column("step")
+    table.add_column("hit@5", justify="right")
+    for step in ("zero_shot", "knn10", "head", "default_mix", "fitted_mix"):
+        table.add_row(step.replace("_", " "), f"{fit.fitted[step + '_hit@5']:.1f}")
+    con.print(table)
+    con.print(f"saved to {retriever.fusion_path}: k={fit.k} min_sim={fit.min_sim} "
+              f"weights dense={fit.dense:.2f} knn={fit.knn:.2f} nearest={fit.nearest:.2f} proto={fit.proto:.2f} head={fit.head:.2f}")
+
+
 @index_app.command("verify")
 def index_verify(home: Optional[Path] = HomeOpt) -> None:
     """Check that the index holds exactly the registered capabilities."""

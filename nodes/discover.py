@@ -18,8 +18,11 @@ async def discover(state: State, runtime: Runtime[Context]) -> dict:
         return {"candidates": {}}
     ctx = context_of(runtime)
     svc = await aservices(runtime)
-    hits = await asyncio.to_thread(lambda: svc.retriever.retrieve([s["text"] for s in plan], max(ctx.top_k, 1) * 3))
     known = await asyncio.to_thread(svc.ledger.registered)  # status lives with the identity, in the ledger
+    eligible = {sid for sid, info in known.items() if info.get("status") in CALLABLE}  # the memory votes only for these
+    hits = await asyncio.to_thread(
+        lambda: svc.retriever.retrieve([s["text"] for s in plan], max(ctx.top_k, 1) * 3, eligible=eligible)
+    )
     candidates: dict[str, list[dict]] = {}
     for sub, found in zip(plan, hits):
         rows = []
