@@ -91,18 +91,19 @@ def as_data(text: str, source: str) -> str:
 
 _TURN = re.compile(r"(^|\n)([ \t>*_#-]*)" + _ROLES + r"(\s*):", re.I)
 _URL = re.compile(r"\b(https?|ftp|wss?)://", re.I)
+_TAG = re.compile(r"<(\s*/?[A-Za-z!?][\w:.!?-]*(?:\s[^<>]*)?/?)>")
 
 
 def render_inert(text: str) -> str:
     """Escape a specialist's text for any reader: no tags, no live links or images, no conversation turns.
 
-    Angle brackets become ‹ ›, markdown image/link openers are escaped, URL schemes are defanged
+    Tags' angle brackets become ‹ ›, markdown image/link openers are escaped, URL schemes are defanged
     (``https://x`` -> ``hxxps[:]//x``), and a line starting with a role name loses its colon's power.
     """
     if not isinstance(text, str) or not text:
         return "" if text is None else str(text)
     t = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Co"))
-    t = t.replace("<", "‹").replace(">", "›")
+    t = _TAG.sub(lambda m: "‹" + m.group(1) + "›", t)  # markup only: "x < 5" and "a -> b" stay as they are
     t = t.replace("![", "!\\[").replace("](", "]\\(")
     t = _URL.sub(lambda m: m.group(1).lower().replace("t", "x", 2) + "[:]//" if m.group(1).lower().startswith("http")
                  else m.group(1) + "[:]//", t)

@@ -292,7 +292,7 @@ def guard_for(svc: Any) -> PinGuard:
     with _glock:
         g = _guards.get(key)
         if g is None or g.store is not svc.store:
-            g = _guards[key] = PinGuard(PinStore(Path(svc.settings.home) / "pins.sqlite"), svc.store, svc.ledger)
+            g = _guards[key] = PinGuard(PinStore(svc.sqlite_path("pins.sqlite")), svc.store, svc.ledger)
         return g
 
 

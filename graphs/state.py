@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from typing_extensions import NotRequired, TypedDict
 
+from micromarket.capability_index.output_guard import render_inert
+
 Outcome = Literal["ok", "declined", "error", "timeout", "quarantined", "schema", "injection"]
 OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
 Status = Literal["ok", "failed", "unsupported"]
@@ -68,6 +70,12 @@ def subtask_result(run_id: str, subtask: Subtask, status: Status, *, text: str |
                    alternatives: list[dict] | None = None) -> SubtaskResult:
     """The result of one subtask, with its provenance: who answered, how sure, and the evidence."""
     attempts = list(attempts or [])
+    # specialist text leaves the marketplace only as inert data (no live links, images, tags or fake turns)
+    answer, explanation = render_inert(answer), render_inert(explanation)
+    value = render_inert(value) if isinstance(value, str) else value
+    reason = render_inert(reason) if reason else reason
+    if alternatives:
+        alternatives = [{**a, "answer": render_inert(a["answer"])} if isinstance(a.get("answer"), str) else a for a in alternatives]
     r = SubtaskResult(
         run_id=run_id, subtask_id=subtask["id"], text=subtask["text"] if text is None else text, status=status,
         specialist=specialist, version=version, capability=capability, answer=answer, confidence=confidence,

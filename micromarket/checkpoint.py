@@ -29,6 +29,7 @@ from micromarket.capability_index.sql import PostgresDialect, is_postgres_url
 from micromarket.errors import InputError, UnknownRunError
 from micromarket.graphs.context import Context
 from micromarket.nodes.common import new_run_id
+from micromarket.stores import check_store, note_store
 
 log = logging.getLogger("micromarket.checkpoint")
 
@@ -95,6 +96,8 @@ async def open_checkpointer(settings):
                     await lock.execute("SELECT pg_advisory_unlock(hashtext('micromarket.checkpoint.setup'))")
             yield saver
     else:
+        check_store(settings.checkpoints_db)  # a truncated or damaged checkpoint file is named, never re-created
+        note_store(settings.checkpoints_db)
         async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoints_db)) as saver:
             yield saver
 

@@ -11,7 +11,9 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from micromarket.home import prepare_home
 from micromarket.settings import Settings
+from micromarket.stores import check_store, note_store
 
 log = logging.getLogger("micromarket")
 
@@ -22,14 +24,21 @@ _LOCK = threading.Lock()
 class Services:
     def __init__(self, settings: Settings):
         self.settings = settings
-        settings.home.mkdir(parents=True, exist_ok=True)
+        prepare_home(settings.home)  # a directory the user means; created (and said) when missing
         self._lock = threading.RLock()
+
+    def sqlite_path(self, name: str) -> Path:
+        """The path of one of the home's SQLite stores, checked intact (or new) and noted in the manifest."""
+        path = self.settings.home / name
+        check_store(path)
+        note_store(path)
+        return path
 
     @cached_property
     def store(self):
         from micromarket.capability_index.store import CardStore
 
-        return CardStore(self.settings.database_url or self.settings.cards_db)
+        return CardStore(self.settings.database_url or self.sqlite_path(self.settings.cards_db.name))
 
     @cached_property
     def index(self):
@@ -41,13 +50,13 @@ class Services:
     def retriever(self):
         from micromarket.capability_index.retriever import Retriever
 
-        return Retriever(self.index, memory_path=self.settings.home / "experience.sqlite")
+        return Retriever(self.index, memory_path=self.sqlite_path("experience.sqlite"))
 
     @cached_property
     def ledger(self):
         from micromarket.capability_index.ledger import TrustLedger
 
-        return TrustLedger(self.settings.database_url or self.settings.ledger_db)
+        return TrustLedger(self.settings.database_url or self.sqlite_path(self.settings.ledger_db.name))
 
     @cached_property
     def pool(self):

@@ -181,7 +181,7 @@ def test_discover_gives_a_quarantined_specialist_no_memory_votes(fake_market):
     q = "how far is 3 miles in km"
     svc.retriever.learn_many([(q + s, "calculus.integrate", True) for s in ("", " please", " now", " today", " exactly")])
     assert fake_market.find(q, 1)[0]["key"] == "calculus.integrate"  # the memory outvotes zero-shot
-    svc.store.set_status("calculus", "quarantined")
+    svc.ledger.set_status("calculus", "quarantined", "test")  # status lives with the identity, in the ledger
     runtime = Runtime(context=Context(home=str(svc.settings.home), top_k=2))
     out = asyncio.run(discover({"plan": [{"id": "s1", "text": q}]}, runtime))
     rows = out["candidates"]["s1"]

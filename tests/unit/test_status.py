@@ -99,6 +99,7 @@ def test_statuses_of_an_older_card_store_are_adopted(tmp_path, monkeypatch):
         mp.register(inproc_card("other", "tests.fakes.servers:integral_server", [MILES]))
     for f in home.glob("ledger.sqlite*"):  # the old ledger knew nothing of registrations
         f.unlink()
+    (home / "stores.json").unlink()  # nor did an older home keep a manifest of its stores
     with sqlite3.connect(home / "cards.sqlite") as db:
         db.execute("ALTER TABLE specialists ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
         db.execute("ALTER TABLE specialists ADD COLUMN status_reason TEXT")
