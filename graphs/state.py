@@ -59,7 +59,7 @@ def attempt(candidate: dict, outcome: str, latency_ms: float, error: str | None 
     a = Attempt(key=candidate["key"], specialist_id=candidate["specialist_id"],
                 outcome=outcome if outcome in OUTCOMES else "error", latency_ms=round(latency_ms, 2))  # type: ignore[typeddict-item]
     if error:
-        a["error"] = error[:300]
+        a["error"] = render_inert(error[:300])  # errors may quote a specialist (its stderr, its message)
     return a
 
 

@@ -317,7 +317,23 @@ def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
     from micromarket.settings import Settings
 
     svc = services_for(Settings.from_env(home=home))
-    svc.__dict__["index"] = CapabilityIndex(svc.settings, check=False)  # a model mismatch is what rebuild fixes
+    try:
+        idx = CapabilityIndex(svc.settings, check=False)  # a model mismatch is what rebuild fixes
+        idx.count()
+    except Exception as e:  # noqa: BLE001 - any damage to a local index: move it aside (never delete), start a new one
+        if svc.settings.chroma_url:
+            raise MicromarketError(f"the Chroma server at {svc.settings.chroma_url} failed: {e}") from None
+        import time
+
+        aside = svc.settings.chroma_dir.with_name(f"chroma.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+        svc.settings.chroma_dir.rename(aside)
+        _console(True).print(f"the index at {svc.settings.chroma_dir} is damaged ({type(e).__name__}: {e}); "
+                             f"moved it to {aside} and rebuilding from the card store", soft_wrap=True)
+        from chromadb.api.client import SharedSystemClient  # heavy: only on this recovery path
+
+        SharedSystemClient.clear_system_cache()  # chroma caches the broken client per path
+        idx = CapabilityIndex(svc.settings, check=False)
+    svc.__dict__["index"] = idx
     with progress_bar() as bar:
         n = svc.index.rebuild(svc.store.cards(), progress=bar)
     _console().print(f"indexed {n} capabilities")
@@ -423,7 +439,7 @@ def main() -> None:
     except MicromarketError as e:
         if debug:
             raise
-        _console(True).print(f"[red]error:[/red] {e}", markup=True, highlight=False)
+        _console(True).print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)  # paths stay whole
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

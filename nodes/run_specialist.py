@@ -99,7 +99,8 @@ def check_output(card: SpecialistCard, cap: Capability, text: str, parsed: dict)
     findings = output_injection(blob)
     if findings:
         raise InjectionAttempt(
-            f"{card.id}.{cap.name} returned instructions instead of data ({findings[0].rule}: {findings[0].excerpt!r}); output discarded"
+            f"{card.id}.{cap.name} returned instructions instead of data ({'; '.join(sorted({f.rule for f in findings}))}); "
+            "output discarded unread"
         )
 
 

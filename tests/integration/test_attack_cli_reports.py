@@ -37,7 +37,7 @@ def home(tmp_path_factory):
     return h
 
 
-def test_feedback_bad_prints_the_trust_it_lowered(home):
+def test_attack_cli_reports_feedback_bad_prints_the_trust_it_lowered(home):
     solved = _run(home, "solve", "convert 5 miles to km", "--json", "--no-daemon")
     assert solved.returncode == 0, solved.stderr
     run_id = json.loads(solved.stdout.strip().splitlines()[-1])["run_id"]
@@ -48,12 +48,12 @@ def test_feedback_bad_prints_the_trust_it_lowered(home):
     assert after < before and "0.000" not in line.split("->")[1]
 
 
-def test_routing_for_an_unknown_run_is_an_error(home):
+def test_attack_cli_reports_routing_for_an_unknown_run_is_an_error(home):
     proc = _run(home, "routing", "nosuchrun")
     assert proc.returncode == 2 and "nosuchrun" in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
 
 
-def test_oversized_context_file_is_refused_by_its_size(home, tmp_path):
+def test_attack_cli_reports_oversized_context_file_is_refused_by_its_size(home, tmp_path):
     big = tmp_path / "big.txt"
     with big.open("wb") as f:  # a sparse 600 MB file: reading it whole would take the memory
         f.truncate(600 * 1024 * 1024)
