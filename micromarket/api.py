@@ -217,11 +217,13 @@ class Marketplace:
     def verify_index(self) -> dict:
         return self._svc.index.verify(self._svc.store.cards())
 
-    def import_servers(self, config: str | Path | dict, *, timeout: float = 30.0) -> list[dict]:
-        """Import MCP servers from an ``{"mcpServers": {...}}`` config; down servers are reported, not fatal."""
+    def import_servers(self, config: str | Path | dict, *, timeout: float = 30.0, replace: bool = False) -> list[dict]:
+        """Import MCP servers from an ``{"mcpServers": {...}}`` config; down servers are reported, not fatal.
+
+        Registered ids are left alone (and their servers not launched) unless ``replace``."""
         from micromarket.importer import import_servers
 
-        return [r.as_dict() for r in import_servers(self, config, timeout=timeout)]
+        return [r.as_dict() for r in import_servers(self, config, timeout=timeout, replace=replace)]
 
     # ---- embedding ------------------------------------------------------------
     def as_tool(self, **kw):

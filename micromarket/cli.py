@@ -247,21 +247,42 @@ def specialists_approve(specialist_id: str, home: Optional[Path] = HomeOpt) -> N
 @specialists_app.command("import")
 def specialists_import(config: Path = typer.Argument(..., help='A JSON file {"mcpServers": {name: {command, args, env} | {url}}}'),
                        timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each server"),
+                       yes: bool = typer.Option(False, "--yes", "-y", help="Launch the listed commands without asking"),
+                       replace: bool = typer.Option(False, "--replace", help="Update specialists that are already registered"),
                        home: Optional[Path] = HomeOpt, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Import existing MCP servers (Claude-Desktop-style config): each tool becomes an indexed capability."""
-    from micromarket.importer import import_servers
+    """Import existing MCP servers (Claude-Desktop-style config): each tool becomes an indexed capability.
+
+    Every command that would be launched is shown first and needs a confirmation (or --yes)."""
+    from micromarket.importer import import_servers, plan_import
 
     mp = _open(home, progress=not as_json)
-    results = import_servers(mp, config, timeout=timeout)
+    plans = plan_import(mp, config)
+    con = _console(True)
+    runnable = [p for p in plans if not p.error and (replace or not p.replaces)]
+    for p in plans:
+        if p.error:
+            con.print(f"  {p.name}: invalid - {p.error}", highlight=False, markup=False)
+        elif p.replaces and not replace:
+            con.print(f"  {p.name}: {p.specialist_id} is already registered; skipped (--replace to update it)", highlight=False, markup=False)
+        else:
+            verb = "reach" if p.transport.kind == "http" else "launch"
+            con.print(f"  {p.name}: will {verb} {p.launches}" + (f" (replacing {p.specialist_id})" if p.replaces else ""),
+                      highlight=False, markup=False, soft_wrap=True)
+    if runnable and not yes:
+        if not sys.stdin.isatty():
+            raise InputError("importing launches the commands listed above: pass --yes to confirm non-interactively")
+        if not typer.confirm(f"launch and register {len(runnable)} server(s)?", default=False, err=True):
+            raise InputError("import cancelled: nothing was launched")
+    results = import_servers(mp, config, timeout=timeout, replace=replace)
     if as_json:
         sys.stdout.write(json.dumps([r.as_dict() for r in results]) + "\n")
     else:
-        con = _console()
+        out = _console()
         for r in results:
             if r.error:
-                con.print(f"[yellow]{r.name}: {r.status}[/yellow] - {r.error}", highlight=False)
+                out.print(f"[yellow]{r.name}: {r.status}[/yellow] - {r.error}", highlight=False)
             else:
-                con.print(f"{r.name}: {r.status} as {r.specialist_id} ({', '.join(r.capabilities)})", highlight=False)
+                out.print(f"{r.name}: {r.status} as {r.specialist_id} ({', '.join(r.capabilities)})", highlight=False)
     if results and not any(r.status in ("registered", "updated", "unchanged") for r in results):
         raise MicromarketError("no server could be imported")
 

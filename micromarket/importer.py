@@ -22,6 +22,7 @@ import concurrent.futures
 import json
 import logging
 import re
+import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,26 +155,58 @@ def _parse_card_resource(text: str) -> dict | None:
     return data
 
 
-async def aimport_servers(market, source: str | Path | dict, *, timeout: float = DEFAULT_TIMEOUT_S,
-                          only: list[str] | None = None) -> list[ImportResult]:
-    """Import every server of an ``mcpServers`` config into ``market``; servers are probed concurrently."""
-    servers = load_config(source)
-    pool = market.services.pool
-    results: list[ImportResult] = []
-    todo: list[tuple[str, str, Transport]] = []
-    for name, spec in servers.items():
+@dataclass
+class PlannedServer:
+    """One server of a config, before anything is launched: what would run, and whether it replaces a specialist."""
+
+    name: str
+    specialist_id: str
+    transport: Transport | None
+    launches: str  # the exact command line, or the URL reached
+    replaces: bool = False
+    error: str | None = None
+
+
+def plan_import(market, source: str | Path | dict, *, only: list[str] | None = None) -> list[PlannedServer]:
+    """What importing ``source`` would launch or reach, server by server. Launches nothing."""
+    from micromarket.specialists.launch import launch_command
+
+    plans: list[PlannedServer] = []
+    seen: dict[str, str] = {}
+    for name, spec in load_config(source).items():
         if only and name not in only:
             continue
-        sid = specialist_id_for(str(name))
-        try:
-            todo.append((str(name), sid, transport_for(str(name), spec)))
-        except (InputError, ValueError) as e:
-            results.append(ImportResult(str(name), sid, "invalid", error=str(e)))
-    seen: dict[str, str] = {}
-    for name, sid, _ in todo:
+        name, sid = str(name), specialist_id_for(str(name))
         if sid in seen:
             raise InputError(f"servers {seen[sid]!r} and {name!r} map to the same specialist id {sid!r}; rename one")
         seen[sid] = name
+        try:
+            t = transport_for(name, spec)
+        except (InputError, ValueError) as e:
+            plans.append(PlannedServer(name, sid, None, "", error=str(e)))
+            continue
+        launches = t.url if t.kind == "http" else shlex.join(launch_command(t))
+        plans.append(PlannedServer(name, sid, t, launches, replaces=market.services.store.has(sid)))
+    return plans
+
+
+async def aimport_servers(market, source: str | Path | dict, *, timeout: float = DEFAULT_TIMEOUT_S,
+                          only: list[str] | None = None, replace: bool = False) -> list[ImportResult]:
+    """Import every server of an ``mcpServers`` config into ``market``; servers are probed concurrently.
+
+    A server whose id is already registered is neither launched nor changed unless ``replace``.
+    """
+    pool = market.services.pool
+    results: list[ImportResult] = []
+    todo: list[tuple[str, str, Transport]] = []
+    for p in await asyncio.to_thread(plan_import, market, source, only=only):
+        if p.error or p.transport is None:
+            results.append(ImportResult(p.name, p.specialist_id, "invalid", error=p.error))
+        elif p.replaces and not replace:
+            results.append(ImportResult(p.name, p.specialist_id, "exists", error=(
+                f"specialist {p.specialist_id!r} is already registered; not launched, not changed (pass --replace to update it)")))
+        else:
+            todo.append((p.name, p.specialist_id, p.transport))
 
     async def one(name: str, sid: str, t: Transport) -> ImportResult:
         try:

@@ -108,7 +108,7 @@ def servers(tmp_path_factory):
 def test_import_two_servers_and_route_a_task_to_one_of_their_tools(servers, tmp_path):
     home = prepare_home(tmp_path / "home")
     env = env_for(home, SECRET_API_KEY="sk-do-not-leak")
-    p = subprocess.run([sys.executable, "-m", "micromarket.cli", "specialists", "import", str(servers["config"]), "--json",
+    p = subprocess.run([sys.executable, "-m", "micromarket.cli", "specialists", "import", str(servers["config"]), "--json", "--yes",
                         "--timeout", "60"], env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     rows = {r["name"]: r for r in json.loads(p.stdout.strip().splitlines()[-1])}
@@ -139,8 +139,10 @@ def test_import_two_servers_and_route_a_task_to_one_of_their_tools(servers, tmp_
         assert "textkit.reverse_text" in [c["key"] for c in rec["candidates"]]  # discovered;
         if sub["capability"] == "reverse_text":  # selection may explore its sibling newcomer
             assert "desserts" in sub["answer"]
-        # importing again is idempotent
+        # importing again changes nothing: registered ids are left alone, or found unchanged with replace
         again = {r["name"]: r["status"] for r in mp.import_servers(servers["config"], timeout=30)}
+        assert again["roman"] == "exists" and again["textkit"] == "exists" and again["ghost"] == "down"
+        again = {r["name"]: r["status"] for r in mp.import_servers(servers["config"], timeout=30, replace=True)}
         assert again["roman"] == "unchanged" and again["textkit"] == "unchanged" and again["ghost"] == "down"
     finally:
         mp.close()
