@@ -73,10 +73,9 @@ def test_12_second_process_writing_same_chroma_dir_fails_fast(tmp_path, monkeypa
         from micromarket.capability_index.cards import parse_card
 
         card = parse_card(inproc_card("late", "tests.fakes.servers:miles_server", [MILES]))
-        t0 = time.monotonic()
         with pytest.raises(IndexLockedError) as ei:
             idx.upsert([card])
-        assert time.monotonic() - t0 < 2.0  # fails fast, does not wait
+        assert holder.poll() is None  # refused while the holder still writes: it did not wait for the lock
         msg = str(ei.value)
         assert f"pid {holder.pid}" in msg and "server mode" in msg and "MICROMARKET_CHROMA_URL" in msg
         idx.close()
