@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from micromarket.server.auth import caller_id
-from micromarket.server.outputs import FeedbackOutput, FindOutput, Match, SolveOutput, inert, jsonable, solve_output
+from micromarket.server.outputs import FeedbackOutput, FindOutput, Match, SolveOutput, inert, inert_card, jsonable, solve_output
 
 log = logging.getLogger("micromarket.server")
 
@@ -124,7 +124,7 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
     def _user_error(e: Exception) -> Exception:
         from mcp.server.fastmcp.exceptions import ToolError
 
-        return ToolError(str(e)) if isinstance(e, MicromarketError) else e
+        return ToolError(inert(str(e))) if isinstance(e, MicromarketError) else e  # may quote a specialist
 
     @mcp.tool(structured_output=True)
     async def solve(task: str, budget: float | None = None, context: str | None = None) -> SolveOutput:
@@ -187,7 +187,7 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
                   description="The registered specialists: id, version, status, capabilities, cost, transport")
     async def specialists_resource() -> str:
         mp = await handle.get()
-        return json.dumps(mp.specialists(), default=str, ensure_ascii=False)
+        return json.dumps([inert_card(jsonable(s)) for s in mp.specialists()], ensure_ascii=False)
 
     @mcp.resource("micromarket://trust", name="trust", mime_type="application/json",
                   description="Trust by specialist and capability (Beta posterior mean and evidence)")
@@ -199,7 +199,7 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
                   description="The card of one specialist")
     async def card_resource(specialist_id: str) -> str:
         mp = await handle.get()
-        return mp.card(specialist_id).model_dump_json()
+        return json.dumps(inert_card(mp.card(specialist_id).model_dump(mode="json")), ensure_ascii=False)
 
     return mcp
 

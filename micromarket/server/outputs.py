@@ -80,6 +80,11 @@ def _inert_deep(obj: Any) -> Any:
     return obj
 
 
+def inert_card(card: dict[str, Any]) -> dict[str, Any]:
+    """A card (or a specialists row) with its specialist-written text inert; ids and the operator's transport kept."""
+    return {k: v if k in ("id", "transport", "version", "status") else _inert_deep(v) for k, v in card.items()}
+
+
 def solve_output(out: dict[str, Any]) -> SolveOutput:
     """The run as the front door returns it; every specialist-originated string rendered inert."""
     subs = []
