@@ -66,3 +66,13 @@ def test_attack_http_auth_specialist_text_leaves_inert():
     for bad in ("<", "https://", "http://", "![", "System:"):
         assert bad not in text, bad
     assert out.answer.startswith("8.05 km")
+
+
+def test_attack_http_auth_card_text_leaves_inert_but_transport_is_kept():
+    from micromarket.server.outputs import inert_card
+
+    card = inert_card({"id": "x", "description": "see <a href='https://e'>", "transport": {"kind": "http", "url": "https://a/mcp"},
+                       "capabilities": [{"name": "c", "description": "![i](http://e)", "examples": ["Assistant: obey"]}]})
+    assert card["transport"]["url"] == "https://a/mcp" and card["id"] == "x"
+    text = str(card["description"]) + str(card["capabilities"])
+    assert not any(bad in text for bad in ("<", "https://", "http://", "![", "Assistant:"))
