@@ -294,14 +294,20 @@ def serve(
     port: int = typer.Option(8765, "--port", help="http: port (0 = any free port)"),
     home: Optional[Path] = HomeOpt,
     chat_model: Optional[str] = typer.Option(None, "--chat-model", help="Orchestrator model for every run"),
+    no_auth: bool = typer.Option(False, "--no-auth", help="http: accept requests without the bearer token of <home>/token (loopback only)"),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help="http: allow a --host beyond loopback (the token stays required)"),
+    allow_host: Optional[list[str]] = typer.Option(None, "--allow-host", help="http: another accepted Host name (repeatable), e.g. box.lan:8765"),
 ) -> None:
-    """Serve the whole marketplace as an MCP server (tools solve, find_specialists, feedback)."""
+    """Serve the whole marketplace as an MCP server (tools solve, find_specialists, feedback).
+
+    Over http every request needs `Authorization: Bearer <token>`, the token being in <home>/token (made on first start)."""
     from micromarket import server
 
     if transport == "stdio":
         server.serve_stdio(home, chat_model=chat_model)
     elif transport in ("http", "streamable-http"):
-        server.serve_http(host, port, home, chat_model=chat_model)
+        server.serve_http(host, port, home, auth=not no_auth, allow_remote=allow_remote, allowed_hosts=allow_host or (),
+                          chat_model=chat_model)
     else:
         raise InputError(f"unknown transport {transport!r}: use stdio or http")
 

@@ -11,6 +11,10 @@ This speaks MCP's streamable-HTTP transport directly with the standard library
 (JSON-RPC over POST; replies as JSON or as a server-sent-event stream): importing
 the mcp SDK, httpx and pydantic would cost more than the rest of the CLI together.
 
+Authentication: the daemon requires ``Authorization: Bearer <token>``; the token is read from
+``<home>/token`` (0600; a file readable by others is refused). A daemon that refuses the token
+(401) is reported, not bypassed.
+
 Fallback rules: no file, a dead pid, or a daemon that does not answer the
 handshake -> :func:`solve_via_daemon` returns None and the CLI solves in process.
 Once the task has been sent, a failure is reported (never silently re-run, which
@@ -28,6 +32,7 @@ from typing import Any
 from micromarket.errors import MicromarketError
 
 DAEMON_FILE = "daemon.json"  # micromarket.server.http writes it
+TOKEN_FILE = "token"  # micromarket.server.auth writes it
 PROTOCOL_VERSION = "2025-06-18"
 CONNECT_TIMEOUT_S = 3.0
 CLIENT_INFO = {"name": "micromarket-cli", "version": "0.1.0"}
@@ -75,6 +80,26 @@ def daemon_info(home: str | Path | None = None) -> dict[str, Any] | None:
     return info
 
 
+def read_token(home: str | Path | None = None) -> str | None:
+    """The front door's bearer token from ``<home>/token``; None if there is none. Refuses a file others can read."""
+    import stat
+
+    path = home_dir(home) / TOKEN_FILE
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise DaemonError(f"cannot read the token file {path}: {e.strerror}") from None
+    if st.st_mode & 0o077:
+        raise DaemonError(f"the token file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):03o}); "
+                          f"run `chmod 600 {path}`")
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DaemonError(f"cannot read the token file {path}: {e}") from None
+
+
 def disabled() -> bool:
     return os.environ.get("MICROMARKET_NO_DAEMON", "").lower() not in ("", "0", "false", "no")
 
@@ -82,14 +107,17 @@ def disabled() -> bool:
 class _Session:
     """A minimal MCP streamable-HTTP client session (initialize, tools/call, close)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, token: str | None = None):
         self.url = url
+        self.token = token
         self.session_id: str | None = None
         self.protocol = PROTOCOL_VERSION
         self._next = 0
 
     def _headers(self) -> dict[str, str]:
         h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
         if self.session_id:
             h["Mcp-Session-Id"] = self.session_id
             h["MCP-Protocol-Version"] = self.protocol
@@ -191,10 +219,18 @@ def solve_via_daemon(
         task_s, ctx_s = _text(task), _text(context)
     except UnicodeDecodeError:
         return None
-    sess = _Session(info["url"])
+    import urllib.error
+
+    sess = _Session(info["url"], read_token(home))
     try:
         try:
             sess.initialize()
+        except urllib.error.HTTPError as e:
+            if e.code in (401, 403):
+                raise DaemonError(f"the daemon at {info['url']} refused this client ({e.code}): the token in "
+                                  f"{home_dir(home) / TOKEN_FILE} is missing or not the daemon's; restart the daemon "
+                                  "or run with --no-daemon") from None
+            raise _Unavailable(str(e)) from e
         except (OSError, ValueError, DaemonError) as e:  # refused, timed out, not MCP: a stale daemon.json
             raise _Unavailable(str(e)) from e
         args: dict[str, Any] = {"task": task_s}

@@ -13,13 +13,15 @@ progress bar or a C library's output can never corrupt it. Logs go to stderr.
 
 HTTP: :func:`serve_http` serves streamable HTTP at ``http://HOST:PORT/mcp`` and,
 while it runs, writes ``<home>/daemon.json`` (url, pid, host, port) so that other
-processes (the CLI) can find a warm daemon; the file is removed on exit.
+processes (the CLI) can find a warm daemon; the file is removed on exit. Every HTTP request needs the
+bearer token of ``<home>/token`` (:mod:`micromarket.server.auth`); ``auth=False`` is for loopback only.
 """
 
-from micromarket.server.app import INSTRUCTIONS, MCP_PATH, MarketHandle, build_server, warm
+from micromarket.server.app import INSTRUCTIONS, MCP_PATH, FeedbackBudget, MarketHandle, build_server, warm
+from micromarket.server.auth import TOKEN_FILE, load_or_create_token
 from micromarket.server.http import DAEMON_FILE, aserve_http, http_app, serve_http
 from micromarket.server.outputs import FeedbackOutput, FindOutput, SolveOutput, solve_output
 from micromarket.server.stdio import serve_stdio
 
-__all__ = ["DAEMON_FILE", "INSTRUCTIONS", "MCP_PATH", "FeedbackOutput", "FindOutput", "MarketHandle", "SolveOutput",
+__all__ = ["DAEMON_FILE", "INSTRUCTIONS", "MCP_PATH", "TOKEN_FILE", "FeedbackBudget", "FeedbackOutput", "load_or_create_token", "FindOutput", "MarketHandle", "SolveOutput",
            "aserve_http", "build_server", "http_app", "serve_http", "serve_stdio", "solve_output", "warm"]

@@ -14,11 +14,14 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from micromarket.server.outputs import FeedbackOutput, FindOutput, Match, SolveOutput, jsonable, solve_output
+from micromarket.server.auth import caller_id
+from micromarket.server.outputs import FeedbackOutput, FindOutput, Match, SolveOutput, inert, inert_card, jsonable, solve_output
 
 log = logging.getLogger("micromarket.server")
 
 MCP_PATH = "/mcp"
+FEEDBACK_PER_WINDOW = 20  # feedback calls that move trust, per caller and window
+FEEDBACK_WINDOW_S = 3600.0
 
 INSTRUCTIONS = (
     "micromarket is a marketplace of specialist models. Call `solve` with a task in plain language: "
@@ -63,21 +66,65 @@ class MarketHandle:
             self._fut.result().close()
 
 
-def build_server(market=None, *, home: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, **open_kw):
-    """A FastMCP server over one Marketplace (a Marketplace, a MarketHandle, or opened in the background from ``home``)."""
+class FeedbackBudget:
+    """At most ``limit`` trust-moving feedback calls per caller in any ``window_s`` seconds (sliding window)."""
+
+    def __init__(self, limit: int = FEEDBACK_PER_WINDOW, window_s: float = FEEDBACK_WINDOW_S, clock=time.monotonic):
+        self.limit, self.window_s, self.clock = int(limit), float(window_s), clock
+        self._used: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, caller: str) -> float:
+        """Reserve one; returns its timestamp (pass it to :meth:`give_back`). Raises ToolError when spent."""
+        from mcp.server.fastmcp.exceptions import ToolError
+
+        with self._lock:
+            now = self.clock()
+            used = [t for t in self._used.get(caller, []) if now - t < self.window_s]
+            if len(used) >= self.limit:
+                wait = self.window_s - (now - used[0])
+                raise ToolError(f"feedback budget spent: at most {self.limit} ratings per {self.window_s / 60:g} min "
+                                f"for this caller; try again in {wait:.0f} s")
+            used.append(now)
+            self._used[caller] = used
+            return now
+
+    def give_back(self, caller: str, stamp: float) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._used.get(caller, []).remove(stamp)
+
+
+def _caller(ctx) -> str:
+    """The caller behind a tool call: its bearer token over HTTP (hashed), else "stdio"/"anonymous"."""
+    try:
+        req = ctx.request_context.request
+    except (AttributeError, LookupError, ValueError):
+        req = None
+    if req is None:
+        return "stdio"
+    return caller_id(req.headers.get("authorization"))
+
+
+def build_server(market=None, *, home: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000,
+                 transport_security=None, feedback_budget: FeedbackBudget | None = None, **open_kw):
+    """A FastMCP server over one Marketplace (a Marketplace, a MarketHandle, or opened in the background from ``home``).
+
+    ``transport_security`` (the SDK's TransportSecuritySettings) is used for HTTP; ``feedback_budget`` bounds
+    how often one caller's `feedback` may move trust (default :data:`FEEDBACK_PER_WINDOW` per hour)."""
     from mcp.server.fastmcp import FastMCP
 
     from micromarket.errors import MicromarketError
 
     handle = market if isinstance(market, MarketHandle) else MarketHandle(market, home=home, **open_kw)
+    budget_ = feedback_budget or FeedbackBudget()
     mcp = FastMCP("micromarket", instructions=INSTRUCTIONS, host=host, port=port, log_level="WARNING",
-                  streamable_http_path=MCP_PATH)
+                  streamable_http_path=MCP_PATH, transport_security=transport_security)
     mcp.market = handle  # type: ignore[attr-defined]
 
     def _user_error(e: Exception) -> Exception:
         from mcp.server.fastmcp.exceptions import ToolError
 
-        return ToolError(str(e)) if isinstance(e, MicromarketError) else e
+        return ToolError(inert(str(e))) if isinstance(e, MicromarketError) else e  # may quote a specialist
 
     @mcp.tool(structured_output=True)
     async def solve(task: str, budget: float | None = None, context: str | None = None) -> SolveOutput:
@@ -107,30 +154,40 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
             desc = ""
             with contextlib.suppress(Exception):
                 desc = mp.card(h["specialist_id"]).capability(h["capability"]).description
-            out.append(Match(description=desc, **h))
+            out.append(Match(description=inert(desc), **h))
         return FindOutput(query=query, matches=out)
 
     @mcp.tool(structured_output=True)
     async def feedback(run_id: str, verdict: Literal["good", "bad"], note: str | None = None,
                        subtask_id: str | None = None) -> FeedbackOutput:
-        """Rate a run's answer: verdict 'good' raises and 'bad' lowers the trust of the specialists that answered."""
+        """Rate a run's answer: verdict 'good' raises and 'bad' lowers the trust of the specialists that answered.
+
+        Each subtask of a run is rated once (a repeat changes nothing); a caller has a bounded number of ratings per hour."""
         v = str(verdict).strip().lower()
         if v not in ("good", "bad"):
             from mcp.server.fastmcp.exceptions import ToolError
 
             raise ToolError(f"verdict must be 'good' or 'bad', got {verdict!r}")
         mp = await handle.get()
+        caller = _caller(mcp.get_context())
+        stamp = budget_.take(caller)
         try:
             updated = await asyncio.to_thread(mp.feedback, run_id, v == "good", subtask_id=subtask_id, note=note)
         except MicromarketError as e:
+            budget_.give_back(caller, stamp)
             raise _user_error(e) from None
+        except BaseException:
+            budget_.give_back(caller, stamp)
+            raise
+        if not any(u.get("updated") for u in updated):  # a repeat moved nothing: it costs nothing
+            budget_.give_back(caller, stamp)
         return FeedbackOutput(run_id=run_id, verdict=v, updated=[jsonable(u) for u in updated])
 
     @mcp.resource("micromarket://specialists", name="specialists", mime_type="application/json",
                   description="The registered specialists: id, version, status, capabilities, cost, transport")
     async def specialists_resource() -> str:
         mp = await handle.get()
-        return json.dumps(mp.specialists(), default=str, ensure_ascii=False)
+        return json.dumps([inert_card(jsonable(s)) for s in mp.specialists()], ensure_ascii=False)
 
     @mcp.resource("micromarket://trust", name="trust", mime_type="application/json",
                   description="Trust by specialist and capability (Beta posterior mean and evidence)")
@@ -142,7 +199,7 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
                   description="The card of one specialist")
     async def card_resource(specialist_id: str) -> str:
         mp = await handle.get()
-        return mp.card(specialist_id).model_dump_json()
+        return json.dumps(inert_card(mp.card(specialist_id).model_dump(mode="json")), ensure_ascii=False)
 
     return mcp
 

@@ -1,4 +1,7 @@
-"""`micromarket serve --transport http`: streamable HTTP at /mcp, discoverable through ``<home>/daemon.json``."""
+"""`micromarket serve --transport http`: streamable HTTP at /mcp, discoverable through ``<home>/daemon.json``.
+
+Every request needs the bearer token of ``<home>/token`` unless served with ``auth=False`` (loopback only);
+Host/Origin are checked on every bind (see :mod:`micromarket.server.auth`)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import time
 from pathlib import Path
 
 from micromarket.server.app import MCP_PATH, build_server, configure_logging, open_market, warm
+from micromarket.server.auth import BearerTokenMiddleware, check_bind, load_or_create_token, transport_security
 
 log = logging.getLogger("micromarket.server")
 
@@ -30,8 +34,10 @@ def _bind(host: str, port: int) -> socket.socket:
     return s
 
 
-def http_app(mcp):
-    """The Starlette app serving MCP at /mcp (plus GET /healthz) — mountable in other ASGI apps."""
+def http_app(mcp, token: str | None = None):
+    """The Starlette app serving MCP at /mcp (plus GET /healthz) — mountable in other ASGI apps.
+
+    With ``token``, every request needs ``Authorization: Bearer <token>`` (401 otherwise)."""
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
@@ -41,25 +47,38 @@ def http_app(mcp):
         return JSONResponse({"ok": True, "pid": os.getpid()})
 
     app.router.routes.append(Route("/healthz", healthz, methods=["GET"]))
+    if token is not None:
+        app.add_middleware(BearerTokenMiddleware, token=token)
     return app
 
 
 async def aserve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Path | None = None, *, market=None,
-                      ready: asyncio.Event | None = None, stop: asyncio.Event | None = None, **open_kw) -> None:
-    """Serve streamable HTTP at http://HOST:PORT/mcp until ``stop`` is set (or cancelled); port 0 picks a free port."""
+                      ready: asyncio.Event | None = None, stop: asyncio.Event | None = None, auth: bool = True,
+                      allow_remote: bool = False, allowed_hosts: list[str] | tuple[str, ...] = (), **open_kw) -> None:
+    """Serve streamable HTTP at http://HOST:PORT/mcp until ``stop`` is set (or cancelled); port 0 picks a free port.
+
+    ``auth`` (default) requires the bearer token of ``<home>/token`` (made on first use); ``auth=False`` only on
+    loopback. A bind beyond loopback needs ``allow_remote``; ``allowed_hosts`` adds accepted Host names."""
     import uvicorn
 
+    check_bind(host, auth=auth, allow_remote=allow_remote)
     mp = market if market is not None else await asyncio.to_thread(open_market, home, **open_kw)
-    mcp = build_server(mp, host=host, port=port)
-    await asyncio.to_thread(warm, mp)
-    sock = _bind(host, port)
+    try:
+        token = load_or_create_token(mp.settings.home) if auth else None
+        await asyncio.to_thread(warm, mp)
+        sock = _bind(host, port)
+    except BaseException:
+        if market is None:
+            mp.close()
+        raise
     real_port = sock.getsockname()[1]
+    mcp = build_server(mp, host=host, port=real_port, transport_security=transport_security(host, real_port, allowed_hosts))
     url = f"http://{_url_host(host)}:{real_port}{MCP_PATH}"
-    config = uvicorn.Config(http_app(mcp), log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2)
+    config = uvicorn.Config(http_app(mcp, token), log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     info_path = Path(mp.settings.home) / DAEMON_FILE
     info = {"url": url, "pid": os.getpid(), "host": host, "port": real_port, "transport": "streamable-http",
-            "home": str(mp.settings.home), "started": time.time()}
+            "home": str(mp.settings.home), "auth": "bearer" if auth else "none", "started": time.time()}
     task = asyncio.create_task(server.serve(sockets=[sock]))
     stopper = asyncio.create_task(_stop_when(stop, server)) if stop is not None else None
     try:
@@ -72,7 +91,8 @@ async def aserve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Pat
         tmp.write_text(json.dumps(info))
         tmp.replace(info_path)
         log.info("micromarket MCP server at %s (pid %d)", url, os.getpid())
-        print(f"micromarket MCP server at {url}", file=sys.stderr, flush=True)
+        how = f"bearer token in {Path(mp.settings.home) / 'token'}" if auth else "no authentication (--no-auth)"
+        print(f"micromarket MCP server at {url} ({how})", file=sys.stderr, flush=True)
         if ready is not None:
             ready.set()
         await task
@@ -93,10 +113,12 @@ async def aserve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Pat
             await asyncio.to_thread(closer.join, 5)
 
 
-def serve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Path | None = None, **open_kw) -> None:
+def serve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Path | None = None, *, auth: bool = True,
+               allow_remote: bool = False, allowed_hosts: list[str] | tuple[str, ...] = (), **open_kw) -> None:
     """Serve streamable HTTP (blocking) until SIGINT/SIGTERM; writes and removes ``<home>/daemon.json``."""
     import signal
 
+    check_bind(host, auth=auth, allow_remote=allow_remote)  # before anything heavy is opened
     configure_logging()
 
     async def main():
@@ -105,7 +127,7 @@ def serve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Path | Non
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        await aserve_http(host, port, home, stop=stop, **open_kw)
+        await aserve_http(host, port, home, stop=stop, auth=auth, allow_remote=allow_remote, allowed_hosts=allowed_hosts, **open_kw)
 
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         asyncio.run(main())

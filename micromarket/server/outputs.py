@@ -1,4 +1,7 @@
-"""The front door's structured tool outputs (published as each tool's outputSchema)."""
+"""The front door's structured tool outputs (published as each tool's outputSchema).
+
+Specialist text leaving through the front door (answers, explanations, reasons, errors, descriptions) is
+rendered inert (:func:`micromarket.capability_index.output_guard.render_inert`): no tags, live links or turns."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import json
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from micromarket.capability_index.output_guard import render_inert
 
 
 class Attempt(BaseModel):
@@ -56,22 +61,48 @@ class FeedbackOutput(BaseModel):
     updated: list[dict[str, Any]] = Field(default_factory=list, description="Trust entries that changed")
 
 
+def inert(text: Any) -> str:
+    """Specialist-originated text, safe to show: ``None`` -> ""."""
+    return render_inert("" if text is None else str(text))
+
+
+def _inert_opt(text: Any) -> str | None:
+    return None if text is None else inert(text)
+
+
+def _inert_deep(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return inert(obj)
+    if isinstance(obj, dict):
+        return {k: _inert_deep(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_inert_deep(v) for v in obj]
+    return obj
+
+
+def inert_card(card: dict[str, Any]) -> dict[str, Any]:
+    """A card (or a specialists row) with its specialist-written text inert; ids and the operator's transport kept."""
+    return {k: v if k in ("id", "transport", "version", "status") else _inert_deep(v) for k, v in card.items()}
+
+
 def solve_output(out: dict[str, Any]) -> SolveOutput:
+    """The run as the front door returns it; every specialist-originated string rendered inert."""
     subs = []
     for r in out.get("subtasks") or []:
         subs.append(
             Subtask(
                 subtask_id=str(r.get("subtask_id", "")), text=str(r.get("text", "")), status=str(r.get("status", "")),
                 specialist=r.get("specialist"), capability=r.get("capability"), version=r.get("version"),
-                answer=str(r.get("answer") or ""), confidence=r.get("confidence"), explanation=str(r.get("explanation") or ""),
-                reason=r.get("reason"),
+                answer=inert(r.get("answer") or ""), confidence=r.get("confidence"), explanation=inert(r.get("explanation") or ""),
+                reason=_inert_opt(r.get("reason")),
                 attempts=[Attempt(key=a.get("key", ""), outcome=a.get("outcome", ""), latency_ms=float(a.get("latency_ms") or 0.0),
-                                  error=a.get("error")) for a in r.get("attempts") or []],
+                                  error=_inert_opt(a.get("error"))) for a in r.get("attempts") or []],
             )
         )
     return SolveOutput(
-        answer=str(out.get("answer") or ""), run_id=str(out.get("run_id") or ""), subtasks=subs,
-        unsupported=[jsonable(u) for u in out.get("unsupported") or []], warnings=[str(w) for w in out.get("warnings") or []],
+        answer=inert(out.get("answer") or ""), run_id=str(out.get("run_id") or ""), subtasks=subs,
+        unsupported=[_inert_deep(jsonable(u)) for u in out.get("unsupported") or []],
+        warnings=[inert(w) for w in out.get("warnings") or []],
     )
 
 

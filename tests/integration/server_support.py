@@ -52,7 +52,7 @@ def prepare_home(home: Path) -> Path:
 
 
 def copy_home(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("daemon.json", "*.lock"))
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("daemon.json", "token", "*.lock"))
     return dst
 
 
@@ -67,12 +67,12 @@ def serve_argv(home: Path, *more: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def http_server(home: Path, *, timeout: float = 240):
-    """`micromarket serve --transport http --port <free>`; yields the daemon info once it is warm."""
+def http_server(home: Path, *more: str, timeout: float = 240):
+    """`micromarket serve --transport http --port <free> [more]`; yields the daemon info (plus the token) once it is warm."""
     daemon = home / "daemon.json"
     port = free_port()
     log = open(home.parent / f"serve-{port}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(serve_argv(home, "--transport", "http", "--port", str(port)), env=env_for(home),
+    proc = subprocess.Popen(serve_argv(home, "--transport", "http", "--port", str(port), *more), env=env_for(home),
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         t0 = time.monotonic()
@@ -84,6 +84,7 @@ def http_server(home: Path, *, timeout: float = 240):
             time.sleep(0.2)
         info = json.loads(daemon.read_text())
         info["proc"] = proc
+        info["headers"] = {"Authorization": f"Bearer {(home / 'token').read_text().strip()}"} if info.get("auth") != "none" else {}
         info["log"] = Path(log.name)
         yield info
     finally:

@@ -39,6 +39,14 @@ def http(home, tmp_path_factory):
     assert info["proc"].returncode == 0, info["log"].read_text()[-2000:]
 
 
+@pytest.fixture(scope="module")
+def http_no_auth(home, tmp_path_factory):
+    """`--no-auth` on loopback: for clients that cannot send a header (the Inspector CLI 0.15, the conformance suite)."""
+    h = copy_home(home, tmp_path_factory.mktemp("serve-http-open") / "home")
+    with http_server(h, "--no-auth") as info:
+        yield info
+
+
 def _check_solution(sc: dict) -> None:
     assert KM.search(sc["answer"]), sc["answer"]
     assert sc["run_id"]
@@ -97,7 +105,8 @@ async def test_sdk_client_over_http(http):
     from mcp.client.streamable_http import streamablehttp_client
 
     assert http["url"].endswith("/mcp") and http["pid"] == http["proc"].pid
-    async with streamablehttp_client(http["url"]) as (read, write, _), ClientSession(read, write) as session:
+    assert http["headers"]  # the token from <home>/token
+    async with streamablehttp_client(http["url"], headers=http["headers"]) as (read, write, _), ClientSession(read, write) as session:
         await session.initialize()
         await _exercise(session)
 
@@ -118,8 +127,8 @@ def test_inspector_cli_over_stdio(home):
 
 
 @needs_npx
-def test_inspector_cli_over_http(http):
-    url = http["url"]
+def test_inspector_cli_over_http(http_no_auth):
+    url = http_no_auth["url"]
     listed = inspector_json(inspector(url, "--transport", "http", "--method", "tools/list"))
     assert "solve" in {t["name"] for t in listed["tools"]}
     called = inspector_json(inspector(url, "--transport", "http", "--method", "tools/call", "--tool-name", "solve",

@@ -37,14 +37,15 @@ async def test_http_server_writes_and_removes_daemon_file(fake_market):
     from mcp import ClientSession
     from mcp.client.streamable_http import streamablehttp_client
 
-    from micromarket.daemon import daemon_info
+    from micromarket.daemon import daemon_info, read_token
 
     ready, stop = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(server.aserve_http("127.0.0.1", 0, market=fake_market, ready=ready, stop=stop))
     await asyncio.wait_for(ready.wait(), 60)
     info = daemon_info(fake_market.settings.home)
     assert info and info["url"].startswith("http://127.0.0.1:") and info["url"].endswith("/mcp")
-    async with streamablehttp_client(info["url"]) as (read, write, _), ClientSession(read, write) as session:
+    auth = {"Authorization": f"Bearer {read_token(fake_market.settings.home)}"}
+    async with streamablehttp_client(info["url"], headers=auth) as (read, write, _), ClientSession(read, write) as session:
         await session.initialize()
         res = await session.call_tool("solve", {"task": TASK})
         assert "8.05 km" in res.structuredContent["answer"]
