@@ -18,8 +18,14 @@ def context_of(runtime: Runtime[Context] | None) -> Context:
 
 
 async def aservices(runtime: Runtime[Context] | None) -> Services:
-    """The services of the run's data directory, found off the event loop (the first call opens files)."""
-    return await asyncio.to_thread(lambda: services_for(settings_from_context(context_of(runtime))))
+    """The services of the run's data directory, found off the event loop (the first call opens and checks files)."""
+
+    def find() -> Services:
+        svc = services_for(settings_from_context(context_of(runtime)))
+        svc.store, svc.ledger  # noqa: B018 - open (and integrity-check) the stores here, not on the loop
+        return svc
+
+    return await asyncio.to_thread(find)
 
 
 async def chat_model_of(runtime: Runtime[Context] | None):
