@@ -143,7 +143,7 @@ class Marketplace:
             card = parse_card(card)
         from micromarket.capability_index.cards import endpoint_of
         from micromarket.capability_index.security import assert_clean, other_tool_names
-        from micromarket.specialists.vetting import check_transport
+        from micromarket.specialists.launchable import check_transport
 
         check_transport(card.transport)  # an in-process target no plugin declared, a '..' or missing program: refused
         # tool poisoning: refused before anything is stored, embedded or shown to a model
@@ -183,7 +183,7 @@ class Marketplace:
         return self._svc.ledger.status(specialist_id)
 
     def specialists(self) -> list[dict]:
-        from micromarket.specialists.vetting import shown
+        from micromarket.specialists.launchable import shown
 
         rows = self._svc.store.rows()
         cards = {c.id: c for c in self._svc.store.cards()}

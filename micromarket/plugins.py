@@ -3,7 +3,7 @@
 An entry point names a callable returning a list of SpecialistCard (or card
 dicts, or paths to card files). The built-ins load through the same path.
 Only cards declared this way may use an in-process transport (see
-micromarket.specialists.vetting).
+micromarket.specialists.launchable).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from micromarket.capability_index.cards import SpecialistCard
-from micromarket.specialists.vetting import GROUP, installed_cards
+from micromarket.specialists.launchable import GROUP, installed_cards
 
 __all__ = ["GROUP", "plugin_cards"]
 

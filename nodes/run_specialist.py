@@ -210,7 +210,8 @@ async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> Subtas
         return subtask_result(run_id, sub, "unsupported", text=text, attempts=attempts,
                               reason="the candidate specialists declined: " + "; ".join(f"{a['specialist_id']}: {a.get('error', '')}" for a in attempts))
     return subtask_result(run_id, sub, "failed", text=text, attempts=attempts,
-                          reason="every candidate failed: " + "; ".join(f"{a['specialist_id']} {a['outcome']}" for a in attempts))
+                          reason="every candidate failed: " + "; ".join(
+                              f"{a['specialist_id']} {a['outcome']}" + (f" ({a['error']})" if a.get("error") else "") for a in attempts))
 
 
 async def run_specialist(state: WorkerState, runtime: Runtime[Context]) -> dict:

@@ -10,7 +10,7 @@ import re
 import sys
 
 from micromarket.capability_index.cards import Transport
-from micromarket.specialists.vetting import check_inprocess, resolve_program
+from micromarket.specialists.launchable import check_inprocess, resolve_program
 
 log = logging.getLogger("micromarket.pool")
 
@@ -43,7 +43,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def launch_command(t: Transport) -> list[str]:
     """The exact argv of a stdio specialist: "{python}" is this interpreter, the program an absolute path.
 
-    Raises CardError when the program climbs with '..' or does not exist (see vetting.resolve_program)."""
+    Raises CardError when the program climbs with '..' or does not exist (see launchable.resolve_program)."""
     argv = [sys.executable if a == "{python}" else a for a in (t.command or [])]
     argv[0] = resolve_program(t)
     return argv

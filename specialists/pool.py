@@ -60,7 +60,7 @@ class _Conn:
     guard: Any = None
     progress: int = 0  # progress notifications received (they never extend a deadline)
     recheck: asyncio.Task | None = None  # verification started by a list_changed notification
-    cause: str = ""  # a stdio server's exit code and stderr tail, once its session has ended
+    stderr: str = ""  # the tail of a stdio server's stderr (with its exit code), once its session has ended
 
 
 class SpecialistPool:
@@ -197,7 +197,7 @@ class SpecialistPool:
         finally:
             conn.session = None
             if errlog is not None:
-                conn.cause = failure_cause(stderr_tail(errlog))
+                conn.stderr = stderr_tail(errlog)
                 errlog.close()
 
     def _message_handler(self, conn: _Conn, name: str):
@@ -264,8 +264,7 @@ class SpecialistPool:
                 err = conn.error
                 await self._drop(key)
                 kind, transient = classify(err)
-                cause = f" ({conn.cause})" if conn.cause else ""
-                raise SpecialistCallError(f"specialist {name}: cannot start or connect{cause}: {describe(err)}", kind="error", transient=transient)
+                raise SpecialistCallError(_with_cause(f"specialist {name}: cannot start or connect: {describe(err)}", conn), kind="error", transient=transient)
             self._connected.add(key)
             await self._verify_or_drop(key, conn, "reconnect" if reconnect else "connect")
             return conn
@@ -319,9 +318,9 @@ class SpecialistPool:
         except Exception as e:  # noqa: BLE001
             kind, transient = classify(e)
             if kind == "timeout" or transient:
-                await self._drop(card.id)  # waits for a stdio server to end: conn.cause is then filled
-            if transient and conn.cause:
-                raise SpecialistCallError(f"specialist {card.id}: {tool} failed ({conn.cause}): {describe(e)}", kind=kind, transient=True) from None
+                await self._drop(card.id)  # waits for a stdio server to end: conn.stderr is then filled
+            if transient and conn.stderr:
+                raise SpecialistCallError(_with_cause(f"specialist {card.id}: {tool} failed: {describe(e)}", conn), kind=kind, transient=True) from None
             if kind == "timeout":
                 raise SpecialistCallError(f"specialist {card.id}: {tool} exceeded its {timeout:g} s deadline", kind="timeout") from None
             if kind == "schema" and isinstance(e, RuntimeError):  # mcp.ClientSession checked structuredContent against outputSchema
@@ -355,6 +354,14 @@ class SpecialistPool:
             if getattr(c, "text", None):
                 return c.text
         return None
+
+
+def _with_cause(message: str, conn: _Conn, room: int = 290) -> str:
+    """The message, then the server's exit code and last words, within ``room`` characters (reasons are kept short)."""
+    if not conn.stderr:
+        return message
+    cause = failure_cause(conn.stderr, limit=max(40, room - len(message) - 50))
+    return f"{message} ({cause})" if cause else message
 
 
 def _count_progress(conn: _Conn):

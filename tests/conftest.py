@@ -12,7 +12,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 # The fake specialists in tests/fakes (and tests/unit) run in process; a card may name an in-process target only
 # when an installed plugin declares it or its module is under this allowance (inherited by CLI subprocesses).
-from micromarket.specialists.vetting import allow_inprocess_modules  # noqa: E402
+from micromarket.specialists.launchable import allow_inprocess_modules  # noqa: E402
 
 allow_inprocess_modules("tests")
 

@@ -1,12 +1,13 @@
-"""A stdio MCP specialist whose solve tool hangs; it writes its pid to $HANG_PID_FILE when the call arrives.
+"""A stdio MCP specialist whose solve tool hangs the whole server (a sync sleep blocks its event loop, so it never
+sees stdin close); it writes its pid to $HANG_PID_FILE when the call arrives.
 
     python -m tests.fakes.hang_stdio
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
+import time
 
 from mcp.server.fastmcp import FastMCP
 
@@ -14,14 +15,14 @@ mcp = FastMCP("fake-hang-stdio", log_level="WARNING")
 
 
 @mcp.tool()
-async def solve(task: str, context: str = "") -> str:
+def solve(task: str, context: str = "") -> str:
     """convert miles to kilometers, length unit conversion of distances"""
     path = os.environ.get("HANG_PID_FILE")
     if path:
         with open(path + ".tmp", "w") as f:
             f.write(str(os.getpid()))
         os.replace(path + ".tmp", path)
-    await asyncio.sleep(3600)
+    time.sleep(3600)
     return "never"
 
 

@@ -55,12 +55,13 @@ def home(tmp_path):
 def _store_unvetted(home: Path, card: dict) -> None:
     """A card that reached the store without registration (an older version, a hand-edited database)."""
     from micromarket import Marketplace
-    from micromarket.capability_index.cards import parse_card
+    from micromarket.capability_index.cards import endpoint_of, parse_card
 
     mp = Marketplace.open(home=home, builtins=False, embedding_model="fake")
     c = parse_card(card)
     mp.services.store.add(c, source="legacy")
-    mp.services.index.upsert([c], status={c.id: "active"})
+    mp.services.ledger.register(c.id, c.fingerprint(), endpoint_of(c.transport), status="active")
+    mp.services.index.upsert([c])
     mp.close()
 
 
@@ -111,7 +112,7 @@ def test_attack_inprocess_target_the_test_allowance_is_not_in_a_card(home, tmp_p
 def test_attack_inprocess_target_declared_by_an_installed_plugin_is_accepted(home, monkeypatch):
     from micromarket import Marketplace
     from micromarket.errors import CardError
-    from micromarket.specialists import vetting
+    from micromarket.specialists import launchable as vetting
 
     declared = inproc_card("plugged", "tests.fakes.servers:miles_server", [MILES])
     monkeypatch.setitem(sys.modules, "acme_plugin", type(sys)("acme_plugin"))
