@@ -167,6 +167,9 @@ class Fixture:
                 os.environ.pop("MICROMARKET_EMBEDDING_MODEL", None)
             else:
                 os.environ["MICROMARKET_EMBEDDING_MODEL"] = old
+        from micromarket.specialists.launchable import allow_inprocess_modules
+
+        allow_inprocess_modules("micromarket.benchmarks")  # echo_server below runs in process
         self.mp.register({"id": "echo", "name": "echo", "description": "convert miles to kilometers",
                           "capabilities": [{"name": "convert", "description": "convert miles to kilometers, length units"}],
                           "transport": {"kind": "inprocess", "target": "micromarket.benchmarks.fuzz:echo_server"}})

@@ -74,7 +74,9 @@ def _cards(kind: str, sleep: float) -> list[dict]:
 
 def _open(home: Path, kind: str, sleep: float, embedding_model: str | None):
     from micromarket.api import Marketplace
+    from micromarket.specialists.launchable import allow_inprocess_modules
 
+    allow_inprocess_modules("micromarket.benchmarks")  # the noop servers run in process (also in `solve` subprocesses)
     mp = Marketplace.open(home=home, builtins=False, embedding_model=embedding_model, call_timeout_s=30)
     if not mp.specialists():
         for c in _cards(kind, sleep):

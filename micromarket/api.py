@@ -143,7 +143,9 @@ class Marketplace:
             card = parse_card(card)
         from micromarket.capability_index.cards import endpoint_of
         from micromarket.capability_index.security import assert_clean, other_tool_names
+        from micromarket.specialists.launchable import check_transport
 
+        check_transport(card.transport)  # an in-process target no plugin declared, a '..' or missing program: refused
         # tool poisoning: refused before anything is stored, embedded or shown to a model
         assert_clean(card, other_tools=other_tool_names(self._svc.store.cards(), exclude=card.id))
         self._svc.store.add(card, replace=replace, source="register")
@@ -181,6 +183,8 @@ class Marketplace:
         return self._svc.ledger.status(specialist_id)
 
     def specialists(self) -> list[dict]:
+        from micromarket.specialists.launchable import shown
+
         rows = self._svc.store.rows()
         cards = {c.id: c for c in self._svc.store.cards()}
         status = self._svc.ledger.registered(cards)
@@ -189,7 +193,8 @@ class Marketplace:
             r.update(status=st["status"], status_reason=st["reason"])
             c = cards.get(r["id"])
             if c:
-                r.update(name=c.name, capabilities=[x.name for x in c.capabilities], cost_per_call=c.cost_per_call, transport=c.transport.kind)
+                r.update(name=c.name, capabilities=[x.name for x in c.capabilities], cost_per_call=c.cost_per_call, transport=c.transport.kind,
+                         launch=shown(c.transport))
         return rows
 
     def callable_cards(self) -> list[SpecialistCard]:

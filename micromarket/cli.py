@@ -215,7 +215,7 @@ def specialists_list(home: Optional[Path] = HomeOpt, as_json: bool = typer.Optio
         t.add_column(c)
     for r in rows:
         t.add_row(r["id"], r["version"], r["status"] + (f" ({r['status_reason']})" if r.get("status_reason") else ""),
-                  ", ".join(r.get("capabilities", [])), f"{r.get('cost_per_call', 0):g}", str(r.get("transport", "")))
+                  ", ".join(r.get("capabilities", [])), f"{r.get('cost_per_call', 0):g}", str(r.get("launch") or r.get("transport", "")))
     _console().print(t)
 
 

@@ -185,7 +185,10 @@ def plan_import(market, source: str | Path | dict, *, only: list[str] | None = N
         except (InputError, ValueError) as e:
             plans.append(PlannedServer(name, sid, None, "", error=str(e)))
             continue
-        launches = t.url if t.kind == "http" else shlex.join(launch_command(t))
+        try:
+            launches = t.url if t.kind == "http" else shlex.join(launch_command(t))
+        except InputError:  # a missing program or a '..': shown as configured; the probe reports it down, with the reason
+            launches = shlex.join(t.command or [])
         plans.append(PlannedServer(name, sid, t, launches, replaces=market.services.store.has(sid)))
     return plans
 

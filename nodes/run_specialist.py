@@ -210,7 +210,15 @@ async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> Subtas
         return subtask_result(run_id, sub, "unsupported", text=text, attempts=attempts,
                               reason="the candidate specialists declined: " + "; ".join(f"{a['specialist_id']}: {a.get('error', '')}" for a in attempts))
     return subtask_result(run_id, sub, "failed", text=text, attempts=attempts,
-                          reason="every candidate failed: " + "; ".join(f"{a['specialist_id']} {a['outcome']}" for a in attempts))
+                          reason="every candidate failed: " + "; ".join(f"{a['specialist_id']} {a['outcome']}{_cause(a)}" for a in attempts))
+
+
+def _cause(a: Attempt) -> str:
+    """Why an attempt failed, for the subtask's reason; never text that was refused as an injection."""
+    err = a.get("error") or ""
+    if not err or a["outcome"] == "injection" or output_injection(err):
+        return ""
+    return f" ({err})"
 
 
 async def run_specialist(state: WorkerState, runtime: Runtime[Context]) -> dict:

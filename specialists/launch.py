@@ -10,6 +10,7 @@ import re
 import sys
 
 from micromarket.capability_index.cards import Transport
+from micromarket.specialists.launchable import check_inprocess, resolve_program
 
 log = logging.getLogger("micromarket.pool")
 
@@ -40,8 +41,43 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def launch_command(t: Transport) -> list[str]:
-    """The exact argv of a stdio specialist; "{python}" is this interpreter."""
-    return [sys.executable if a == "{python}" else a for a in (t.command or [])]
+    """The exact argv of a stdio specialist: "{python}" is this interpreter, the program an absolute path.
+
+    Raises CardError when the program climbs with '..' or does not exist (see launchable.resolve_program)."""
+    argv = [sys.executable if a == "{python}" else a for a in (t.command or [])]
+    argv[0] = resolve_program(t)
+    return argv
+
+
+WATCHDOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "watchdog.py")
+
+
+def supervised(argv: list[str]) -> list[str]:
+    """On Linux, argv run under the watchdog: the server dies with this process and reports its exit code."""
+    if not sys.platform.startswith("linux"):
+        return argv
+    return [sys.executable, "-I", "-S", WATCHDOG, str(os.getpid()), "--", *argv]
+
+
+def stderr_tail(f, limit: int = 2000) -> str:
+    """The last lines a child wrote to its stderr file, on one line, control characters removed."""
+    try:
+        size = os.fstat(f.fileno()).st_size
+        data = os.pread(f.fileno(), limit, max(0, size - limit)).decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""
+    lines = [re.sub(r"[\x00-\x1f\x7f]", " ", ln).strip() for ln in data.splitlines()]
+    return " | ".join(ln for ln in lines if ln)
+
+
+def failure_cause(tail: str, limit: int = 220) -> str:
+    """Exit code first (the watchdog's last line), then the end of what the server said."""
+    if not tail:
+        return ""
+    m = re.search(r"\[micromarket\] specialist process (exited with code -?\d+|was killed by \w+)", tail)
+    rest = tail[: m.start()].rstrip(" |") if m else tail
+    said = "..." + rest[-limit:] if len(rest) > limit else rest
+    return "; ".join(x for x in ((f"process {m.group(1)}" if m else ""), (f"stderr: {said}" if said else "")) if x)
 
 
 def preload_mcp() -> None:
@@ -54,7 +90,7 @@ def preload_mcp() -> None:
 
 def resolve_target(target: str):
     """'module:attr' -> a FastMCP server (or a zero-argument factory returning one)."""
-    mod, _, attr = target.partition(":")
+    mod, _, attr = check_inprocess(target).partition(":")
     obj = getattr(importlib.import_module(mod), attr or "mcp")
     if callable(obj) and not hasattr(obj, "_mcp_server"):
         obj = obj()

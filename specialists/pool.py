@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shlex
+import tempfile
 import threading
 import time
 from contextlib import AsyncExitStack
@@ -23,7 +23,15 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from micromarket.capability_index.cards import SpecialistCard, Transport, endpoint_of
 from micromarket.errors import SpecialistCallError
 from micromarket.specialists.failures import classify, describe, retryable
-from micromarket.specialists.launch import child_env, launch_command, preload_mcp, resolve_target
+from micromarket.specialists.launch import (
+    child_env,
+    failure_cause,
+    launch_command,
+    preload_mcp,
+    resolve_target,
+    stderr_tail,
+    supervised,
+)
 
 __all__ = ["CallOutcome", "SpecialistPool", "child_env", "classify", "launch_command"]
 
@@ -52,6 +60,7 @@ class _Conn:
     guard: Any = None
     progress: int = 0  # progress notifications received (they never extend a deadline)
     recheck: asyncio.Task | None = None  # verification started by a list_changed notification
+    stderr: str = ""  # the tail of a stdio server's stderr (with its exit code), once its session has ended
 
 
 class SpecialistPool:
@@ -147,6 +156,7 @@ class SpecialistPool:
         from mcp import ClientSession
 
         handler = self._message_handler(conn, name)
+        errlog = None  # the stdio server's stderr: its tail explains a crash
         try:
             async with AsyncExitStack() as stack:
                 if t.kind == "stdio":
@@ -155,10 +165,10 @@ class SpecialistPool:
 
                     argv = launch_command(t)
                     env = child_env(t.env)
-                    params = StdioServerParameters(command=argv[0], args=argv[1:], env=env, cwd=t.cwd)
+                    run = supervised(argv)
+                    params = StdioServerParameters(command=run[0], args=run[1:], env=env, cwd=t.cwd)
                     log.info("launching specialist %s: %s (cwd %s, env %s)", name, shlex.join(argv), t.cwd or ".", ",".join(sorted(env)))
-                    errlog = open(os.devnull, "w")  # noqa: SIM115
-                    stack.callback(errlog.close)
+                    errlog = tempfile.TemporaryFile(prefix=f"mm-{name[:40]}-stderr-")  # noqa: SIM115 - closed in finally
                     read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
                     session = await stack.enter_async_context(ClientSession(read, write, message_handler=handler))
                 elif t.kind == "http":
@@ -186,6 +196,9 @@ class SpecialistPool:
                 raise
         finally:
             conn.session = None
+            if errlog is not None:
+                conn.stderr = stderr_tail(errlog)
+                errlog.close()
 
     def _message_handler(self, conn: _Conn, name: str):
         async def handle(message) -> None:
@@ -251,7 +264,7 @@ class SpecialistPool:
                 err = conn.error
                 await self._drop(key)
                 kind, transient = classify(err)
-                raise SpecialistCallError(f"specialist {name}: cannot start or connect: {describe(err)}", kind="error", transient=transient)
+                raise SpecialistCallError(_with_cause(f"specialist {name}: cannot start or connect: {describe(err)}", conn), kind="error", transient=transient)
             self._connected.add(key)
             await self._verify_or_drop(key, conn, "reconnect" if reconnect else "connect")
             return conn
@@ -305,7 +318,9 @@ class SpecialistPool:
         except Exception as e:  # noqa: BLE001
             kind, transient = classify(e)
             if kind == "timeout" or transient:
-                await self._drop(card.id)
+                await self._drop(card.id)  # waits for a stdio server to end: conn.stderr is then filled
+            if transient and conn.stderr:
+                raise SpecialistCallError(_with_cause(f"specialist {card.id}: {tool} failed: {describe(e)}", conn), kind=kind, transient=True) from None
             if kind == "timeout":
                 raise SpecialistCallError(f"specialist {card.id}: {tool} exceeded its {timeout:g} s deadline", kind="timeout") from None
             if kind == "schema" and isinstance(e, RuntimeError):  # mcp.ClientSession checked structuredContent against outputSchema
@@ -339,6 +354,14 @@ class SpecialistPool:
             if getattr(c, "text", None):
                 return c.text
         return None
+
+
+def _with_cause(message: str, conn: _Conn, room: int = 290) -> str:
+    """The message, then the server's exit code and last words, within ``room`` characters (reasons are kept short)."""
+    if not conn.stderr:
+        return message
+    cause = failure_cause(conn.stderr, limit=max(40, room - len(message) - 50))
+    return f"{message} ({cause})" if cause else message
 
 
 def _count_progress(conn: _Conn):

@@ -10,6 +10,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+# The fake specialists in tests/fakes (and tests/unit) run in process; a card may name an in-process target only
+# when an installed plugin declares it or its module is under this allowance (inherited by CLI subprocesses).
+from micromarket.specialists.launchable import allow_inprocess_modules  # noqa: E402
+
+allow_inprocess_modules("tests")
+
 
 def inproc_card(sid: str, target: str, caps: list[dict], **kw) -> dict:
     """A card for an in-process FastMCP server defined in tests/fakes/servers.py."""

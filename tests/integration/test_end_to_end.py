@@ -89,7 +89,7 @@ def test_malformed_and_duplicate_cards_leave_the_store_intact(home, tmp_path):
     assert p.returncode != 0 and "capabilities" in p.stderr.decode() and "Traceback" not in p.stderr.decode()
     dup = tmp_path / "dup.yaml"
     dup.write_text(
-        "id: units\nname: x\ndescription: y\ncapabilities: [{name: c, description: d}]\ntransport: {kind: stdio, command: [x]}\n"
+        "id: units\nname: x\ndescription: y\ncapabilities: [{name: c, description: d}]\ntransport: {kind: stdio, command: ['{python}']}\n"
     )
     p = cli(home, "specialists", "add", str(dup))
     assert p.returncode != 0 and "already registered" in p.stderr.decode()
