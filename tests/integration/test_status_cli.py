@@ -58,7 +58,7 @@ def solve(home: Path, seed: int = 1) -> dict:
     return json.loads(mm(home, "solve", "convert 5 miles to km", "--json", "--no-daemon", "--seed", str(seed)).stdout)
 
 
-def test_injection_quarantines_once_and_for_all(tmp_path):
+def test_attack_quarantine_injection_once_and_for_all(tmp_path):
     home, calls = tmp_path / "home", tmp_path / "calls.log"
     mm(home, "specialists", "add", str(stdio_card(tmp_path / "inj.yaml", "injector", "inject", calls)))
     assert listed(home) == {"injector": "newcomer"}  # a new registration starts as a newcomer
@@ -90,7 +90,7 @@ def test_injection_quarantines_once_and_for_all(tmp_path):
     assert listed(home)["fresh-face"] == trusted(home)["fresh-face"] == "newcomer"
 
 
-def test_on_off_specialist_demoted_everywhere(tmp_path):
+def test_attack_demotion_on_off_specialist_everywhere(tmp_path):
     from micromarket import Marketplace
 
     home = tmp_path / "home"
@@ -116,7 +116,7 @@ def test_on_off_specialist_demoted_everywhere(tmp_path):
     assert "demoted" in (rows["onoff"]["status_reason"] or "")
 
 
-def test_imported_servers_are_newcomers_and_keep_their_identity(fake_market, tmp_path):
+def test_attack_whitewash_imported_server_keeps_its_identity(fake_market, tmp_path):
     root = str(ROOT)
     mp = fake_market
     server = {"command": sys.executable, "args": ["-m", "tests.fakes.stdio_specialist", "inject", str(tmp_path / "calls.log")],

@@ -35,7 +35,7 @@ def test_builtins_are_registered_trusted(tmp_path, monkeypatch):
         assert {r["specialist_id"] for r in mp.trust()} >= {r["id"] for r in rows}
 
 
-def test_identity_is_what_a_specialist_is_not_its_id(fake_market):
+def test_attack_whitewash_identity_is_what_a_specialist_is_not_its_id(fake_market):
     mp = fake_market
     mp.services.ledger.set_status("miles", "quarantined", "caught injecting")
     mp.remove("miles")
@@ -49,7 +49,7 @@ def test_identity_is_what_a_specialist_is_not_its_id(fake_market):
     assert mp.status("miles") == "quarantined"
 
 
-def test_copies_share_one_identity_and_its_traffic(fake_market):
+def test_attack_sybil_copies_share_one_identity_and_its_traffic(fake_market):
     mp = fake_market
     mp.register(inproc_card("copy1", "tests.fakes.servers:miles_server", [MILES]))
     mp.register(inproc_card("copy2", "tests.fakes.servers:miles_server", [MILES]))
