@@ -128,3 +128,37 @@ def test_attack_whitewash_imported_server_keeps_its_identity(fake_market, tmp_pa
     (res,) = mp.import_servers({"mcpServers": {"same-server-new-name": server}}, timeout=60)
     assert res["status"] == "registered"
     assert mp.status("same-server-new-name") == "quarantined"  # the identity is the server, not the name
+
+
+def _means(home: Path) -> dict[str, float]:
+    return {r["specialist_id"]: r["mean"] for r in json.loads(mm(home, "trust", "show", "--json").stdout)}
+
+
+def test_attack_confident_liar_loses_to_an_established_honest_peer(tmp_path):
+    """A specialist that always claims confidence 1.0 with a wrong value, asked alongside an honest one with a
+    record (`solve --redundancy 2`): the honest answer is returned every time and only the liar loses trust."""
+    from micromarket import Marketplace
+
+    home, calls = tmp_path / "home", tmp_path / "calls.log"
+    with Marketplace.open(home=home, builtins=False, embedding_model="fake") as mp:
+        mp.register(stdio_card(tmp_path / "honest.yaml", "honest", "honest", calls))
+        for i in range(5):  # a record: five answers the user confirmed
+            out = mp.solve("convert 5 miles to km", seed=i)
+            assert out["subtasks"][0]["specialist"] == "honest"
+            mp.feedback(out["run_id"], True)
+        assert mp.status("honest") == "active"  # vetted by its record
+    mm(home, "specialists", "add", str(stdio_card(tmp_path / "liar.yaml", "liar", "liar", calls)))
+    before = _means(home)
+    for seed in range(3):
+        out = json.loads(mm(home, "solve", "convert 5 miles to km", "--json", "--no-daemon", "--redundancy", "2",
+                            "--seed", str(seed)).stdout)
+        sub = out["subtasks"][0]
+        assert sub["specialist"] == "honest" and "8.05 km" in sub["answer"], sub
+        assert "8.05 km" in out["answer"]  # the liar's value is shown only as the disagreeing alternative
+        (rec,) = json.loads(mm(home, "routing", out["run_id"], "--json").stdout)
+        assert sorted(a["specialist_id"] for a in rec["attempts"]) == ["honest", "liar"]  # both were asked
+        assert all(a["outcome"] == "ok" for a in rec["attempts"])
+    after = _means(home)
+    assert after["liar"] < before["liar"], (before, after)  # repeated disagreement with a trusted peer costs trust
+    assert after["honest"] >= before["honest"], (before, after)
+    assert listed(home)["liar"] == "newcomer"  # ... but is not a quarantine
