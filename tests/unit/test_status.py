@@ -108,3 +108,20 @@ def test_statuses_of_an_older_card_store_are_adopted(tmp_path, monkeypatch):
         rows = {r["id"]: (r["status"], r["status_reason"]) for r in mp.specialists()}
         assert rows == {"miles": ("quarantined", "tool drift"), "other": ("active", "new identity")}
 
+
+
+@pytest.mark.parametrize("args, kwargs, named", [
+    ((42,), {}, "got int"),
+    ((None,), {}, "got NoneType"),
+    (("",), {}, "card path is empty"),
+    (("no/such/card.yaml",), {}, "card file not found"),
+    ((inproc_card("x", "tests.fakes.servers:miles_server", [MILES]),), {"trusted": "bogus"}, "trusted must be True or False"),
+    ((inproc_card("x", "tests.fakes.servers:miles_server", [MILES]),), {"replace": 1}, "replace must be True or False"),
+    (({"id": "x"},), {}, "invalid specialist card"),
+])
+def test_attack_cli_reports_register_bad_arguments_name_the_problem(fake_market, args, kwargs, named):
+    from micromarket.errors import InputError
+
+    with pytest.raises(InputError, match=named):
+        fake_market.register(*args, **kwargs)
+    assert {r["id"] for r in fake_market.specialists()} == {"miles", "calculus"}  # nothing half-registered
