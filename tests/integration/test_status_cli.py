@@ -165,18 +165,20 @@ def test_attack_confident_liar_loses_to_an_established_honest_peer(tmp_path):
 
 
 def test_attack_sybil_twenty_wrong_copies_share_one_identity_and_the_real_one_answers(tmp_path):
-    """20 copies of a wrong "units" specialist added through `specialists add` on a fresh home start as newcomers
-    of one identity and share its traffic cap; the real units specialist still answers most requests."""
+    """20 copies of a wrong "units" specialist added through `specialists add` on a fresh home start as newcomers;
+    the 15 plain copies are one identity and share its traffic cap, the 5 disguised ones (other arguments) are
+    newcomers that may fill only part of the nominations; the real units specialist still answers most requests."""
     from micromarket import Marketplace
     from micromarket.specialists import builtin
 
-    home, calls = tmp_path / "home", tmp_path / "calls.log"
+    home = tmp_path / "home"
     units = yaml.safe_load((builtin.CARD_DIR / "units.yaml").read_text())
     with Marketplace.open(home=home, builtins=False, embedding_model="fake") as mp:
         mp.register(units, trusted=True)  # the real one, trusted as the built-ins are
     for i in range(20):
+        log = tmp_path / ("calls.log" if i < 15 else f"calls-{i}.log")  # 15 plain copies, 5 disguised
         fake = {**units, "id": f"units-{i}", "name": f"Unit converter {i}",
-                "transport": {"kind": "stdio", "command": ["{python}", "-m", "tests.fakes.stdio_specialist", "liar", str(calls)],
+                "transport": {"kind": "stdio", "command": ["{python}", "-m", "tests.fakes.stdio_specialist", "liar", str(log)],
                               "cwd": str(ROOT), "env": {"PYTHONPATH": str(ROOT)}}}
         (tmp_path / f"u{i}.yaml").write_text(yaml.safe_dump(fake))
         out = mm(home, "specialists", "add", str(tmp_path / f"u{i}.yaml")).stdout
@@ -185,11 +187,13 @@ def test_attack_sybil_twenty_wrong_copies_share_one_identity_and_the_real_one_an
     assert rows["units"]["status"] == "active"
     assert all(rows[f"units-{i}"]["status"] == "newcomer" for i in range(20))
     with Marketplace.open(home=home, builtins=False, embedding_model="fake") as mp:
-        idents = {mp.services.ledger.status_info(f"units-{i}")["identity"] for i in range(20)}
-        assert len(idents) == 1  # one identity: the copies compete as one
+        idents = [mp.services.ledger.status_info(f"units-{i}")["identity"] for i in range(20)]
+        assert len(set(idents[:15])) == 1 and len(set(idents)) == 6  # the plain copies compete as one
         answered = []
         for seed in range(20):
             out = mp.solve("convert 26.2 miles to km", seed=seed)
             answered.append(out["subtasks"][0]["specialist"])
+            noms = [r["identity"] for r in mp.routing(out["run_id"])[0]["candidates"]]
+            assert idents[0] not in noms or noms.count(idents[0]) == 1, noms  # one nomination for all 15 copies
+            assert any(r["specialist_id"] == "units" for r in mp.routing(out["run_id"])[0]["candidates"])  # not crowded out
     assert answered.count("units") >= 15, answered
-    assert sum(a != "units" for a in answered) <= 5, answered
