@@ -1,4 +1,8 @@
-"""Calibration of self-reported confidence against verified outcomes (reported, never evidence)."""
+"""Calibration of self-reported confidence against verified outcomes.
+
+A self-report is never evidence; what a specialist's confidence is *worth* is read from its own verified
+record at that confidence (:func:`calibrated_confidence`), and that is what weighs in a disagreement.
+"""
 
 from __future__ import annotations
 
@@ -27,3 +31,38 @@ def calibration(pairs: Iterable[tuple[float, bool]], buckets: int = 5) -> dict |
                 }
             )
     return {"n": len(data), "brier": brier, "buckets": rows}
+
+
+# kinds of evidence that check an answer independently of the answers it competed with
+CALIBRATION_KINDS = ("user", "verified")
+BUCKETS = 5
+
+
+def bucket_of(confidence: float, buckets: int = BUCKETS) -> int:
+    return min(max(int(float(confidence) * buckets), 0), buckets - 1)
+
+
+def bucket_counts(pairs: Iterable[tuple[float, bool]], buckets: int = BUCKETS) -> list[list[int]]:
+    """``[[n, right], ...]`` per confidence bucket of one specialist × capability's verified record."""
+    out = [[0, 0] for _ in range(buckets)]
+    for c, ok in pairs:
+        if c is None or not math.isfinite(float(c)):
+            continue
+        b = out[bucket_of(c, buckets)]
+        b[0] += 1
+        b[1] += int(bool(ok))
+    return out
+
+
+def calibrated_confidence(confidence: float | None, counts: list[list[int]] | None, prior: float,
+                          strength: float = 2.0) -> float:
+    """P(right | it reported ``confidence``): its verified record at that confidence, shrunk towards ``prior``.
+
+    ``prior`` is what its trust implies; ``strength`` is the prior's weight in outcomes. Without a record
+    at that confidence the answer is the prior, whatever the specialist claims: a raw self-report moves nothing.
+    """
+    prior = min(max(float(prior), 0.0), 1.0)
+    if confidence is None or not counts:
+        return prior
+    n, right = counts[bucket_of(confidence, len(counts))]
+    return (strength * prior + right) / (strength + n)

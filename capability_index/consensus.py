@@ -7,7 +7,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from micromarket.capability_index.calibration import calibrated_confidence
 from micromarket.capability_index.posterior import EVIDENCE_WEIGHTS, check_unit
+from micromarket.capability_index.ranking import accuracy_of
 from micromarket.errors import InputError
 
 _NUM_RE = re.compile(r"^[-+]?(?:\d+(?:[.,]\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
@@ -107,14 +109,45 @@ def consensus(answers: Sequence[dict], *, rel_tol: float = 1e-3, abs_tol: float 
     }
 
 
+def choose(answers: Sequence[dict]) -> tuple[int | None, dict]:
+    """Pick one of redundant answers: ``(index of the chosen answer or None, consensus result)``.
+
+    Each answer has ``key``, ``answer``/``value``, the raw self-reported ``confidence``, its specialist's
+    ``trust`` (posterior mean) and ``calibration`` (:func:`calibration.bucket_counts` of its verified record).
+    A side weighs the sum of trust × *calibrated* confidence of its members: a self-report counts only as far
+    as the specialist's record at that confidence bears it out, so a confident newcomer cannot outshout an
+    established peer. The chosen answer is the heaviest member of the winning group; on a tie (or nothing
+    to go on) the first answer, i.e. the selection order, never the loudest claim.
+    """
+    weighed = []
+    for a in answers:
+        t = a.get("trust")
+        t = 0.5 if t is None else check_unit("trust", t)
+        conf = calibrated_confidence(a.get("confidence"), a.get("calibration"), accuracy_of(t))
+        weighed.append({"key": a.get("key"), "answer": a.get("answer"), "value": a.get("value"),
+                        "confidence": conf, "trust": t})
+    cons = consensus(weighed)
+    if cons["value"] is None or not answers:
+        return (0 if answers else None), cons
+    winners = set(cons["groups"][0]["members"])
+    best = max((i for i, a in enumerate(weighed) if a["key"] in winners),
+               key=lambda i: (weighed[i]["confidence"] * weighed[i]["trust"], -i))
+    cons["calibrated"] = {a["key"]: round(a["confidence"], 4) for a in weighed}
+    return best, cons
+
+
 def consensus_evidence(result: dict, trust: dict[str, float] | None = None) -> list[tuple[str, str, bool, float]]:
     """Turn a consensus result into ledger evidence ``(key, kind, success, weight)``.
 
     Agreement counts for a specialist in proportion to the *other* agreeing
-    specialists' own trust (a clique of untrusted sybils earns little);
-    a specialist outside a strict majority gets "disagreement" weighted by the
-    majority's trust. Nothing is produced on a tie or a single answer.
-    Self-reported confidence plays no part here.
+    specialists' own trust (a clique of untrusted sybils earns little).
+    A specialist on a losing side gets "disagreement" weighted by the winning
+    side's trust and by the decision's margin ``(W_win - W_lose) / (W_win + W_lose)``
+    over the groups' weights: a clear loss against trusted peers costs up to
+    the kind's weight, a near tie almost nothing; one disagreement never
+    costs more than :data:`EVIDENCE_WEIGHTS` ``["disagreement"]``.
+    Nothing is produced on a tie or a single answer. Self-reported confidence
+    plays no part here.
     """
     trust = trust or {}
     groups = result.get("groups") or []
@@ -131,10 +164,13 @@ def consensus_evidence(result: dict, trust: dict[str, float] | None = None) -> l
             w = base_a * min(1.0, sum(peers))
             if w > 0:
                 out.append((k, "agreement", True, w))
-    if len(groups) > 1 and len(top["members"]) >= 2:
-        w = base_d * min(1.0, sum(top_trust) / len(top_trust))
-        for g in groups[1:]:
-            for k in g["members"]:
-                if w > 0:
-                    out.append((k, "disagreement", False, w))
+    win = float(top.get("weight") or 0.0)
+    vouch = min(1.0, sum(top_trust) / len(top_trust))
+    for g in groups[1:]:
+        lose = float(g.get("weight") or 0.0)
+        margin = (win - lose) / (win + lose) if win + lose > 0 else 0.0
+        w = base_d * vouch * min(1.0, max(0.0, margin))
+        for k in g["members"]:
+            if w > 1e-6:
+                out.append((k, "disagreement", False, w))
     return out

@@ -14,7 +14,6 @@ from typing import Any
 from micromarket.capability_index.cards import Capability, SpecialistCard, canonical_hash, endpoint_of
 from micromarket.errors import InputError
 
-DEFAULT_STATUS = "active"
 DOMAIN_FLAG = "domain:"  # metadata flag per domain, so that where={"domain": d} is an exact match
 
 
@@ -103,7 +102,7 @@ def entry_fingerprint(card: SpecialistCard, cap: Capability, doc: str) -> str:
     )
 
 
-def entry_metadata(card: SpecialistCard, cap: Capability, status: str, fingerprint: str) -> dict[str, Any]:
+def entry_metadata(card: SpecialistCard, cap: Capability, fingerprint: str) -> dict[str, Any]:
     md: dict[str, Any] = {
         "specialist_id": card.id,
         "capability": cap.name,
@@ -111,7 +110,6 @@ def entry_metadata(card: SpecialistCard, cap: Capability, status: str, fingerpri
         "domains": ",".join(card.domains),
         "cost": float(card.cost_per_call),
         "latency_ms": float(card.latency_ms),
-        "status": status,
         "version": card.version,
         "fingerprint": fingerprint,
     }
@@ -121,11 +119,12 @@ def entry_metadata(card: SpecialistCard, cap: Capability, status: str, fingerpri
 
 
 def public_metadata(md: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (md or {}).items() if not k.startswith(DOMAIN_FLAG)}
+    # "status": written by older versions; status lives with the identity in the ledger, never in the index
+    return {k: v for k, v in (md or {}).items() if not k.startswith(DOMAIN_FLAG) and k != "status"}
 
 
 def build_where(where: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Our filter vocabulary -> a Chroma ``where``: {"domain": str, "status": str, "max_cost": float}."""
+    """Our filter vocabulary -> a Chroma ``where``: {"domain": str, "max_cost": float, "specialist_id": str}."""
     if not where:
         return None
     clauses: list[dict[str, Any]] = []
@@ -134,14 +133,12 @@ def build_where(where: Mapping[str, Any] | None) -> dict[str, Any] | None:
             continue
         if k == "domain":
             clauses.append({DOMAIN_FLAG + str(v): True})
-        elif k == "status":
-            clauses.append({"status": str(v)})
         elif k == "max_cost":
             clauses.append({"cost": {"$lte": float(v)}})
         elif k == "specialist_id":
             clauses.append({"specialist_id": str(v)})
         else:
-            raise InputError(f"unknown index filter {k!r} (use domain, status, max_cost or specialist_id)")
+            raise InputError(f"unknown index filter {k!r} (use domain, max_cost or specialist_id)")
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -157,9 +154,6 @@ def matches_where(md: Mapping[str, Any], where: Mapping[str, Any] | None) -> boo
         if k == "domain":
             if not md.get(DOMAIN_FLAG + str(v)):
                 return False
-        elif k == "status":
-            if md.get("status") != str(v):
-                return False
         elif k == "max_cost":
             if float(md.get("cost", 0.0)) > float(v):
                 return False
@@ -167,5 +161,5 @@ def matches_where(md: Mapping[str, Any], where: Mapping[str, Any] | None) -> boo
             if md.get("specialist_id") != str(v):
                 return False
         else:
-            raise InputError(f"unknown index filter {k!r} (use domain, status, max_cost or specialist_id)")
+            raise InputError(f"unknown index filter {k!r} (use domain, max_cost or specialist_id)")
     return True

@@ -20,7 +20,6 @@ import numpy as np
 
 from micromarket.capability_index.cards import SpecialistCard
 from micromarket.capability_index.entries import (  # noqa: F401 - re-exported: the index's public vocabulary
-    DEFAULT_STATUS,
     DOMAIN_FLAG,
     Hit,
     build_where,
@@ -177,20 +176,17 @@ class CapabilityIndex:
         self,
         cards: Iterable[SpecialistCard],
         *,
-        status: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
     ) -> int:
         """Index every capability of ``cards``. Unchanged entries are skipped, capabilities a
         card no longer declares are removed. Returns the number of entries written.
         ``progress(done, total)`` is called before the first and after every written batch."""
         cards = list(cards)
-        status = dict(status or {})
         with self._lock:
             col = self.collection
             existing = self._all(["metadatas"])
             by_id = dict(zip(existing["ids"], existing["metadatas"]))
             to_embed: list[tuple[str, str, dict[str, Any]]] = []
-            meta_only: list[tuple[str, dict[str, Any]]] = []
             stale_ids: list[str] = []
             for card in cards:
                 new_keys = set()
@@ -200,20 +196,15 @@ class CapabilityIndex:
                     doc = capability_text(card, cap)
                     fp = entry_fingerprint(card, cap, doc)
                     old = by_id.get(key)
-                    st = status.get(card.id) or (old or {}).get("status") or DEFAULT_STATUS
-                    md = entry_metadata(card, cap, st, fp)
                     if old is not None and old.get("fingerprint") == fp:
-                        if old.get("status") != st:
-                            meta_only.append((key, md))
                         continue
+                    md = entry_metadata(card, cap, fp)
                     to_embed.append((key, doc, md))
                 for oid, omd in by_id.items():
                     if (omd or {}).get("specialist_id") == card.id and oid not in new_keys:
                         stale_ids.append(oid)
             if stale_ids:
                 col.delete(ids=stale_ids)
-            if meta_only:
-                col.update(ids=[k for k, _ in meta_only], metadatas=[m for _, m in meta_only])
             done = 0
             if progress is not None and to_embed:
                 progress(0, len(to_embed))
@@ -253,9 +244,9 @@ class CapabilityIndex:
             finally:
                 if pool is not None:
                     pool.shutdown(wait=True)
-            if to_embed or meta_only or stale_ids:
+            if to_embed or stale_ids:
                 self.generation += 1
-        return len(to_embed) + len(meta_only)
+        return len(to_embed)
 
     def _ids_of(self, specialist_id: str) -> tuple[list[str], list[dict[str, Any]]]:
         got = self.collection.get(where={"specialist_id": specialist_id}, include=["metadatas"])
@@ -269,24 +260,10 @@ class CapabilityIndex:
                 self.generation += 1
             return len(ids)
 
-    def set_status(self, specialist_id: str, status: str) -> None:
-        with self._lock:
-            ids, mds = self._ids_of(specialist_id)
-            if not ids:
-                return
-            new = []
-            for md in mds:
-                md = dict(md or {})
-                md["status"] = status
-                new.append(md)
-            self.collection.update(ids=ids, metadatas=new)
-            self.generation += 1
-
     def rebuild(
         self,
         cards: Iterable[SpecialistCard],
         *,
-        status: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
     ) -> int:
         """Drop the collection and re-create it from ``cards`` with the configured model."""
@@ -301,7 +278,7 @@ class CapabilityIndex:
                 COLLECTION, embedding_function=None, metadata=self._collection_metadata()
             )
             self.generation += 1
-            return self.upsert(cards, status=status, progress=progress)
+            return self.upsert(cards, progress=progress)
 
     # -- reads
 

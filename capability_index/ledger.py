@@ -19,7 +19,7 @@ from pathlib import Path
 
 from micromarket.capability_index import identities as ID
 from micromarket.capability_index import posterior as T
-from micromarket.capability_index.calibration import calibration
+from micromarket.capability_index.calibration import CALIBRATION_KINDS, bucket_counts, calibration
 from micromarket.capability_index.evidence import DAY, DecayPolicy, EvidenceBook
 from micromarket.capability_index.ledger_db import LedgerDB, check_id
 from micromarket.capability_index.outcomes import ROUTING_OUTCOMES
@@ -97,6 +97,27 @@ class TrustLedger:
         return self.evidence.record(run_id=run_id, subtask_id=subtask_id, specialist_id=specialist_id,
                                     capability=capability, kind=kind, success=success, weight=weight, note=note,
                                     version=version, confidence=confidence)
+
+    def calibration_counts(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[list[int]]]:
+        """Per (specialist_id, capability): its verified record by self-reported confidence bucket, in one read."""
+        want = set((str(s), str(c)) for s, c in pairs)
+        if not want:
+            return {}
+        kinds = CALIBRATION_KINDS
+
+        def read(c):
+            got: dict[tuple[str, str], list[tuple[float, bool]]] = {k: [] for k in want}
+            ids = sorted({s for s, _ in want})
+            for r in c.execute(
+                f"SELECT specialist_id, capability, confidence, success FROM evidence WHERE confidence IS NOT NULL"
+                f" AND kind IN ({','.join('?' * len(kinds))}) AND specialist_id IN ({','.join('?' * len(ids))})",
+                (*kinds, *ids),
+            ):
+                if (r[0], r[1]) in got:
+                    got[(r[0], r[1])].append((r[2], bool(r[3])))
+            return {k: bucket_counts(v) for k, v in got.items()}
+
+        return self.db.read(read)
 
     # ---- identities and status (the one source of truth)
     def register(self, specialist_id: str, fingerprint: str | None, endpoint: str | None, *,
@@ -190,14 +211,14 @@ class TrustLedger:
     def trust_table(self) -> list[dict]:
         """One row per specialist × capability: alpha, beta, mean, n, errors, timeouts,
         reliability, calibration (Brier score of self-reported confidence vs verified
-        outcomes, or None), status; registered specialists without evidence get one row."""
+        and user-checked outcomes, or None), status; registered specialists without evidence get one row."""
         now = self.clock()
 
         def read(c):
             rows = c.execute("SELECT * FROM posteriors WHERE version='' ORDER BY specialist_id, capability").fetchall()
             statuses = {r["specialist_id"]: (r["status"], r["reason"]) for r in c.execute("SELECT * FROM identities")}
             listed = ID.registered(c)
-            kinds = tuple(sorted(T.VERIFIED_KINDS))
+            kinds = CALIBRATION_KINDS
             cal: dict[tuple[str, str], list[tuple[float, bool]]] = {}
             for r in c.execute(
                 f"SELECT specialist_id, capability, confidence, success FROM evidence WHERE confidence IS NOT NULL"

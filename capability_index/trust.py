@@ -7,8 +7,8 @@
 - on-off detection (vetting policy): :mod:`capability_index.vetting`
 """
 
-from micromarket.capability_index.calibration import calibration
-from micromarket.capability_index.consensus import consensus, consensus_evidence, normalize_text
+from micromarket.capability_index.calibration import bucket_counts, calibrated_confidence, calibration
+from micromarket.capability_index.consensus import choose, consensus, consensus_evidence, normalize_text
 from micromarket.capability_index.posterior import (
     DEFAULT_PENALTY, EVIDENCE_WEIGHTS, MAX_WEIGHT, NEWCOMER_PRIOR_ALPHA, NEWCOMER_PRIOR_BETA,
     PRIOR_ALPHA, PRIOR_BETA, RELIABILITY_KINDS, VERIFIED_KINDS, Posterior, check_kind, check_unit, check_weight,
@@ -22,7 +22,7 @@ from micromarket.capability_index.vetting import sudden_drop
 __all__ = [
     "DEFAULT_PENALTY", "EVIDENCE_WEIGHTS", "MAX_WEIGHT", "NEWCOMER_PRIOR_ALPHA", "NEWCOMER_PRIOR_BETA",
     "PRIOR_ALPHA", "PRIOR_BETA", "RELIABILITY_KINDS", "STATUSES", "VERIFIED_KINDS", "Candidate", "Posterior",
-    "RankOptions", "accuracy_of", "calibration", "check_kind", "check_unit", "check_weight", "choose_k", "consensus",
+    "RankOptions", "accuracy_of", "bucket_counts", "calibrated_confidence", "calibration", "choose", "check_kind", "check_unit", "check_weight", "choose_k", "consensus",
     "consensus_evidence", "decay_counts", "decay_factor", "evidence_delta", "make_posterior", "normalize_text", "prior",
     "prob_leader_best", "rank", "sharpen", "sudden_drop",
 ]

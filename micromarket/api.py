@@ -137,10 +137,18 @@ class Marketplace:
         ``trusted``; one whose definition or endpoint matches a known identity inherits that
         identity's status and history (a quarantined one stays quarantined under a new id).
         """
+        for name, flag in (("replace", replace), ("trusted", trusted)):
+            if not isinstance(flag, bool):
+                raise InputError(f"register: {name} must be True or False, got {flag!r}")
         if isinstance(card, (str, Path)):
+            if isinstance(card, str) and not card.strip():
+                raise InputError("register: the card path is empty; give a card file, a mapping or a SpecialistCard")
             card = load_card(card)
         elif isinstance(card, dict):
             card = parse_card(card)
+        elif not isinstance(card, SpecialistCard):
+            raise InputError(f"register: expected a SpecialistCard, a card mapping or the path of a card file, "
+                             f"got {type(card).__name__} {card!r:.60}")
         from micromarket.capability_index.cards import endpoint_of
         from micromarket.capability_index.security import assert_clean, other_tool_names
         from micromarket.specialists.launchable import check_transport

@@ -225,7 +225,9 @@ def specialists_add(card: Path = typer.Argument(..., help="A card file (.yaml, .
     """Register a specialist from its card and index its capabilities."""
     mp = _open(home)
     c = mp.register(card, replace=replace)
-    _console().print(f"registered {c.id} v{c.version} with {len(c.capabilities)} capabilities")
+    info = mp.services.ledger.status_info(c.id) or {}
+    why = f" ({info['reason']})" if info.get("reason") and info.get("reason") != "new identity" else ""
+    _console().print(f"registered {c.id} v{c.version} with {len(c.capabilities)} capabilities; status {mp.status(c.id)}{why}")
 
 
 @specialists_app.command("remove")

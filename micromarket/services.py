@@ -73,17 +73,22 @@ class Services:
 
     def ensure_ready(self, *, progress=None) -> None:
         """First run: register the built-in and plugin specialists (trusted) and build the index
-        (``progress(done, total)`` reports indexing, see capability_index.index.ProgressFn)."""
+        (``progress(done, total)`` reports indexing, see capability_index.index.ProgressFn).
+        Later runs: a built-in or plugin card whose installed version differs from the stored one is updated
+        and re-indexed (identity, status and trust history kept); cards users registered are never touched."""
         from micromarket.capability_index.cards import endpoint_of
 
         with self._lock:
-            if self.settings.builtins and len(self.store) == 0:
+            installed = []
+            if self.settings.builtins:
                 from micromarket.plugins import plugin_cards
 
-                for card, source in plugin_cards():
-                    if not self.store.has(card.id):
-                        self.store.add(card, source=source)
-                        self.ledger.register(card.id, card.fingerprint(), endpoint_of(card.transport), status="active")
+                installed = plugin_cards()
+                if len(self.store) == 0:
+                    for card, source in installed:
+                        if not self.store.has(card.id):
+                            self.store.add(card, source=source)
+                            self.ledger.register(card.id, card.fingerprint(), endpoint_of(card.transport), status="active")
             # cards stored before status moved to the ledger: adopt them with the status they had
             known = self.ledger.registered()
             legacy = None
@@ -94,10 +99,30 @@ class Services:
                     self.ledger.register(card.id, card.fingerprint(), endpoint_of(card.transport), status=status)
                     if reason:
                         self.ledger.set_status(card.id, status, reason)
+            sources = {r["id"]: r["source"] for r in self.store.rows()} if installed else {}
+            refreshed = [card for card, source in installed
+                         if is_installed_source(sources.get(card.id)) and self.refresh_card(card, source)]
             cards = self.store.cards()
             if cards and self.index.count() == 0:
                 self.index.rebuild(cards, progress=progress)
                 self.retriever.refresh()
+            elif refreshed:
+                self.index.upsert(refreshed, progress=progress)
+                self.retriever.refresh()
+
+    def refresh_card(self, card, source: str) -> bool:
+        """An installed (built-in or plugin) card that changed since it was stored: store the installed one,
+        keeping its identity, status and trust history (the index is updated by the caller). True if updated."""
+        from micromarket.capability_index.cards import endpoint_of
+
+        old = self.store.get(card.id)
+        if old.model_dump(mode="json") == card.model_dump(mode="json"):
+            return False
+        self.store.add(card, replace=True, source=source)
+        self.ledger.register(card.id, card.fingerprint(), endpoint_of(card.transport), status="active")  # a known id keeps its own
+        log.info("updated installed card %s (%s): version %s -> %s%s", card.id, source, old.version, card.version,
+                 "" if old.fingerprint() == card.fingerprint() else ", capabilities changed")
+        return True
 
     def close(self) -> None:
         for name in ("pool", "ledger", "store", "index"):
@@ -107,6 +132,11 @@ class Services:
                     obj.close()
                 except Exception as e:  # noqa: BLE001
                     log.debug("closing %s: %s", name, e)
+
+
+def is_installed_source(source: str | None) -> bool:
+    """A card stored from the installed package (built-in or plugin), not one a user registered."""
+    return bool(source) and (source == "builtin" or source.startswith("plugin:"))
 
 
 def services_for(settings: Settings) -> Services:

@@ -23,7 +23,7 @@ from langgraph.runtime import Runtime
 from micromarket.capability_index.cards import Capability, SpecialistCard
 from micromarket.capability_index.pins import guard_for
 from micromarket.capability_index.output_guard import output_injection
-from micromarket.capability_index.trust import consensus
+from micromarket.capability_index.consensus import choose
 from micromarket.errors import MicromarketError, QuarantinedError, SpecialistCallError
 from micromarket.graphs.context import Context
 from micromarket.graphs.state import Attempt, SubtaskResult, WorkerState, attempt, subtask_result
@@ -162,15 +162,13 @@ async def try_candidate(runtime: Runtime[Context] | None, svc, cand: dict, text:
 
 
 def _answered(good: list[tuple[dict, dict]]) -> tuple[dict, dict, dict[str, Any]]:
-    """The answer among redundant good attempts: the consensus group's most confident member (with the consensus
-    and the alternatives), or the only one."""
-    cand, res = max(good, key=lambda g: (g[1]["confidence"] or 0.0))
+    """The answer among redundant good attempts (trust × calibrated confidence decides, capability_index.consensus.choose),
+    with the consensus and the alternatives; or the only one."""
     if len(good) == 1:
-        return cand, res, {}
-    cons = consensus([{"key": c["key"], "answer": r["answer"], "value": r["value"], "confidence": r["confidence"]} for c, r in good])
-    winners = set(cons["groups"][0]["members"]) if cons.get("value") is not None else set()
-    if winners:
-        cand, res = max((g for g in good if g[0]["key"] in winners), key=lambda g: (g[1]["confidence"] or 0.0))
+        return good[0][0], good[0][1], {}
+    i, cons = choose([{"key": c["key"], "answer": r["answer"], "value": r["value"], "confidence": r["confidence"],
+                       "trust": c.get("trust"), "calibration": c.get("calibration")} for c, r in good])
+    cand, res = good[i or 0]
     alternatives = [{"specialist": c["specialist_id"], "answer": r["answer"], "confidence": r["confidence"]} for c, r in good if c is not cand]
     return cand, res, {"consensus": cons, "alternatives": alternatives}
 

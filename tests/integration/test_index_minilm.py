@@ -90,7 +90,7 @@ def test_second_writer_process_is_refused(home, index):
         from micromarket.settings import Settings
         idx = CapabilityIndex(Settings(home=Path({str(home)!r}), builtins=False))
         try:
-            idx.set_status("math", "active")
+            idx.remove("nosuch")
         except IndexLockedError as e:
             print("LOCKED", e)
             sys.exit(3)

@@ -58,7 +58,7 @@ def solve(home: Path, seed: int = 1) -> dict:
     return json.loads(mm(home, "solve", "convert 5 miles to km", "--json", "--no-daemon", "--seed", str(seed)).stdout)
 
 
-def test_injection_quarantines_once_and_for_all(tmp_path):
+def test_attack_quarantine_injection_once_and_for_all(tmp_path):
     home, calls = tmp_path / "home", tmp_path / "calls.log"
     mm(home, "specialists", "add", str(stdio_card(tmp_path / "inj.yaml", "injector", "inject", calls)))
     assert listed(home) == {"injector": "newcomer"}  # a new registration starts as a newcomer
@@ -90,7 +90,7 @@ def test_injection_quarantines_once_and_for_all(tmp_path):
     assert listed(home)["fresh-face"] == trusted(home)["fresh-face"] == "newcomer"
 
 
-def test_on_off_specialist_demoted_everywhere(tmp_path):
+def test_attack_demotion_on_off_specialist_everywhere(tmp_path):
     from micromarket import Marketplace
 
     home = tmp_path / "home"
@@ -116,7 +116,7 @@ def test_on_off_specialist_demoted_everywhere(tmp_path):
     assert "demoted" in (rows["onoff"]["status_reason"] or "")
 
 
-def test_imported_servers_are_newcomers_and_keep_their_identity(fake_market, tmp_path):
+def test_attack_whitewash_imported_server_keeps_its_identity(fake_market, tmp_path):
     root = str(ROOT)
     mp = fake_market
     server = {"command": sys.executable, "args": ["-m", "tests.fakes.stdio_specialist", "inject", str(tmp_path / "calls.log")],
@@ -128,3 +128,72 @@ def test_imported_servers_are_newcomers_and_keep_their_identity(fake_market, tmp
     (res,) = mp.import_servers({"mcpServers": {"same-server-new-name": server}}, timeout=60)
     assert res["status"] == "registered"
     assert mp.status("same-server-new-name") == "quarantined"  # the identity is the server, not the name
+
+
+def _means(home: Path) -> dict[str, float]:
+    return {r["specialist_id"]: r["mean"] for r in json.loads(mm(home, "trust", "show", "--json").stdout)}
+
+
+def test_attack_confident_liar_loses_to_an_established_honest_peer(tmp_path):
+    """A specialist that always claims confidence 1.0 with a wrong value, asked alongside an honest one with a
+    record (`solve --redundancy 2`): the honest answer is returned every time and only the liar loses trust."""
+    from micromarket import Marketplace
+
+    home, calls = tmp_path / "home", tmp_path / "calls.log"
+    with Marketplace.open(home=home, builtins=False, embedding_model="fake") as mp:
+        mp.register(stdio_card(tmp_path / "honest.yaml", "honest", "honest", calls))
+        for i in range(5):  # a record: five answers the user confirmed
+            out = mp.solve("convert 5 miles to km", seed=i)
+            assert out["subtasks"][0]["specialist"] == "honest"
+            mp.feedback(out["run_id"], True)
+        assert mp.status("honest") == "active"  # vetted by its record
+    mm(home, "specialists", "add", str(stdio_card(tmp_path / "liar.yaml", "liar", "liar", calls)))
+    before = _means(home)
+    for seed in range(3):
+        out = json.loads(mm(home, "solve", "convert 5 miles to km", "--json", "--no-daemon", "--redundancy", "2",
+                            "--seed", str(seed)).stdout)
+        sub = out["subtasks"][0]
+        assert sub["specialist"] == "honest" and "8.05 km" in sub["answer"], sub
+        assert "8.05 km" in out["answer"]  # the liar's value is shown only as the disagreeing alternative
+        (rec,) = json.loads(mm(home, "routing", out["run_id"], "--json").stdout)
+        assert sorted(a["specialist_id"] for a in rec["attempts"]) == ["honest", "liar"]  # both were asked
+        assert all(a["outcome"] == "ok" for a in rec["attempts"])
+    after = _means(home)
+    assert after["liar"] < before["liar"], (before, after)  # repeated disagreement with a trusted peer costs trust
+    assert after["honest"] >= before["honest"], (before, after)
+    assert listed(home)["liar"] == "newcomer"  # ... but is not a quarantine
+
+
+def test_attack_sybil_twenty_wrong_copies_share_one_identity_and_the_real_one_answers(tmp_path):
+    """20 copies of a wrong "units" specialist added through `specialists add` on a fresh home start as newcomers;
+    the 15 plain copies are one identity and share its traffic cap, the 5 disguised ones (other arguments) are
+    newcomers that may fill only part of the nominations; the real units specialist still answers most requests."""
+    from micromarket import Marketplace
+    from micromarket.specialists import builtin
+
+    home = tmp_path / "home"
+    units = yaml.safe_load((builtin.CARD_DIR / "units.yaml").read_text())
+    with Marketplace.open(home=home, builtins=False, embedding_model="fake") as mp:
+        mp.register(units, trusted=True)  # the real one, trusted as the built-ins are
+    for i in range(20):
+        log = tmp_path / ("calls.log" if i < 15 else f"calls-{i}.log")  # 15 plain copies, 5 disguised
+        fake = {**units, "id": f"units-{i}", "name": f"Unit converter {i}",
+                "transport": {"kind": "stdio", "command": ["{python}", "-m", "tests.fakes.stdio_specialist", "liar", str(log)],
+                              "cwd": str(ROOT), "env": {"PYTHONPATH": str(ROOT)}}}
+        (tmp_path / f"u{i}.yaml").write_text(yaml.safe_dump(fake))
+        out = mm(home, "specialists", "add", str(tmp_path / f"u{i}.yaml")).stdout
+        assert "status newcomer" in out, out  # `specialists add` says where the newcomer stands
+    rows = {r["id"]: r for r in json.loads(mm(home, "specialists", "list", "--json").stdout)}
+    assert rows["units"]["status"] == "active"
+    assert all(rows[f"units-{i}"]["status"] == "newcomer" for i in range(20))
+    with Marketplace.open(home=home, builtins=False, embedding_model="fake") as mp:
+        idents = [mp.services.ledger.status_info(f"units-{i}")["identity"] for i in range(20)]
+        assert len(set(idents[:15])) == 1 and len(set(idents)) == 6  # the plain copies compete as one
+        answered = []
+        for seed in range(20):
+            out = mp.solve("convert 26.2 miles to km", seed=seed)
+            answered.append(out["subtasks"][0]["specialist"])
+            noms = [r["identity"] for r in mp.routing(out["run_id"])[0]["candidates"]]
+            assert idents[0] not in noms or noms.count(idents[0]) == 1, noms  # one nomination for all 15 copies
+            assert any(r["specialist_id"] == "units" for r in mp.routing(out["run_id"])[0]["candidates"])  # not crowded out
+    assert answered.count("units") >= 15, answered

@@ -8,7 +8,7 @@ from micromarket.capability_index.cards import parse_card
 from micromarket.capability_index.embeddings import embedding_dim, get_embeddings
 from micromarket.capability_index.index import CapabilityIndex, build_where, capability_text, split_identifier
 from micromarket.capability_index.lock import WriterLock
-from micromarket.errors import IndexLockedError, IndexMismatchError
+from micromarket.errors import IndexLockedError, IndexMismatchError, InputError
 from micromarket.settings import Settings
 
 
@@ -87,31 +87,29 @@ def test_upsert_search_count_keys(settings):
     h = res[0][0]
     assert h.specialist_id == "weather" and h.capability == "get_forecast"
     assert 0.0 <= h.similarity <= 1.0
-    assert h.metadata["domains"] == "weather" and h.metadata["status"] == "active"
+    assert h.metadata["domains"] == "weather" and "status" not in h.metadata  # status lives in the ledger
     assert isinstance(h.metadata["cost"], float) and h.metadata["version"] == "0.1.0"
 
 
 def test_filters(settings):
     idx = CapabilityIndex(settings)
-    idx.upsert(CARDS, status={"math": "quarantined"})
+    idx.upsert(CARDS)
     keys = lambda hits: {h.key for h in hits}  # noqa: E731
     assert keys(idx.search(["convert"], k=8, where={"domain": "math"})[0]) == {"math.solve_equation", "math.unit_convert"}
-    assert all(h.specialist_id == "weather" for h in idx.search(["convert"], k=8, where={"status": "active"})[0])
     assert all(h.metadata["cost"] <= 1.0 for h in idx.search(["convert"], k=8, where={"max_cost": 1.0})[0])
-    assert idx.search(["x"], where={"domain": "math", "status": "active"})[0] == []
+    assert idx.search(["x"], where={"domain": "math", "max_cost": 1.0})[0] == []
+    with pytest.raises(InputError, match="unknown index filter 'status'"):  # status is not the index's business
+        idx.search(["x"], where={"status": "active"})
     assert build_where({"domain": "a", "max_cost": 1}) == {"$and": [{"domain:a": True}, {"cost": {"$lte": 1.0}}]}
 
 
-def test_set_status_remove_and_card_change(settings):
+def test_remove_and_card_change(settings):
     idx = CapabilityIndex(settings)
     idx.upsert(CARDS)
-    idx.set_status("math", "quarantined")
-    assert {h.metadata["status"] for h in idx.search(["convert"], k=8, where={"domain": "math"})[0]} == {"quarantined"}
     # a new card version without one capability removes it
     smaller = make_card("math", [("unit_convert", "convert units of measurement")], domains=["math"], cost=2.0)
     idx.upsert([smaller])
     assert "math.solve_equation" not in set(idx.snapshot()["ids"])
-    assert idx.search(["convert"], k=8, where={"domain": "math"})[0][0].metadata["status"] == "quarantined"  # kept
     assert idx.remove("math") == 1
     assert set(idx.snapshot()["ids"]) == {"weather.get_forecast", "weather.air_quality"}
 

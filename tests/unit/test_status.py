@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import MILES, inproc_card
+from tests.conftest import INTEGRAL, MILES, inproc_card
 
 
 def _evidence(mp, sid: str, n: int, ok: bool) -> None:
@@ -35,7 +35,7 @@ def test_builtins_are_registered_trusted(tmp_path, monkeypatch):
         assert {r["specialist_id"] for r in mp.trust()} >= {r["id"] for r in rows}
 
 
-def test_identity_is_what_a_specialist_is_not_its_id(fake_market):
+def test_attack_whitewash_identity_is_what_a_specialist_is_not_its_id(fake_market):
     mp = fake_market
     mp.services.ledger.set_status("miles", "quarantined", "caught injecting")
     mp.remove("miles")
@@ -49,7 +49,7 @@ def test_identity_is_what_a_specialist_is_not_its_id(fake_market):
     assert mp.status("miles") == "quarantined"
 
 
-def test_copies_share_one_identity_and_its_traffic(fake_market):
+def test_attack_sybil_copies_share_one_identity_and_its_traffic(fake_market):
     mp = fake_market
     mp.register(inproc_card("copy1", "tests.fakes.servers:miles_server", [MILES]))
     mp.register(inproc_card("copy2", "tests.fakes.servers:miles_server", [MILES]))
@@ -108,3 +108,67 @@ def test_statuses_of_an_older_card_store_are_adopted(tmp_path, monkeypatch):
         rows = {r["id"]: (r["status"], r["status_reason"]) for r in mp.specialists()}
         assert rows == {"miles": ("quarantined", "tool drift"), "other": ("active", "new identity")}
 
+
+
+@pytest.mark.parametrize("args, kwargs, named", [
+    ((42,), {}, "got int"),
+    ((None,), {}, "got NoneType"),
+    (("",), {}, "card path is empty"),
+    (("no/such/card.yaml",), {}, "card file not found"),
+    ((inproc_card("x", "tests.fakes.servers:miles_server", [MILES]),), {"trusted": "bogus"}, "trusted must be True or False"),
+    ((inproc_card("x", "tests.fakes.servers:miles_server", [MILES]),), {"replace": 1}, "replace must be True or False"),
+    (({"id": "x"},), {}, "invalid specialist card"),
+])
+def test_attack_cli_reports_register_bad_arguments_name_the_problem(fake_market, args, kwargs, named):
+    from micromarket.errors import InputError
+
+    with pytest.raises(InputError, match=named):
+        fake_market.register(*args, **kwargs)
+    assert {r["id"] for r in fake_market.specialists()} == {"miles", "calculus"}  # nothing half-registered
+
+
+def test_upgraded_builtin_cards_are_refreshed_keeping_identity_status_and_trust(tmp_path, monkeypatch, caplog):
+    """An existing home sees an upgraded built-in card (new examples, new version) re-indexed, with its identity,
+    status and trust history kept; a card the user registered is never replaced by an installed one."""
+    import logging
+
+    from micromarket import Marketplace, plugins
+    from micromarket.capability_index.cards import parse_card
+
+    monkeypatch.setenv("MICROMARKET_EMBEDDING_MODEL", "fake")
+    home = tmp_path / "home"
+    with Marketplace.open(home=home, builtins=True) as mp:
+        mp.register(inproc_card("mine", "tests.fakes.servers:miles_server", [MILES]))
+        mp.services.ledger.record_evidence(run_id="r1", subtask_id="s1", specialist_id="units",
+                                           capability="unit_conversion", kind="user", success=True)
+        mp.services.ledger.set_status("units", "disabled", "operator")
+        before = {(r["specialist_id"], r["capability"]): r["mean"] for r in mp.trust()}
+        identity = mp.services.ledger.status_info("units")["identity"]
+
+    installed = plugins.plugin_cards()
+
+    def upgraded():
+        out = []
+        for card, source in installed:
+            if card.id == "units":
+                data = card.model_dump(mode="json")
+                data["version"] = "1.1.0"
+                data["capabilities"][0]["examples"].append("how many furlongs in a league")
+                card = parse_card(data)
+            out.append((card, source))
+        mine = inproc_card("mine", "tests.fakes.servers:integral_server", [INTEGRAL], version="9.9.9")
+        return out + [(parse_card(mine), "plugin:evil")]
+
+    monkeypatch.setattr(plugins, "plugin_cards", upgraded)
+    with caplog.at_level(logging.INFO, logger="micromarket"), Marketplace.open(home=home, builtins=True) as mp:
+        units = mp.card("units")
+        assert units.version == "1.1.0" and "how many furlongs in a league" in units.capabilities[0].examples
+        assert mp.verify_index()["ok"]  # re-indexed: the index holds the installed card's text
+        assert mp.status("units") == "disabled"  # status kept ...
+        assert mp.services.ledger.status_info("units")["identity"] == identity  # ... with its identity
+        after = {(r["specialist_id"], r["capability"]): r["mean"] for r in mp.trust()}
+        assert after[("units", "unit_conversion")] == before[("units", "unit_conversion")]  # and its trust history
+        mine = mp.card("mine")
+        assert [c.name for c in mine.capabilities] == ["convert_length"] and mine.version != "9.9.9"  # never replaced
+    assert any("updated installed card units" in r.getMessage() for r in caplog.records)
+    assert not any("card mine" in r.getMessage() for r in caplog.records)

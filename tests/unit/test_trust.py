@@ -180,3 +180,22 @@ def test_gated_explores_only_while_posteriors_overlap():
     assert all(rank(far, rng=random.Random(s), gated=True)[0].key == "a.x" for s in range(200))
     close = [cand("a.x", a=6, b=4), cand("b.x", a=5, b=5)]
     assert 0 < sum(rank(close, rng=random.Random(s), gated=True)[0].key == "b.x" for s in range(400)) < 200
+
+
+def test_choose_weighs_trust_and_calibrated_not_raw_confidence():
+    from micromarket.capability_index.trust import bucket_counts, choose
+
+    honest = {"key": "h", "answer": "8.05", "confidence": 0.95, "trust": 0.9,
+              "calibration": bucket_counts([(0.95, True)] * 5)}
+    liar = {"key": "l", "answer": "9.00", "confidence": 1.0, "trust": 1 / 3, "calibration": None}
+    i, cons = choose([liar, honest])
+    assert i == 1 and cons["disagreement"]
+    # equal records: a louder claim alone decides nothing (a tie; the selection order stands)
+    i, cons = choose([{**honest, "calibration": None, "trust": 0.5}, {**liar, "trust": 0.5}])
+    assert i == 0 and cons["value"] is None
+    # a record of being wrong when certain makes certainty worth little
+    liar_rec = {**liar, "trust": 0.9, "calibration": bucket_counts([(1.0, False)] * 6)}
+    assert choose([liar_rec, {**honest, "trust": 0.8}])[0] == 1
+    evs = consensus_evidence(choose([liar, honest])[1], {"h": 0.9, "l": 1 / 3})
+    assert [(k, kind) for k, kind, _, _ in evs] == [("l", "disagreement")]
+    assert 0 < evs[0][3] <= 0.5  # bounded: one disagreement is never more than the kind's weight
