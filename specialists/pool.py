@@ -163,12 +163,14 @@ class SpecialistPool:
                     from mcp import StdioServerParameters
                     from mcp.client.stdio import stdio_client
 
-                    argv = launch_command(t)
-                    env = child_env(t.env)
+                    def prepare():  # resolving the program and opening the stderr file touch the disk: off the loop
+                        argv, env = launch_command(t), child_env(t.env)
+                        log.info("launching specialist %s: %s (cwd %s, env %s)", name, shlex.join(argv), t.cwd or ".", ",".join(sorted(env)))
+                        return argv, env, tempfile.TemporaryFile(prefix=f"mm-{name[:40]}-stderr-")  # noqa: SIM115 - closed in finally
+
+                    argv, env, errlog = await asyncio.to_thread(prepare)
                     run = supervised(argv)
                     params = StdioServerParameters(command=run[0], args=run[1:], env=env, cwd=t.cwd)
-                    log.info("launching specialist %s: %s (cwd %s, env %s)", name, shlex.join(argv), t.cwd or ".", ",".join(sorted(env)))
-                    errlog = tempfile.TemporaryFile(prefix=f"mm-{name[:40]}-stderr-")  # noqa: SIM115 - closed in finally
                     read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
                     session = await stack.enter_async_context(ClientSession(read, write, message_handler=handler))
                 elif t.kind == "http":
@@ -197,8 +199,18 @@ class SpecialistPool:
         finally:
             conn.session = None
             if errlog is not None:
-                conn.stderr = stderr_tail(errlog)
-                errlog.close()
+                log_file = errlog
+
+                def drain() -> str:
+                    try:
+                        return stderr_tail(log_file)
+                    finally:
+                        log_file.close()
+
+                try:
+                    conn.stderr = await asyncio.shield(asyncio.to_thread(drain))
+                except BaseException:  # noqa: BLE001 - cancelled while closing: the thread still closes the file
+                    pass
 
     def _message_handler(self, conn: _Conn, name: str):
         async def handle(message) -> None:
