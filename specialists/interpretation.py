@@ -153,8 +153,17 @@ def _groups(text: str, request: bool) -> list[tuple[str, str]]:
     return out
 
 
+# Names of formats and standards are not quantities: "ISO 8601", "RFC 3339", "yyyy-mm-dd", "hh:mm".
+_FORMAT_NAMES = re.compile(
+    r"\b(?:iso|rfc|ieee|iec|din|en|utf|ansi|ecma)[\s-]?\d+(?:[-:]\d+)*\b"
+    r"|\b[ymd]{1,4}(?:[-/. ][ymd]{1,4}){1,2}\b|\bhh(?::mm(?::ss)?)\b",
+    re.I,
+)
+
+
 def unexplained(request: str, reading: str) -> list[str]:
     """The request's numbers, units and named dates that ``reading`` does not account for (in request order)."""
+    request = _FORMAT_NAMES.sub(" ", request)
     reading = reading.translate(_SUPERSCRIPT)
     have_nums = set()
     for _, vals in _numbers(reading, request=False):

@@ -57,7 +57,8 @@ def test_both_tried_and_trust_moves_toward_the_more_accurate(market_with_microll
     assert rate["dates"] > rate["microllm-dates"]
     # the routing records list the competitors with their trust at the time
     assert all("dates" in {c["specialist_id"] for c in r.candidates} for r in rounds)
-    assert sum({"dates", "microllm-dates"} <= {c["specialist_id"] for c in r.candidates} for r in rounds) >= len(rounds) // 2
+    # before any outcome both compete for the task; later the outcome memory may narrow the shortlist to the better one
+    assert {"dates", "microllm-dates"} <= {c["specialist_id"] for c in rounds[0].candidates}
     trust = {row["specialist_id"]: row for row in trust_rows(mp)}
     assert trust["dates"]["mean"] > trust["microllm-dates"]["mean"]
     assert trust["dates"]["verified_ok"] >= 1 and trust["microllm-dates"]["verified_failed"] >= 1

@@ -112,3 +112,11 @@ def test_marketplace_moves_on_to_a_specialist_that_read_the_request(market):
     for seed in range(10):
         r = market.solve(WEIGHT, seed=seed)["subtasks"][0]
         assert r["status"] == "ok" and r["specialist"] == "reader" and "68.04" in r["answer"]
+
+
+def test_names_of_formats_and_standards_are_not_quantities_to_account_for():
+    from micromarket.specialists.interpretation import unexplained
+
+    assert unexplained("normalize 1999.12.23 to yyyy-mm-dd", "1999-12-23 from '1999.12.23'") == []
+    assert unexplained("convert Oct.85 / 23Rd to ISO 8601", "1985-10-23 from 'Oct.85 / 23Rd'") == []
+    assert unexplained("convert 5 mm to inches", "5 -> inches") == ["mm"]  # a unit is still a unit
