@@ -61,7 +61,7 @@ def test_cli_solve_uses_the_daemon(daemon, monkeypatch, capsys):
     def no_in_process(*a, **k):
         raise AssertionError("the CLI opened the marketplace although a daemon is running")
 
-    monkeypatch.setattr(cli, "_open", no_in_process)
+    monkeypatch.setattr(cli.common, "_open", no_in_process)
     cmd = cli.typer.main.get_command(cli.app)
     cmd.main(args=["solve", "--json", "--home", str(daemon.settings.home), "convert 5 miles to km"], standalone_mode=False)
     out = json.loads(capsys.readouterr().out)

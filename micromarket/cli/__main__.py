@@ -1,0 +1,5 @@
+"""`python -m micromarket.cli`."""
+
+from micromarket.cli import main
+
+main()
