@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import sys
 import textwrap
 import zipfile
@@ -97,6 +98,16 @@ def test_wheel_installs_only_the_micromarket_name(wheel):
         roots = {n.split("/", 1)[0] for n in names}
     assert roots == {"micromarket", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
     assert "micromarket/graphs/marketplace.py" in names and "micromarket/specialists/builtin/cards/units.yaml" in names
+    # every module of the source tree, as the package-dir mapping lays it out, is in the wheel
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mirror_layout", ROOT / ".ci" / "mirror_layout.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = mod.mirror(Path(tmp))
+        expected = {str(p.relative_to(tree)) for p in (tree / "micromarket").rglob("*.py")}
+    assert expected - set(names) == set()
 
 
 def test_app_with_its_own_nodes_and_graphs_embeds_the_marketplace(wheel, tmp_path):
