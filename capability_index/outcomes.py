@@ -7,10 +7,11 @@ the subtask-level :data:`ROUTING_OUTCOMES`.
 
 from __future__ import annotations
 
-ATTEMPT_OUTCOMES = ("ok", "declined", "error", "timeout", "quarantined", "schema", "injection")
+ATTEMPT_OUTCOMES = ("ok", "declined", "error", "timeout", "quarantined", "schema", "injection", "unfilled")
 
 # attempt outcome -> (evidence kind, success). A decline is honest and counts for nothing, nor does a call
-# refused because the specialist is quarantined; the specialist's own confidence is never evidence.
+# refused because the specialist is quarantined, nor "unfilled" (the orchestrator's chat model could not build the
+# call's arguments: its own failure, never charged to the specialist); self-reported confidence is never evidence.
 EVIDENCE_FOR: dict[str, tuple[str, bool]] = {
     "ok": ("outcome", True),
     "error": ("error", False),

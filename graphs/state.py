@@ -11,10 +11,12 @@ from typing import Annotated, Any, Literal, get_args
 
 from typing_extensions import NotRequired, TypedDict
 
+from micromarket.capability_index.outcomes import ATTEMPT_OUTCOMES
 from micromarket.capability_index.output_guard import render_inert
 
-Outcome = Literal["ok", "declined", "error", "timeout", "quarantined", "schema", "injection"]
+Outcome = Literal["ok", "declined", "error", "timeout", "quarantined", "schema", "injection", "unfilled"]
 OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
+assert OUTCOMES == frozenset(ATTEMPT_OUTCOMES), "graphs.state.Outcome must list capability_index.outcomes.ATTEMPT_OUTCOMES"
 Status = Literal["ok", "failed", "unsupported"]
 
 

@@ -54,10 +54,11 @@ async def build_arguments(runtime: Runtime[Context] | None, cap: Capability, tex
     try:
         filled = await model_arguments(runtime, cap, text, context)
     except Exception as e:  # noqa: BLE001 - a failed fill is a failed attempt, not a crash
-        raise SpecialistCallError(f"filling the arguments of {cap.tool_name!r} failed: {type(e).__name__}: {str(e)[:200]}", kind="schema") from None
+        raise SpecialistCallError(f"filling the arguments of {cap.tool_name!r} failed: {type(e).__name__}: {str(e)[:200]}",
+                                 kind="unfilled") from None  # the orchestrator's failure: not charged to the specialist
     if filled is None:
         raise SpecialistCallError(
-            f"tool {cap.tool_name!r} takes typed arguments ({', '.join(props)}); configure a chat model to fill them", kind="schema")
+            f"tool {cap.tool_name!r} takes typed arguments ({', '.join(props)}); configure a chat model to fill them", kind="unfilled")
     return filled
 
 

@@ -111,10 +111,13 @@ async def test_run_specialist_fills_typed_arguments_with_the_runs_model(fake_mar
     monkeypatch.setattr(type(fake_market.services), "chat_model", lambda self, spec: filler if spec == "fake:filler" else None)
     home = str(fake_market.settings.home)
 
-    # no chat model: a clear 'schema' failure of the attempt, not a crash
+    # no chat model: a clear 'unfilled' failure of the attempt, not a crash, and not the specialist's fault
     (r,) = (await run_specialist(_branch(card), Runtime(context=Context(home=home))))["results"]
-    assert r["status"] == "failed" and [a["outcome"] for a in r["attempts"]] == ["schema"]
+    assert r["status"] == "failed" and [a["outcome"] for a in r["attempts"]] == ["unfilled"]
     assert "configure a chat model" in r["attempts"][0]["error"]
+    from micromarket.capability_index.outcomes import EVIDENCE_FOR
+
+    assert "unfilled" not in EVIDENCE_FOR  # the orchestrator's own failure records no evidence against anyone
 
     (r,) = (await run_specialist(_branch(card), Runtime(context=Context(home=home, chat_model="fake:filler"))))["results"]
     assert r["status"] == "ok" and r["specialist"] == "calendar" and r["answer"] == "2024-03-01", r
