@@ -10,12 +10,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from micromarket.capability_index.outcomes import ATTEMPT_OUTCOMES
 from micromarket.capability_index.output_guard import render_inert
 
 
 class Attempt(BaseModel):
     key: str = Field(description="specialist.capability that was tried")
-    outcome: str = Field(description="ok | declined | error | timeout | quarantined | schema")
+    outcome: str = Field(description=" | ".join(ATTEMPT_OUTCOMES))
     latency_ms: float = 0.0
     error: str | None = None
 
