@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from micromarket.errors import MicromarketError
+
 WEIGHTS = ("dense", "knn", "nearest", "proto", "head")
 
 
@@ -54,8 +56,6 @@ class Fusion:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             fusion = cls(**{k: data[k] for k in asdict(cls()) if k in data})
         except (OSError, ValueError, TypeError) as e:
-            from micromarket.errors import MicromarketError
-
             raise MicromarketError(
                 f"the retrieval fit at {path} is unreadable ({e}); delete it or run `micromarket index learn`"
             ) from e

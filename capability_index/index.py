@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
-
 from micromarket.capability_index.cards import SpecialistCard
 from micromarket.capability_index.entries import (  # noqa: F401 - re-exported: the index's public vocabulary
     DOMAIN_FLAG,
@@ -31,6 +30,7 @@ from micromarket.capability_index.entries import (  # noqa: F401 - re-exported: 
     split_identifier,
 )
 from micromarket.capability_index.lock import NullLock, WriterLock
+
 from micromarket.errors import IndexMismatchError, InputError, MicromarketError
 from micromarket.settings import Settings
 
@@ -128,7 +128,7 @@ class CapabilityIndex:
     @property
     def embeddings(self):
         if self._embeddings is None:
-            from micromarket.capability_index.embeddings import get_embeddings
+            from micromarket.capability_index.embeddings import get_embeddings  # deferred: chromadb, numpy
 
             self._embeddings = get_embeddings(self.model)
         return self._embeddings
@@ -136,7 +136,7 @@ class CapabilityIndex:
     @property
     def dim(self) -> int:
         if self._dim is None:
-            from micromarket.capability_index.embeddings import embedding_dim
+            from micromarket.capability_index.embeddings import embedding_dim  # deferred: chromadb, numpy
 
             self._dim = embedding_dim(self.model)
             if self._col is not None:

@@ -34,6 +34,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from micromarket.errors import InputError, MicromarketError
+
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 
@@ -227,8 +229,6 @@ class PostgresDialect(Dialect):
                 connect_timeout=max(1, int(self.timeout_s)), application_name="micromarket",
             )
         except psycopg.Error as e:
-            from micromarket.errors import MicromarketError
-
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise MicromarketError(
                 f"cannot connect to the database {redact_url(self.target)} (MICROMARKET_DATABASE_URL): {first}"
@@ -274,8 +274,6 @@ def dialect_for(target: str | Path, **kw) -> Dialect:
     if isinstance(target, str) and "://" in target:
         scheme, rest = target.split("://", 1)
         if scheme.lower() != "sqlite":
-            from micromarket.errors import InputError
-
             raise InputError(
                 f"unsupported database URL scheme {scheme!r}: use postgresql://user@host:5432/db, "
                 "or leave MICROMARKET_DATABASE_URL unset for SQLite under the home"

@@ -11,11 +11,11 @@ __all__ = ["Marketplace", "Settings", "__version__"]
 
 def __getattr__(name: str):  # lazy: `import micromarket` stays fast
     if name == "Marketplace":
-        from micromarket.api import Marketplace
+        from micromarket.api import Marketplace  # deferred: langgraph
 
         return Marketplace
     if name == "Settings":
-        from micromarket.settings import Settings
+        from micromarket.settings import Settings  # deferred: pydantic-settings
 
         return Settings
     raise AttributeError(name)

@@ -8,11 +8,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from micromarket.capability_index.cards import SpecialistCard, load_card, parse_card
+from micromarket.capability_index.cards import SpecialistCard, endpoint_of, load_card, parse_card
+from micromarket.capability_index.identities import CALLABLE
+from micromarket.capability_index.security import assert_clean, other_tool_names
 from micromarket.errors import InputError
 from micromarket.progress import progress_bar
 from micromarket.services import Services, drop_services, services_for
 from micromarket.settings import Settings
+from micromarket.specialists.launchable import check_transport, shown
 
 MAX_TASK_CHARS = 20_000
 MAX_CONTEXT_CHARS = 2_000_000
@@ -93,7 +96,7 @@ class Marketplace:
     @property
     def builder(self):
         """A fresh uncompiled graph builder, for host apps that compile with their own checkpointer."""
-        from micromarket.graphs.marketplace import make_builder
+        from micromarket.graphs.marketplace import make_builder  # deferred: langgraph
 
         return make_builder()
 
@@ -105,7 +108,7 @@ class Marketplace:
 
     def context(self, **overrides) -> Any:
         """The run Context for this marketplace (home and chat model filled in)."""
-        from micromarket.graphs.context import Context
+        from micromarket.graphs.context import Context  # deferred: langgraph
 
         fields = {f.name for f in dataclasses.fields(Context)}
         bad = set(overrides) - fields
@@ -149,9 +152,6 @@ class Marketplace:
         elif not isinstance(card, SpecialistCard):
             raise InputError(f"register: expected a SpecialistCard, a card mapping or the path of a card file, "
                              f"got {type(card).__name__} {card!r:.60}")
-        from micromarket.capability_index.cards import endpoint_of
-        from micromarket.capability_index.security import assert_clean, other_tool_names
-        from micromarket.specialists.launchable import check_transport
 
         check_transport(card.transport)  # an in-process target no plugin declared, a '..' or missing program: refused
         # tool poisoning: refused before anything is stored, embedded or shown to a model
@@ -173,7 +173,7 @@ class Marketplace:
 
     def approve(self, specialist_id: str) -> str:
         """A human reviewed a quarantined specialist: pin its current tool definitions, lift the quarantine."""
-        from micromarket.capability_index.pins import guard_for
+        from micromarket.capability_index.pins import guard_for  # deferred: chromadb, numpy
 
         self._svc.store.get(specialist_id)  # unknown id -> a clear error
         return guard_for(self._svc).approve(specialist_id)
@@ -191,8 +191,6 @@ class Marketplace:
         return self._svc.ledger.status(specialist_id)
 
     def specialists(self) -> list[dict]:
-        from micromarket.specialists.launchable import shown
-
         rows = self._svc.store.rows()
         cards = {c.id: c for c in self._svc.store.cards()}
         status = self._svc.ledger.registered(cards)
@@ -207,8 +205,6 @@ class Marketplace:
 
     def callable_cards(self) -> list[SpecialistCard]:
         """The cards of specialists that may be called now (active or newcomer)."""
-        from micromarket.capability_index.identities import CALLABLE
-
         statuses = self._svc.ledger.statuses()
         return self._svc.store.cards({k for k, v in statuses.items() if v in CALLABLE})
 
@@ -234,20 +230,20 @@ class Marketplace:
         """Import MCP servers from an ``{"mcpServers": {...}}`` config; down servers are reported, not fatal.
 
         Registered ids are left alone (and their servers not launched) unless ``replace``."""
-        from micromarket.importer import import_servers
+        from micromarket.importer import import_servers  # deferred: langgraph
 
         return [r.as_dict() for r in import_servers(self, config, timeout=timeout, replace=replace)]
 
     # ---- embedding ------------------------------------------------------------
     def as_tool(self, **kw):
         """This marketplace as a LangChain tool (see micromarket.embed.as_tool)."""
-        from micromarket.embed import as_tool
+        from micromarket.embed import as_tool  # deferred: langgraph
 
         return as_tool(self, **kw)
 
     def as_node(self, **kw):
         """This marketplace as a node for your own LangGraph graph (see micromarket.embed.as_node)."""
-        from micromarket.embed import as_node
+        from micromarket.embed import as_node  # deferred: langgraph
 
         return as_node(self, **kw)
 

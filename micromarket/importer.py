@@ -169,7 +169,7 @@ class PlannedServer:
 
 def plan_import(market, source: str | Path | dict, *, only: list[str] | None = None) -> list[PlannedServer]:
     """What importing ``source`` would launch or reach, server by server. Launches nothing."""
-    from micromarket.specialists.launch import launch_command
+    from micromarket.specialists.launch import launch_command  # deferred: the mcp SDK
 
     plans: list[PlannedServer] = []
     seen: dict[str, str] = {}

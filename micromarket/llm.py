@@ -52,7 +52,11 @@ def _local_hf(source: str) -> BaseChatModel:
     from langchain_huggingface import ChatHuggingFace, HuggingFacePipeline
     from transformers import pipeline
 
-    from micromarket.specialists.microllm.hf import FALLBACK_CHAT_TEMPLATE, has_chat_template, load_pretrained
+    from micromarket.specialists.microllm.hf import (  # deferred: torch / transformers
+        FALLBACK_CHAT_TEMPLATE,
+        has_chat_template,
+        load_pretrained,
+    )
 
     tok, model, seq2seq = load_pretrained(source)
     if seq2seq:  # transformers 5 has no text2text-generation pipeline

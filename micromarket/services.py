@@ -11,6 +11,10 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from micromarket import plugins
+from micromarket.capability_index.cards import endpoint_of
+from micromarket.capability_index.ledger import TrustLedger
+from micromarket.capability_index.store import CardStore
 from micromarket.home import prepare_home
 from micromarket.settings import Settings
 from micromarket.stores import check_store, note_store
@@ -36,38 +40,34 @@ class Services:
 
     @cached_property
     def store(self):
-        from micromarket.capability_index.store import CardStore
-
         return CardStore(self.settings.database_url or self.sqlite_path(self.settings.cards_db.name))
 
     @cached_property
     def index(self):
-        from micromarket.capability_index.index import CapabilityIndex
+        from micromarket.capability_index.index import CapabilityIndex  # deferred: chromadb, numpy
 
         return CapabilityIndex(self.settings)
 
     @cached_property
     def retriever(self):
-        from micromarket.capability_index.retriever import Retriever
+        from micromarket.capability_index.retriever import Retriever  # deferred: chromadb, numpy
 
         return Retriever(self.index, memory_path=self.sqlite_path("experience.sqlite"))
 
     @cached_property
     def ledger(self):
-        from micromarket.capability_index.ledger import TrustLedger
-
         return TrustLedger(self.settings.database_url or self.sqlite_path(self.settings.ledger_db.name))
 
     @cached_property
     def pool(self):
-        from micromarket.specialists.pool import SpecialistPool
+        from micromarket.specialists.pool import SpecialistPool  # deferred: the mcp SDK
 
         return SpecialistPool(call_timeout=self.settings.call_timeout_s)
 
     def chat_model(self, spec: str | None):
         if not spec:
             return None
-        from micromarket.llm import load_chat_model
+        from micromarket.llm import load_chat_model  # deferred: langchain chat models
 
         return load_chat_model(spec)
 
@@ -76,14 +76,10 @@ class Services:
         (``progress(done, total)`` reports indexing, see capability_index.index.ProgressFn).
         Later runs: a built-in or plugin card whose installed version differs from the stored one is updated
         and re-indexed (identity, status and trust history kept); cards users registered are never touched."""
-        from micromarket.capability_index.cards import endpoint_of
-
         with self._lock:
             installed = []
             if self.settings.builtins:
-                from micromarket.plugins import plugin_cards
-
-                installed = plugin_cards()
+                installed = plugins.plugin_cards()
                 if len(self.store) == 0:
                     for card, source in installed:
                         if not self.store.has(card.id):
@@ -113,8 +109,6 @@ class Services:
     def refresh_card(self, card, source: str) -> bool:
         """An installed (built-in or plugin) card that changed since it was stored: store the installed one,
         keeping its identity, status and trust history (the index is updated by the caller). True if updated."""
-        from micromarket.capability_index.cards import endpoint_of
-
         old = self.store.get(card.id)
         if old.model_dump(mode="json") == card.model_dump(mode="json"):
             return False

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from micromarket.cli import run, manage, programs  # noqa: F401, I001 - importing registers the commands, in help order
+from micromarket.cli import manage, programs, run  # noqa: F401, I001 - importing registers the commands, in help order
 from micromarket.cli.common import _console, app
 from micromarket.errors import MicromarketError
 
@@ -18,7 +18,7 @@ def main() -> None:
     """Entry point: user errors print a message and a non-zero exit code, never a traceback."""
     import click
 
-    from micromarket import _speedups
+    from micromarket import _speedups  # deferred: a light CLI start
 
     _speedups.apply()
     debug = bool(os.environ.get("MICROMARKET_DEBUG"))

@@ -40,6 +40,6 @@ def _text_arg(value: str, what: str) -> str | bytes:
 
 
 def _open(home: Optional[Path], *, progress: bool = True, **kw):
-    from micromarket.api import Marketplace
+    from micromarket.api import Marketplace  # deferred: a light CLI start
 
     return Marketplace.open(home=home, progress=progress, **kw)

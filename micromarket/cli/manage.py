@@ -9,9 +9,9 @@ from typing import Optional
 
 import typer
 
-from micromarket.errors import InputError, MicromarketError
 from micromarket.cli import common
 from micromarket.cli.common import HomeOpt, app, index_app, specialists_app, trust_app
+from micromarket.errors import InputError, MicromarketError
 
 
 @trust_app.command("show")
@@ -88,7 +88,7 @@ def specialists_import(config: Path = typer.Argument(..., help='A JSON file {"mc
     """Import existing MCP servers (Claude-Desktop-style config): each tool becomes an indexed capability.
 
     Every command that would be launched is shown first and needs a confirmation (or --yes)."""
-    from micromarket.importer import import_servers, plan_import
+    from micromarket.importer import import_servers, plan_import  # deferred: a light CLI start
 
     mp = common._open(home, progress=not as_json)
     plans = plan_import(mp, config)
@@ -125,8 +125,8 @@ def specialists_import(config: Path = typer.Argument(..., help='A JSON file {"mc
 @app.command()
 def backup(dest: Path = typer.Argument(..., help="A new directory for the copy"), home: Optional[Path] = HomeOpt) -> None:
     """Copy the home's stores (cards, trust ledger, checkpoints, memory, pins) with SQLite's online backup."""
-    from micromarket.settings import Settings
-    from micromarket.stores import backup_home
+    from micromarket.settings import Settings  # deferred: a light CLI start
+    from micromarket.stores import backup_home  # deferred: a light CLI start
 
     src = Settings.from_env(home=home).home
     names = backup_home(src, dest)
@@ -137,8 +137,8 @@ def backup(dest: Path = typer.Argument(..., help="A new directory for the copy")
 def restore(src: Path = typer.Argument(..., help="A directory written by `micromarket backup`"), home: Optional[Path] = HomeOpt,
             force: bool = typer.Option(False, "--force", help="Replace the home's existing stores")) -> None:
     """Restore a backup into the home; then `micromarket index rebuild` re-creates the index from the cards."""
-    from micromarket.settings import Settings
-    from micromarket.stores import restore_home
+    from micromarket.settings import Settings  # deferred: a light CLI start
+    from micromarket.stores import restore_home  # deferred: a light CLI start
 
     dest = Settings.from_env(home=home).home
     names = restore_home(src, dest, force=force)
@@ -148,10 +148,10 @@ def restore(src: Path = typer.Argument(..., help="A directory written by `microm
 @index_app.command("rebuild")
 def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
     """Rebuild the Chroma index from the card store (after a model change or damage)."""
-    from micromarket.capability_index.index import CapabilityIndex
-    from micromarket.progress import progress_bar
-    from micromarket.services import services_for
-    from micromarket.settings import Settings
+    from micromarket.capability_index.index import CapabilityIndex  # deferred: a light CLI start
+    from micromarket.progress import progress_bar  # deferred: a light CLI start
+    from micromarket.services import services_for  # deferred: a light CLI start
+    from micromarket.settings import Settings  # deferred: a light CLI start
 
     svc = services_for(Settings.from_env(home=home))
     try:
@@ -182,9 +182,9 @@ def index_learn(home: Optional[Path] = HomeOpt, holdout: float = typer.Option(0.
     """Fit how retrieval mixes its zero-shot ranking with the outcome memory, on held-out feedback."""
     from rich.table import Table
 
-    from micromarket.capability_index.learning import learn_fusion
-    from micromarket.services import services_for
-    from micromarket.settings import Settings
+    from micromarket.capability_index.learning import learn_fusion  # deferred: a light CLI start
+    from micromarket.services import services_for  # deferred: a light CLI start
+    from micromarket.settings import Settings  # deferred: a light CLI start
 
     con = common._console()
     retriever = services_for(Settings.from_env(home=home)).retriever

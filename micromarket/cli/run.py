@@ -9,9 +9,9 @@ from typing import Optional
 
 import typer
 
-from micromarket.errors import InputError, UnknownRunError
 from micromarket.cli import common
 from micromarket.cli.common import HomeOpt, app
+from micromarket.errors import InputError, UnknownRunError
 
 
 @app.command()
@@ -29,7 +29,7 @@ def solve(
     no_daemon: bool = typer.Option(False, "--no-daemon", help="Solve in this process even if `micromarket serve --transport http` is running"),
 ) -> None:
     """Solve a task with the marketplace's specialists (through the warm daemon when one is running for --home)."""
-    from micromarket.api import MAX_CONTEXT_CHARS, MAX_TASK_CHARS, clean_text
+    from micromarket.api import MAX_CONTEXT_CHARS, MAX_TASK_CHARS, clean_text  # deferred: a light CLI start
 
     text = clean_text(common._text_arg(task, "task"), "task", MAX_TASK_CHARS)  # before anything heavy is opened
     if context_file is not None and not context_file.is_file():
@@ -45,7 +45,7 @@ def solve(
     if out is None:
         mp = common._open(home, progress=not as_json, chat_model=chat_model)
         if thread is not None:
-            from micromarket.checkpoint import solve_durable
+            from micromarket.checkpoint import solve_durable  # deferred: a light CLI start
 
             out = solve_durable(mp, text, thread_id=thread, context=ctx_text, redundancy=redundancy, quality_cost=quality_cost, budget=budget, seed=seed)
         else:
@@ -60,7 +60,7 @@ def resume(
     home: Optional[Path] = HomeOpt,
 ) -> None:
     """Finish a checkpointed run after a crash; specialists that had finished are not called again."""
-    from micromarket.checkpoint import resume as resume_run
+    from micromarket.checkpoint import resume as resume_run  # deferred: a light CLI start
 
     mp = common._open(home, progress=False)
     out = resume_run(mp, thread)
@@ -161,7 +161,7 @@ def serve(
     """Serve the whole marketplace as an MCP server (tools solve, find_specialists, feedback).
 
     Over http every request needs `Authorization: Bearer <token>`, the token being in <home>/token (made on first start)."""
-    from micromarket import server
+    from micromarket import server  # deferred: a light CLI start
 
     if transport == "stdio":
         server.serve_stdio(home, chat_model=chat_model)

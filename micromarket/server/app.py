@@ -14,8 +14,18 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from micromarket.errors import MicromarketError
 from micromarket.server.auth import caller_id
-from micromarket.server.outputs import FeedbackOutput, FindOutput, Match, SolveOutput, inert, inert_card, jsonable, solve_output
+from micromarket.server.outputs import (
+    FeedbackOutput,
+    FindOutput,
+    Match,
+    SolveOutput,
+    inert,
+    inert_card,
+    jsonable,
+    solve_output,
+)
 
 log = logging.getLogger("micromarket.server")
 
@@ -113,7 +123,6 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
     how often one caller's `feedback` may move trust (default :data:`FEEDBACK_PER_WINDOW` per hour)."""
     from mcp.server.fastmcp import FastMCP
 
-    from micromarket.errors import MicromarketError
 
     handle = market if isinstance(market, MarketHandle) else MarketHandle(market, home=home, **open_kw)
     budget_ = feedback_budget or FeedbackBudget()
@@ -235,7 +244,7 @@ def configure_logging(level: str | None = None) -> None:
 
 
 def open_market(home, **open_kw):
-    from micromarket.api import Marketplace
+    from micromarket.api import Marketplace  # deferred: langgraph
 
     return Marketplace.open(home=home, progress=False, **open_kw)
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from mcp.server.fastmcp import FastMCP
-
+from micromarket.specialists.interpretation import attach, stated, unexplained
 from micromarket.specialists.result import SolveResult, unparsed
 
 CARD_DIR = Path(__file__).parent / "cards"
@@ -34,7 +34,7 @@ def make_server(specialist_id: str, name: str, instructions: str) -> FastMCP:
 
 def serve(mcp: FastMCP) -> None:
     """Run a built-in server on stdio, with the process speed-ups an entry point applies."""
-    from micromarket import _speedups
+    from micromarket import _speedups  # applied by entry points only: importing the package has no side effects
 
     _speedups.apply()
     mcp.run()
@@ -142,8 +142,6 @@ def strip_thousands(text: str) -> str:
 
 def understood(res: SolveResult, reading: str) -> SolveResult:
     """State the reading the answer rests on (see micromarket.specialists.interpretation)."""
-    from micromarket.specialists.interpretation import attach
-
     if res.confidence and res.answer:
         res.explanation = attach(res.explanation, reading)
     return res
@@ -152,8 +150,6 @@ def understood(res: SolveResult, reading: str) -> SolveResult:
 def checked(task: str, res: SolveResult) -> SolveResult:
     """Decline (confidence 0) an answer whose reading leaves numbers, units or named dates of the request unused.
     The reading is the stated one, else the answer and explanation."""
-    from micromarket.specialists.interpretation import stated, unexplained
-
     if not res.confidence or not res.answer:
         return res
     reading = stated(res.explanation) or f"{res.answer} {res.explanation}"

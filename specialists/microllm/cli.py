@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
 from micromarket.capability_index.cards import SpecialistCard, dump_card, parse_card
 
 app = typer.Typer(help="Serve Hugging Face models as MCP specialists.", no_args_is_help=True)
@@ -22,7 +21,7 @@ def serve(
     endpoint: Annotated[str | None, typer.Option(help="TGI/vLLM endpoint URL (remote generation)")] = None,
 ) -> None:
     """Serve MODEL (or a remote ENDPOINT) over MCP with a solve(task, context) tool."""
-    from micromarket.specialists.microllm.serve import run
+    from micromarket.specialists.microllm.serve import run  # deferred: torch / transformers
 
     if transport not in ("stdio", "http"):
         raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")

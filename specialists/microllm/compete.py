@@ -18,7 +18,15 @@ CAPABILITY = "normalize_date"
 def date_tasks(n: int, seed: int = 0, splits: tuple[str, ...] = ("unseen_dates", "unseen_combinations", "heldout_templates")) -> list[tuple[str, str, str]]:
     """``n`` (task, ISO answer, split) triples on dates never trained on, in the forms of the dates generator's
     evaluation splits (without its wrapper sentences: the task prompt is the wrapper)."""
-    from micromarket.specialists.microllm.train_dates import HELDOUT_COMBOS, Fmt, casing, heldout_template, random_fmt, render, sample_date
+    from micromarket.specialists.microllm.train_dates import (  # deferred: torch / transformers
+        HELDOUT_COMBOS,
+        Fmt,
+        casing,
+        heldout_template,
+        random_fmt,
+        render,
+        sample_date,
+    )
 
     rng = random.Random(seed)
     held = sorted(HELDOUT_COMBOS)
@@ -87,11 +95,11 @@ def accuracy_by_specialist(rounds: list[Round]) -> dict[str, tuple[int, int]]:
 
 def direct_accuracy(tasks: list[tuple[str, str, str]], model_dir: str | None = None) -> dict[str, float]:
     """Accuracy of each competitor asked directly on every task (no routing): the ground truth trust should find."""
-    from micromarket.specialists.builtin.dates import solve_task
+    from micromarket.specialists.builtin.dates import solve_task  # deferred: torch / transformers
 
     res = {"dates": sum(str(solve_task(t).value) == a for t, a, _ in tasks) / len(tasks)}
     if model_dir:
-        from micromarket.specialists.microllm.engine import LocalBackend, to_result
+        from micromarket.specialists.microllm.engine import LocalBackend, to_result  # deferred: torch / transformers
 
         b = LocalBackend(str(model_dir))
         gens = b.generate([b.prompt(t) for t, _, _ in tasks])

@@ -120,8 +120,7 @@ class LocalBackend:
 
     def __init__(self, model: str, config: ServeConfig | None = None):
         import torch
-
-        from micromarket.specialists.microllm.hf import load_pretrained
+        from micromarket.specialists.microllm.hf import load_pretrained  # deferred: torch / transformers
 
         self.tok, self.model, self.seq2seq = load_pretrained(model)
         self.config = config or ServeConfig.load(model if Path(model).is_dir() else None)
@@ -180,7 +179,7 @@ class LocalBackend:
         return constrain
 
     def prompt(self, task: str, context: str = "") -> str:
-        from micromarket.specialists.microllm.hf import chat_prompt
+        from micromarket.specialists.microllm.hf import chat_prompt  # deferred: torch / transformers
 
         user = f"Context:\n{context}\n\nTask:\n{task}" if (context and self.config.use_context) else task
         return chat_prompt(self.tok, user, self.config.system)
@@ -257,7 +256,7 @@ class EndpointBackend:
             self.tok = AutoTokenizer.from_pretrained(tokenizer_dir)
 
     def prompt(self, task: str, context: str = "") -> str:
-        from micromarket.specialists.microllm.hf import chat_prompt
+        from micromarket.specialists.microllm.hf import chat_prompt  # deferred: torch / transformers
 
         user = f"Context:\n{context}\n\nTask:\n{task}" if (context and self.config.use_context) else task
         return chat_prompt(self.tok, user, self.config.system) if self.tok is not None else user

@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 from mcp.server.fastmcp import FastMCP
-
 from micromarket.capability_index.cards import SpecialistCard, load_card
 from micromarket.specialists.microllm.engine import EndpointBackend, LocalBackend, ServeConfig, to_result
 from micromarket.specialists.result import SolveResult
+
+from micromarket.errors import InputError, MicromarketError
 
 
 def make_backend(model: str | None, endpoint: str | None = None):
@@ -23,8 +24,6 @@ def make_backend(model: str | None, endpoint: str | None = None):
         tok_dir = model if model and Path(model).expanduser().is_dir() else None
         return EndpointBackend(endpoint, ServeConfig.load(tok_dir), tokenizer_dir=tok_dir)
     if not model:
-        from micromarket.errors import InputError
-
         raise InputError("give --model (a local directory or hub id) or --endpoint URL")
     import os
 
@@ -71,7 +70,7 @@ def run(model: str | None, card_path: str, transport: str = "stdio", port: int =
 
 
 def main(argv: list[str] | None = None) -> None:
-    from micromarket import _speedups
+    from micromarket import _speedups  # deferred: torch / transformers
 
     _speedups.apply()
     ap = argparse.ArgumentParser(prog="python -m micromarket.specialists.microllm.serve", description=__doc__.splitlines()[0])
@@ -82,7 +81,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--endpoint", help="TGI/vLLM URL: generate remotely instead of loading the model")
     a = ap.parse_args(argv)
-    from micromarket.errors import MicromarketError
 
     try:
         run(a.model, a.card, a.transport, a.port, a.endpoint, a.host)

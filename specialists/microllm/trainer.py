@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Annotated, Callable, Protocol
 
 import typer
+from micromarket.specialists.microllm.engine import LocalBackend, ServeConfig, to_result
 
 from micromarket.errors import MicromarketError
-from micromarket.specialists.microllm.engine import LocalBackend, ServeConfig, to_result
+from micromarket.settings import Settings
 
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>", "<sep>"]
 CHAT_TEMPLATE = (
@@ -275,7 +276,7 @@ def evaluate(out: Path, task: Task, n: int, seed: int = 12345) -> dict:
 
 
 def write_card(task: Task, out: Path):
-    from micromarket.specialists.microllm.cli import card_for_model
+    from micromarket.specialists.microllm.cli import card_for_model  # deferred: torch / transformers
 
     return card_for_model(
         out,
@@ -368,8 +369,6 @@ def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
         layers: Annotated[int | None, typer.Option("--layers", help="transformer layers")] = None,
         ffn: Annotated[int | None, typer.Option("--ffn", help="MLP width")] = None,
     ) -> None:
-        from micromarket.settings import Settings
-
         task = task_factory()
         base = QUICK if quick else TrainConfig()
         over = {"batch_size": batch_size, "lr": lr, "prompt_weight": prompt_weight, "threads": threads, "eval_n": eval_n}
