@@ -218,10 +218,9 @@ class Marketplace:
         return [{"key": h.key, "specialist_id": h.specialist_id, "capability": h.capability, "similarity": round(h.similarity, 4)} for h in hits]
 
     def rebuild_index(self, *, progress: bool = False) -> int:
+        """Rebuild the index from the card store (after a model change, or any damage: see Services.rebuild_index)."""
         with progress_bar(progress) as bar:
-            n = self._svc.index.rebuild(self._svc.store.cards(), progress=bar)
-        self._svc.retriever.refresh()
-        return n
+            return self._svc.rebuild_index(progress=bar)
 
     def verify_index(self) -> dict:
         return self._svc.index.verify(self._svc.store.cards())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from functools import cached_property
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from micromarket import plugins
 from micromarket.capability_index.cards import endpoint_of
 from micromarket.capability_index.ledger import TrustLedger
 from micromarket.capability_index.store import CardStore
+from micromarket.errors import MicromarketError
 from micromarket.home import prepare_home
 from micromarket.settings import Settings
 from micromarket.stores import check_store, note_store
@@ -46,7 +48,17 @@ class Services:
     def index(self):
         from micromarket.capability_index.index import CapabilityIndex  # deferred: chromadb, numpy
 
-        return CapabilityIndex(self.settings)
+        try:
+            idx = CapabilityIndex(self.settings)
+            idx.count()
+        except MicromarketError:
+            raise  # already names the problem (another writer, another embedding model)
+        except Exception as e:  # noqa: BLE001 - chroma's own errors do not say where or what to do
+            _forget_chroma_client(self.settings.chroma_dir)  # so that an open after the repair starts afresh
+            where = self.settings.chroma_url or self.settings.chroma_dir
+            raise MicromarketError(f"the capability index at {where} is damaged ({type(e).__name__}: {e}); "
+                                   "run `micromarket index rebuild` (the cards are safe: it is rebuilt from them)") from None
+        return idx
 
     @cached_property
     def retriever(self):
@@ -118,6 +130,33 @@ class Services:
                  "" if old.fingerprint() == card.fingerprint() else ", capabilities changed")
         return True
 
+    def rebuild_index(self, *, progress=None) -> int:
+        """Rebuild the index from the card store: after a model change, or from any damage to a local index,
+        whose directory is moved aside (never deleted). Returns the number of capabilities indexed."""
+        from micromarket.capability_index.index import CapabilityIndex  # deferred: chromadb, numpy
+
+        with self._lock:
+            for name in ("retriever", "index"):  # the retriever holds the index: both are made anew
+                old = self.__dict__.pop(name, None)
+                if name == "index" and old is not None:
+                    old.close()
+            try:
+                idx = CapabilityIndex(self.settings, check=False)  # a model mismatch is what rebuild fixes
+                idx.count()
+            except Exception as e:  # noqa: BLE001 - any damage to a local index: move it aside, start a new one
+                if self.settings.chroma_url:
+                    raise MicromarketError(f"the Chroma server at {self.settings.chroma_url} failed: {e}") from None
+                aside = self.settings.chroma_dir.with_name(f"chroma.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+                self.settings.chroma_dir.rename(aside)
+                log.warning("the index at %s is damaged (%s: %s); moved it to %s and rebuilding from the card store",
+                            self.settings.chroma_dir, type(e).__name__, e, aside)
+                _forget_chroma_client(self.settings.chroma_dir)
+                idx = CapabilityIndex(self.settings, check=False)
+            self.__dict__["index"] = idx
+            n = idx.rebuild(self.store.cards(), progress=progress)
+            self.retriever.refresh()
+            return n
+
     def close(self) -> None:
         for name in ("pool", "ledger", "store", "index"):
             obj = self.__dict__.get(name)
@@ -131,6 +170,15 @@ class Services:
 def is_installed_source(source: str | None) -> bool:
     """A card stored from the installed package (built-in or plugin), not one a user registered."""
     return bool(source) and (source == "builtin" or source.startswith("plugin:"))
+
+
+def _forget_chroma_client(path: Path) -> None:
+    """Chroma caches one client per directory, a broken one too: drop this directory's."""
+    from chromadb.api.shared_system_client import SharedSystemClient  # deferred: chromadb
+
+    for key in {str(path), str(Path(path).resolve())}:
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
 
 
 def services_for(settings: Settings) -> Services:

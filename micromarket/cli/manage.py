@@ -147,32 +147,14 @@ def restore(src: Path = typer.Argument(..., help="A directory written by `microm
 
 @index_app.command("rebuild")
 def index_rebuild(home: Optional[Path] = HomeOpt) -> None:
-    """Rebuild the Chroma index from the card store (after a model change or damage)."""
-    from micromarket.capability_index.index import CapabilityIndex  # deferred: a light CLI start
+    """Rebuild the Chroma index from the card store (after a model change, or any damage: the broken one is moved aside)."""
     from micromarket.progress import progress_bar  # deferred: a light CLI start
     from micromarket.services import services_for  # deferred: a light CLI start
     from micromarket.settings import Settings  # deferred: a light CLI start
 
     svc = services_for(Settings.from_env(home=home))
-    try:
-        idx = CapabilityIndex(svc.settings, check=False)  # a model mismatch is what rebuild fixes
-        idx.count()
-    except Exception as e:  # noqa: BLE001 - any damage to a local index: move it aside (never delete), start a new one
-        if svc.settings.chroma_url:
-            raise MicromarketError(f"the Chroma server at {svc.settings.chroma_url} failed: {e}") from None
-        import time
-
-        aside = svc.settings.chroma_dir.with_name(f"chroma.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
-        svc.settings.chroma_dir.rename(aside)
-        common._console(True).print(f"the index at {svc.settings.chroma_dir} is damaged ({type(e).__name__}: {e}); "
-                             f"moved it to {aside} and rebuilding from the card store", soft_wrap=True)
-        from chromadb.api.client import SharedSystemClient  # heavy: only on this recovery path
-
-        SharedSystemClient.clear_system_cache()  # chroma caches the broken client per path
-        idx = CapabilityIndex(svc.settings, check=False)
-    svc.__dict__["index"] = idx
     with progress_bar() as bar:
-        n = svc.index.rebuild(svc.store.cards(), progress=bar)
+        n = svc.rebuild_index(progress=bar)
     common._console().print(f"indexed {n} capabilities")
 
 

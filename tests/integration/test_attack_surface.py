@@ -155,3 +155,18 @@ def test_attack_corrupt_chroma_is_recovered_by_index_rebuild(used_home):
     assert '"ok": true' in v.stdout
     out = json.loads(mm("solve", "convert 5 miles to km", "--json", "--home", str(used_home)).stdout.strip().splitlines()[-1])
     assert out["subtasks"][0]["status"] == "ok"
+
+
+def test_attack_corrupt_chroma_is_named_through_the_api(used_home):
+    from micromarket import Marketplace
+    from micromarket.errors import MicromarketError
+
+    (used_home / "chroma" / "chroma.sqlite3").write_bytes(b"\x00garbage" * 1000)
+    with pytest.raises(MicromarketError) as ei:
+        Marketplace.open(home=used_home, builtins=False, embedding_model="fake")
+    assert str(used_home / "chroma") in str(ei.value) and "micromarket index rebuild" in str(ei.value)
+    mm("index", "rebuild", "--home", str(used_home))
+    with Marketplace.open(home=used_home, builtins=False, embedding_model="fake") as mp:
+        assert mp.verify_index()["ok"]
+        assert mp.rebuild_index() == 1  # and the API's rebuild works on the recovered index
+        assert mp.solve("convert 5 miles to km", seed=1)["subtasks"][0]["status"] == "ok"
