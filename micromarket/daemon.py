@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from micromarket.errors import MicromarketError
+from micromarket.home import TOKEN_FILE, TokenFileError
+from micromarket.home import read_token as read_token_file
 
 DAEMON_FILE = "daemon.json"  # micromarket.server.http writes it
-TOKEN_FILE = "token"  # micromarket.server.auth writes it
 PROTOCOL_VERSION = "2025-06-18"
 CONNECT_TIMEOUT_S = 3.0
 CLIENT_INFO = {"name": "micromarket-cli", "version": "0.1.0"}
@@ -82,22 +83,13 @@ def daemon_info(home: str | Path | None = None) -> dict[str, Any] | None:
 
 def read_token(home: str | Path | None = None) -> str | None:
     """The front door's bearer token from ``<home>/token``; None if there is none. Refuses a file others can read."""
-    import stat
-
     path = home_dir(home) / TOKEN_FILE
-    try:
-        st = path.stat()
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except OSError as e:
-        raise DaemonError(f"cannot read the token file {path}: {e.strerror}") from None
-    if st.st_mode & 0o077:
-        raise DaemonError(f"the token file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):03o}); "
-                          f"run `chmod 600 {path}`")
     try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DaemonError(f"cannot read the token file {path}: {e}") from None
+        return read_token_file(path)
+    except TokenFileError as e:
+        raise DaemonError(str(e)) from None
 
 
 def disabled() -> bool:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
 
-from micromarket.errors import InputError
+from micromarket.errors import InputError, MicromarketError
 
 log = logging.getLogger("micromarket.home")
 
@@ -58,4 +59,31 @@ def prepare_home(path: str | os.PathLike) -> Path:
     return p
 
 
-__all__ = ["check_home", "prepare_home"]
+TOKEN_FILE = "token"  # the HTTP front door's bearer token: written by micromarket.server.auth, read by it and the daemon client
+
+
+class TokenFileError(MicromarketError):
+    """The token file cannot be used; the message names the file and the fix."""
+
+
+def read_token(path: Path) -> str:
+    """The bearer token in ``path``; refuses a file that is not regular, readable by others, or too short."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise TokenFileError(f"cannot read the token file {path}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise TokenFileError(f"the token file {path} is not a regular file")
+    if st.st_mode & 0o077:
+        raise TokenFileError(f"the token file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):03o}); "
+                             f"run `chmod 600 {path}` or delete it to have a new one made")
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise TokenFileError(f"cannot read the token file {path}: {e}") from None
+    if len(token) < 16:
+        raise TokenFileError(f"the token file {path} holds no usable token (at least 16 characters); delete it to have a new one made")
+    return token
+
+
+__all__ = ["check_home", "prepare_home", "TOKEN_FILE", "TokenFileError", "read_token"]

@@ -17,17 +17,12 @@ import ipaddress
 import json
 import os
 import secrets
-import stat
 from pathlib import Path
 
-from micromarket.errors import InputError, MicromarketError
+from micromarket.errors import InputError
+from micromarket.home import TOKEN_FILE, TokenFileError, read_token  # noqa: F401 - TokenFileError re-exported
 
-TOKEN_FILE = "token"  # micromarket.daemon reads it (the two entry points may not import each other)
 LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
-
-
-class TokenFileError(MicromarketError):
-    """The token file is unsafe or unreadable."""
 
 
 def token_path(home: str | Path) -> Path:
@@ -45,22 +40,6 @@ def load_or_create_token(home: str | Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_urlsafe(32) + "\n")
     return read_token(path)
-
-
-def read_token(path: Path) -> str:
-    try:
-        st = path.stat()
-    except OSError as e:
-        raise TokenFileError(f"cannot read the token file {path}: {e.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise TokenFileError(f"the token file {path} is not a regular file")
-    if st.st_mode & 0o077:
-        raise TokenFileError(f"the token file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):03o}); "
-                             f"run `chmod 600 {path}` or delete it to have a new one made")
-    token = path.read_text(encoding="utf-8").strip()
-    if len(token) < 16:
-        raise TokenFileError(f"the token file {path} holds no usable token (at least 16 characters); delete it to have a new one made")
-    return token
 
 
 def is_loopback(host: str) -> bool:
