@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import MILES, inproc_card
-from tests.fakes.payload_specialist import MARKERS, PAYLOADS
+from tests.fakes.stdio_specialist import MARKERS, PAYLOADS
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def mm(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 def _payload_card(kind: str, log: Path) -> dict:
     return {"id": f"payload-{kind.replace('_', '-')}", "name": kind, "description": "converts miles to kilometers",
             "capabilities": [MILES],
-            "transport": {"kind": "stdio", "command": ["{python}", "-m", "tests.fakes.payload_specialist", kind, str(log)],
+            "transport": {"kind": "stdio", "command": ["{python}", "-m", "tests.fakes.stdio_specialist", f"payload:{kind}", str(log)],
                           "cwd": str(ROOT), "env": {"PYTHONPATH": str(ROOT)}}}
 
 
