@@ -67,12 +67,12 @@ def serve_argv(home: Path, *more: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def http_server(home: Path, *more: str, timeout: float = 240):
+def http_server(home: Path, *more: str, timeout: float = 240, env: dict[str, str] | None = None):
     """`micromarket serve --transport http --port <free> [more]`; yields the daemon info (plus the token) once it is warm."""
     daemon = home / "daemon.json"
     port = free_port()
     log = open(home.parent / f"serve-{port}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(serve_argv(home, "--transport", "http", "--port", str(port), *more), env=env_for(home),
+    proc = subprocess.Popen(serve_argv(home, "--transport", "http", "--port", str(port), *more), env=env or env_for(home),
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         t0 = time.monotonic()

@@ -8,17 +8,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.server_support import free_port
+from tests.integration.server_support import free_port, http_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -50,30 +48,9 @@ def _make_home(home: Path) -> Path:
     return home
 
 
-@contextlib.contextmanager
 def _server(home: Path, *more: str):
-    port = free_port()
-    log = open(home.parent / f"serve-{port}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(_serve_argv(home, "--port", str(port), *more), env=_env(), stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        t0 = time.monotonic()
-        while not (home / "daemon.json").exists():
-            assert proc.poll() is None, Path(log.name).read_text()[-2000:]
-            assert time.monotonic() - t0 < 180, "server not ready: " + Path(log.name).read_text()[-2000:]
-            time.sleep(0.1)
-        info = json.loads((home / "daemon.json").read_text())
-        assert info["pid"] == proc.pid
-        yield info
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        log.close()
+    """The real front door on a free loopback port (fake embeddings, as the home was made with)."""
+    return http_server(home, *more, env=_env())
 
 
 @pytest.fixture(scope="module")
