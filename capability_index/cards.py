@@ -23,24 +23,30 @@ CAP_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
 class Transport(BaseModel):
-    """How to reach a specialist: a stdio command, a streamable-HTTP URL, or in-process."""
+    """How to reach a specialist: a stdio command, a streamable-HTTP URL, in-process, or an OpenAI-compatible chat
+    endpoint (``base_url`` + ``model``; the pool serves it as an in-memory MCP ``solve`` tool)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["stdio", "http", "inprocess"]
+    kind: Literal["stdio", "http", "inprocess", "openai"]
     command: list[str] | None = None  # stdio: argv; "{python}" expands to sys.executable
     env: dict[str, str] = Field(default_factory=dict)  # stdio: the explicit environment
     cwd: str | None = None
     url: str | None = None  # http: streamable-HTTP endpoint
     target: str | None = None  # inprocess: "module:attr" naming a FastMCP server or a factory
+    base_url: str | None = None  # openai: e.g. http://127.0.0.1:8080/v1
+    model: str | None = None  # openai: the served model's name
 
     @model_validator(mode="after")
     def _check_kind(self) -> Transport:
-        need = {"stdio": "command", "http": "url", "inprocess": "target"}[self.kind]
-        if not getattr(self, need):
-            raise ValueError(f"transport kind {self.kind!r} needs '{need}'")
+        needs = {"stdio": ["command"], "http": ["url"], "inprocess": ["target"], "openai": ["base_url", "model"]}[self.kind]
+        for need in needs:
+            if not getattr(self, need):
+                raise ValueError(f"transport kind {self.kind!r} needs '{need}'")
         if self.kind == "http" and not (self.url or "").startswith(("http://", "https://")):
             raise ValueError("transport.url must start with http:// or https://")
+        if self.kind == "openai" and not (self.base_url or "").startswith(("http://", "https://")):
+            raise ValueError("transport.base_url must start with http:// or https://")
         return self
 
 
@@ -119,6 +125,8 @@ def endpoint_of(t: Transport) -> str:
         return "stdio:" + " ".join(t.command or [])
     if t.kind == "http":
         return "http:" + (t.url or "")
+    if t.kind == "openai":
+        return f"openai:{t.base_url}#{t.model}"
     return "inprocess:" + (t.target or "")
 
 

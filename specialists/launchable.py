@@ -147,4 +147,6 @@ def shown(t: Transport) -> str:
         return "stdio: " + shlex.join(argv)
     if t.kind == "http":
         return f"http: {t.url}"
+    if t.kind == "openai":
+        return f"openai: {t.base_url} (model {t.model})"
     return f"inprocess: {t.target}"

@@ -183,9 +183,13 @@ class SpecialistPool:
                 else:
                     from mcp.shared.memory import create_connected_server_and_client_session
 
-                    session = await stack.enter_async_context(
-                        create_connected_server_and_client_session(await asyncio.to_thread(resolve_target, t.target), message_handler=handler)
-                    )
+                    if t.kind == "openai":  # an OpenAI-compatible endpoint behind an in-memory MCP solve tool
+                        from micromarket.specialists.microllm.serve import openai_server  # deferred: langchain-openai
+
+                        server = await asyncio.to_thread(openai_server, t)
+                    else:
+                        server = await asyncio.to_thread(resolve_target, t.target)
+                    session = await stack.enter_async_context(create_connected_server_and_client_session(server, message_handler=handler))
                 init = await session.initialize()
                 conn.server_info = init
                 conn.session = session

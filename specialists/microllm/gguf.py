@@ -21,7 +21,6 @@ import importlib.util
 import os
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,7 +33,6 @@ PACKAGED: dict[str, tuple[str, str]] = {
 _EDGE = 1 << 20  # bytes hashed at each end of the file for the cache key
 RUNTIMES = ("llama.cpp", "transformers")
 Runtime = Literal["llama.cpp", "transformers"]
-_params_lock = threading.Lock()
 
 
 def packaged_gguf(name: str) -> Path:
@@ -145,34 +143,24 @@ def threads() -> int:
     return max(1, int(os.environ.get("MICROMARKET_MICROLLM_THREADS", "1")))
 
 
-def open_llama(gguf: str | os.PathLike, *, n_ctx: int = 4096, n_threads: int | None = None) -> Any:
-    """A ``llama_cpp.Llama`` for the GGUF spec, quiet, with ``n_threads`` (default :func:`threads`).
+def llama_batch() -> int:
+    """Tokens per llama.cpp decode: $MICROMARKET_LLAMA_BATCH, default 1. On the AVX-512/AMX machine this project is
+    tested on, llama-cpp-python 0.3.36 (built there) segfaulted decoding batches of more than one token with the
+    repacked Q4 weights, and gave wrong tokens without repacking; one token per decode is right (docs/microllm.md)."""
+    return max(1, int(os.environ.get("MICROMARKET_LLAMA_BATCH", "1")))
 
-    Weight repacking into extra buffer types is off unless $MICROMARKET_LLAMA_REPACK=1: with it, batched decoding
-    segfaulted in llama-cpp-python 0.3.36 on this project's AVX-512/AMX build machine (single-token decoding worked).
-    """
+
+def open_llama(gguf: str | os.PathLike, *, n_ctx: int = 4096, n_threads: int | None = None) -> Any:
+    """A quiet ``llama_cpp.Llama`` for the GGUF spec with ``n_threads`` (default :func:`threads`)."""
     path = resolve_gguf(gguf)
     if path is None:
         raise MicromarketError(f"{gguf!r} is not a GGUF file (expected a .gguf path or one of {sorted(PACKAGED)})")
     try:
         import llama_cpp  # deferred: native library
-        import llama_cpp.llama_cpp as native
     except ImportError:
         raise MicromarketError("the llama.cpp runtime needs llama-cpp-python: pip install 'micromarket[llamacpp]'") from None
-    n = n_threads or threads()
-    repack = os.environ.get("MICROMARKET_LLAMA_REPACK", "") == "1"
-    with _params_lock:  # Llama() takes its model params from llama_model_default_params()
-        default = native.llama_model_default_params
-
-        def params():
-            p = default()
-            p.use_extra_bufts = repack
-            return p
-
-        native.llama_model_default_params = params
-        try:
-            return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n, n_threads_batch=n, verbose=False)
-        except ValueError as e:
-            raise MicromarketError(f"llama.cpp cannot load {path}: {e}") from None
-        finally:
-            native.llama_model_default_params = default
+    n, batch = n_threads or threads(), llama_batch()
+    try:
+        return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n, n_threads_batch=n, n_batch=batch, n_ubatch=batch, verbose=False)
+    except ValueError as e:
+        raise MicromarketError(f"llama.cpp cannot load {path}: {e}") from None
