@@ -54,3 +54,30 @@ def test_a_cached_conversion_is_reused(tmp_path, monkeypatch):
     assert converted == [f.resolve()] and first.name.startswith("m-")
     monkeypatch.setenv("MICROMARKET_HOME", str(tmp_path / "home"))
     assert gguf.dense_dir(f).parent == tmp_path / "home" / "models" / "gguf"
+
+
+def test_runtime_choice(monkeypatch):
+    monkeypatch.delenv("MICROMARKET_GGUF_RUNTIME", raising=False)
+    monkeypatch.setattr(gguf, "llama_cpp_installed", lambda: False)
+    assert gguf.gguf_runtime() == "transformers"
+    with pytest.raises(MicromarketError, match="micromarket\\[llamacpp\\]"):
+        gguf.gguf_runtime("llama.cpp")
+    monkeypatch.setattr(gguf, "llama_cpp_installed", lambda: True)
+    assert gguf.gguf_runtime() == "llama.cpp"
+    monkeypatch.setenv("MICROMARKET_GGUF_RUNTIME", "transformers")
+    assert gguf.gguf_runtime() == "transformers"
+    with pytest.raises(MicromarketError, match="unknown GGUF runtime"):
+        gguf.gguf_runtime("onnx")
+
+
+def test_openai_transport_cards():
+    from micromarket.capability_index.cards import endpoint_of, parse_card
+    from micromarket.errors import MicromarketError as Err
+
+    base = {"id": "remote", "name": "remote", "description": "d", "capabilities": [{"name": "c", "description": "d"}]}
+    card = parse_card({**base, "transport": {"kind": "openai", "base_url": "http://127.0.0.1:8080/v1", "model": "m"}})
+    assert endpoint_of(card.transport) == "openai:http://127.0.0.1:8080/v1#m"
+    with pytest.raises(Err, match="needs 'model'"):
+        parse_card({**base, "transport": {"kind": "openai", "base_url": "http://127.0.0.1:8080/v1"}})
+    with pytest.raises(Err, match="base_url must start with http"):
+        parse_card({**base, "transport": {"kind": "openai", "base_url": "127.0.0.1:8080", "model": "m"}})

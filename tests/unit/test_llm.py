@@ -46,6 +46,9 @@ def test_hf_without_chat_template_gets_a_fallback(tmp_path):
         ("hf:./relative-missing", "not found"),
         ("hf:nobody-xyz/no-such-model", "cannot load"),
         ("hf-endpoint:ftp://host", "http"),
+        ("hf:/nowhere/model.gguf", "GGUF file not found"),
+        ("openai-compatible:127.0.0.1:8080#m", "expected http(s)://"),
+        ("openai-compatible:http://127.0.0.1:8080/v1", "expected http(s)://"),
         ("nosuchprovider:model", "chat model"),
     ],
 )
@@ -70,3 +73,31 @@ def test_seq2seq_is_refused_clearly(tmp_path):
 
     with pytest.raises(MicromarketError, match="encoder-decoder"):
         load_chat_model(f"hf:{build_tiny_seq2seq(tmp_path / 't5')}")
+
+
+def test_openai_compatible_builds_without_network():
+    chat = load_chat_model("openai-compatible:http://127.0.0.1:9/v1#smollm2")
+    assert chat.model_name == "smollm2" and str(chat.openai_api_base) == "http://127.0.0.1:9/v1"
+
+
+def test_schema_constrained_structured_output_asks_for_the_schema_and_validates():
+    """A local model's plan: response_format carries the JSON schema (llama.cpp turns it into a grammar)."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from pydantic import BaseModel
+
+    from micromarket.llm import _SchemaConstrained
+
+    class Answer(BaseModel):
+        value: int
+
+    seen = {}
+
+    class Fake(_SchemaConstrained, FakeListChatModel):
+        def _call(self, messages, stop=None, run_manager=None, **kwargs):
+            seen.update(kwargs)
+            return super()._call(messages, stop, run_manager, **kwargs)
+
+    out = Fake(responses=['{"value": 42}']).with_structured_output(Answer).invoke("the answer?")
+    assert out == Answer(value=42)
+    assert seen["response_format"] == {"type": "json_object", "schema": Answer.model_json_schema()}
+    assert Fake(responses=['{"a": 1}']).with_structured_output({"type": "object"}).invoke("x") == {"a": 1}
