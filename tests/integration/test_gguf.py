@@ -65,9 +65,9 @@ def test_smollm2_gguf_served_as_mcp_specialist_through_the_marketplace(tmp_path,
         subprocess.run([sys.executable, "-c", f"from micromarket.specialists.microllm.gguf import dense_dir; dense_dir({SMOL!r})"],
                        env=env_for(home), check=True, timeout=900)
     cli(home, "specialists", "add", str(path))
-    out = cli(home, "solve", QUESTION, "--json")
+    out = cli(home, "solve", QUESTION, "--json", MICROMARKET_CALL_TIMEOUT_S="300")  # torch starts slowly on a busy machine
     (sub,) = out["subtasks"]
-    assert sub["specialist"] == "smollm2-knowledge" and sub["status"] == "ok", sub
+    assert sub["specialist"] == "smollm2-knowledge" and sub["status"] == "ok", (sub["reason"], sub["status"])
     assert "Paris" in sub["answer"] and 0 < sub["confidence"] <= 1
 
 
@@ -97,7 +97,7 @@ def llama_server():
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # minutes when the machine is busy
         while True:
             assert proc.poll() is None, proc.stderr.read()[-2000:]
             try:
@@ -120,9 +120,9 @@ def test_openai_compatible_endpoint_as_a_specialist(tmp_path, llama_server):
     path = card(tmp_path / "remote.yaml", "smollm2-remote", {"kind": "openai", "base_url": llama_server, "model": "smollm2"})
     home = tmp_path / "home"
     cli(home, "specialists", "add", str(path))
-    out = cli(home, "solve", QUESTION, "--json")
+    out = cli(home, "solve", QUESTION, "--json", MICROMARKET_CALL_TIMEOUT_S="300")
     (sub,) = out["subtasks"]
-    assert sub["specialist"] == "smollm2-remote" and "Paris" in sub["answer"], sub
+    assert sub["specialist"] == "smollm2-remote" and "Paris" in sub["answer"], (sub["reason"], sub["answer"])
     assert 0 < sub["confidence"] <= 1  # from the server's token logprobs
 
 
