@@ -302,6 +302,7 @@ class DatesTask:
     )
     split_names: tuple[str, str, str] = ("unseen_dates", "unseen_combinations", "heldout_templates")
     max_chars: int = 110
+    acceptance: dict[str, float] = field(default_factory=lambda: {"unseen_dates": 0.995, "heldout_templates": 0.90})  # the quality gate
     ood_rate: float = 0.12
 
     curriculum: float = 0.25  # fraction of training over which wrappers and fillers ramp up from 20% to 100%

@@ -175,6 +175,7 @@ class RomanTask:
     )
     split_names: tuple[str, str, str] = ("unseen_numbers", "unseen_combinations", "heldout_templates")
     max_chars: int = 110
+    acceptance: dict[str, float] = field(default_factory=lambda: {"heldout_templates": 0.90})  # the quality gate
     ood_rate: float = 0.12
 
     def train_example(self, rng: random.Random, progress: float = 1.0) -> Example:
