@@ -2,7 +2,10 @@
 
 Specs:
 - ``hf:<local dir or hub id>``  -> ChatHuggingFace over a local transformers text-generation pipeline
+- ``hf:<file.gguf>``, ``hf:smollm2`` -> a GGUF model: llama.cpp in-process where llama-cpp-python is installed
+                                   (decoding constrained to the JSON schema for structured output), else transformers
 - ``hf-endpoint:<url>``        -> ChatHuggingFace over HuggingFaceEndpoint (TGI / vLLM / Inference Endpoints)
+- ``openai-compatible:<url>#<model>`` -> ChatOpenAI(base_url=url) (vLLM, llama.cpp's server, Ollama, LM Studio)
 - ``<provider>:<model>``       -> langchain's ``init_chat_model`` (e.g. ``openai:gpt-4o-mini``)
 
 Models are loaded once per process and spec.
@@ -10,13 +13,20 @@ Models are loaded once per process and spec.
 
 from __future__ import annotations
 
+import json
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from micromarket.errors import MicromarketError
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
 _cache: dict[str, BaseChatModel] = {}
 _lock = threading.Lock()
@@ -39,13 +49,78 @@ def _load(spec: str) -> BaseChatModel:
     rest = rest.strip()
     if not sep or not kind or not rest:
         raise MicromarketError(
-            f"bad chat model spec {spec!r}: expected 'hf:<path or id>', 'hf-endpoint:<url>' or 'provider:model' (e.g. 'openai:gpt-4o-mini')"
+            f"bad chat model spec {spec!r}: expected 'hf:<path, id or file.gguf>', 'hf-endpoint:<url>', "
+            "'openai-compatible:<url>#<model>' or 'provider:model' (e.g. 'openai:gpt-4o-mini')"
         )
     if kind == "hf":
+        from micromarket.specialists.microllm.gguf import gguf_runtime, resolve_gguf
+
+        if resolve_gguf(rest) is not None and gguf_runtime() == "llama.cpp":
+            return ChatLlamaCpp(gguf=rest)
         return _local_hf(rest)
     if kind == "hf-endpoint":
         return _endpoint(rest)
+    if kind == "openai-compatible":
+        return _openai_compatible(rest)
     return _init_chat_model(spec)
+
+
+class _SchemaConstrained:
+    """Structured output by JSON-schema-constrained decoding: ``response_format={"type": "json_object", "schema":
+    ...}`` (llama.cpp turns the schema into a grammar), the reply parsed and validated. Small local models call no
+    tools, so tool-calling structured output is not used."""
+
+    def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Runnable:
+        if include_raw:
+            raise NotImplementedError("include_raw is not supported by schema-constrained output")
+        pydantic = isinstance(schema, type) and issubclass(schema, BaseModel)
+        json_schema = schema.model_json_schema() if pydantic else dict(schema)
+        parser = PydanticOutputParser(pydantic_object=schema) if pydantic else JsonOutputParser()
+        return self.bind(response_format={"type": "json_object", "schema": json_schema}) | parser  # type: ignore[attr-defined]
+
+
+class ChatLlamaCpp(_SchemaConstrained, BaseChatModel):
+    """A GGUF chat model run in-process by llama.cpp with greedy decoding (one generation at a time)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    gguf: str
+    max_tokens: int = MAX_NEW_TOKENS
+    _llm: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    def model_post_init(self, context: Any) -> None:
+        from micromarket.specialists.microllm.gguf import open_llama  # deferred: native library
+
+        self._llm = open_llama(self.gguf)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama.cpp"
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        roles = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+        msgs = [{"role": roles.get(m.type, "user"), "content": m.text} for m in messages]
+        with self._lock:  # one llama.cpp context: one generation at a time
+            out = self._llm.create_chat_completion(
+                messages=msgs, temperature=0.0, max_tokens=kwargs.get("max_tokens", self.max_tokens), stop=stop,
+                response_format=kwargs.get("response_format"),
+            )
+        choice = out["choices"][0]
+        meta = {"finish_reason": choice.get("finish_reason"), "token_usage": out.get("usage", {}), "model_name": self.gguf}
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=choice["message"]["content"] or "", response_metadata=meta))])
+
+
+def _openai_compatible(rest: str) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI  # deferred: openai client
+
+    from micromarket.specialists.microllm.engine import split_openai
+
+    url, model = split_openai(rest)
+
+    class OpenAICompatible(_SchemaConstrained, ChatOpenAI):
+        """ChatOpenAI for a local server: JSON-object structured output (llama.cpp's server has no json_schema)."""
+
+    return OpenAICompatible(base_url=url, model=model, api_key="not-needed", temperature=0.0, max_tokens=MAX_NEW_TOKENS, max_retries=1)
 
 
 def _local_hf(source: str) -> BaseChatModel:

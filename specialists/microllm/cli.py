@@ -13,19 +13,21 @@ app = typer.Typer(help="Serve Hugging Face models as MCP specialists.", no_args_
 
 @app.command()
 def serve(
-    model: Annotated[str | None, typer.Option(help="HF model id or local directory")] = None,
+    model: Annotated[str | None, typer.Option(help="HF model id, local directory, .gguf file or smollm2 (packaged)")] = None,
     card: Annotated[Path, typer.Option(help="specialist card file")] = ...,
     transport: Annotated[str, typer.Option(help="stdio or http")] = "stdio",
     port: Annotated[int, typer.Option(help="port for --transport http")] = 8000,
     host: Annotated[str, typer.Option(help="host for --transport http")] = "127.0.0.1",
     endpoint: Annotated[str | None, typer.Option(help="TGI/vLLM endpoint URL (remote generation)")] = None,
+    openai: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint URL#MODEL (remote generation)")] = None,
+    runtime: Annotated[str | None, typer.Option(help="GGUF runtime: auto (llama.cpp where installed), llama.cpp, transformers")] = None,
 ) -> None:
     """Serve MODEL (or a remote ENDPOINT) over MCP with a solve(task, context) tool."""
     from micromarket.specialists.microllm.serve import run  # deferred: torch / transformers
 
     if transport not in ("stdio", "http"):
         raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
-    run(model, str(card), transport, port, endpoint, host)
+    run(model, str(card), transport, port, endpoint, host, runtime, openai)
 
 
 @app.command("card")

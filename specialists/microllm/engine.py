@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Literal
 
+from micromarket.errors import InputError
 from micromarket.specialists.result import SolveResult
 
 CONFIG_FILE = "microllm.json"
@@ -115,8 +116,14 @@ class Generation:
         return float(math.exp(sum(math.log(max(p, 1e-12)) for p in self.probs) / len(self.probs)))
 
 
+def _user_text(task: str, context: str, config: ServeConfig) -> str:
+    return f"Context:\n{context}\n\nTask:\n{task}" if (context and config.use_context) else task
+
+
 class LocalBackend:
     """transformers model (causal or seq2seq) run in-process with greedy, optionally constrained, decoding."""
+
+    kind = "transformers"
 
     def __init__(self, model: str, config: ServeConfig | None = None):
         import torch
@@ -181,7 +188,7 @@ class LocalBackend:
     def prompt(self, task: str, context: str = "") -> str:
         from micromarket.specialists.microllm.hf import chat_prompt  # deferred: torch / transformers
 
-        user = f"Context:\n{context}\n\nTask:\n{task}" if (context and self.config.use_context) else task
+        user = _user_text(task, context, self.config)
         return chat_prompt(self.tok, user, self.config.system)
 
     def generate(self, prompts: list[str], batch_size: int = 128) -> list[Generation]:
@@ -244,6 +251,8 @@ class EndpointBackend:
     huggingface_hub refuses every request, local URLs included, while HF_HUB_OFFLINE=1 is set.
     """
 
+    kind = "endpoint"
+
     def __init__(self, url: str, config: ServeConfig | None = None, tokenizer_dir: str | None = None):
         from langchain_huggingface import HuggingFaceEndpoint
 
@@ -258,7 +267,7 @@ class EndpointBackend:
     def prompt(self, task: str, context: str = "") -> str:
         from micromarket.specialists.microllm.hf import chat_prompt  # deferred: torch / transformers
 
-        user = f"Context:\n{context}\n\nTask:\n{task}" if (context and self.config.use_context) else task
+        user = _user_text(task, context, self.config)
         return chat_prompt(self.tok, user, self.config.system) if self.tok is not None else user
 
     def generate(self, prompts: list[str], batch_size: int = 1) -> list[Generation]:
@@ -284,6 +293,128 @@ class EndpointBackend:
             content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
             probs = [math.exp(t.logprob) for t in content] if content else None
             return Generation((choice.message.content or "").strip(), probs)
+
+
+class LlamaCppBackend:
+    """A GGUF file run by llama.cpp (quantized kernels, no dequantization), greedy decoding token by token so
+    each token's probability comes from the full distribution (llama-cpp-python's logprobs need ``logits_all``,
+    a context x vocabulary buffer). ``allowed_chars`` constrains decoding as in LocalBackend."""
+
+    kind = "llama.cpp"
+
+    def __init__(self, gguf: str, config: ServeConfig | None = None, *, n_ctx: int = 4096):
+        import numpy as np
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        from micromarket.specialists.microllm.gguf import open_llama  # deferred: native library
+
+        self.np = np
+        self.llm = open_llama(gguf, n_ctx=n_ctx)
+        self.config = config or ServeConfig()
+        meta = self.llm.metadata
+        template = meta.get("tokenizer.chat_template")
+        tok = lambda key: self.llm.detokenize([int(meta[key])], special=True).decode("utf-8", "replace") if key in meta else ""  # noqa: E731
+        self.formatter = Jinja2ChatFormatter(template, eos_token=tok("tokenizer.ggml.eos_token_id"), bos_token=tok("tokenizer.ggml.bos_token_id")) if template else None
+        self._bias = self._allowed_bias()
+
+    def _allowed_bias(self):
+        chars = self.config.allowed_chars
+        if not chars:
+            return None
+        np, n_vocab, allowed = self.np, self.llm.n_vocab(), set(chars)
+        bias = np.full(n_vocab, -np.inf)
+        for tid in range(n_vocab):
+            piece = self.llm.detokenize([tid]).decode("utf-8", "ignore")
+            if (piece and set(piece) <= allowed) or self._is_end(tid):
+                bias[tid] = 0.0
+        if self.config.unknown:
+            bias[self.llm.tokenize(self.config.unknown.encode(), add_bos=False)] = 0.0
+        return bias
+
+    def _is_end(self, token: int) -> bool:
+        import llama_cpp  # deferred: native library
+
+        return bool(llama_cpp.llama_vocab_is_eog(self.llm._model.vocab, token))
+
+    def prompt(self, task: str, context: str = "") -> str:
+        user = _user_text(task, context, self.config)
+        if self.formatter is None:
+            return user if self.config.system is None else f"{self.config.system}\n\n{user}"
+        messages = ([{"role": "system", "content": self.config.system}] if self.config.system else []) + [{"role": "user", "content": user}]
+        return self.formatter(messages=messages).prompt
+
+    def generate(self, prompts: list[str], batch_size: int = 1) -> list[Generation]:
+        return [self._one(p) for p in prompts]
+
+    def _one(self, prompt: str) -> Generation:
+        import llama_cpp  # deferred: native library
+
+        np, llm = self.np, self.llm
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        llm.reset()
+        llm.eval(tokens)
+        out: list[int] = []
+        probs: list[float] = []
+        n_vocab = llm.n_vocab()
+        for _ in range(self.config.max_new_tokens):
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(n_vocab,)).astype(np.float64)
+            pick = int(np.argmax(logits if self._bias is None else logits + self._bias))
+            z = np.exp(logits - logits.max())
+            probs.append(float(z[pick] / z.sum()))  # from the unconstrained distribution
+            if self._is_end(pick) or llm.n_tokens >= llm.n_ctx():
+                break
+            out.append(pick)
+            llm.eval([pick])
+        return Generation(llm.detokenize(out).decode("utf-8", "replace").strip(), probs)
+
+
+def split_openai(spec: str) -> tuple[str, str]:
+    """``URL#MODEL`` -> (base_url, model); InputError naming the problem otherwise."""
+    url, sep, model = spec.strip().partition("#")
+    if not url.startswith(("http://", "https://")) or not sep or not model.strip():
+        raise InputError(f"bad OpenAI-compatible endpoint {spec!r}: expected http(s)://HOST[:PORT]/v1#MODEL")
+    return url, model.strip()
+
+
+
+class OpenAIBackend:
+    """An OpenAI-compatible chat endpoint (vLLM, llama.cpp's server, Ollama, LM Studio) through langchain-openai's
+    ChatOpenAI. Confidence comes from the returned token logprobs when the server gives them (it is asked for
+    them once; a server that refuses is asked without), else FALLBACK_CONFIDENCE."""
+
+    kind = "openai-compatible"
+
+    def __init__(self, base_url: str, model: str, config: ServeConfig | None = None, *, timeout: float = 120.0):
+        from langchain_openai import ChatOpenAI  # deferred: openai client
+
+        self.config = config or ServeConfig()
+        self.chat = ChatOpenAI(base_url=base_url, model=model, api_key="not-needed", temperature=0.0,
+                               max_tokens=self.config.max_new_tokens, timeout=timeout, max_retries=1)
+        self._logprobs: bool | None = None  # unknown until the first call
+
+    def prompt(self, task: str, context: str = "") -> list[tuple[str, str]]:
+        user = _user_text(task, context, self.config)
+        return ([("system", self.config.system)] if self.config.system else []) + [("user", user)]
+
+    def generate(self, prompts: list, batch_size: int = 1) -> list[Generation]:
+        return [self._one(p) for p in prompts]
+
+    def _one(self, messages) -> Generation:
+        import openai  # deferred: openai client
+
+        if self._logprobs is not False:
+            try:
+                msg = self.chat.bind(logprobs=True).invoke(messages)
+                self._logprobs = True
+            except (openai.BadRequestError, openai.UnprocessableEntityError, openai.InternalServerError):
+                if self._logprobs:  # it gave logprobs before: this error is not about them
+                    raise
+                self._logprobs = False
+        if self._logprobs is False:
+            msg = self.chat.invoke(messages)
+        content = (msg.response_metadata.get("logprobs") or {}).get("content") or []
+        probs = [math.exp(t["logprob"]) for t in content if t.get("logprob") is not None]
+        return Generation(str(msg.content).strip(), probs or None)
 
 
 def to_result(gen: Generation, config: ServeConfig, backend: str) -> SolveResult:

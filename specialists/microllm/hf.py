@@ -1,4 +1,4 @@
-"""Loading Hugging Face models and tokenizers (local directory or cached hub id) with user-facing errors."""
+"""Loading Hugging Face models and tokenizers (local directory, cached hub id or GGUF file) with user-facing errors."""
 
 from __future__ import annotations
 
@@ -16,10 +16,15 @@ FALLBACK_CHAT_TEMPLATE = (
 
 
 def resolve_source(spec: str) -> str:
-    """A local directory (must hold config.json) or a hub id; raises MicromarketError for missing paths."""
+    """A local directory (must hold config.json) or a hub id; a GGUF spec (``file.gguf``, ``smollm2``) becomes its
+    cached dense directory. Raises MicromarketError for missing paths."""
+    from micromarket.specialists.microllm.gguf import dense_dir, resolve_gguf
+
     spec = spec.strip()
     if not spec:
-        raise MicromarketError("empty model name: give a local model directory or a Hugging Face model id")
+        raise MicromarketError("empty model name: give a local model directory, a .gguf file or a Hugging Face model id")
+    if resolve_gguf(spec) is not None:
+        return str(dense_dir(spec))
     p = Path(spec).expanduser()
     if p.exists():
         if not (p / "config.json").is_file():
