@@ -175,6 +175,7 @@ class RomanTask:
     )
     split_names: tuple[str, str, str] = ("unseen_numbers", "unseen_combinations", "heldout_templates")
     max_chars: int = 110
+    instruction: str = "Write the number in the text in digits. Reply UNKNOWN if it holds no number."  # system message for a pretrained chat model (--base)
     acceptance: dict[str, float] = field(default_factory=lambda: {"heldout_templates": 0.90})  # the quality gate
     ood_rate: float = 0.12
 

@@ -261,7 +261,7 @@ def auroc(scores: list[float], labels: list[int]) -> float:
     return (r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
-def evaluate(out: Path, task: Task, n: int, seed: int = 12345) -> dict:
+def evaluate(out: Path, task: Task, n: int, seed: int = 12345, batch_size: int = 256) -> dict:
     """Accuracy per split and confidence AUROC (correct in-domain vs wrong or out-of-domain), via the serving engine."""
     backend = LocalBackend(str(out))
     sets = task.eval_sets(random.Random(seed), n)
@@ -270,7 +270,7 @@ def evaluate(out: Path, task: Task, n: int, seed: int = 12345) -> dict:
     ood_rejected = 0.0
     failures: dict[str, list] = {}
     for name, examples in sets.items():
-        gens = backend.generate([backend.prompt(t) for t, _ in examples], batch_size=256)
+        gens = backend.generate([backend.prompt(t) for t, _ in examples], batch_size=batch_size)
         right = 0
         for (text, want), g in zip(examples, gens):
             res = to_result(g, backend.config, "local")
@@ -287,18 +287,18 @@ def evaluate(out: Path, task: Task, n: int, seed: int = 12345) -> dict:
     return {"accuracy": acc, "confidence_auroc": auroc(scores, labels), "ood_rejected": ood_rejected, "failures": failures}
 
 
-def write_card(task: Task, out: Path):
+def write_card(task: Task, out: Path, *, lora: bool = False):
     from micromarket.specialists.microllm.cli import card_for_model  # deferred: torch / transformers
 
     return card_for_model(
         out,
-        specialist_id=task.specialist_id,
-        name=f"{task.specialist_id} (trained micro-LLM)",
+        specialist_id=task.specialist_id + ("-lora" if lora else ""),
+        name=f"{task.specialist_id} ({'LoRA fine-tuned' if lora else 'trained'} micro-LLM)",
         capability=task.capability,
         description=task.description,
         examples=task.examples,
         domains=task.domains,
-        latency_ms=50.0,
+        latency_ms=300.0 if lora else 50.0,
         license="Apache-2.0",
     )
 
