@@ -133,10 +133,10 @@ def main(
         if compete:
             sys.stdout.write(json.dumps({"compete": run_compete(model, rounds, home, seed)}) + "\n")
         return
-    from micromarket.specialists.microllm import train_dates, train_roman
+    from micromarket.specialists.microllm import train_dates, train_numwords, train_roman
     from micromarket.specialists.microllm.trainer import TrainConfig, run
 
-    tasks = {"dates": train_dates.DatesTask, "roman": train_roman.RomanTask}
+    tasks = {"dates": train_dates.DatesTask, "roman": train_roman.RomanTask, "numwords": train_numwords.NumberWordsTask}
     for name in task or list(tasks):
         if name not in tasks:
             raise typer.BadParameter(f"unknown task {name!r}; choose from {', '.join(tasks)}", param_hint="--task")

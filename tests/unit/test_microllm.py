@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from micromarket.capability_index.cards import load_card  # noqa: E402
-from micromarket.specialists.microllm import train_dates, train_roman  # noqa: E402
+from micromarket.specialists.microllm import train_dates, train_numwords, train_roman  # noqa: E402
 from micromarket.specialists.microllm.engine import Generation, LocalBackend, ServeConfig, to_result  # noqa: E402
 from micromarket.specialists.microllm.trainer import ModelSize, auroc, build_char_tokenizer, build_model, save  # noqa: E402
 
@@ -82,14 +82,23 @@ def test_roman_and_words():
     assert train_roman.words(21, (0, 1, 0, 0)) == "twenty-one"
     assert train_roman.year_words(1984, True) == "nineteen eighty-four"
     assert train_roman.year_words(1905, True) == "nineteen oh five"
-    task = train_roman.RomanTask()
-    rng = random.Random(0)
-    for _ in range(1500):
-        _, ans = task.train_example(rng)
-        assert ans == "UNKNOWN" or not train_roman.is_test_number(int(ans))
-    sets = task.eval_sets(random.Random(1), 100)
-    for name in task.split_names:
-        assert all(train_roman.is_test_number(int(a)) for _, a in sets[name])
+    for task in (train_roman.RomanTask(), train_numwords.NumberWordsTask()):
+        rng = random.Random(0)
+        train_text = []
+        for _ in range(3000):
+            text, ans = task.train_example(rng)
+            assert ans == "UNKNOWN" or not train_roman.is_test_number(int(ans))
+            train_text.append(text.lower())
+        sets = task.eval_sets(random.Random(1), 100)
+        assert set(sets) == {*task.split_names, "ood"}
+        for name in task.split_names:
+            assert all(train_roman.is_test_number(int(a)) for _, a in sets[name])
+        # held-out templates are unseen phrasings: no word of a held-out wrapper is ever generated for training
+        seen_words = {w for t in train_text for w in re.findall(r"[a-z]+", t)}
+        assert not (seen_words & (train_roman.HELDOUT_WORDS - {w for t in train_roman.WRAPPERS for w in re.findall(r"[a-z]+", t)}))
+        assert not any(t.lower() in text.lower() for text in train_text for t in ("arabic numerals", "plain figures", "inscription reads"))
+    roman_task = train_roman.RomanTask()
+    assert all(re.search(r"[ivxlcdm]", t.lower()) for t, _ in roman_task.eval_sets(random.Random(2), 50)["heldout_templates"])
 
 
 def test_constrained_decode_and_card(tmp_path):
