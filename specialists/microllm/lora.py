@@ -69,9 +69,12 @@ def instruction(task: Task) -> str:
 
 
 def serve_config(task: Task, base: str) -> ServeConfig:
-    """The task's serving config for a chat model: its instruction as the system message; ``base`` recorded."""
-    cfg = replace(task.serve, system=instruction(task), extra={**task.serve.extra, "base_model": base})
-    return cfg
+    """The task's serving config for a chat model: its instruction as the system message, and the base: as given
+    (``base_spec``) and as loaded (``base_model``: for a GGUF, its dense cache directory, so a served specialist,
+    which gets no MICROMARKET_HOME, loads it without converting again)."""
+    from micromarket.specialists.microllm.hf import resolve_source  # deferred: torch / transformers
+
+    return replace(task.serve, system=instruction(task), extra={**task.serve.extra, "base_model": resolve_source(base), "base_spec": base})
 
 
 def load_base(base: str):
@@ -88,7 +91,10 @@ def load_adapted(model_dir: str | Path) -> tuple[Any, Any, bool]:
     from peft import PeftModel  # deferred: peft / torch
 
     model_dir = Path(model_dir).expanduser()
-    base = ServeConfig.load(model_dir).extra.get("base_model")
+    extra = ServeConfig.load(model_dir).extra
+    base = extra.get("base_model")
+    if base and not Path(base).exists() and extra.get("base_spec"):  # the dense cache was removed: convert again
+        base = extra["base_spec"]
     if not base:
         raise MicromarketError(f"{model_dir} holds a LoRA adapter but its {CONFIG_FILE} names no base_model")
     tok, model = load_base(base)
