@@ -1,6 +1,6 @@
 """`micromarket bench microllm`: trained micro-LLM specialists — full training, MCP latency, competition through trust.
 
-    micromarket bench microllm [--task dates --task roman] [--seconds 600] [--out DIR]     # train + evaluate, one JSON line per task
+    micromarket bench microllm [--task dates --task roman] [--steps N] [--out DIR]     # train + evaluate, one JSON line per task
     micromarket bench microllm --latency --model DIR [--queries 100]                      # per-query latency through the MCP stdio server
     micromarket bench microllm --compete --model DIR [--rounds 40] [--home DIR]          # micro-LLM vs rule-based `dates`, trust decides
 """
@@ -115,7 +115,7 @@ def run_compete(model: Path, rounds: int, home: Path | None, seed: int) -> dict:
 @app.command()
 def main(
     task: Annotated[list[str] | None, typer.Option("--task", help="dates and/or roman (default both)")] = None,
-    seconds: Annotated[float, typer.Option(help="training budget per task")] = 600.0,
+    steps: Annotated[int | None, typer.Option(help="training budget per task in optimizer steps (default: the trainer's)")] = None,
     out: Annotated[Path, typer.Option(help="directory for the trained models")] = Path("bench-out/microllm"),
     seed: Annotated[int, typer.Option()] = 0,
     latency: Annotated[bool, typer.Option("--latency", help="measure per-query latency of --model through its MCP stdio server")] = False,
@@ -133,15 +133,15 @@ def main(
         if compete:
             sys.stdout.write(json.dumps({"compete": run_compete(model, rounds, home, seed)}) + "\n")
         return
-    from micromarket.specialists.microllm import train_dates, train_roman
+    from micromarket.specialists.microllm import train_dates, train_numwords, train_roman
     from micromarket.specialists.microllm.trainer import TrainConfig, run
 
-    tasks = {"dates": train_dates.DatesTask, "roman": train_roman.RomanTask}
+    tasks = {"dates": train_dates.DatesTask, "roman": train_roman.RomanTask, "numwords": train_numwords.NumberWordsTask}
     for name in task or list(tasks):
         if name not in tasks:
             raise typer.BadParameter(f"unknown task {name!r}; choose from {', '.join(tasks)}", param_hint="--task")
         t = tasks[name]()
-        summary = run(t, TrainConfig(seconds=seconds, seed=seed), out / t.specialist_id, json_out=False)
+        summary = run(t, TrainConfig(seed=seed, **({"steps": steps} if steps else {})), out / t.specialist_id, json_out=False)
         sys.stdout.write(json.dumps({"task": name, **summary}) + "\n")
 
 

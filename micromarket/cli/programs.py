@@ -39,8 +39,8 @@ def bench(ctx: typer.Context, name: str = typer.Argument(..., help="retrieval | 
 
 
 @app.command(context_settings=FORWARD)
-def train(ctx: typer.Context, name: str = typer.Argument(..., help="dates | roman")) -> None:
-    """Train a micro-LLM specialist from scratch (pass its options after the name)."""
+def train(ctx: typer.Context, name: str = typer.Argument(..., help="dates | roman | numwords")) -> None:
+    """Train a micro-LLM specialist from scratch, or fine-tune one with --base (pass its options after the name)."""
     _forward_named(ctx, f"micromarket.specialists.microllm.train_{name}", "trainer", name, obj={"register_card": _register_card})
 
 

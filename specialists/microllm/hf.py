@@ -39,6 +39,10 @@ def load_pretrained(spec: str) -> tuple[Any, Any, bool]:
     """(tokenizer, model, is_seq2seq) in eval mode; the tokenizer always has a pad token."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    if (Path(spec).expanduser() / "adapter_config.json").is_file():  # a LoRA adapter (`train --base`): base + adapter
+        from micromarket.specialists.microllm.lora import load_adapted  # deferred: peft
+
+        return load_adapted(spec)
     src = resolve_source(spec)
     try:
         config = AutoConfig.from_pretrained(src)

@@ -302,6 +302,8 @@ class DatesTask:
     )
     split_names: tuple[str, str, str] = ("unseen_dates", "unseen_combinations", "heldout_templates")
     max_chars: int = 110
+    instruction: str = "Rewrite the date in the text as YYYY-MM-DD. Reply UNKNOWN if it holds no valid date."  # system message for a pretrained chat model (--base)
+    acceptance: dict[str, float] = field(default_factory=lambda: {"unseen_dates": 0.995, "heldout_templates": 0.90})  # the quality gate
     ood_rate: float = 0.12
 
     curriculum: float = 0.25  # fraction of training over which wrappers and fillers ramp up from 20% to 100%

@@ -1,12 +1,14 @@
-"""`micromarket train roman`: a from-scratch micro-LLM reading Roman numerals and English number words as integers.
+"""`micromarket train roman`: a from-scratch micro-LLM reading Roman numerals as integers ("MCMXCIV" -> 1994).
 
-"MCMXCIV" -> 1994, "one thousand two hundred and five" -> 1205, "nineteen eighty-four" -> 1984.
-Roman numerals 1-3999 (canonical subtractive form only); number words 0-999,999 with style variants
-("and", hyphens, "a hundred", commas) and year-style readings (1100-2099).
+Roman numerals 1-3999 (canonical subtractive form only). The number-words task (`micromarket train numwords`,
+train_numwords.py) shares this module's generators: number words 0-999,999 with style variants ("and", hyphens,
+"a hundred", commas) and year-style readings (1100-2099).
+Wrappers: fixed sentences, and (like the dates task) random runs of filler words, random letter strings and
+punctuation around the number, so a new sentence is a new combination of unknown words, not a new skill.
 Evaluation splits (all on numbers never seen in training):
-  unseen_numbers       training formats
-  unseen_combinations  number-word style combinations excluded from training
-  heldout_templates    wrapper sentences never used in training
+  unseen_numbers       training wrappers
+  unseen_combinations  (number words only) style combinations excluded from training
+  heldout_templates    wrapper sentences never used in training; none of their words is ever generated
 Out-of-domain inputs (non-canonical numerals, dates, arithmetic, noise) must give "UNKNOWN".
 """
 
@@ -25,13 +27,16 @@ TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eight
 ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
 WRAPPERS = ["{}", "{}", "{}", "what is {}?", "{} in digits", "convert {} to a number", "number: {}", "value of {}", "{} =", "read {}",
             "[{}]", "({})", '"{}"', "please convert {}", "{} please", "the numeral {}", "digits for {} pls", "how much is {}", "{}.", "it says {}"]
-FILLERS = ["ok", "hey", "so", "um", "please", "thanks", "pls", "the", "number", "value", "this", "for", "me", "note", "quick", "re", "fyi"]
+FILLERS = ["ok", "hey", "so", "um", "please", "thanks", "pls", "the", "number", "value", "this", "for", "me", "note", "quick", "re", "fyi",
+           "count", "total", "amount", "page", "chapter", "year", "item", "find", "get", "show", "tell", "us", "is", "was", "what"]
+PUNCT = [">>", "<<", "--", "**", "::", "!!", "?", "...", "->", "=>", "|", "~", "#", "*", "(", ")", "[", "]", ":", ";", "!", '"', "'", ",", "."]
 HELDOUT_WRAPPERS = ["could you write {} with arabic numerals?", "the inscription reads {} apparently", "{} <- what integer is that",
                     "my answer was {}, right?", "translate {} into plain figures", "turn {} into an integer"]
+HELDOUT_WORDS = {w.strip("?,.<-") for t in HELDOUT_WRAPPERS for w in t.replace("{}", " ").split()} - {""}
 WORD_STYLES = [(a, h, o, c) for a in (0, 1) for h in (0, 1) for o in (0, 1) for c in (0, 1)]  # and, hyphen, "a hundred", comma
 HELDOUT_STYLES = {(1, 0, 1, 1), (0, 1, 1, 0), (1, 1, 0, 1)}
 OOD_SENTENCES = ["march 3rd, 2021", "what is the capital of france", "two plus two", "convert 5 km to miles", "hello there",
-                 "the 5th of july 1999", "sort 5 3 9", "one banana", "how are you", "solve x^2 = 9", "3/4/21", "good morning"]
+                 "the 5th of july 1999", "sort 5 3 9", "one banana", "how are things", "solve x^2 = 9", "3/4/21", "good morning"]
 OOD_HELDOUT = ["meet at noon", "a dozen eggs", "several hundred people", "tuesday", "pi to three places", "room 12b", "many thousands"]
 
 
@@ -98,20 +103,37 @@ def casing(s: str, rng: random.Random) -> str:
     return s.upper() if r < 0.15 else s.title() if r < 0.4 else s.lower() if r < 0.6 else s
 
 
+NUMBER_WORDS = set(ONES) | set(TENS) | {"hundred", "thousand", "and", "a", "oh"}
+
+
 def random_word(rng: random.Random) -> str:
-    return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 7)))
+    """Letters that are neither a Roman numeral, a number word nor a word of a held-out wrapper."""
+    while True:
+        w = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 7)))
+        if w.upper() not in CANONICAL and w not in NUMBER_WORDS and w not in HELDOUT_WORDS:
+            return w
+
+
+TRAIN_FILLERS = [w for w in FILLERS if w not in HELDOUT_WORDS]
 
 
 def filler(rng: random.Random) -> str:
-    return rng.choice(FILLERS) if rng.random() < 0.7 else random_word(rng)
+    return rng.choice(TRAIN_FILLERS) if rng.random() < 0.6 else random_word(rng)
 
 
-def wrap(text: str, rng: random.Random, wrappers: list[str] = WRAPPERS) -> str:
-    text = rng.choice(wrappers).format(text)
+def filler_run(rng: random.Random, lo: int, hi: int) -> str:
+    return " ".join(rng.choice(PUNCT) if rng.random() < 0.12 else filler(rng) for _ in range(rng.randint(lo, hi)))
+
+
+def wrap(text: str, rng: random.Random, wrappers: list[str] = WRAPPERS, runs: bool = True) -> str:
+    if runs and rng.random() < 0.4:  # a random sentence around the number: unseen wrappers are new combinations
+        text = (filler_run(rng, 1, 5) + " " if rng.random() < 0.8 else "") + text + (" " + filler_run(rng, 1, 4) if rng.random() < 0.6 else "")
+    else:
+        text = rng.choice(wrappers).format(text)
     if rng.random() < 0.15:
-        text = filler(rng) + " " + text
+        text = filler_run(rng, 1, 2) + " " + text
     if rng.random() < 0.15:
-        text = text + " " + filler(rng)
+        text = text + " " + filler_run(rng, 1, 2)
     return text
 
 
@@ -124,13 +146,13 @@ def sample_number(rng: random.Random, test: bool, lo: int, hi: int) -> int:
             return n
 
 
-def render(n_rng: random.Random, test: bool, styles: list[tuple[int, int, int, int]]) -> Example:
-    rng = n_rng
-    k = rng.random()
-    if k < 0.4:
-        n = sample_number(rng, test, 1, 3999)
-        return casing(roman(n), rng) if rng.random() < 0.3 else roman(n).upper() if rng.random() < 0.8 else roman(n).lower(), str(n)
-    if k < 0.5:
+def render_roman(rng: random.Random, test: bool) -> Example:
+    n = sample_number(rng, test, 1, 3999)
+    return casing(roman(n), rng) if rng.random() < 0.3 else roman(n).upper() if rng.random() < 0.8 else roman(n).lower(), str(n)
+
+
+def render_words(rng: random.Random, test: bool, styles: list[tuple[int, int, int, int]]) -> Example:
+    if rng.random() < 1 / 6:
         n = sample_number(rng, test, 1100, 2099)
         while n % 100 == 0 and rng.random() < 0.8:
             n = sample_number(rng, test, 1100, 2099)
@@ -161,41 +183,50 @@ def ood_text(rng: random.Random, heldout: bool = False) -> str:
 @dataclass
 class RomanTask:
     name: str = "roman"
-    specialist_id: str = "microllm-numerals"
-    capability: str = "parse_number"
+    specialist_id: str = "microllm-roman"
+    capability: str = "roman_to_integer"
     description: str = (
-        "Read a Roman numeral (I-MMMCMXCIX) or an English number in words ('one thousand two hundred and five', "
-        "'nineteen eighty-four') and give the integer. A character-level micro-LLM trained from scratch."
+        "Read a Roman numeral (I-MMMCMXCIX, e.g. 'MCMXCIV', 'what is XLII in digits?') and give the integer. "
+        "A character-level micro-LLM trained from scratch."
     )
-    examples: list[str] = field(default_factory=lambda: ["MCMXCIV", "one thousand two hundred and five", "what is XLII in digits?", "nineteen eighty-four"])
+    examples: list[str] = field(default_factory=lambda: ["MCMXCIV", "what is XLII in digits?", "chapter xiv", "convert MMXXI to a number"])
     domains: list[str] = field(default_factory=lambda: ["numbers", "roman numerals"])
     alphabet: str = string.ascii_lowercase + string.digits + " -/.,'()[]:;!?&#*+=<>\"_~|@$%^"
     serve: ServeConfig = field(
         default_factory=lambda: ServeConfig(use_context=False, max_new_tokens=8, confidence="min", unknown="UNKNOWN", allowed_chars="0123456789", validator="integer")
     )
-    split_names: tuple[str, str, str] = ("unseen_numbers", "unseen_combinations", "heldout_templates")
+    split_names: tuple[str, ...] = ("unseen_numbers", "heldout_templates")
     max_chars: int = 110
+    instruction: str = "Write the Roman numeral in the text as an integer in digits. Reply UNKNOWN if it holds none."  # system message for --base
+    acceptance: dict[str, float] = field(default_factory=lambda: {"heldout_templates": 0.90})  # the quality gate
     ood_rate: float = 0.12
 
+    def render(self, rng: random.Random, test: bool) -> Example:
+        return render_roman(rng, test)
+
     def train_example(self, rng: random.Random, progress: float = 1.0) -> Example:
-        if rng.random() < self.ood_rate:
-            return wrap(ood_text(rng), rng), "UNKNOWN"
-        text, ans = render(rng, False, [s for s in WORD_STYLES if s not in HELDOUT_STYLES])
-        return wrap(text, rng), ans
+        while True:
+            if rng.random() < self.ood_rate:
+                text, ans = wrap(self.ood(rng), rng), "UNKNOWN"
+            else:
+                text, ans = self.render(rng, False)
+                text = wrap(text, rng)
+            if len(text) <= self.max_chars:
+                return text, ans
+
+    def ood(self, rng: random.Random, heldout: bool = False) -> str:
+        if rng.random() < 0.2:  # number words belong to the numwords task
+            return words(sample_number(rng, False, 0, 999_999), rng.choice(WORD_STYLES))
+        return ood_text(rng, heldout)
 
     def eval_sets(self, rng: random.Random, n: int) -> dict[str, list[Example]]:
-        train_styles = [s for s in WORD_STYLES if s not in HELDOUT_STYLES]
-        seen = [(wrap(t, rng), a) for t, a in (render(rng, True, train_styles) for _ in range(n))]
-        combos = []
-        for _ in range(n):
-            num = sample_number(rng, True, 1000, 1999) if rng.random() < 0.5 else sample_number(rng, True, 100, 999_999)
-            combos.append((wrap(casing(words(num, rng.choice(sorted(HELDOUT_STYLES))), rng), rng), str(num)))
-        templates = [(rng.choice(HELDOUT_WRAPPERS).format(t), a) for t, a in (render(rng, True, train_styles) for _ in range(n))]
-        ood = [(wrap(ood_text(rng, heldout=True), rng, HELDOUT_WRAPPERS + ["{}"]), "UNKNOWN") for _ in range(n)]
-        return {"unseen_numbers": seen, "unseen_combinations": combos, "heldout_templates": templates, "ood": ood}
+        seen = [(wrap(t, rng), a) for t, a in (self.render(rng, True) for _ in range(n))]
+        templates = [(rng.choice(HELDOUT_WRAPPERS).format(t), a) for t, a in (self.render(rng, True) for _ in range(n))]
+        ood = [(wrap(self.ood(rng, heldout=True), rng, HELDOUT_WRAPPERS + ["{}"], runs=False), "UNKNOWN") for _ in range(n)]
+        return {"unseen_numbers": seen, "heldout_templates": templates, "ood": ood}
 
 
-app = make_app(RomanTask, "Train the Roman-numeral / number-word micro-LLM (parse_number) from scratch, evaluate it and write its card.")
+app = make_app(RomanTask, "Train the Roman-numeral micro-LLM (roman_to_integer) from scratch, evaluate it and write its card.")
 
 if __name__ == "__main__":
     app()

@@ -1,9 +1,11 @@
 """Generic trainer for tiny from-scratch micro-LLMs (char-level Llama causal LM), shared by train_dates/train_roman.
 
 A task supplies an example generator (with its own held-out splits), an alphabet and serving config;
-this module builds the tokenizer and model, trains against a wall-clock budget with loss on the answer
-only, saves with save_pretrained, evaluates through the same engine the MCP server uses, writes the card
-and exposes the single-command typer app.
+this module builds the tokenizer and model, trains for a budget in optimizer steps (a wall-clock limit
+is only a guard, reported when hit) with loss on the answer only, seeded and deterministic, saves with
+save_pretrained, evaluates through the same engine the MCP server uses, applies the task's quality gate
+(a model below its acceptance thresholds is not registered without ``--force``), writes the card and
+exposes the single-command typer app.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Task(Protocol):
     serve: ServeConfig  # unknown answer, allowed output chars, validator
     split_names: tuple[str, str, str]  # metric names of the three in-domain evaluation splits
     max_chars: int
+    acceptance: dict[str, float]  # quality gate: minimum accuracy per evaluation split
 
     def train_example(self, rng: random.Random, progress: float = 1.0) -> Example:
         """One example; ``progress`` (0..1, fraction of the budget spent) lets a task run a curriculum."""
@@ -65,18 +68,21 @@ class ModelSize:
 
 @dataclass
 class TrainConfig:
-    seconds: float = 600.0
+    steps: int = 6000  # the budget: optimizer steps (batch_size examples each), whatever the machine's load
+    max_seconds: float | None = 3 * 3600.0  # guard only; hitting it ends training early and is reported
     batch_size: int = 64
     lr: float = 6e-3
     warmup_frac: float = 0.03
     prompt_weight: float = 0.05  # loss weight of prompt tokens (answer tokens weigh 1)
-    threads: int | None = None  # None: 2, or 1 when the machine is oversubscribed
+    # fixed, not load-dependent (the thread count changes float reductions, hence the model); 1 because 2 threads
+    # stall on torch's barrier when the machine is oversubscribed (measured at load 8: 4.5 s vs 0.5-0.7 s a step)
+    threads: int = 1
     seed: int = 0
     eval_n: int = 1000
     size: ModelSize = field(default_factory=ModelSize)
 
 
-QUICK = TrainConfig(seconds=60.0, eval_n=200)
+QUICK = TrainConfig(steps=400, eval_n=200)
 
 
 def build_char_tokenizer(alphabet: str, unknown: str, max_len: int):
@@ -165,25 +171,25 @@ def _lr_factor(frac: float, warmup: float) -> float:
     return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, (frac - warmup) / (1 - warmup))))
 
 
-def train_threads(cores: int = 2) -> int:
-    """2 threads, or 1 when the CPU is already oversubscribed (torch's thread barrier then stalls badly)."""
-    import os
+def seed_everything(seed: int, threads: int) -> None:
+    """Same seed, threads and hardware -> the same model: seeded generators and torch's deterministic kernels."""
+    import torch
 
-    try:
-        busy = os.getloadavg()[0] > (os.cpu_count() or cores)
-    except OSError:
-        busy = False
-    return 1 if busy else cores
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
 
 
 def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, float, int]:
-    """Train against the wall-clock budget; returns (model, tokenizer, train_seconds, steps)."""
-    import torch
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    """Train for ``cfg.steps`` optimizer steps; returns (model, tokenizer, train_seconds, steps done).
 
-    threads = cfg.threads or train_threads()
-    torch.set_num_threads(threads)
-    torch.manual_seed(cfg.seed)
+    Everything that shapes the model (curriculum, learning rate) follows the step count, never the clock.
+    ``cfg.max_seconds`` only stops a run that would otherwise not end; ``model.guard_hit`` records it.
+    """
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    seed_everything(cfg.seed, cfg.threads)
     rng = random.Random(cfg.seed)
     tok = build_char_tokenizer(task.alphabet, task.serve.unknown or "UNKNOWN", cfg.size.max_len)
     model = build_model(len(tok), tok, cfg.size)
@@ -191,20 +197,23 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
     bucket = 8  # draw 8 batches at once and group by length to cut padding
     queue: list[list[Example]] = []
-    step, ema = 0, None
+    step, ema, guard_hit = 0, None, False
     start = time.monotonic()
-    cols = [TextColumn("[bold]train {task.fields[name]}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TextColumn("step {task.fields[step]} loss {task.fields[loss]}"), TimeRemainingColumn()]
+    cols = [TextColumn("[bold]train {task.fields[name]}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn()]
     with Progress(*cols, console=console, transient=False) as progress:
-        bar = progress.add_task("train", total=cfg.seconds, name=task.name, step=0, loss="-")
-        while (elapsed := time.monotonic() - start) < cfg.seconds:
+        bar = progress.add_task("train", total=cfg.steps, name=task.name, loss="-")
+        while step < cfg.steps:
+            if cfg.max_seconds is not None and time.monotonic() - start > cfg.max_seconds:
+                guard_hit = True
+                break
+            frac = step / cfg.steps
             if not queue:
-                frac = elapsed / cfg.seconds
                 pool = sorted((task.train_example(rng, frac) for _ in range(bucket * cfg.batch_size)), key=lambda e: len(e[0]))
                 queue = [pool[i : i + cfg.batch_size] for i in range(0, len(pool), cfg.batch_size)]
                 rng.shuffle(queue)
             ids, mask, labels = _encode(tok, queue.pop(), cfg.size.max_len)
             for g in opt.param_groups:
-                g["lr"] = cfg.lr * _lr_factor(elapsed / cfg.seconds, cfg.warmup_frac)
+                g["lr"] = cfg.lr * _lr_factor(frac, cfg.warmup_frac)
             loss = _loss(model, ids, mask, labels, cfg.prompt_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -212,12 +221,15 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
             opt.step()
             step += 1
             ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-            progress.update(bar, completed=min(elapsed, cfg.seconds), step=step, loss=f"{ema:.4f}")
-        progress.update(bar, completed=cfg.seconds, step=step, loss=f"{ema:.4f}")
+            progress.update(bar, completed=step, loss=f"{ema:.4f}")
     model.eval()
     model.final_loss = ema  # for metrics.json
-    console.print(f"{step} steps, {threads} thread(s), final loss (EMA) {ema:.4f}")
-    return model, tok, time.monotonic() - start, step
+    model.guard_hit = guard_hit
+    seconds = time.monotonic() - start
+    if guard_hit:
+        console.print(f"[yellow]wall-clock guard hit after {seconds:.0f} s: {step} of {cfg.steps} steps done")
+    console.print(f"{step} steps, {cfg.threads} thread(s), final loss (EMA) {ema if ema is None else round(ema, 4)}")
+    return model, tok, seconds, step
 
 
 def save(model, tok, task: Task, out: Path) -> float:
@@ -249,7 +261,7 @@ def auroc(scores: list[float], labels: list[int]) -> float:
     return (r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
-def evaluate(out: Path, task: Task, n: int, seed: int = 12345) -> dict:
+def evaluate(out: Path, task: Task, n: int, seed: int = 12345, batch_size: int = 256) -> dict:
     """Accuracy per split and confidence AUROC (correct in-domain vs wrong or out-of-domain), via the serving engine."""
     backend = LocalBackend(str(out))
     sets = task.eval_sets(random.Random(seed), n)
@@ -258,7 +270,7 @@ def evaluate(out: Path, task: Task, n: int, seed: int = 12345) -> dict:
     ood_rejected = 0.0
     failures: dict[str, list] = {}
     for name, examples in sets.items():
-        gens = backend.generate([backend.prompt(t) for t, _ in examples], batch_size=256)
+        gens = backend.generate([backend.prompt(t) for t, _ in examples], batch_size=batch_size)
         right = 0
         for (text, want), g in zip(examples, gens):
             res = to_result(g, backend.config, "local")
@@ -275,18 +287,18 @@ def evaluate(out: Path, task: Task, n: int, seed: int = 12345) -> dict:
     return {"accuracy": acc, "confidence_auroc": auroc(scores, labels), "ood_rejected": ood_rejected, "failures": failures}
 
 
-def write_card(task: Task, out: Path):
+def write_card(task: Task, out: Path, *, lora: bool = False):
     from micromarket.specialists.microllm.cli import card_for_model  # deferred: torch / transformers
 
     return card_for_model(
         out,
-        specialist_id=task.specialist_id,
-        name=f"{task.specialist_id} (trained micro-LLM)",
+        specialist_id=task.specialist_id + ("-lora" if lora else ""),
+        name=f"{task.specialist_id} ({'LoRA fine-tuned' if lora else 'trained'} micro-LLM)",
         capability=task.capability,
         description=task.description,
         examples=task.examples,
         domains=task.domains,
-        latency_ms=50.0,
+        latency_ms=300.0 if lora else 50.0,
         license="Apache-2.0",
     )
 
@@ -295,10 +307,32 @@ RegisterCard = Callable[[object, "Path | None"], None]
 """``register_card(card, home)``: supplied by the application layer (``micromarket train ... --register``)."""
 
 
+def quality_gate(accuracy: dict[str, float], acceptance: dict[str, float]) -> list[str]:
+    """Why the model falls short of its task's acceptance thresholds (empty: it passes)."""
+    return [f"{split} {accuracy.get(split, 0.0):.2%} < {need:.1%}" for split, need in acceptance.items() if accuracy.get(split, 0.0) < need]
+
+
+def finish(summary: dict, card, *, force: bool, register_card: RegisterCard | None, home: Path | None, console) -> dict:
+    """Apply the quality gate to an evaluated model, register it when asked and allowed; adds ``gate`` to ``summary``."""
+    reasons = summary["gate"]["failed"]
+    registered = False
+    if register_card is not None:
+        if reasons and not force:
+            console.print(f"[red]not registered: below the acceptance thresholds ({'; '.join(reasons)}); "
+                          "keep it with --force, or train longer (--steps)")
+        else:
+            register_card(card, home)
+            registered = True
+            console.print(f"registered {card.id} with the marketplace" + (" (--force: below the thresholds)" if reasons else ""))
+    elif reasons:
+        console.print(f"[yellow]below the acceptance thresholds: {'; '.join(reasons)}")
+    summary["gate"]["registered"] = registered
+    return summary
+
+
 def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, register_card: RegisterCard | None = None,
-        home: Path | None = None) -> dict:
+        home: Path | None = None, force: bool = False) -> dict:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(stderr=True)  # progress on stderr: with --json, stdout's last line is the JSON
     model, tok, seconds, steps = train_model(task, cfg, console)
@@ -307,34 +341,49 @@ def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, register_car
     console.print(f"saved {out} ({size_mb:.2f} MB, {params:,} params, {steps} steps in {seconds:.0f} s); evaluating...")
     ev = evaluate(out, task, cfg.eval_n)
     card = write_card(task, out)
+    reasons = quality_gate(ev["accuracy"], task.acceptance)
+    if model.guard_hit:
+        reasons.append(f"wall-clock guard (--max-seconds {cfg.max_seconds:g}) hit after {steps} of {cfg.steps} steps")
     summary = {
         "accuracy": {k: round(v, 4) for k, v in ev["accuracy"].items()},
         "confidence_auroc": None if math.isnan(ev["confidence_auroc"]) else round(ev["confidence_auroc"], 4),  # None: no correct answers
         "params": params,
+        "steps": steps,
         "train_seconds": round(seconds, 1),
         "size_mb": round(size_mb, 2),
+        "gate": {"passed": not reasons, "failed": reasons, "acceptance": task.acceptance},
     }
-    (out / "metrics.json").write_text(json.dumps({**summary, "steps": steps, "final_loss": getattr(model, "final_loss", None), "config": {k: v for k, v in cfg.__dict__.items() if k != "size"},
+    finish(summary, card, force=force, register_card=register_card, home=home, console=console)
+    (out / "metrics.json").write_text(json.dumps({**summary, "final_loss": getattr(model, "final_loss", None), "config": {k: v for k, v in cfg.__dict__.items() if k != "size"},
                                                   "size": cfg.size.__dict__, "load_avg": _load(), "ood_rejected": ev["ood_rejected"], "eval_n": cfg.eval_n, "failures": ev["failures"]}, indent=2))
-    if register_card is not None:
-        register_card(card, home)
-        console.print(f"registered {card.id} with the marketplace")
+    report(summary, ev["ood_rejected"], f"micro-LLM {task.name}: {out}", out, json_out)
+    return summary
+
+
+def report(summary: dict, ood_rejected: float | None, title: str, out: Path, json_out: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     if json_out:
         sys.stdout.write(json.dumps(summary) + "\n")
-    else:
-        t = Table(title=f"micro-LLM {task.name}: {out}")
-        t.add_column("metric")
-        t.add_column("value", justify="right")
-        for k, v in summary["accuracy"].items():
-            t.add_row(f"accuracy {k}", f"{v:.2%}")
-        t.add_row("out-of-domain rejected", f"{ev['ood_rejected']:.2%}")
-        t.add_row("confidence AUROC", "n/a" if summary["confidence_auroc"] is None else f"{summary['confidence_auroc']:.4f}")
-        t.add_row("params", f"{params:,}")
-        t.add_row("train seconds", f"{seconds:.0f} ({steps} steps)")
-        t.add_row("size MB", f"{size_mb:.2f}")
-        t.add_row("card", str(out / "card.yaml"))
-        Console().print(t)
-    return summary
+        return
+    t = Table(title=title)
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for k, v in summary["accuracy"].items():
+        need = summary["gate"]["acceptance"].get(k)
+        t.add_row(f"accuracy {k}", f"{v:.2%}" + (f" (need {need:.1%})" if need else ""))
+    if ood_rejected is not None:
+        t.add_row("out-of-domain rejected", f"{ood_rejected:.2%}")
+    t.add_row("confidence AUROC", "n/a" if summary["confidence_auroc"] is None else f"{summary['confidence_auroc']:.4f}")
+    t.add_row("params", f"{summary['params']:,}")
+    t.add_row("steps / train seconds", f"{summary['steps']} / {summary['train_seconds']:.0f}")
+    t.add_row("size MB", f"{summary['size_mb']:.2f}")
+    gate = summary["gate"]
+    t.add_row("quality gate", "passed" if gate["passed"] else "failed: " + "; ".join(gate["failed"]))
+    t.add_row("registered", "yes" if gate["registered"] else "no")
+    t.add_row("card", str(out / "card.yaml"))
+    Console().print(t)
 
 
 def _load() -> list[float] | None:
@@ -347,46 +396,59 @@ def _load() -> list[float] | None:
 
 
 def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
-    """A single-command typer app: ``[--json] [--quick] [--out DIR] [--seconds N] [--register] [--home DIR]``."""
+    """A single-command typer app: ``[--json] [--quick] [--steps N] [--base MODEL] [--out DIR] [--register [--force]] [--home DIR]``."""
     app = typer.Typer(help=help, add_completion=False)
 
     @app.command(help=help)
     def train(
         ctx: typer.Context,
         json_out: Annotated[bool, typer.Option("--json", help="print the metrics as JSON on the last stdout line")] = False,
-        quick: Annotated[bool, typer.Option("--quick", help="~60 s training and a small evaluation (CI)")] = False,
+        quick: Annotated[bool, typer.Option("--quick", help="a short run and a small evaluation (CI)")] = False,
         out: Annotated[Path | None, typer.Option("--out", help="model directory (default <home>/models/<specialist id>)")] = None,
-        seconds: Annotated[float | None, typer.Option("--seconds", help="training budget in seconds")] = None,
+        steps: Annotated[int | None, typer.Option("--steps", help="training budget in optimizer steps")] = None,
+        max_seconds: Annotated[float | None, typer.Option("--max-seconds", help="wall-clock guard: stop early (and say so) after this long")] = None,
         seed: Annotated[int, typer.Option("--seed")] = 0,
-        do_register: Annotated[bool, typer.Option("--register", help="register the trained specialist with the marketplace")] = False,
+        do_register: Annotated[bool, typer.Option("--register", help="register the trained specialist (if it passes the quality gate)")] = False,
+        force: Annotated[bool, typer.Option("--force", help="register even below the task's acceptance thresholds")] = False,
         home: Annotated[Path | None, typer.Option("--home", help="marketplace home (for --register and the default --out)")] = None,
         batch_size: Annotated[int | None, typer.Option("--batch-size", help="examples per step")] = None,
         lr: Annotated[float | None, typer.Option("--lr", help="peak learning rate (warmup, then cosine)")] = None,
         prompt_weight: Annotated[float | None, typer.Option("--prompt-weight", help="loss weight of prompt tokens (answer = 1)")] = None,
-        threads: Annotated[int | None, typer.Option("--threads", help="torch threads (default 2, or 1 on an oversubscribed machine)")] = None,
+        threads: Annotated[int | None, typer.Option("--threads", help="torch threads (default 1; part of what makes a run reproducible)")] = None,
         eval_n: Annotated[int | None, typer.Option("--eval-n", help="examples per evaluation split")] = None,
         hidden: Annotated[int | None, typer.Option("--hidden", help="model width")] = None,
         layers: Annotated[int | None, typer.Option("--layers", help="transformer layers")] = None,
         ffn: Annotated[int | None, typer.Option("--ffn", help="MLP width")] = None,
+        base: Annotated[str | None, typer.Option("--base", help="fine-tune this pretrained model (GGUF file or HF directory) with LoRA instead of training from scratch")] = None,
+        lora_rank: Annotated[int | None, typer.Option("--lora-rank", help="LoRA rank (with --base)")] = None,
     ) -> None:
         task = task_factory()
-        base = QUICK if quick else TrainConfig()
-        over = {"batch_size": batch_size, "lr": lr, "prompt_weight": prompt_weight, "threads": threads, "eval_n": eval_n}
-        cfg = TrainConfig(**{**base.__dict__, "seed": seed, "seconds": seconds if seconds is not None else base.seconds,
-                             **{k: v for k, v in over.items() if v is not None}})
-        size = {"hidden": hidden, "layers": layers, "ffn": ffn}
-        cfg.size = ModelSize(**{**cfg.size.__dict__, **{k: v for k, v in size.items() if v is not None}})
-        if cfg.seconds <= 0:
-            raise typer.BadParameter("must be positive", param_hint="--seconds")
-        target = Path(out or Settings.from_env(home=home).home / "models" / task.specialist_id).expanduser()
+        for name, value in (("--steps", steps), ("--max-seconds", max_seconds), ("--lora-rank", lora_rank)):
+            if value is not None and value <= 0:
+                raise typer.BadParameter("must be positive", param_hint=name)
+        target = Path(out or Settings.from_env(home=home).home / "models" / (task.specialist_id + ("-lora" if base else ""))).expanduser()
         register_card = (ctx.obj or {}).get("register_card") if do_register else None
         if do_register and register_card is None:  # run as a module: the marketplace lives in a higher layer
             raise typer.BadParameter(f"register through `micromarket train {task.name} --register`, or afterwards with "
                                      f"`micromarket specialists add {target / 'card.yaml'} --replace`", param_hint="--register")
+        over = {"steps": steps, "max_seconds": max_seconds, "batch_size": batch_size, "lr": lr, "eval_n": eval_n}
         try:
-            run(task, cfg, target, json_out=json_out, register_card=register_card, home=home)
+            if base is not None:
+                from micromarket.specialists.microllm import lora  # deferred: peft / transformers
+
+                lcfg = lora.LoraTrainConfig.for_run(quick=quick, seed=seed, threads=threads, rank=lora_rank, **over)
+                summary = lora.run(task, base, lcfg, target, json_out=json_out, register_card=register_card, home=home, force=force)
+            else:
+                cfg = TrainConfig(**{**(QUICK if quick else TrainConfig()).__dict__, "seed": seed})
+                over.update(prompt_weight=prompt_weight, threads=threads)
+                cfg = TrainConfig(**{**cfg.__dict__, **{k: v for k, v in over.items() if v is not None}})
+                size = {"hidden": hidden, "layers": layers, "ffn": ffn}
+                cfg.size = ModelSize(**{**cfg.size.__dict__, **{k: v for k, v in size.items() if v is not None}})
+                summary = run(task, cfg, target, json_out=json_out, register_card=register_card, home=home, force=force)
         except MicromarketError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(e.exit_code) from None
+        if register_card is not None and not summary.get("gate", {}).get("registered", True):
+            raise typer.Exit(1)  # asked to register, refused by the quality gate
 
     return app

@@ -53,10 +53,10 @@ async def test_serve_tiny_model_over_mcp_stdio(tmp_path):
 
 @pytest.fixture(scope="module")
 def quick_dates(tmp_path_factory):
-    """`train dates --quick` end to end (budget cut to 25 s to keep the suite fast)."""
+    """`train dates --quick` end to end (budget cut to 60 steps to keep the suite fast)."""
     out = tmp_path_factory.mktemp("dates") / "model"
     proc = subprocess.run(
-        [sys.executable, "-m", "micromarket.specialists.microllm.train_dates", "--quick", "--seconds", "25", "--json", "--out", str(out)],
+        [sys.executable, "-m", "micromarket.specialists.microllm.train_dates", "--quick", "--steps", "60", "--json", "--out", str(out)],
         capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -65,7 +65,11 @@ def quick_dates(tmp_path_factory):
 
 def test_train_dates_quick_outputs(quick_dates):
     out, summary = quick_dates
-    assert set(summary) == {"accuracy", "confidence_auroc", "params", "train_seconds", "size_mb"}
+    assert set(summary) == {"accuracy", "confidence_auroc", "params", "steps", "train_seconds", "size_mb", "gate"}
+    assert summary["steps"] == 60
+    # 60 steps make no usable model: the quality gate says so, naming the split and its threshold
+    assert not summary["gate"]["passed"] and not summary["gate"]["registered"]
+    assert any(f.startswith("unseen_dates") and "99.5%" in f for f in summary["gate"]["failed"])
     assert set(summary["accuracy"]) == {"unseen_dates", "unseen_combinations", "heldout_templates"}
     assert all(0.0 <= v <= 1.0 for v in summary["accuracy"].values())
     assert 0 < summary["size_mb"] <= 10 and 100_000 < summary["params"] < 2_000_000

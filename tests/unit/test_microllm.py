@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from micromarket.capability_index.cards import load_card  # noqa: E402
-from micromarket.specialists.microllm import train_dates, train_roman  # noqa: E402
+from micromarket.specialists.microllm import train_dates, train_numwords, train_roman  # noqa: E402
 from micromarket.specialists.microllm.engine import Generation, LocalBackend, ServeConfig, to_result  # noqa: E402
 from micromarket.specialists.microllm.trainer import ModelSize, auroc, build_char_tokenizer, build_model, save  # noqa: E402
 
@@ -82,14 +82,23 @@ def test_roman_and_words():
     assert train_roman.words(21, (0, 1, 0, 0)) == "twenty-one"
     assert train_roman.year_words(1984, True) == "nineteen eighty-four"
     assert train_roman.year_words(1905, True) == "nineteen oh five"
-    task = train_roman.RomanTask()
-    rng = random.Random(0)
-    for _ in range(1500):
-        _, ans = task.train_example(rng)
-        assert ans == "UNKNOWN" or not train_roman.is_test_number(int(ans))
-    sets = task.eval_sets(random.Random(1), 100)
-    for name in task.split_names:
-        assert all(train_roman.is_test_number(int(a)) for _, a in sets[name])
+    for task in (train_roman.RomanTask(), train_numwords.NumberWordsTask()):
+        rng = random.Random(0)
+        train_text = []
+        for _ in range(3000):
+            text, ans = task.train_example(rng)
+            assert ans == "UNKNOWN" or not train_roman.is_test_number(int(ans))
+            train_text.append(text.lower())
+        sets = task.eval_sets(random.Random(1), 100)
+        assert set(sets) == {*task.split_names, "ood"}
+        for name in task.split_names:
+            assert all(train_roman.is_test_number(int(a)) for _, a in sets[name])
+        # held-out templates are unseen phrasings: no word of a held-out wrapper is ever generated for training
+        seen_words = {w for t in train_text for w in re.findall(r"[a-z]+", t)}
+        assert not (seen_words & (train_roman.HELDOUT_WORDS - {w for t in train_roman.WRAPPERS for w in re.findall(r"[a-z]+", t)}))
+        assert not any(t.lower() in text.lower() for text in train_text for t in ("arabic numerals", "plain figures", "inscription reads"))
+    roman_task = train_roman.RomanTask()
+    assert all(re.search(r"[ivxlcdm]", t.lower()) for t, _ in roman_task.eval_sets(random.Random(2), 50)["heldout_templates"])
 
 
 def test_constrained_decode_and_card(tmp_path):
@@ -235,10 +244,10 @@ def test_train_register_goes_through_the_marketplace_of_the_cli(tmp_path, monkey
     home = tmp_path / "home"
     card = inproc_card("dates_mlm", "tests.fakes.servers:miles_server", [MILES])
 
-    def fake_run(task, cfg, out, *, json_out, register_card=None, home=None):  # training itself is covered by integration tests
+    def fake_run(task, cfg, out, *, json_out, register_card=None, home=None, force=False):  # training itself: integration tests
         assert out == home / "models" / task.specialist_id
         register_card(card, home)
-        return {}
+        return {"gate": {"passed": True, "failed": [], "registered": True}}
 
     monkeypatch.setattr(trainer, "run", fake_run)
     monkeypatch.setattr("sys.argv", ["micromarket", "train", "dates", "--quick", "--register", "--home", str(home)])
@@ -252,3 +261,52 @@ def test_train_register_goes_through_the_marketplace_of_the_cli(tmp_path, monkey
     cmd = typer.main.get_command(train_dates.app)
     with pytest.raises(typer.BadParameter, match="micromarket specialists add"):
         cmd.main(args=["--quick", "--register", "--home", str(home)], standalone_mode=False)
+
+
+def test_training_is_a_step_budget_and_seeded(tmp_path):
+    """Same command, same hardware -> the same model: the budget is steps, not seconds, and the generators are seeded."""
+    from rich.console import Console
+
+    from micromarket.specialists.microllm.trainer import TrainConfig, train_model
+
+    def weights(seed):
+        cfg = TrainConfig(steps=3, batch_size=4, seed=seed, size=ModelSize(hidden=16, layers=1, heads=2, ffn=32, max_len=64))
+        model, _, _, steps = train_model(train_dates.DatesTask(), cfg, Console(quiet=True))
+        assert steps == 3 and not model.guard_hit
+        return [p.detach().clone() for p in model.parameters()]
+
+    a, b, c = weights(0), weights(0), weights(1)
+    assert all((x == y).all() for x, y in zip(a, b))
+    assert not all((x == y).all() for x, y in zip(a, c))
+
+
+def test_wall_clock_is_only_a_guard_and_is_reported():
+    from rich.console import Console
+
+    from micromarket.specialists.microllm.trainer import TrainConfig, train_model
+
+    cfg = TrainConfig(steps=10_000, max_seconds=0.0, batch_size=4, size=ModelSize(hidden=16, layers=1, heads=2, ffn=32, max_len=64))
+    model, _, _, steps = train_model(train_dates.DatesTask(), cfg, Console(quiet=True))
+    assert steps == 0 and model.guard_hit
+
+
+def test_quality_gate_refuses_registration_below_thresholds_unless_forced():
+    from rich.console import Console
+
+    from micromarket.specialists.microllm.trainer import finish, quality_gate
+
+    acceptance = train_dates.DatesTask().acceptance
+    assert acceptance == {"unseen_dates": 0.995, "heldout_templates": 0.90}
+    low = quality_gate({"unseen_dates": 0.985, "unseen_combinations": 0.99, "heldout_templates": 0.965}, acceptance)
+    assert low == ["unseen_dates 98.50% < 99.5%"]
+    assert quality_gate({"unseen_dates": 0.996, "heldout_templates": 0.9}, acceptance) == []
+
+    from types import SimpleNamespace
+
+    card = SimpleNamespace(id="microllm-dates")
+    registered = []
+    for force, want in ((False, []), (True, [card])):
+        registered.clear()
+        summary = {"gate": {"passed": False, "failed": low, "acceptance": acceptance}}
+        finish(summary, card, force=force, register_card=lambda card, home: registered.append(card), home=None, console=Console(quiet=True))
+        assert registered == want and summary["gate"]["registered"] is bool(want)
