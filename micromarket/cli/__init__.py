@@ -1,14 +1,31 @@
-"""The `micromarket` command line (typer + rich): one module per group of commands, the entry point here."""
+"""The `micromarket` command line (typer + rich): one module per group of commands, the entry point here.
+
+The commands (and typer) are imported on first use of ``app``/``run_argv``: a command that goes to the daemon
+costs the client only the interpreter and the stdlib client (micromarket/daemon.py)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
-from micromarket.cli import daemon, manage, programs, run  # noqa: F401, I001 - importing registers the commands, in help order
-from micromarket.cli.common import _console, app, run_argv
-
 __all__ = ["app", "main", "run_argv"]
+_COMMANDS = ("daemon", "manage", "programs", "run")  # importing registers the commands, in help order
+
+
+def _commands():
+    for name in _COMMANDS:
+        importlib.import_module(f"micromarket.cli.{name}")
+    return importlib.import_module("micromarket.cli.common")
+
+
+def __getattr__(name: str):  # lazy: app, run_argv, _console and the command modules
+    if name in ("app", "run_argv", "_console"):
+        return getattr(_commands(), name)
+    if name in (*_COMMANDS, "common"):
+        _commands()
+        return importlib.import_module(f"micromarket.cli.{name}")
+    raise AttributeError(name)
 
 
 def main() -> None:
@@ -23,10 +40,10 @@ def main() -> None:
     try:
         code = client.run_via_daemon(argv)
     except client.DaemonError as e:
-        _console(True).print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
+        _commands()._console(True).print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     if code is None:
-        code = run_argv(argv)
+        code = _commands().run_argv(argv)
     sys.exit(code)
