@@ -418,8 +418,9 @@ def start(home: str | Path | None = None) -> dict[str, Any]:
     import sys
     import time
 
-    home_path = home_dir(home).resolve()
-    home_path.mkdir(parents=True, exist_ok=True)
+    from micromarket.home import prepare_home
+
+    home_path = prepare_home(home_dir(home))  # refuses system directories; creates a new home, saying so
     want = identity(home_path)
     with open(home_path / START_LOCK_FILE, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
@@ -493,6 +494,12 @@ def run_via_daemon(argv: list[str]) -> int | None:
     home = _home_arg(argv)
     if daemon_info(home) is not None:  # `micromarket serve --transport http` holds this home: the old path
         return None
+    from micromarket.home import prepare_home
+
+    try:  # a system directory is refused, a new home is created and said, exactly as in process
+        prepare_home(home_dir(home))
+    except MicromarketError:
+        return None  # the in-process command reports it, in its words
     want = identity(home)
     st = ping(home)
     if st is None or st.get("identity") != want or not st.get("ready"):

@@ -49,3 +49,11 @@ def fake_market(tmp_path, monkeypatch):
     mp.register(inproc_card("calculus", "tests.fakes.servers:integral_server", [INTEGRAL]))
     yield mp
     mp.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The notebooks (run by nbmake: a Jupyter kernel, the real model, specialist processes) are integration tests:
+    the fast subset `-m "not integration"` leaves them out."""
+    for item in items:
+        if str(getattr(item, "path", "")).endswith(".ipynb"):
+            item.add_marker(pytest.mark.integration)

@@ -133,6 +133,8 @@ def test_every_command_prints_the_same_and_exits_the_same_through_the_daemon(tmp
         run("solve", "convert 3 miles to km", "--context", "ctx.txt", "--seed", "2")  # a path relative to the client's directory
         run("solve", "-", "--json", "--seed", "3", input="convert 7 miles to km")
         run("solve", "   ")
+        run("solve", "convert 9 miles to km", "--thread", "t1", "--seed", "4", "--json")  # checkpointed
+        run("resume", "t1")
         run("feedback", "{run}", "--good")
         run("feedback", "{run}", "--good")
         run("feedback", "{run}")

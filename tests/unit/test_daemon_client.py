@@ -113,3 +113,9 @@ def test_commands_from_another_directory_wait_for_the_running_ones(tmp_path):
         assert order == ["a done", "b in b"]
     finally:
         os.chdir(here)
+
+
+def test_a_refused_home_is_left_to_the_in_process_command(monkeypatch):
+    monkeypatch.delenv("MICROMARKET_NO_DAEMON", raising=False)
+    assert client.run_via_daemon(["trust", "show", "--home", "/etc/micromarket"]) is None  # nothing created, no daemon
+    assert not Path("/etc/micromarket").exists()
