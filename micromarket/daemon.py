@@ -263,8 +263,8 @@ def solve_via_daemon(
 # daemon answers "run" with {"out": s} / {"err": s} / {"read": 1} (the command asks for a line: the client answers
 # {"line": s}) and ends with {"exit": code}.
 #
-# A daemon is used only when its identity -- package version and location, Python, home, the MICROMARKET_*
-# settings in the environment -- equals the client's; otherwise it is stopped and a new one is started. Starting
+# A daemon is used only when its identity -- package version, location and source files, Python, home, the
+# MICROMARKET_* settings in the environment -- equals the client's; otherwise it is stopped and a new one is started. Starting
 # is serialised by a lock file in the home: a second CLI waits for the daemon the first one is starting.
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -292,6 +292,28 @@ def socket_path(home: str | Path | None = None) -> Path:
     return d / f"{hashlib.sha256(str(home_path).encode()).hexdigest()[:20]}.sock"
 
 
+def _code_stamp() -> str:
+    """The package's source files: their number and newest mtime (~1 ms). An editable install changes code without
+    changing its version; a daemon running older code must not serve it."""
+    import importlib.util
+
+    import micromarket
+
+    dirs = [os.path.dirname(micromarket.__file__)]
+    for sub in ("capability_index", "specialists", "nodes", "graphs"):  # mapped by package-dir (pyproject.toml)
+        spec = importlib.util.find_spec(f"micromarket.{sub}")
+        dirs += list(spec.submodule_search_locations or []) if spec else []
+    n = newest = 0
+    for d in dirs:
+        for root, subdirs, files in os.walk(d):
+            subdirs[:] = [x for x in subdirs if x != "__pycache__"]
+            for f in files:
+                if f.endswith(".py"):
+                    n += 1
+                    newest = max(newest, os.stat(os.path.join(root, f)).st_mtime_ns)
+    return f"{n}:{newest}"
+
+
 def identity(home: str | Path | None = None) -> dict[str, Any]:
     """What a daemon must share with a client to serve it."""
     import sys
@@ -300,7 +322,8 @@ def identity(home: str | Path | None = None) -> dict[str, Any]:
 
     env = {k: v for k, v in os.environ.items() if k.startswith("MICROMARKET_") and k not in _NOT_IDENTITY}
     return {"version": micromarket.__version__, "package": str(Path(micromarket.__file__).resolve().parent),
-            "python": os.path.realpath(sys.executable), "home": str(home_dir(home).resolve()), "env": env}
+            "code": _code_stamp(), "python": os.path.realpath(sys.executable), "home": str(home_dir(home).resolve()),
+            "env": env}
 
 
 def idle_timeout() -> float:

@@ -119,3 +119,18 @@ def test_a_refused_home_is_left_to_the_in_process_command(monkeypatch):
     monkeypatch.delenv("MICROMARKET_NO_DAEMON", raising=False)
     assert client.run_via_daemon(["trust", "show", "--home", "/etc/micromarket"]) is None  # nothing created, no daemon
     assert not Path("/etc/micromarket").exists()
+
+
+def test_changed_source_files_make_another_identity(tmp_path, monkeypatch):
+    import micromarket
+
+    before = client.identity(tmp_path)
+    src = Path(micromarket.__file__).parent / "errors.py"
+    st = src.stat()
+    try:
+        newest = int(client._code_stamp().split(":")[1])
+        os.utime(src, ns=(st.st_atime_ns, max(newest, st.st_mtime_ns) + 10**9))  # the file was just edited
+        assert client.identity(tmp_path)["code"] != before["code"]  # an edited editable install: a new daemon
+    finally:
+        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert client.identity(tmp_path) == before
