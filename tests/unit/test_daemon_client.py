@@ -1,0 +1,136 @@
+"""The CLI daemon's client rules: which command lines go to a daemon, which daemon may serve them, where it listens,
+and how a daemon routes a command's output to its own client (no daemon process is started here)."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from pathlib import Path
+
+from micromarket import daemon as client
+
+
+def test_commands_that_open_a_home_are_routed(monkeypatch):
+    monkeypatch.delenv("MICROMARKET_NO_DAEMON", raising=False)
+    for argv in (["solve", "x"], ["feedback", "r", "--good"], ["routing"], ["trust", "show"], ["specialists", "add", "c.yaml"],
+                 ["index", "verify"], ["backup", "d"], ["restore", "d"], ["resume", "t"]):
+        assert client.routed(argv), argv
+    for argv in ([], ["--help"], ["solve", "--help"], ["solve", "x", "--no-daemon"], ["bench", "overhead"], ["serve"],
+                 ["daemon", "status"], ["train", "dates"], ["specialist", "serve"]):
+        assert not client.routed(argv), argv
+    monkeypatch.setenv("MICROMARKET_NO_DAEMON", "1")
+    assert not client.routed(["solve", "x"])
+
+
+def test_home_argument_is_made_absolute_for_the_daemon(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    real = os.path.realpath(tmp_path / "h")
+    assert client._home_arg(["trust", "show", "--home", "h"]) == str(tmp_path / "h")
+    assert client._absolute_home(["trust", "show", "--home", "h"]) == ["trust", "show", "--home", real]
+    assert client._absolute_home(["solve", "--home=h", "x"]) == ["solve", f"--home={real}", "x"]
+    assert client._absolute_home(["solve", "--", "--home", "h"]) == ["solve", "--", "--home", "h"]  # text, not an option
+
+
+def test_a_daemon_serves_only_its_home_version_and_settings(tmp_path, monkeypatch):
+    monkeypatch.delenv("MICROMARKET_CALL_TIMEOUT_S", raising=False)
+    a = client.identity(tmp_path / "a")
+    assert a == client.identity(tmp_path / "a")
+    assert a != client.identity(tmp_path / "b")
+    monkeypatch.setenv("MICROMARKET_DEBUG", "1")  # not a setting of the marketplace
+    monkeypatch.setenv("MICROMARKET_NO_DAEMON", "0")
+    assert a == client.identity(tmp_path / "a")
+    monkeypatch.setenv("MICROMARKET_CALL_TIMEOUT_S", "11")
+    assert a != client.identity(tmp_path / "a")
+    import micromarket
+
+    monkeypatch.setattr(micromarket, "__version__", "0.0.0-other")
+    assert client.identity(tmp_path / "a")["version"] == "0.0.0-other" != a["version"]
+
+
+def test_the_socket_fits_af_unix(tmp_path):
+    assert client.socket_path(tmp_path) == tmp_path.resolve() / client.SOCKET_FILE
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    p = client.socket_path(deep)
+    assert len(str(p).encode()) <= 107 and p != client.socket_path(tmp_path / "other")
+    assert (p.parent.stat().st_mode & 0o777) == 0o700
+
+
+def test_no_daemon_answers_for_a_home_without_one(tmp_path):
+    assert client.ping(tmp_path) is None and client.info(tmp_path) is None and client.stop(tmp_path) is None
+
+
+def test_output_of_a_command_thread_goes_to_its_client_only():
+    from micromarket.cli import daemon as served
+
+    log = io.StringIO()
+    out = served._Routed("out", log)
+    got: list[dict] = []
+
+    def command():
+        served._local.sink, served._local.tty = got.append, {"stdout": True}
+        try:
+            out.write("answer\n")
+            out.buffer.write("bytes ✓\n".encode())
+            assert out.isatty()
+        finally:
+            del served._local.sink, served._local.tty
+
+    t = threading.Thread(target=command)
+    t.start()
+    t.join()
+    out.write("a log line\n")  # a thread with no client: the daemon's log
+    assert got == [{"out": "answer\n"}, {"out": "bytes ✓\n"}]
+    assert log.getvalue() == "a log line\n" and not out.isatty()
+
+
+def test_commands_from_another_directory_wait_for_the_running_ones(tmp_path):
+    from micromarket.cli.daemon import _CwdGate
+
+    here = os.getcwd()
+    gate = _CwdGate()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    order: list[str] = []
+    try:
+        gate.enter(str(tmp_path / "a"))
+        gate.enter(str(tmp_path / "a"))  # the same directory: at once
+        assert Path.cwd() == tmp_path / "a"
+
+        def other():
+            gate.enter(str(tmp_path / "b"))
+            order.append(f"b in {Path.cwd().name}")
+            gate.leave()
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(0.3)
+        assert t.is_alive()  # waits while commands run in a
+        order.append("a done")
+        gate.leave()
+        gate.leave()
+        t.join(5)
+        assert order == ["a done", "b in b"]
+    finally:
+        os.chdir(here)
+
+
+def test_a_refused_home_is_left_to_the_in_process_command(monkeypatch):
+    monkeypatch.delenv("MICROMARKET_NO_DAEMON", raising=False)
+    assert client.run_via_daemon(["trust", "show", "--home", "/etc/micromarket"]) is None  # nothing created, no daemon
+    assert not Path("/etc/micromarket").exists()
+
+
+def test_changed_source_files_make_another_identity(tmp_path, monkeypatch):
+    import micromarket
+
+    before = client.identity(tmp_path)
+    src = Path(micromarket.__file__).parent / "errors.py"
+    st = src.stat()
+    try:
+        newest = int(client._code_stamp().split(":")[1])
+        os.utime(src, ns=(st.st_atime_ns, max(newest, st.st_mtime_ns) + 10**9))  # the file was just edited
+        assert client.identity(tmp_path)["code"] != before["code"]  # an edited editable install: a new daemon
+    finally:
+        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert client.identity(tmp_path) == before
