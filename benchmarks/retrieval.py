@@ -17,7 +17,8 @@ subtask with positive feedback for its relevant ids (``Retriever.learn_many``),
 then fits the retriever's mix on a held-out part of that feedback (the same
 step as ``micromarket index learn``), then measures on ``--queries``. ``--split-out DIR`` makes a deterministic,
 disjoint train/test split of ``--queries`` (``DIR/train.jsonl``,
-``DIR/test.jsonl``), uses train as feedback and reports on test.
+``DIR/test.jsonl``), uses train as feedback and reports on test. ``--feedback-limit 0`` measures
+zero-shot (no feedback). ``--pad-to N`` adds distractor capabilities up to N (latency at scale).
 """
 
 from __future__ import annotations
@@ -129,6 +130,21 @@ def catalogue_cards(entries: list[dict[str, Any]]):
     return cards, key_to_id
 
 
+def distractors(entries: list[dict[str, Any]], n: int, *, seed: int) -> list[dict[str, Any]]:
+    """``n`` catalogue entries that are relevant to no query: each takes a random catalogue entry's
+    description and name with their words shuffled (the index grows; quality can only drop)."""
+    rng = random.Random(seed + 3)
+    out = []
+    for i in range(n):
+        e = rng.choice(entries)
+        words = str(e.get("description") or e["id"]).split()
+        rng.shuffle(words)
+        name_words = re.findall(r"[A-Za-z0-9]+", str(e.get("name") or e["id"]))
+        rng.shuffle(name_words)
+        out.append({"id": f"distractor-{i}", "name": "_".join(name_words + [str(i)]), "description": " ".join(words)})
+    return out
+
+
 def _lexical_ranker(retriever):
     """BM25 alone over the same documents (the retriever's lexical component)."""
     import numpy as np
@@ -206,6 +222,7 @@ def retrieval(
     model: Optional[str] = typer.Option(None, "--model", help="embedding model (default: the configured one)"),
     latency_sample: int = typer.Option(300, "--latency-sample", help="queries timed one by one for p50_ms (quality uses batched calls)"),
     threads: int = typer.Option(1, "--threads", help="torch and BLAS CPU threads (1 is fastest for single queries on a busy 2-core machine)"),
+    pad_to: Optional[int] = typer.Option(None, "--pad-to", help="add seeded distractor capabilities (shuffled catalogue words, never relevant) up to N, to measure latency at that scale"),
 ) -> None:
     """Compare BM25, dense and the micromarket retriever on a catalogue and query set."""
     from rich.console import Console
@@ -248,6 +265,8 @@ def retrieval(
         if overlap:
             err.print(f"[yellow]warning: {overlap} feedback queries also appear in --queries[/yellow]")
 
+    if pad_to is not None and pad_to > len(entries):
+        entries = entries + distractors(entries, pad_to - len(entries), seed=seed)
     cards, key_to_id = catalogue_cards(entries)
     id_to_key = {v: k2 for k2, v in key_to_id.items()}
     known = set(id_to_key)
@@ -323,6 +342,7 @@ def retrieval(
         "n_queries": len(evalq),
         "dropped_queries": dropped,
         "n_capabilities": n_entries,
+        "distractors": max(0, (pad_to or 0) - len(read_jsonl(catalogue))),
         "feedback_queries": len(fb_rows),
         "embedding_model": settings.embedding_model,
         "index_seconds": round(t_index, 1),

@@ -200,3 +200,25 @@ def test_index_learn_command_fits_and_saves(fake_market, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "fitted mix" in res.output and "knn10" in res.output
     assert (svc.settings.home / "experience.fusion.json").exists()
+
+
+def test_zero_shot_best_match_keeps_its_scale_and_ineligible_get_nothing(index):
+    """The best zero-shot match reads the same (2/3) however large the catalogue, and a
+    specialist that is not eligible is neither returned nor scored."""
+    r = Retriever(index)
+    best = r.retrieve(["weather forecast for a city"], k=8)[0]
+    assert best[0].key == "weather.get_forecast"
+    assert best[0].similarity == pytest.approx(2 / 3, abs=1e-3)
+    assert all(h.similarity < best[0].similarity for h in best[1:])
+    others = r.retrieve(["weather forecast for a city"], k=8, eligible={"math"})[0]
+    assert others and all(h.specialist_id == "math" for h in others)
+    assert others[0].similarity == pytest.approx(2 / 3, abs=1e-3)  # the best eligible one leads
+
+
+def test_shared_rare_words_rank_first(tmp_path):
+    """Two near-identical capabilities: the one whose text shares the request's rare word ranks first."""
+    idx = CapabilityIndex(Settings(home=tmp_path / "home", embedding_model="fake", builtins=False))
+    idx.upsert([make_card("a", [("lookup", "look up records in the ledger")]),
+                make_card("b", [("lookup", "look up records in the zircon ledger")])])
+    r = Retriever(idx)
+    assert r.retrieve(["look up zircon records"], k=2)[0][0].specialist_id == "b"
