@@ -1,8 +1,9 @@
 """The offline planner: split a compound request into subtasks, with dependencies.
 
-Splits on sentences, semicolons, list items, "then", and on "and"/commas when
-the next clause starts a new request. A clause that refers back ("that", "it",
-"the result") depends on the previous subtask and receives its result.
+A learned split first (the `planner` reading heads: each request of a compound is a span), where it is sure;
+else, and within each of its requests, the rules: sentences, semicolons, list items, "then", and "and"/commas
+when the next clause starts a new request. A statement followed by its question is one request. A clause that
+refers back ("that", "it", "the result") depends on the previous subtask and receives its result.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 
 from micromarket.graphs.state import Subtask
 from micromarket.errors import MicromarketError
+from micromarket.specialists.reading import read
 
 MAX_SUBTASKS = 16
 
@@ -75,7 +77,24 @@ _ITEMS_RE = re.compile(
 )
 
 
+# "convert 60 mph into km/h, 20 celsius into fahrenheit, and 1 atm into psi": one verb over a list of requests.
+_VERB_LIST_RE = re.compile(r"^(?P<verb>(?:please\s+)?(?:convert|change|turn|express)\s+)(?P<rest>.+)$", re.I)
+_ONE_CONVERSION = re.compile(r"^\s*[-+]?\d[\d,.]*\s*\S.*?\s(?:to|into|in|as)\s+\S.*$", re.I)
+
+
+def _split_verb_list(clause: str) -> list[str]:
+    m = _VERB_LIST_RE.match(clause)
+    if not m:
+        return [clause]
+    parts = [p for p in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+(?=[-+]?\d)", m.group("rest")) if p.strip()]
+    if len(parts) < 2 or not all(_ONE_CONVERSION.match(p) for p in parts):
+        return [clause]
+    return [m.group("verb") + p.strip() for p in parts]
+
+
 def _split_items(clause: str) -> list[str]:
+    if len(parts := _split_verb_list(clause)) > 1:
+        return parts
     m = _ITEMS_RE.match(clause)
     if not m or m.group("noun").lower() in ("days", "hours", "minutes", "weeks", "years", "months", "numbers", "values"):
         return [clause]
@@ -94,14 +113,17 @@ def payload_of(task: str) -> tuple[str, str] | None:
     return (m.group("instr").strip(), m.group("body").strip()) if m else None
 
 
-def split_task(task: str) -> list[Subtask]:
-    """Split a request into subtasks; "then" + a back-reference makes a dependency."""
+def split_task(task: str, learned: bool = True) -> list[Subtask]:
+    """Split a request into subtasks; "then" + a back-reference makes a dependency. `learned=False`: rules only."""
     text = task.strip()
     if not text:
         return []
     if payload_of(text) is not None:
         return [Subtask(id="s1", text=text, depends_on=[])]
-    if _LIST_RE.search(text):
+    parts = _model_split(text) if learned else None
+    if parts is not None:
+        items = parts
+    elif _LIST_RE.search(text):
         items = [i for i in _LIST_RE.split(text) if i.strip()]
     else:
         items = _sentences(text)
@@ -113,6 +135,7 @@ def split_task(task: str) -> list[Subtask]:
                 c = _clean(sub)
                 for n, item in enumerate(_split_items(c) if c else []):
                     clauses.append((item, j > 0 and k == 0 and n == 0))
+    clauses = _merge_statements(clauses)
     clauses = [(_implicit_operand(c) if after_then else c, after_then) for c, after_then in clauses]
     subtasks: list[Subtask] = []
     for i, (c, after_then) in enumerate(clauses[:MAX_SUBTASKS]):
@@ -123,6 +146,35 @@ def split_task(task: str) -> list[Subtask]:
     if len(clauses) > MAX_SUBTASKS:  # keep the tail together rather than drop it
         subtasks[-1]["text"] += " " + " ".join(c for c, _ in clauses[MAX_SUBTASKS:])
     return subtasks
+
+
+def _model_split(text: str) -> list[str] | None:
+    """The learned planner's requests (micromarket.specialists.reading, heads `planner`), or None where it is
+    unsure or no model ships: the rules split then. Each of its requests still goes through the rules' "then"
+    and list handling below, so a chain keeps its dependency."""
+    r = read("planner", text)
+    if r is None or r.confidence < 0.8:
+        return None
+    parts = [t for tag, t in r.spans if tag == "SUB" and t.strip()]
+    return parts or None
+
+
+def _is_statement(clause: str) -> bool:
+    """'The pool holds 50,000 litres', 'He is 6 foot 2': data, not a request (no request opener, no question mark)."""
+    return not _STARTER_RE.match(clause) and not clause.rstrip().endswith("?") and bool(re.search(r"\d", clause))
+
+
+def _merge_statements(clauses: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """A statement followed by a question about it ("... 50,000 litres. What is that in gallons?", "... 23 kilos;
+    how many pounds can I pack?") is one request: the statement is the question's data, not a subtask."""
+    out: list[tuple[str, bool]] = []
+    for c, after_then in clauses:
+        if out and not after_then and _is_statement(out[-1][0]) and (_STARTER_RE.match(c) or c.rstrip().endswith("?")) \
+                and (_REFER_RE.search(c) or not re.search(r"\d", c)):
+            out[-1] = (f"{out[-1][0]}; {c}", out[-1][1])
+        else:
+            out.append((c, after_then))
+    return out
 
 
 def _implicit_operand(clause: str) -> str:

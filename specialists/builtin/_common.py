@@ -168,3 +168,41 @@ _WORD_NUMBER_RE = re.compile(r"\b(" + "|".join(WORD_NUMBERS) + r")\b(?=\s+[a-z])
 def spelled_numbers(text: str) -> str:
     """'two cups', 'ten years' -> '2 cups', '10 years' (a spelled-out count before a word)."""
     return _WORD_NUMBER_RE.sub(lambda m: str(WORD_NUMBERS[m.group(1).lower()]), text)
+
+
+def _same_value(a, b) -> bool:
+    try:
+        return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(b)))
+    except (TypeError, ValueError):
+        return str(a).strip().lower() == str(b).strip().lower()
+
+
+def compete(task: str, model: SolveResult | None, rules) -> SolveResult:
+    """The learned reading's answer, with the rules (``rules()``, a SolveResult) as the competing reading.
+
+    The model reads first; at confidence >= 0.9 (its answer is no surer than its reading) its answer stands.
+    Below that the rules read too: where they agree, the surer of the two confidences is shown; where they
+    answer otherwise, the rules' answer stands and names the model's; where they have no reading, the model's
+    answer stands at its own (lower) confidence. Both are checked against the request (`checked`)."""
+    m = checked(task, model) if model is not None and model.confidence else None
+    if m is not None and not m.confidence:
+        m = None
+    if m is not None and m.confidence >= 0.9:
+        return m
+    r = checked(task, rules())
+    if m is None:
+        return r
+    if not r.confidence:
+        return m
+    if _same_value(r.value, m.value):  # two readings agree
+        m.confidence = max(m.confidence, r.confidence)
+        return m
+    r.explanation += f"; the learned reading (unsure) answered {m.answer!r}"
+    return r
+
+
+def capped(confidence: float, res: SolveResult) -> SolveResult:
+    """An answer no surer than the reading it rests on."""
+    if res.confidence:
+        res.confidence = round(min(res.confidence, confidence), 3)
+    return res

@@ -11,7 +11,9 @@ from collections import Counter
 
 from micromarket.specialists.builtin._common import (
     NUMBER_RE,
+    capped,
     checked,
+    compete,
     clean,
     fail,
     make_server,
@@ -19,6 +21,8 @@ from micromarket.specialists.builtin._common import (
     to_float,
     understood,
 )
+from micromarket.specialists.reading import read
+from micromarket.specialists.reading.numbers import amount
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "chemistry"
@@ -239,7 +243,65 @@ def _plausible(text: str, formula: str) -> bool:
 
 
 def solve_task(task: str, context: str = "") -> SolveResult:
-    """Answer a chemistry-formula request: molar mass, mass composition, grams <-> moles."""
+    """Answer a chemistry-formula request: molar mass, mass composition, grams <-> moles. The learned reader reads
+    first; the rules read what it cannot."""
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+
+
+def _model_formula(spans: list[str]) -> tuple[str, str] | None:
+    """(formula, as said) from the compound spans: a formula that parses wins over a name; names must agree."""
+    found = []
+    for sp in spans:
+        name = COMMON_COMPOUNDS.get(sp.strip().lower())
+        if name:
+            found.append((name, sp))
+            continue
+        try:
+            parse_formula(sp.strip())
+        except FormulaError:
+            return None
+        found.append((sp.strip(), sp))
+    if not found or len({f for f, _ in found}) > 1:
+        return None
+    return found[0]
+
+
+def read_by_model(task: str) -> SolveResult | None:
+    """The learned reading (see micromarket.specialists.reading): the operation, the compound, an amount and its
+    unit, an element. None when no model ships or its reading is unsure or incomplete (the rules then read)."""
+    text = clean(task)
+    r = read("chemistry", text) if text else None
+    if r is None or r.op == "none" or r.confidence < 0.5:
+        return None
+    got = _model_formula(r.get("FORM"))
+    if got is None:
+        return None
+    formula, said = got
+    if formula in _PROSE_WORDS:
+        return None
+    by = f" [read by {r.model}]"
+    if r.op == "molar_mass":
+        return capped(r.confidence, understood(molar_mass(formula), f"molar mass of {said} ({formula}) in grams per mole (g/mol){by}"))
+    if r.op == "composition":
+        els = r.get("ELEM")
+        el = ELEMENT_NAMES.get(els[0].lower(), els[0]) if len(els) == 1 else None
+        if len(els) > 1 or (el is not None and el not in ATOMIC_WEIGHTS):
+            return None
+        return capped(r.confidence, understood(composition(formula, el), f"percent by mass of {els[0] if els else 'each element'} in {said} ({formula}){by}"))
+    qty, unit = r.get("QTY"), r.get("UNIT")
+    if len(qty) != 1 or len(unit) != 1 or r.op not in ("to_mol", "to_grams"):
+        return None
+    amount_ = amount(qty[0])
+    u = unit[0].strip().lower()
+    is_mol = u.startswith("mol")
+    if amount_ is None or is_mol != (r.op == "to_grams") or not (is_mol or u in ("g", "gram", "grams", "mg", "milligram", "milligrams", "kg", "kilogram", "kilograms")):
+        return None
+    res = grams_moles(amount_, unit[0].strip(), formula)
+    return capped(r.confidence, understood(res, f"{qty[0]} {unit[0]} of {said} ({formula}) -> {'grams' if is_mol else 'moles'}{by}"))
+
+
+def solve_by_rules(task: str, context: str = "") -> SolveResult:
+    """The rule-based reading (regular expressions): the fallback, and the benchmark's baseline."""
     text = clean(task)
     if not text:
         return fail("empty request")

@@ -13,8 +13,10 @@ from datetime import date, datetime, timedelta
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
-from micromarket.specialists.builtin._common import checked, clean, fail, make_server, serve, understood
+from micromarket.specialists.builtin._common import capped, checked, compete, clean, fail, make_server, serve, understood
 from micromarket.specialists.builtin._named_days import resolve_named_days
+from micromarket.specialists.reading import read
+from micromarket.specialists.reading.numbers import amount
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "dates"
@@ -302,7 +304,68 @@ def _clock_difference(a: str, b: str, unit: str) -> SolveResult | None:
 
 
 def solve_task(task: str, context: str = "") -> SolveResult:
-    """Answer a calendar question in plain language."""
+    """Answer a calendar question in plain language. The learned reader reads first; the rules read what it cannot."""
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+
+
+def _model_date(span: str) -> tuple[str, ParsedDate] | None:
+    iso, named = resolve_named_days(span)
+    p = parse_date(iso)
+    return (("; ".join(named) or span), p) if p is not None else None
+
+
+def read_by_model(task: str) -> SolveResult | None:
+    """The learned reading (see micromarket.specialists.reading): the operation, the dates, the number and unit
+    of a duration or of the answer. None when no model ships or its reading is unsure or incomplete."""
+    text = clean(task)
+    r = read("dates", text) if text else None
+    if r is None or r.op == "none" or r.confidence < 0.5:
+        return None
+    spans: list[str] = []
+    for d in r.get("DATE"):  # a clock time belongs to the date before it: "2026-11-29 09:15"
+        if re.fullmatch(_CLOCK, d.strip()) and spans:
+            spans[-1] += " " + d.strip()
+        else:
+            spans.append(d)
+    found = [_model_date(d) for d in spans]
+    if not found or any(f is None for f in found):
+        return None
+    dates = [p.value.isoformat() for _, p in found]
+    said = ", ".join(s for s, _ in found)
+    by = f" [read by {r.model}]"
+    if r.op == "between" and len(dates) == 2:
+        outs = r.get("OUT")
+        unit = re.sub(r"^(?:full|whole|complete)\s+", "", outs[0].lower()) if len(outs) == 1 else "days"
+        unit = _UNIT_ALIASES.get(unit, unit)
+        u1 = unit.rstrip("s")
+        if u1 in ("hr", "hour", "min", "minute", "sec", "second"):
+            u1 = {"hr": "hour", "min": "minute", "sec": "second"}.get(u1, u1)
+            clock = _clock_difference(spans[0], spans[1], u1)
+            if clock is not None:
+                return capped(r.confidence, understood(clock, f"{u1}s from {spans[0]} to {spans[1]}: {clock.answer}{by}"))
+        if u1 not in ("day", "week", "month", "year", "business day", "working day", "weekday", "hour", "minute", "second"):
+            return None
+        res = difference(dates[0], dates[1], unit)
+        return capped(r.confidence, understood(res, f"{unit} from {said} ({dates[0]} to {dates[1]}): {res.answer}{by}"))
+    if r.op == "weekday" and len(dates) == 1:
+        res = day_of_week(dates[0])
+        return capped(r.confidence, understood(res, f"weekday of {said} ({dates[0]}): {res.answer}{by}"))
+    if r.op in ("add", "subtract") and len(dates) == 1 and len(r.get("NUM")) == 1 and len(r.get("DUR")) == 1:
+        n = amount(r.get("NUM")[0])
+        key = _UNIT_ALIASES.get(r.get("DUR")[0].lower())
+        if n is None or key is None or n != int(n):
+            return None
+        n = int(n) * (1 if r.op == "add" else -1)
+        kw = {"days": 0, "weeks": 0, "months": 0, "years": 0, "business_days": 0}
+        kw[{"fortnights": "weeks", "decades": "years", "business days": "business_days"}.get(key, key)] += \
+            n * {"fortnights": 2, "decades": 10}.get(key, 1)
+        res = add_duration(dates[0], **kw)
+        return capped(r.confidence, understood(res, f"{said} ({dates[0]}) {'+' if n > 0 else '-'} {abs(n)} {key}: {res.answer}{by}"))
+    return None
+
+
+def solve_by_rules(task: str, context: str = "") -> SolveResult:
+    """The rule-based reading (regular expressions): the fallback, and the benchmark's baseline."""
     text = clean(task)
     if not text:
         return fail("empty request")

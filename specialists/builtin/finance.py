@@ -9,6 +9,8 @@ import math
 import re
 
 from micromarket.specialists.builtin._common import (
+    capped,
+    compete,
     NUMBER_RE,
     checked,
     clean,
@@ -19,6 +21,8 @@ from micromarket.specialists.builtin._common import (
     to_float,
     understood,
 )
+from micromarket.specialists.reading import read
+from micromarket.specialists.reading.numbers import amount, first_number, per_year
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "finance"
@@ -171,7 +175,67 @@ def _payment_frequency(text: str, end: int) -> int | None:
 
 
 def solve_task(task: str, context: str = "") -> SolveResult:
-    """Answer an interest, loan or annuity question in plain language."""
+    """Answer an interest, loan or annuity question in plain language. The learned reader reads first; the rules
+    read what it cannot."""
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+
+
+# Questions the reader's operations do not cover yet (present value, the interest alone): the rules read them.
+_NOT_MODELLED = re.compile(r"present\s+value|\bpv\b|worth\s+today|value\s+today|how\s+much\s+interest|interest\s+(?:earned|will|would|do|does|is)|compound\s+interest\s+(?:on|of|for)|\bthe\s+interest\b"
+                           r"|annuity\s+due|beginning\s+of\s+each|start\s+of\s+each|in\s+advance|continuous", re.I)
+
+
+def read_by_model(task: str) -> SolveResult | None:
+    """The learned reading (see micromarket.specialists.reading): the operation, the amount, rate, term and
+    frequency. None when no model ships or its reading is unsure or incomplete (the rules then read)."""
+    text = clean(task)
+    if not text or _NOT_MODELLED.search(text):
+        return None
+    r = read("finance", text)
+    if r is None or r.op == "none" or r.confidence < 0.5:
+        return None
+    amts, rates, terms, freqs = r.get("AMT"), r.get("RATE"), r.get("TERM"), r.get("FREQ")
+    if len(amts) != 1 or len(rates) != 1 or len(terms) != 1:
+        return None
+    value, rate, t = amount(amts[0]), first_number(rates[0]), first_number(terms[0])
+    if value is None or rate is None or t is None:
+        return None
+    unit = "months" if re.search(r"\bmo", terms[0], re.I) else "years"
+    years = t / 12 if unit == "months" else t
+    n = {per_year(f) for f in freqs} - {None}
+    if len(n) > 1:
+        return None
+    freq = n.pop() if n else None
+    cur = "€" if re.search(r"€|euro", amts[0], re.I) else "£" if re.search(r"£|\bgbp\b", amts[0], re.I) else "$"
+    by = f" [read by {r.model}]"
+    said = f"{amts[0]} = {cur}{value:g} at {rate:g}% for {t:g} {unit}"
+    if r.op == "simple":
+        res = simple_interest(value, rate, years, cur)
+        return capped(r.confidence, understood(res, f"simple interest on a lump sum of {said}{by}"))
+    if r.op == "loan":
+        res = loan_payment(value, rate, years, int(freq or 12), cur)
+        if res.confidence and not freq and not re.search(r"month", text, re.I):
+            res.confidence = 0.75
+            res.explanation += "; payment frequency not stated; assumed monthly"
+        return capped(r.confidence, understood(res, f"loan payment of {said}, payments {_freq_name(freq or 12)}{by}"))
+    if r.op == "annuity":
+        if freq is None:
+            return None
+        res = annuity_value(value, rate, years, int(freq), "future", False, cur)
+        return capped(r.confidence, understood(res, f"future value of periodic payments of {said}, deposits {_freq_name(freq)}{by}"))
+    if r.op == "compound":
+        if len(freqs) > 1:  # a deposit's frequency and the compounding's: not a lump sum
+            return None
+        res = compound_interest(value, rate, years, freq or 1, cur)
+        if res.confidence and freq is None:
+            res.confidence = 0.8
+            res.explanation += "; compounding frequency not stated; assumed annual"
+        return capped(r.confidence, understood(res, f"compound growth of a lump sum of {said}, compounded {_freq_name(freq or 1)}{by}"))
+    return None
+
+
+def solve_by_rules(task: str, context: str = "") -> SolveResult:
+    """The rule-based reading (regular expressions): the fallback, and the benchmark's baseline."""
     text = spelled_numbers(clean(task))
     if not text:
         return fail("empty request")

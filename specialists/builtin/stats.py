@@ -11,7 +11,9 @@ import statistics as st
 
 from micromarket.specialists.builtin._common import (
     NUMBER_RE,
+    capped,
     checked,
+    compete,
     clean,
     fail,
     fmt_num,
@@ -20,6 +22,8 @@ from micromarket.specialists.builtin._common import (
     to_float,
     understood,
 )
+from micromarket.specialists.reading import read
+from micromarket.specialists.reading.numbers import amount
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "stats"
@@ -191,7 +195,28 @@ def correlation(xs: list[float], ys: list[float]) -> SolveResult:
 
 
 def solve_task(task: str, context: str = "") -> SolveResult:
-    """Answer a descriptive-statistics request; the numbers may be in the task or in the context."""
+    """Answer a descriptive-statistics request; the numbers may be in the task or in the context. The learned
+    reader reads first; the rules read what it cannot."""
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+
+
+def read_by_model(task: str) -> SolveResult | None:
+    """The learned reading (see micromarket.specialists.reading): the statistic and the numbers of the data.
+    None when no model ships or its reading is unsure or incomplete (the rules then read)."""
+    text = clean(task)
+    r = read("stats", text) if text else None
+    if r is None or r.op == "none" or r.confidence < 0.5:
+        return None
+    xs = [amount(n) for n in r.get("NUM")]
+    if len(xs) < 2 or any(x is None for x in xs):
+        return None
+    res = describe(xs, [r.op], population=bool(re.search(r"\bpopulation\b", text, re.I)))
+    said = "[" + ", ".join(r.get("NUM")) + "]"
+    return capped(r.confidence, understood(res, f"{r.op} of {said} [read by {r.model}]"))
+
+
+def solve_by_rules(task: str, context: str = "") -> SolveResult:
+    """The rule-based reading (regular expressions): the fallback, and the benchmark's baseline."""
     text = clean(task)
     if not text:
         return fail("empty request")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from micromarket.specialists.builtin._common import (
+    capped,
+    compete,
     NUMBER_RE,
     checked,
     clean,
@@ -22,6 +24,8 @@ from micromarket.specialists.builtin._common import (
     to_float,
     understood,
 )
+from micromarket.specialists.reading import read
+from micromarket.specialists.reading.numbers import amount
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "units"
@@ -255,7 +259,12 @@ def _compound(quantities: list[tuple[float, Resolved, str]]) -> bool:
 
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a unit-conversion request in plain language: quantities ('2 pounds 4 ounces', '5 foot 6') to one
-    or more target units; 'how many X in a Y'."""
+    or more target units; 'how many X in a Y'. The learned reader reads first; the rules read what it cannot."""
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+
+
+def solve_by_rules(task: str, context: str = "") -> SolveResult:
+    """The rule-based reading (regular expressions): the fallback, and the benchmark's baseline."""
     text = clean(task).replace("−", "-")
     text = re.sub(r"\s+(?:please|for me|exactly|approximately)$", "", text, flags=re.I)
     if not text:
@@ -297,6 +306,12 @@ def solve_task(task: str, context: str = "") -> SolveResult:
         if lu is None or lu[1] != len(bare.split()):
             return fail("no conversion of the form '<amount> <unit> to <unit>' with known units was found")
         quantities, value_given = [(1.0, lu[0], bare)], False
+    return _answer(quantities, targets, value_given=value_given, named=named)
+
+
+def _answer(quantities: list[tuple[float, Resolved, str]], targets: list[tuple[Resolved, str]], *, value_given: bool = True,
+            named: list[str] = (), reader: str = "") -> SolveResult:
+    """Convert the quantities (a list, or one compound measure) to the target units, stating the reading."""
     # several quantities add up to one only as a compound measure ("2 pounds 4 ounces": each part smaller than
     # one of the unit before it); "5 km and 10 miles" is a list, converted one by one
     if len(quantities) > 1 and not _compound(quantities):
@@ -307,7 +322,8 @@ def solve_task(task: str, context: str = "") -> SolveResult:
             return next(r for r in each if not r.confidence)
         out = SolveResult(answer="; ".join(r.answer for r in each), confidence=min(r.confidence for r in each),
                           explanation="; ".join(r.explanation for r in each), value=None)
-        return understood(out, "each of " + ", ".join(q for _, _, q in quantities) + f" -> {targets[0][1]} ({targets[0][0].label})")
+        by = f" [read by {reader}]" if reader else ""
+        return understood(out, "each of " + ", ".join(q for _, _, q in quantities) + f" -> {targets[0][1]} ({targets[0][0].label})" + by)
     src = quantities[0][1]
     ureg = registry()
     total = 0.0
@@ -331,7 +347,63 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     source = " + ".join(s for _, _, s in quantities)
     if named:
         source += " (" + ", ".join(named) + ")"
-    return understood(first, f"{source} ({src.label}) -> " + ", ".join(f"{t} ({r.label})" for r, t in targets))
+    by = f" [read by {reader}]" if reader else ""
+    return understood(first, f"{source} ({src.label}) -> " + ", ".join(f"{t} ({r.label})" for r, t in targets) + by)
+
+
+# The next-smaller unit of a compound measure: the bare number in "5 foot 6", "2 pounds 4".
+_SMALLER = {"foot": "inch", "pound": "ounce", "hour": "minute", "stone": "pound", "meter": "centimeter", "minute": "second"}
+
+
+def read_by_model(task: str) -> SolveResult | None:
+    """The learned reading (see micromarket.specialists.reading): tagged quantities, source and target units,
+    resolved and converted. None when no model ships or its reading is unsure or incomplete (the rules then read)."""
+    text = clean(task).replace("−", "-")
+    r = read("units", text) if text else None
+    if r is None or r.op == "none" or r.confidence < 0.5:
+        return None
+    spans = list(r.spans)
+    for i in range(1, len(spans)):  # the call's schema: a unit right after an amount is that amount's unit
+        if spans[i][0] == "TGT" and spans[i - 1][0] == "QTY" and sum(t == "TGT" for t, _ in spans) > 1:
+            spans[i] = ("SRC", spans[i][1])
+    r.spans = spans
+    targets: list[tuple[Resolved, str]] = []
+    for t in r.get("TGT"):
+        res = resolve_unit(t)
+        if res is None:
+            return None
+        targets.append((res, t))
+    quantities: list[tuple[float, Resolved, str]] = []
+    pending: str | None = None
+    for tag, span in r.spans:
+        if tag == "QTY":
+            if pending is not None:
+                if not quantities:
+                    return None
+                smaller = _SMALLER.get(str(quantities[-1][1].unit).split(" ")[0])
+                if smaller is None:
+                    return None
+                value = amount(pending)
+                if value is None:
+                    return None
+                quantities.append((value, resolve_unit(smaller), pending))
+            pending = span
+        elif tag == "SRC":
+            res = resolve_unit(span)
+            value = 1.0 if pending is None else amount(pending)
+            if res is None or value is None:
+                return None
+            quantities.append((value, res, f"{pending} {span}" if pending else span))
+            pending = None
+    if pending is not None and quantities:
+        smaller = _SMALLER.get(str(quantities[-1][1].unit).split(" ")[0])
+        value = amount(pending)
+        if smaller is None or value is None:
+            return None
+        quantities.append((value, resolve_unit(smaller), pending))
+    if not quantities or not targets:
+        return None
+    return capped(r.confidence, _answer(quantities, targets, value_given=bool(r.get("QTY")), reader=r.model))
 
 
 # --- MCP server --------------------------------------------------------------------------------------

@@ -1,0 +1,193 @@
+"""``micromarket bench understanding``: the learned readers against the rules, on generated requests.
+
+For each domain with a reader, two generated test sets that training never saw: ``heldout_templates``
+(phrasings held out, training words) and ``heldout_words`` (training phrasings, held-out units, holidays,
+number and frequency spellings). A reading counts as right when the engine's answer from it equals the answer
+of the gold structured call. The same requests go through the rule-based reading (``solve_by_rules``) as the
+baseline. Latency is the reader's (encoder + heads) per request, warm, median.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import statistics
+import time
+
+import typer
+
+from micromarket.specialists.builtin import chemistry as chemistry_sp
+from micromarket.specialists.builtin import dates as dates_sp
+from micromarket.specialists.builtin import finance as finance_sp
+from micromarket.specialists.builtin import stats as stats_sp
+from micromarket.specialists.builtin import units as units_sp
+from micromarket.specialists.reading import read
+from micromarket.specialists.reading.domains import domains
+from micromarket.specialists.reading.model import available, model_name
+
+app = typer.Typer(add_completion=False, help="Learned readers vs rules on held-out templates and words.")
+
+
+def _expected_units(g: dict):
+    ureg = units_sp.registry()
+    base = g["quantities"][0][1]
+    total = sum(ureg.Quantity(v, u).to(base).magnitude for v, u in g["quantities"])
+    return float(ureg.Quantity(total, base).to(g["targets"][0]).magnitude)
+
+
+def _expected_dates(g: dict):
+    if g["op"] == "between":
+        return dates_sp.difference(g["dates"][0], g["dates"][1], g["unit"]).value
+    if g["op"] == "weekday":
+        return dates_sp.day_of_week(g["dates"][0]).value
+    kw = {"days": 0, "weeks": 0, "months": 0, "years": 0}
+    kw[g["unit"]] = g["n"]
+    return dates_sp.add_duration(g["dates"][0], **kw).value
+
+
+def _expected_finance(g: dict):
+    op, a, r, y = g["op"], g["amount"], g["rate"], g["years"]
+    if op == "simple":
+        return finance_sp.simple_interest(a, r, y).value
+    if op == "loan":
+        return finance_sp.loan_payment(a, r, y, g["per_year"]).value
+    if op == "annuity":
+        return finance_sp.annuity_value(a, r, y, g["per_year"]).value
+    return finance_sp.compound_interest(a, r, y, g["per_year"]).value
+
+
+def _expected_chemistry(g: dict):
+    if g["op"] == "molar_mass":
+        return chemistry_sp.molar_mass(g["formula"]).value
+    if g["op"] == "composition":
+        return chemistry_sp.composition(g["formula"], g.get("element")).value
+    return chemistry_sp.grams_moles(g["amount"], g["unit"], g["formula"]).value
+
+
+def _expected_stats(g: dict):
+    return stats_sp.describe(g["numbers"], [g["op"]]).value
+
+
+# domain -> (specialist module, expected value of a gold call)
+TARGETS = {"units": (units_sp, _expected_units), "dates": (dates_sp, _expected_dates), "finance": (finance_sp, _expected_finance),
+           "chemistry": (chemistry_sp, _expected_chemistry), "stats": (stats_sp, _expected_stats)}
+
+
+def _right(res, want) -> bool:
+    """A confident answer whose value is the gold call's (relative 1e-6: the engines round to 12 digits)."""
+    if res is None or not res.confidence or res.value is None or want is None:
+        return False
+    try:
+        return abs(float(res.value) - float(want)) <= 1e-6 * max(1.0, abs(float(want)))
+    except (TypeError, ValueError):
+        return str(res.value).lower() == str(want).lower()
+
+
+def evaluate(name: str, n: int, seed: int, outcomes: list | None = None) -> dict:
+    dom = domains()[name]
+    mod, expected = TARGETS[name]
+    rng = random.Random(seed)
+    sets = {"heldout_templates": dom.sample(n, rng, heldout_templates=True),
+            "heldout_words": dom.sample(n, rng, heldout_words=True)}
+    out: dict = {"model": model_name(name) if available(name) else "none (no heads shipped)"}
+    times = []
+    for key, exs in sets.items():
+        ok_m = ok_r = 0
+        misses = []
+        for e in exs:
+            want = expected(e.gold)
+            t0 = time.perf_counter()
+            read(name, e.text)
+            times.append((time.perf_counter() - t0) * 1000)
+            m = mod.read_by_model(e.text)
+            m = mod.checked(e.text, m) if m is not None else None  # the solve tool's check of the stated reading
+            if _right(m, want):
+                ok_m += 1
+            elif len(misses) < 5:
+                misses.append(e.text)
+            ok_r += _right(mod.checked(e.text, mod.solve_by_rules(e.text)), want)
+            if outcomes is not None:  # the product's answer (model and rules competing) and the confidence it shows
+                p = mod.checked(e.text, mod.solve_task(e.text))
+                outcomes.append((p.confidence, _right(p, want)))
+        out[key] = round(ok_m / len(exs), 3)
+        out[f"rules_{key}"] = round(ok_r / len(exs), 3)
+        out[f"misses_{key}"] = misses
+    out["latency_ms_p50"] = round(statistics.median(times), 1) if times else None
+    return out
+
+
+def _norm(t: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
+
+
+def evaluate_planner(n: int, seed: int) -> dict:
+    """The planner's split of compound requests (specialists/reading/domains_planner.py): two or three of the
+    domains' held-out requests joined by held-out joiners (heldout_templates) or by training joiners
+    (heldout_words: the requests' phrasings are held out). Right when the subtasks are exactly the requests."""
+    from micromarket.nodes.planner import split_task
+
+    dom = domains()["planner"]
+    rng = random.Random(seed)
+    out: dict = {"model": model_name("planner") if available("planner") else "rules (no planner heads shipped)"}
+    times = []
+    for key, kw in (("heldout_templates", {"heldout_templates": True}), ("heldout_words", {"heldout_words": True})):
+        exs = dom.sample(n, rng, **kw)
+        ok_m = ok_r = 0
+        misses = []
+        for e in exs:
+            want = [_norm(p) for p in e.gold["parts"]]
+            t0 = time.perf_counter()
+            got = [_norm(s["text"]) for s in split_task(e.text)]
+            times.append((time.perf_counter() - t0) * 1000)
+            ok_m += got == want
+            if got != want and len(misses) < 5:
+                misses.append(e.text)
+            ok_r += [_norm(s["text"]) for s in split_task(e.text, learned=False)] == want
+        out[key] = round(ok_m / n, 3)
+        out[f"rules_{key}"] = round(ok_r / n, 3)
+        out[f"misses_{key}"] = misses
+    out["latency_ms_p50"] = round(statistics.median(times), 1)
+    return out
+
+
+def _calibration(outcomes: list[tuple[float, bool]]) -> dict:
+    """AUROC of the shown confidence at separating right from wrong answers (a decline counts as confidence 0)."""
+    from sklearn.metrics import roc_auc_score
+
+    ys = [int(ok) for _, ok in outcomes]
+    out = {"n": len(outcomes), "right": sum(ys), "confidently_wrong": sum(1 for c, ok in outcomes if c >= 0.8 and not ok)}
+    out["auroc"] = round(float(roc_auc_score(ys, [c for c, _ in outcomes])), 3) if 0 < sum(ys) < len(ys) else None
+    return out
+
+
+@app.command()
+def main(json_out: bool = typer.Option(False, "--json", help="Print the report as one JSON object (last line)"),
+         n: int = typer.Option(200, "--n", help="Requests per domain and test set"),
+         seed: int = typer.Option(20261207, help="Seed of the test sets (training uses others)"),
+         only: str = typer.Option("", help="Comma-separated domains (default: all with a generator)")) -> None:
+    """Accuracy of each reader and of the rules on held-out templates and held-out words, and latency."""
+    names = [d for d in domains() if d in TARGETS and (not only or d in only.split(","))]
+    with_planner = not only or "planner" in only.split(",")
+    read("units", "warm up the encoder")
+    outcomes: list[tuple[float, bool]] = []
+    rep: dict = {"domains": {d: evaluate(d, n, seed, outcomes) for d in names}}
+    if with_planner:
+        rep["planner"] = evaluate_planner(n, seed)
+    rep["calibration"] = _calibration(outcomes)
+    if json_out:
+        typer.echo(json.dumps(rep))
+        return
+    typer.echo(f"{'domain':10} {'model':22} {'tmpl':>6} {'words':>6} {'rules tmpl':>10} {'rules words':>11} {'p50 ms':>7}")
+    for d, r in rep["domains"].items():
+        typer.echo(f"{d:10} {r['model']:22} {r['heldout_templates']:6.3f} {r['heldout_words']:6.3f} "
+                   f"{r['rules_heldout_templates']:10.3f} {r['rules_heldout_words']:11.3f} {r['latency_ms_p50']:7.1f}")
+    p = rep.get("planner")
+    if p:
+        typer.echo(f"{'planner':10} {p['model']:22} {p['heldout_templates']:6.3f} {p['heldout_words']:6.3f} "
+                   f"{p['rules_heldout_templates']:10.3f} {p['rules_heldout_words']:11.3f} {p['latency_ms_p50']:7.1f}")
+    typer.echo(f"calibration of the shown confidence (product path, model and rules competing): {rep['calibration']}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,111 @@
+"""Generator for the `dates` reader: differences, weekdays and added durations in everyday phrasings."""
+
+from __future__ import annotations
+
+import calendar
+import random
+from datetime import date, timedelta
+
+from micromarket.specialists.reading.generate import Domain, Fill, words_of
+
+HOLIDAYS = {"christmas": (["Christmas", "Christmas Day", "Xmas"], (12, 25)), "newyear": (["New Year's Day", "New Year's", "new years"], (1, 1)),
+            "halloween": (["Halloween"], (10, 31)), "valentine": (["Valentine's Day", "valentines day"], (2, 14)),
+            "nye": (["New Year's Eve"], (12, 31)), "july4": (["Independence Day", "the Fourth of July"], (7, 4)),
+            "boxing": (["Boxing Day"], (12, 26)), "xmaseve": (["Christmas Eve"], (12, 24))}
+# the output unit of a difference: pint-free names the engine takes
+OUT_UNITS = {"days": ["days", "day"], "weeks": ["weeks", "wks"], "months": ["months", "full months"], "years": ["years", "full years", "yrs"],
+             "business days": ["business days", "working days", "weekdays"], "hours": ["hours", "hrs"]}
+DUR_UNITS = {"days": ["days", "day", "d"], "weeks": ["weeks", "week", "wks"], "months": ["months", "month"], "years": ["years", "year", "yrs"]}
+
+BETWEEN = [
+    "how many {U} between {D} and {D:2}?", "How many {U} are there between {D} and {D:2}", "{U} from {D} to {D:2}",
+    "how many {U} from {D} until {D:2}", "count the {U} between {D} and {D:2}", "number of {U} between {D} and {D:2}",
+    "how many {U} is it from {D} to {D:2}?", "what's the number of {U} from {D} to {D:2}", "how many {U} separate {D} and {D:2}",
+    "how many {U} old is someone born on {D} on {D:2}?", "I was born {D}. how many {U} old am I on {D:2}?",
+    "how long in {U} is it between {D} and {D:2}", "from {D} to {D:2}, how many {U}?", "{U} between {D} and {D:2}",
+    "how many {U} until {D:2} counting from {D}", "if I start on {D} and finish on {D:2}, how many {U} is that?",
+    "how many {U} passed between {D} and {D:2}", "the project ran from {D} to {D:2}; how many {U} was that?",
+    "how many {U} did the lease last, {D} to {D:2}", "how many {U} till {D:2} from {D}", "time between {D} and {D:2} in {U}",
+    "tell me the {U} between {D} and {D:2}", "how many {U} elapsed from {D} through {D:2}?", "what is the gap in {U} between {D} and {D:2}",
+]
+WEEKDAY = [
+    "what day of the week is {D}?", "What day of the week was {D}", "which weekday is {D}", "what weekday does {D} fall on?",
+    "day of the week for {D}", "was {D} a monday or a friday?", "on what day of the week will {D} be", "what day was {D}?",
+    "which day of the week is {D} on", "tell me the weekday of {D}", "what day will {D} land on", "is {D} a weekend day?",
+    "{D} is which day of the week?", "what day of the week does {D} fall on", "my birthday is {D}, what day of the week is that?",
+    "what day of the week is {D} going to be", "find the weekday for {D}", "the meeting is on {D}; which day is that?",
+]
+ADD = [
+    "what date is {N} {DU} after {D}?", "{D} plus {N} {DU}", "add {N} {DU} to {D}", "what is the date {N} {DU} from {D}",
+    "what's {N} {DU} after {D}", "which date comes {N} {DU} after {D}?", "if today is {D}, what date is it in {N} {DU}?",
+    "the invoice is dated {D} and due in {N} {DU}; what is the due date?", "{N} {DU} later than {D} is what date",
+    "starting {D}, what date is {N} {DU} later", "move {D} forward by {N} {DU}", "what will the date be {N} {DU} after {D}",
+    "count {N} {DU} on from {D}", "date {N} {DU} past {D}", "a trial starting {D} lasts {N} {DU}. when does it end?",
+]
+SUB = [
+    "what date is {N} {DU} before {D}?", "{D} minus {N} {DU}", "subtract {N} {DU} from {D}", "what was the date {N} {DU} before {D}",
+    "{N} {DU} prior to {D}", "go back {N} {DU} from {D}", "which date is {N} {DU} earlier than {D}?", "what's {N} {DU} before {D}",
+    "the deadline is {D}; what date is {N} {DU} before it?", "take {N} {DU} off {D}", "move {D} back by {N} {DU}",
+]
+
+_MONTHS = list(calendar.month_name)[1:]
+_ABBR = list(calendar.month_abbr)[1:]
+
+
+def _date_text(d: date, rng: random.Random, heldout: bool) -> str:
+    forms = ["iso", "mdy", "mdy_comma", "dmy", "abbr", "ord", "dmy_of"]
+    forms = [f for f in forms if (f in ("ord", "dmy_of")) == heldout] if rng.random() < 0.5 else forms[:3]
+    f = rng.choice(forms)
+    if f == "iso":
+        return d.isoformat()
+    if f == "mdy":
+        return f"{_MONTHS[d.month - 1]} {d.day} {d.year}"
+    if f == "mdy_comma":
+        return f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"
+    if f == "dmy":
+        return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+    if f == "abbr":
+        return f"{_ABBR[d.month - 1]} {d.day}, {d.year}"
+    suffix = "th" if 11 <= d.day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d.day % 10, "th")
+    if f == "ord":
+        return f"{_MONTHS[d.month - 1]} {d.day}{suffix}, {d.year}"
+    return f"the {d.day}{suffix} of {_MONTHS[d.month - 1]} {d.year}"
+
+
+def _a_date(rng: random.Random, heldout: bool, lo: int = 1950, hi: int = 2040) -> tuple[str, date]:
+    if rng.random() < 0.2:
+        hol = words_of({k: v[0] for k, v in HOLIDAYS.items()}, heldout, "dates")
+        k = rng.choice(list(hol))
+        y = rng.randint(2000, 2040)
+        return f"{rng.choice(hol[k])} {y}", date(y, *HOLIDAYS[k][1])
+    d = date(rng.randint(lo, hi), 1, 1) + timedelta(days=rng.randint(0, 364))
+    return _date_text(d, rng, heldout), d
+
+
+def _fill(op: str, template: str, rng: random.Random, heldout: bool):
+    fills: dict = {}
+    a_text, a = _a_date(rng, heldout)
+    fills["D"] = Fill(a_text, "DATE")
+    if op == "between":
+        b_text, b = _a_date(rng, heldout)
+        if b < a:
+            (a_text, a), (b_text, b) = (b_text, b), (a_text, a)
+            fills["D"] = Fill(a_text, "DATE")
+        fills["D:2"] = Fill(b_text, "DATE")
+        units = words_of(OUT_UNITS, heldout, "dates")
+        if "old" in template:
+            units = {k: v for k, v in units.items() if k in ("days", "weeks", "months", "years")}
+        u = rng.choice(list(units))
+        fills["U"] = Fill(rng.choice(units[u]), "OUT")
+        return fills, {"op": "between", "dates": [a.isoformat(), b.isoformat()], "unit": u}
+    if op == "weekday":
+        return fills, {"op": "weekday", "dates": [a.isoformat()]}
+    units = words_of(DUR_UNITS, heldout, "dates")
+    u = rng.choice(list(units))
+    n = rng.randint(1, 120 if u == "days" else 30)
+    fills["N"] = Fill(str(n), "NUM")
+    fills["DU"] = Fill(rng.choice(units[u]), "DUR")
+    return fills, {"op": op, "dates": [a.isoformat()], "n": n * (1 if op == "add" else -1), "unit": u}
+
+
+DOMAIN = Domain("dates", {"between": BETWEEN, "weekday": WEEKDAY, "add": ADD, "subtract": SUB}, _fill, ["DATE", "OUT", "NUM", "DUR"])

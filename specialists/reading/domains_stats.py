@@ -1,0 +1,67 @@
+"""Generator for the `stats` reader: one statistic of a list of numbers."""
+
+from __future__ import annotations
+
+import random
+
+from micromarket.specialists.reading.generate import Domain, Fill, words_of
+
+OP_WORDS = {
+    "mean": ["mean", "average", "arithmetic mean", "avg", "mean value"], "median": ["median", "middle value", "median value"],
+    "std": ["standard deviation", "std dev", "stdev", "sample standard deviation"], "variance": ["variance", "sample variance", "var"],
+    "min": ["minimum", "smallest value", "lowest value", "min"], "max": ["maximum", "largest value", "highest value", "max"],
+    "range": ["range", "spread from lowest to highest"], "sum": ["sum", "total"], "mode": ["mode", "most common value", "most frequent value"],
+}
+TEMPLATES = [
+    "What is the {W} of {NUMS}?", "find the {W} of these numbers: {NUMS}", "my test scores were {NUMS}; what's the {W}?",
+    "{W} of {NUMS}", "compute the {W} for the data {NUMS}", "Take the {W} of {NUMS}", "what's the {W} of {NUMS}",
+    "calculate the {W}: {NUMS}", "Give me the {W} of the values {NUMS}", "the {W} of {NUMS} is what?",
+    "I measured {NUMS}. What is the {W}?", "daily sales were {NUMS}; find the {W}", "{NUMS}: {W}?",
+    "determine the {W} of the sample {NUMS}", "for the numbers {NUMS}, what is the {W}", "tell me the {W} of {NUMS}",
+    "temperatures this week: {NUMS}. what was the {W}?", "the {W} of the list {NUMS} please", "work out the {W} of {NUMS}",
+    "what is the {W} of the data set {NUMS}?",
+]
+
+
+def _fill(op: str, template: str, rng: random.Random, heldout: bool):
+    words = words_of(OP_WORDS, heldout, "stats", whole_keys=False)
+    k = rng.randint(3, 8)
+    dec = rng.random() < 0.3
+    xs = [round(rng.uniform(-20, 200), 1) if dec else rng.randint(0 if rng.random() < 0.8 else -50, 120) for _ in range(k)]
+    if op == "mode":
+        xs[rng.randrange(k)] = xs[0]
+        xs = xs[:k]
+    strs = [f"{x:g}" for x in xs]
+    style = rng.choice(["comma_and", "comma", "bracket", "space", "semi"])
+    fills = {}
+    if style == "bracket":
+        template = template.replace("{NUMS}", "[" + ", ".join("{N:%s}" % "abcdefgh"[i] for i in range(k)) + "]")
+    elif style == "comma_and":
+        template = template.replace("{NUMS}", ", ".join("{N:%s}" % "abcdefgh"[i] for i in range(k - 1)) + " and {N:%s}" % "abcdefgh"[k - 1])
+    else:
+        sep = {"comma": ", ", "space": " ", "semi": "; "}[style]
+        template = template.replace("{NUMS}", sep.join("{N:%s}" % "abcdefgh"[i] for i in range(k)))
+    for i, s in enumerate(strs):
+        fills["N:" + "abcdefgh"[i]] = Fill(s, "NUM")
+    fills["W"] = Fill(rng.choice(words[op]), None)
+    return fills, {"op": op, "numbers": [float(x) for x in xs]}, template
+
+
+class StatsDomain(Domain):
+    def sample(self, n, rng, *, heldout_templates=False, heldout_words=False, typos=0.0):
+        from micromarket.specialists.reading.generate import render, typo
+
+        pool = self.split_templates(heldout_templates)
+        out = []
+        while len(out) < n:
+            op, t = rng.choice(pool)
+            fills, gold, filled = self.fill(op, t, rng, heldout_words)
+            if typos and rng.random() < typos:
+                filled = typo(filled, rng)
+            ex = render(filled, fills, op, gold)
+            ex.template = t
+            out.append(ex)
+        return out
+
+
+DOMAIN = StatsDomain("stats", {op: [t.replace("{W}", "{W}") for t in TEMPLATES] for op in OP_WORDS}, _fill, ["NUM"])

@@ -1,0 +1,95 @@
+"""The reading heads: a token tagger (BIO spans) and an operation classifier over the frozen encoder.
+
+Inference is numpy over the encoder's features; weights are ``weights/<domain>.npz`` (see train.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+@dataclass
+class Reading:
+    """What a reader understood: the operation and the tagged spans, in order of appearance."""
+
+    domain: str
+    op: str
+    op_confidence: float
+    spans: list[tuple[str, str]] = field(default_factory=list)  # (tag, text)
+    confidence: float = 0.0  # the least sure of the op and every tagged word
+    model: str = ""
+
+    def get(self, tag: str) -> list[str]:
+        return [t for g, t in self.spans if g == tag]
+
+
+def _mlp(x: np.ndarray, w: dict, p: str) -> np.ndarray:
+    h = np.maximum(0, x @ w[p + "W1"].astype(np.float32) + w[p + "b1"])
+    z = h @ w[p + "W2"].astype(np.float32) + w[p + "b2"]
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@lru_cache(maxsize=None)
+def _weights(domain: str) -> dict | None:
+    path = WEIGHTS / f"{domain}.npz"
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def available(domain: str) -> bool:
+    return _weights(domain) is not None
+
+
+def model_name(domain: str) -> str:
+    return f"minilm+heads:{domain}"
+
+
+def read_features(domain: str, text: str, ws, rows: np.ndarray, sent: np.ndarray) -> Reading | None:
+    w = _weights(domain)
+    if w is None or not ws:
+        return None
+    tags, ops = [str(t) for t in w["tags"]], [str(o) for o in w["ops"]]
+    pt = _mlp(rows, w, "t")
+    po = _mlp(sent[None, :], w, "c")[0]
+    ids = pt.argmax(axis=1)
+    spans = _decode_seq(ws, text, ids, tags)
+    op = int(po.argmax())
+    conf = float(min(po[op], pt.max(axis=1).min()))
+    return Reading(domain, ops[op], float(po[op]), spans, round(conf, 3), model_name(domain))
+
+
+def _decode_seq(ws, text, ids, tags):
+    spans: list[list] = []
+    prev = "O"
+    for (_, a, b), t in zip(ws, ids):
+        name = tags[int(t)]
+        if name == "O":
+            prev = "O"
+            continue
+        kind, tag = name.split("-", 1)
+        if kind == "I" and prev != "O" and prev.split("-", 1)[1] == tag and spans:
+            spans[-1][2] = b
+        else:
+            spans.append([tag, a, b])
+        prev = name
+    return [(t, text[a:b]) for t, a, b in spans]
+
+
+def read(domain: str, text: str) -> Reading | None:
+    """The reading of `text` by `domain`'s model, or None when no model ships for it."""
+    if not available(domain):
+        return None
+    from micromarket.specialists.reading.encoder import features
+
+    (ws, rows, sent), = features([text])
+    return read_features(domain, text, ws, rows, sent)
