@@ -118,10 +118,8 @@ async def probe_server(pool, name: str, transport: Transport, *, specialist_id: 
         tools, init = await pool.list_tools(transport, key=sid)
         if not tools:
             raise MicromarketError(f"server {name!r} offers no tools")
-        info = getattr(init, "serverInfo", None)
         card_res = None
-        caps = getattr(init, "capabilities", None)
-        if caps is not None and getattr(caps, "resources", None) is not None:
+        if init.resources:
             for uri in (f"card://{name}", f"card://{sid}"):
                 text = await pool.read_resource(transport, uri, key=sid)
                 if text:
@@ -131,11 +129,11 @@ async def probe_server(pool, name: str, transport: Transport, *, specialist_id: 
         return card_from_tools(
             specialist_id=sid,
             server_name=name,
-            server_description=getattr(init, "instructions", None) or (getattr(info, "title", None) if info else None),
+            server_description=init.instructions or init.title,
             tools=tools,
             transport=transport,
             card_resource=card_res,
-            version=str(getattr(info, "version", None) or "0.0.0") if info else "0.0.0",
+            version=str(init.version or "0.0.0"),
         )
 
     return await asyncio.wait_for(go(), timeout)

@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
 from micromarket.errors import MicromarketError
 from micromarket.server.auth import caller_id
 from micromarket.server.outputs import (
@@ -86,8 +89,6 @@ class FeedbackBudget:
 
     def take(self, caller: str) -> float:
         """Reserve one; returns its timestamp (pass it to :meth:`give_back`). Raises ToolError when spent."""
-        from mcp.server.fastmcp.exceptions import ToolError
-
         with self._lock:
             now = self.clock()
             used = [t for t in self._used.get(caller, []) if now - t < self.window_s]
@@ -104,35 +105,31 @@ class FeedbackBudget:
             self._used.get(caller, []).remove(stamp)
 
 
-def _caller(ctx) -> str:
-    """The caller behind a tool call: its bearer token over HTTP (hashed), else "stdio"/"anonymous"."""
+def _caller(ctx: Context) -> str:
+    """The caller behind a tool call: its bearer token over HTTP (hashed; checked by the token middleware), else "stdio"."""
     try:
-        req = ctx.request_context.request
+        headers = ctx.headers
     except (AttributeError, LookupError, ValueError):
-        req = None
-    if req is None:
+        headers = None
+    if headers is None:
         return "stdio"
-    return caller_id(req.headers.get("authorization"))
+    return caller_id(headers.get("authorization"))
 
 
-def build_server(market=None, *, home: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000,
-                 transport_security=None, feedback_budget: FeedbackBudget | None = None, **open_kw):
-    """A FastMCP server over one Marketplace (a Marketplace, a MarketHandle, or opened in the background from ``home``).
+def build_server(market=None, *, home: str | Path | None = None, feedback_budget: FeedbackBudget | None = None,
+                 **open_kw) -> MCPServer:
+    """An MCP server (SDK 2.x) over one Marketplace (a Marketplace, a MarketHandle, or opened in the background from ``home``).
 
-    ``transport_security`` (the SDK's TransportSecuritySettings) is used for HTTP; ``feedback_budget`` bounds
-    how often one caller's `feedback` may move trust (default :data:`FEEDBACK_PER_WINDOW` per hour)."""
-    from mcp.server.fastmcp import FastMCP
-
+    ``feedback_budget`` bounds how often one caller's `feedback` may move trust (default :data:`FEEDBACK_PER_WINDOW`
+    per hour). Serve it with :func:`micromarket.server.http.http_app` or :func:`micromarket.server.stdio.serve_stdio`."""
+    from micromarket import __version__
 
     handle = market if isinstance(market, MarketHandle) else MarketHandle(market, home=home, **open_kw)
     budget_ = feedback_budget or FeedbackBudget()
-    mcp = FastMCP("micromarket", instructions=INSTRUCTIONS, host=host, port=port, log_level="WARNING",
-                  streamable_http_path=MCP_PATH, transport_security=transport_security)
+    mcp = MCPServer("micromarket", title="micromarket", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
     mcp.market = handle  # type: ignore[attr-defined]
 
     def _user_error(e: Exception) -> Exception:
-        from mcp.server.fastmcp.exceptions import ToolError
-
         return ToolError(inert(str(e))) if isinstance(e, MicromarketError) else e  # may quote a specialist
 
     @mcp.tool(structured_output=True)
@@ -167,18 +164,16 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
         return FindOutput(query=query, matches=out)
 
     @mcp.tool(structured_output=True)
-    async def feedback(run_id: str, verdict: Literal["good", "bad"], note: str | None = None,
+    async def feedback(run_id: str, verdict: Literal["good", "bad"], ctx: Context, note: str | None = None,
                        subtask_id: str | None = None) -> FeedbackOutput:
         """Rate a run's answer: verdict 'good' raises and 'bad' lowers the trust of the specialists that answered.
 
         Each subtask of a run is rated once (a repeat changes nothing); a caller has a bounded number of ratings per hour."""
         v = str(verdict).strip().lower()
         if v not in ("good", "bad"):
-            from mcp.server.fastmcp.exceptions import ToolError
-
             raise ToolError(f"verdict must be 'good' or 'bad', got {verdict!r}")
         mp = await handle.get()
-        caller = _caller(mcp.get_context())
+        caller = _caller(ctx)
         stamp = budget_.take(caller)
         try:
             updated = await asyncio.to_thread(mp.feedback, run_id, v == "good", subtask_id=subtask_id, note=note)

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 from micromarket.capability_index.cards import SpecialistCard, load_card
 from micromarket.specialists.microllm.engine import EndpointBackend, LocalBackend, ServeConfig, to_result
 from micromarket.specialists.result import SolveResult
@@ -35,11 +35,11 @@ def make_backend(model: str | None, endpoint: str | None = None):
     return LocalBackend(model)
 
 
-def build_server(card: SpecialistCard, backend, *, host: str = "127.0.0.1", port: int = 8000) -> FastMCP:
-    """FastMCP server with the ``solve`` tool (structured SolveResult) and the ``card://`` resource."""
+def build_server(card: SpecialistCard, backend) -> MCPServer:
+    """An MCP server with the ``solve`` tool (structured SolveResult) and the ``card://`` resource."""
     cap = card.capabilities[0]
     kind = "endpoint" if isinstance(backend, EndpointBackend) else "local"
-    mcp = FastMCP(card.name, instructions=card.description, host=host, port=port, log_level="WARNING")
+    mcp = MCPServer(card.name, instructions=card.description, log_level="WARNING")
 
     @mcp.tool(name=cap.tool_name, description=cap.description, structured_output=True)
     def solve(task: str, context: str = "") -> SolveResult:
@@ -65,8 +65,11 @@ def run(model: str | None, card_path: str, transport: str = "stdio", port: int =
     _quiet()
     card = load_card(card_path)
     backend = make_backend(model, endpoint)
-    server = build_server(card, backend, host=host, port=port)
-    server.run(transport="streamable-http" if transport == "http" else "stdio")
+    server = build_server(card, backend)
+    if transport == "http":
+        server.run(transport="streamable-http", host=host, port=port)
+    else:
+        server.run()
 
 
 def main(argv: list[str] | None = None) -> None:
