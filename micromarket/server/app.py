@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -20,14 +20,18 @@ from mcp.server.mcpserver.exceptions import ToolError
 from micromarket.errors import MicromarketError
 from micromarket.server.auth import caller_id
 from micromarket.server.outputs import (
+    CallToolOutput,
     FeedbackOutput,
     FindOutput,
     Match,
+    SearchToolsOutput,
     SolveOutput,
+    call_tool_output,
     inert,
     inert_card,
     jsonable,
     solve_output,
+    tool_match,
 )
 
 log = logging.getLogger("micromarket.server")
@@ -40,7 +44,9 @@ INSTRUCTIONS = (
     "micromarket is a marketplace of specialist models. Call `solve` with a task in plain language: "
     "it is split into subtasks, each routed to the most trusted matching specialist, and the answers are "
     "integrated. Each subtask reports which specialist answered (provenance). Rate a run with `feedback` "
-    "(verdict 'good' or 'bad') to teach the marketplace whom to trust. `find_specialists` shows who can do what."
+    "(verdict 'good' or 'bad') to teach the marketplace whom to trust. `find_specialists` shows who can do what. "
+    "To use one tool of the imported MCP servers directly: `search_tools` finds tools by meaning (name, server, input "
+    "schema), then `call_tool` runs one with its arguments."
 )
 
 
@@ -162,6 +168,31 @@ def build_server(market=None, *, home: str | Path | None = None, feedback_budget
                 desc = mp.card(h["specialist_id"]).capability(h["capability"]).description
             out.append(Match(description=inert(desc), **h))
         return FindOutput(query=query, matches=out)
+
+    @mcp.tool(structured_output=True)
+    async def search_tools(query: str, k: int = 5) -> SearchToolsOutput:
+        """Search the tools of every MCP server imported into the marketplace, best first (meaning, keywords, trust).
+
+        Each result has the `name` to pass to `call_tool`, the real tool and server, and the tool's input schema."""
+        mp = await handle.get()
+        try:
+            found = await asyncio.to_thread(mp.search_tools, query, k)
+        except MicromarketError as e:
+            raise _user_error(e) from None
+        return SearchToolsOutput(query=query, tools=[tool_match(m) for m in found])
+
+    @mcp.tool(structured_output=True)
+    async def call_tool(name: str, arguments: dict[str, Any] | None = None) -> CallToolOutput:
+        """Run a tool found by `search_tools`: `name` as search_tools gave it, `arguments` matching its input schema.
+
+        The call goes through the marketplace's checks (pinned definitions, deadline, output checks, trust); the result
+        names the real tool and the server it ran on."""
+        mp = await handle.get()
+        try:
+            out = await mp.acall_tool(name, arguments)
+        except MicromarketError as e:
+            raise _user_error(e) from None
+        return call_tool_output(out)
 
     @mcp.tool(structured_output=True)
     async def feedback(run_id: str, verdict: Literal["good", "bad"], ctx: Context, note: str | None = None,
