@@ -37,6 +37,7 @@ from micromarket.server.outputs import (
 log = logging.getLogger("micromarket.server")
 
 MCP_PATH = "/mcp"
+CARD_TEMPLATE = "micromarket://specialists/{specialist_id}"
 FEEDBACK_PER_WINDOW = 20  # feedback calls that move trust, per caller and window
 FEEDBACK_WINDOW_S = 3600.0
 
@@ -230,11 +231,22 @@ def build_server(market=None, *, home: str | Path | None = None, feedback_budget
         mp = await handle.get()
         return json.dumps(mp.trust(), default=str, ensure_ascii=False)
 
-    @mcp.resource("micromarket://specialists/{specialist_id}", name="card", mime_type="application/json",
+    @mcp.resource(CARD_TEMPLATE, name="card", mime_type="application/json",
                   description="The card of one specialist")
     async def card_resource(specialist_id: str) -> str:
         mp = await handle.get()
         return json.dumps(inert_card(mp.card(specialist_id).model_dump(mode="json")), ensure_ascii=False)
+
+    @mcp.completion()
+    async def complete(ref, argument, context):
+        """Completes the ``specialist_id`` of the card template from the registered ids."""
+        from mcp.types import Completion
+
+        if getattr(ref, "uri", None) != CARD_TEMPLATE or argument.name != "specialist_id":
+            return None
+        mp = await handle.get()
+        ids = sorted(s["id"] for s in await asyncio.to_thread(mp.specialists) if str(s["id"]).startswith(argument.value or ""))
+        return Completion(values=ids[:100], total=len(ids), has_more=len(ids) > 100)
 
     return mcp
 
