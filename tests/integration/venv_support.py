@@ -16,7 +16,7 @@ from filelock import FileLock
 CACHE = Path(os.environ.get("MICROMARKET_TEST_CACHE", Path.home() / ".cache" / "micromarket-tests"))
 
 # mcp 1.12 speaks 2025-06-18 at most, mcp 1.26 2025-11-25 (both with the initialize handshake)
-MCP_2025_06_18 = ("mcp==1.12.4",)
+MCP_2025_06_18 = ("mcp==1.12.4", "pydantic==2.11.7")  # its FastMCP predates pydantic 2.12
 MCP_2025_11_25 = ("mcp==1.26.0", "langchain-mcp-adapters==0.3.2", "langgraph>=1.0,<2", "langchain-core>=1.0,<2")
 
 
