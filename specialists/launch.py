@@ -14,7 +14,9 @@ from micromarket.specialists.launchable import check_inprocess, resolve_program
 log = logging.getLogger("micromarket.pool")
 
 # Variables a child may inherit; everything else (API keys, tokens) stays out.
-SAFE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SYSTEMROOT", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME")
+SAFE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SYSTEMROOT", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME",
+            # where the trusted CA certificates are (paths, not secrets): package runtimes (uvx, npx) behind a TLS proxy
+            "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS")
 
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.I)
 
