@@ -181,11 +181,11 @@ class Fixture:
 
 
 def echo_server():
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
     from micromarket.specialists.result import SolveResult
 
-    mcp = FastMCP("fuzz-echo", log_level="WARNING")
+    mcp = MCPServer("fuzz-echo", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:

@@ -29,8 +29,7 @@ def _load() -> str:
 
 
 async def _latency(card_path: Path, tasks: list[str], warmup: int = 3) -> list[float]:
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
+    from mcp import Client, StdioServerParameters
 
     from micromarket.capability_index.cards import load_card
 
@@ -39,15 +38,14 @@ async def _latency(card_path: Path, tasks: list[str], warmup: int = 3) -> list[f
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=env, cwd=card.transport.cwd or None)
     out = []
-    async with stdio_client(params) as (r, w), ClientSession(r, w) as s:
-        await s.initialize()
+    async with Client(params) as s:
         for t in tasks[:warmup]:
             await s.call_tool("solve", {"task": t})
         for t in tasks:
             t0 = time.perf_counter()
             res = await s.call_tool("solve", {"task": t})
             out.append((time.perf_counter() - t0) * 1000)
-            assert not res.isError, res.content
+            assert not res.is_error, res.content
     return out
 
 

@@ -1,6 +1,6 @@
 """No-op (and sleeping) specialists for the performance benchmarks.
 
-In-process (transport kind "inprocess", a zero-argument factory returning a FastMCP server):
+In-process (transport kind "inprocess", a zero-argument factory returning an MCPServer):
     benchmarks.noop_specialist:noop_server        returns at once
     benchmarks.noop_specialist:sleepy_server      awaits asyncio.sleep(SLEEP_S)
     benchmarks.noop_specialist:sleepy_sync_server time.sleep(SLEEP_S) in a *sync* tool (blocks a loop unless offloaded)
@@ -30,9 +30,9 @@ def _result(task: str, t0: float) -> dict:
 
 
 def make_server(name: str = "noop", *, sleep: float = 0.0, sync: bool = False):
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
-    mcp = FastMCP(name, log_level="WARNING")
+    mcp = MCPServer(name, log_level="WARNING")
     if sync:
 
         @mcp.tool(name="solve", structured_output=True)

@@ -2,7 +2,7 @@
 
 Four measurements, each as a ratio taken within one run (the machine is shared and noisy):
 
-1. **overhead_ratio** -- a 4-subtask task against no-op specialists (in-process FastMCP
+1. **overhead_ratio** -- a 4-subtask task against no-op specialists (in-process MCPServer
    servers and stdio MCP subprocesses). Per task: orchestration = wall - specialist
    time on the critical path (each no-op answer reports the seconds it spent in its
    tool). The physical floor, measured interleaved in the same process on the same

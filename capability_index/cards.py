@@ -33,7 +33,7 @@ class Transport(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)  # stdio: the explicit environment
     cwd: str | None = None
     url: str | None = None  # http: streamable-HTTP endpoint
-    target: str | None = None  # inprocess: "module:attr" naming a FastMCP server or a factory
+    target: str | None = None  # inprocess: "module:attr" naming an MCPServer or a factory
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8080/v1
     model: str | None = None  # openai: the served model's name
 
@@ -207,8 +207,8 @@ def card_from_tools(
     for t in tools:
         name = getattr(t, "name", None) or t["name"]
         desc = getattr(t, "description", None) if not isinstance(t, dict) else t.get("description")
-        schema = getattr(t, "inputSchema", None) if not isinstance(t, dict) else t.get("inputSchema")
-        out = getattr(t, "outputSchema", None) if not isinstance(t, dict) else t.get("outputSchema")
+        schema = getattr(t, "input_schema", None) if not isinstance(t, dict) else t.get("inputSchema")
+        out = getattr(t, "output_schema", None) if not isinstance(t, dict) else t.get("outputSchema")
         d = declared.get(name, {})
         caps.append(
             {

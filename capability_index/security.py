@@ -270,8 +270,14 @@ def scan_tool(tool: Any, *, where: str | None = None, other_tools: Iterable[str]
     own = list(own_names) + [str(d.get("name") or "")]
     out: list[Finding] = []
     for w, s in items:
-        out.extend(scan_text(s, w, other_tools=others, own_names=own))
+        out.extend(scan_text(s, w, other_tools=() if _field_name(w) else others, own_names=own))
     return out
+
+
+def _field_name(where: str) -> bool:
+    """A schema's property name or required entry: a data field's identifier, which may equal another tool's name
+    (``day_of_week``) without being an instruction to call it. The injection rules still apply to it."""
+    return where.endswith("(name)") or bool(re.search(r"\.required\[\d+\]$", where))
 
 
 def card_strings(card: Any) -> Iterator[tuple[str, str]]:
@@ -304,7 +310,7 @@ def scan_card(card: Any, *, other_tools: Iterable[str] = ()) -> list[Finding]:
     others = list(other_tools)
     out: list[Finding] = []
     for w, s in items:
-        out.extend(scan_text(s, w, other_tools=others, own_names=own))
+        out.extend(scan_text(s, w, other_tools=() if _field_name(w) else others, own_names=own))
     return out
 
 

@@ -233,6 +233,22 @@ class Marketplace:
 
         return [r.as_dict() for r in import_servers(self, config, timeout=timeout, replace=replace)]
 
+    # ---- tool-search gateway ---------------------------------------------------
+    def search_tools(self, query: str, k: int = 5) -> list[dict]:
+        """Every registered server's tools, searched by meaning and ranked with trust (see micromarket.gateway)."""
+        from micromarket.gateway import search_tools
+
+        return search_tools(self, query, k)
+
+    async def acall_tool(self, name: str, arguments: dict | None = None) -> dict:
+        """Call a tool found by :meth:`search_tools` through the pool, with pins, deadline, output checks and trust."""
+        from micromarket.gateway import acall_tool
+
+        return await acall_tool(self, name, arguments)
+
+    def call_tool(self, name: str, arguments: dict | None = None) -> dict:
+        return _run_sync(self.acall_tool(name, arguments))
+
     # ---- embedding ------------------------------------------------------------
     def as_tool(self, **kw):
         """This marketplace as a LangChain tool (see micromarket.embed.as_tool)."""

@@ -1,6 +1,12 @@
-"""Any existing MCP server as specialists: import a standard ``mcpServers`` config.
+"""Any existing MCP server as specialists: import a standard ``mcpServers`` config, or an MCP Registry ``server.json``.
 
     {"mcpServers": {"name": {"command": "...", "args": [...], "env": {...}} | {"url": "http://.../mcp"}}}
+    {"name": "io.github.owner/server", "packages": [{"registryType": "pypi", "identifier": "...", ...}], "remotes": [...]}
+
+A ``server.json`` (the official MCP Registry's format, also a registry API ``{"servers": [{"server": {...}}]}``
+answer) becomes ``mcpServers`` entries first (:func:`servers_from_registry`): a package is run by its runtime
+(``runtimeHint``, else npx for npm, uvx for PyPI, docker for OCI, dnx for NuGet) at its pinned version; a remote is
+its streamable-HTTP URL. The same confirmation and launch rules then apply.
 
 Each server is started (or reached) through the MCP pool, its tools/list becomes a
 card (:func:`capability_index.cards.card_from_tools`; a ``card://<name>`` resource
@@ -84,8 +90,120 @@ def transport_for(name: str, spec: Any) -> Transport:
                      cwd=str(cwd) if cwd else None)
 
 
+# ---------------------------------------------------------------- server.json (MCP Registry)
+
+RUNTIMES = {"npm": "npx", "pypi": "uvx", "oci": "docker", "nuget": "dnx"}
+
+
+def _is_registry(data: Any) -> bool:
+    if not isinstance(data, dict):
+        return False
+    if isinstance(data.get("servers"), list):
+        return True
+    return isinstance(data.get("name"), str) and ("packages" in data or "remotes" in data)
+
+
+def _arg_values(args: Any, where: str) -> list[str]:
+    """A server.json argument list (positional and named inputs) as argv words; a required input without a
+    value or default cannot be launched unattended."""
+    out: list[str] = []
+    for i, a in enumerate(args or []):
+        if not isinstance(a, dict):
+            raise InputError(f"{where}[{i}]: expected an object, got {type(a).__name__}")
+        value = a.get("value", a.get("default"))
+        if a.get("type") == "named":
+            name = a.get("name")
+            if not isinstance(name, str) or not name:
+                raise InputError(f"{where}[{i}]: a named argument needs 'name'")
+            if value is None and not a.get("isRequired"):
+                out.append(name)  # a flag
+                continue
+            if value is None:
+                raise InputError(f"{where}[{i}] ({name}): required and has no value or default; give it in an mcpServers config")
+            out += [name, str(value)]
+        elif a.get("type") == "positional":
+            if value is None:
+                if a.get("isRequired"):
+                    raise InputError(f"{where}[{i}] ({a.get('valueHint', 'positional')}): required and has no value or default; "
+                                     "give it in an mcpServers config")
+                continue
+            out.append(str(value))
+        else:
+            raise InputError(f"{where}[{i}].type: expected 'positional' or 'named', got {a.get('type')!r}")
+    return out
+
+
+def _env_values(env: Any, where: str) -> dict[str, str]:
+    """Fixed values and defaults only: a secret the server needs is never taken from this process's environment."""
+    out: dict[str, str] = {}
+    for i, e in enumerate(env or []):
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+            raise InputError(f"{where}[{i}]: expected an object with 'name'")
+        value = e.get("value", e.get("default"))
+        if value is None:
+            if e.get("isRequired"):
+                raise InputError(f"{where}[{i}] ({e['name']}): required and has no value; give it in an mcpServers config's env")
+            continue
+        out[e["name"]] = str(value)
+    return out
+
+
+def _package_entry(pkg: dict, where: str) -> dict[str, Any]:
+    """An ``mcpServers`` entry that runs one server.json package at its pinned version."""
+    kind = pkg.get("registryType")
+    ident = pkg.get("identifier")
+    if kind not in RUNTIMES:
+        raise InputError(f"{where}.registryType: {kind!r} is not runnable here (npm, pypi, oci, nuget)")
+    if not isinstance(ident, str) or not ident.strip():
+        raise InputError(f"{where}.identifier: missing")
+    transport = (pkg.get("transport") or {}).get("type")
+    if transport != "stdio":
+        raise InputError(f"{where}.transport: only stdio packages are launched (got {transport!r}); use the server's remote URL")
+    version = pkg.get("version")
+    if isinstance(version, str) and version and version != "latest":
+        pinned = {"npm": f"{ident}@{version}", "pypi": f"{ident}=={version}", "nuget": f"{ident}@{version}"}.get(kind, ident)
+    else:
+        pinned = ident
+    runtime = pkg.get("runtimeHint") or RUNTIMES[kind]
+    runtime_args = _arg_values(pkg.get("runtimeArguments"), f"{where}.runtimeArguments")
+    if not runtime_args:
+        runtime_args = {"npx": ["-y"], "docker": ["run", "-i", "--rm"]}.get(runtime, [])
+    args = [*runtime_args, pinned, *_arg_values(pkg.get("packageArguments"), f"{where}.packageArguments")]
+    return {"command": runtime, "args": args, "env": _env_values(pkg.get("environmentVariables"), f"{where}.environmentVariables")}
+
+
+def servers_from_registry(data: dict, where: str = "<server.json>") -> dict[str, Any]:
+    """The ``mcpServers`` entries of a server.json (or a registry API list of them): one per server, its first
+    stdio package (or, without one, its first streamable-HTTP remote). Raises InputError naming the field."""
+    docs = data["servers"] if isinstance(data.get("servers"), list) else [data]
+    servers: dict[str, Any] = {}
+    for n, doc in enumerate(docs):
+        doc = doc.get("server", doc) if isinstance(doc, dict) else doc  # registry API: {"server": {...}, "_meta": {...}}
+        at = where if len(docs) == 1 else f"{where}: servers[{n}]"
+        if not isinstance(doc, dict) or not isinstance(doc.get("name"), str) or "/" not in doc["name"]:
+            raise InputError(f"{at}.name: expected a registry name such as 'io.github.owner/server'")
+        short = doc["name"].rsplit("/", 1)[1] or doc["name"]
+        packages = doc.get("packages") or []
+        remotes = doc.get("remotes") or []
+        if not isinstance(packages, list) or not isinstance(remotes, list):
+            raise InputError(f"{at}: 'packages' and 'remotes' must be lists")
+        stdio = [(i, p) for i, p in enumerate(packages) if isinstance(p, dict) and (p.get("transport") or {}).get("type") == "stdio"]
+        http = [r for r in remotes if isinstance(r, dict) and r.get("type") == "streamable-http"]
+        if stdio:
+            i, pkg = stdio[0]
+            entry = _package_entry(pkg, f"{at}.packages[{i}]")
+        elif http:
+            entry = {"url": http[0].get("url")}
+        else:
+            raise InputError(f"{at}: no stdio package and no streamable-http remote to connect to")
+        if short in servers:
+            short = specialist_id_for(doc["name"])
+        servers[short] = entry
+    return servers
+
+
 def load_config(source: str | Path | dict) -> dict[str, Any]:
-    """The ``mcpServers`` mapping of a config file (or of an already parsed dict)."""
+    """The ``mcpServers`` mapping of a config file or a server.json (or of an already parsed dict)."""
     if isinstance(source, dict):
         data = source
         where = "<config>"
@@ -98,9 +216,12 @@ def load_config(source: str | Path | dict) -> dict[str, Any]:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise InputError(f"{where}: not valid JSON: {e}") from None
+    if _is_registry(data):
+        return servers_from_registry(data, where)
     servers = data.get("mcpServers") if isinstance(data, dict) else None
     if not isinstance(servers, dict):
-        raise InputError(f'{where}: expected {{"mcpServers": {{name: {{command, args, env}} | {{url}}}}}}')
+        raise InputError(f'{where}: expected {{"mcpServers": {{name: {{command, args, env}} | {{url}}}}}} or an MCP Registry '
+                         'server.json {"name": ..., "packages": [...]}')
     if not servers:
         raise InputError(f"{where}: mcpServers is empty")
     return servers
@@ -118,10 +239,8 @@ async def probe_server(pool, name: str, transport: Transport, *, specialist_id: 
         tools, init = await pool.list_tools(transport, key=sid)
         if not tools:
             raise MicromarketError(f"server {name!r} offers no tools")
-        info = getattr(init, "serverInfo", None)
         card_res = None
-        caps = getattr(init, "capabilities", None)
-        if caps is not None and getattr(caps, "resources", None) is not None:
+        if init.resources:
             for uri in (f"card://{name}", f"card://{sid}"):
                 text = await pool.read_resource(transport, uri, key=sid)
                 if text:
@@ -131,11 +250,11 @@ async def probe_server(pool, name: str, transport: Transport, *, specialist_id: 
         return card_from_tools(
             specialist_id=sid,
             server_name=name,
-            server_description=getattr(init, "instructions", None) or (getattr(info, "title", None) if info else None),
+            server_description=init.instructions or init.title,
             tools=tools,
             transport=transport,
             card_resource=card_res,
-            version=str(getattr(info, "version", None) or "0.0.0") if info else "0.0.0",
+            version=str(init.version or "0.0.0"),
         )
 
     return await asyncio.wait_for(go(), timeout)

@@ -32,7 +32,7 @@ def classify(e: BaseException | None) -> tuple[str, bool]:
     """(kind, transient) of a failure. kind: error | timeout | schema.
 
     Deterministic (never retried): bad arguments (JSON-RPC -32602), unknown method,
-    output-schema violations (the mcp ClientSession checks structuredContent against
+    output-schema violations (the mcp client checks structured content against
     the listed outputSchema), tool errors, a command that cannot be found.
     Transient (retried with backoff): connection drops, closed streams, HTTP 5xx and 429.
     """
@@ -45,10 +45,10 @@ def classify(e: BaseException | None) -> tuple[str, bool]:
         return e.kind, e.transient
     if isinstance(e, (asyncio.TimeoutError, TimeoutError)):
         return "timeout", False
-    from mcp.shared.exceptions import McpError
+    from mcp.shared.exceptions import MCPError
     from mcp.types import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR
 
-    if isinstance(e, McpError):
+    if isinstance(e, MCPError):
         code = getattr(getattr(e, "error", None), "code", None)
         if "timed out" in str(e).lower():
             return "timeout", False

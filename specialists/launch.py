@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import logging
 import os
@@ -15,7 +14,9 @@ from micromarket.specialists.launchable import check_inprocess, resolve_program
 log = logging.getLogger("micromarket.pool")
 
 # Variables a child may inherit; everything else (API keys, tokens) stays out.
-SAFE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SYSTEMROOT", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME")
+SAFE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SYSTEMROOT", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME",
+            # where the trusted CA certificates are (paths, not secrets): package runtimes (uvx, npx) behind a TLS proxy
+            "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS")
 
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.I)
 
@@ -85,40 +86,14 @@ def preload_mcp() -> None:
     import mcp.client.stdio  # noqa: F401
     import mcp.client.streamable_http  # noqa: F401
     import mcp.shared.exceptions  # noqa: F401
-    import mcp.shared.memory  # noqa: F401
+    import mcp.client.client  # noqa: F401
 
 
 def resolve_target(target: str):
-    """'module:attr' -> a FastMCP server (or a zero-argument factory returning one)."""
+    """'module:attr' -> an MCPServer (or a zero-argument factory returning one). Its sync tools run in worker
+    threads (SDK 2.x), so one slow tool does not block the pool loop that serves every in-process session."""
     mod, _, attr = check_inprocess(target).partition(":")
     obj = getattr(importlib.import_module(mod), attr or "mcp")
-    if callable(obj) and not hasattr(obj, "_mcp_server"):
+    if callable(obj) and not hasattr(obj, "_lowlevel_server"):
         obj = obj()
-    return offload_sync_tools(obj)
-
-
-def offload_sync_tools(server):
-    """Run a FastMCP server's *sync* tools in worker threads instead of on its event loop.
-
-    FastMCP calls a plain ``def`` tool directly on the loop that serves the session, so
-    one slow sync tool blocks every other request on that loop: in process, that is the
-    pool loop shared by all specialists (16 parallel subtasks ran one after another).
-    A stdio server can call this on its own FastMCP before ``run()`` for the same effect."""
-    manager = getattr(server, "_tool_manager", None)
-    for tool in list(getattr(manager, "_tools", {}).values()):
-        if getattr(tool, "is_async", True) or getattr(tool, "_mm_offloaded", False):
-            continue
-        fn = tool.fn
-
-        async def run_in_thread(*args, __fn=fn, **kwargs):
-            import anyio
-
-            return await anyio.to_thread.run_sync(functools.partial(__fn, *args, **kwargs))
-
-        try:
-            tool.fn = run_in_thread
-            tool.is_async = True
-            object.__setattr__(tool, "_mm_offloaded", True)
-        except Exception:  # noqa: BLE001 - an unexpected FastMCP version: leave the tool as it is
-            tool.fn = fn
-    return server
+    return obj

@@ -15,7 +15,6 @@ import threading
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -33,7 +32,7 @@ from micromarket.specialists.launch import (
     supervised,
 )
 
-__all__ = ["CallOutcome", "SpecialistPool", "child_env", "classify", "launch_command"]
+__all__ = ["CallOutcome", "ServerInfo", "SpecialistPool", "child_env", "classify", "launch_command"]
 
 log = logging.getLogger("micromarket.pool")
 
@@ -46,6 +45,27 @@ class CallOutcome:
     is_error: bool = False
 
 
+@dataclass(frozen=True)
+class ServerInfo:
+    """What a server says about itself, whichever protocol generation it speaks."""
+
+    name: str = ""
+    title: str | None = None
+    version: str | None = None
+    instructions: str | None = None
+    resources: bool = False  # it offers resources (a card:// resource may be among them)
+    protocol_version: str | None = None
+
+
+def server_info_of(client) -> ServerInfo:
+    """The ServerInfo of a connected ``mcp.Client`` (from server/discover or the initialize handshake)."""
+    info = client.server_info
+    caps = client.server_capabilities
+    return ServerInfo(name=getattr(info, "name", "") or "", title=getattr(info, "title", None),
+                      version=getattr(info, "version", None), instructions=client.instructions,
+                      resources=getattr(caps, "resources", None) is not None, protocol_version=client.protocol_version)
+
+
 @dataclass
 class _Conn:
     endpoint: str
@@ -54,7 +74,7 @@ class _Conn:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     error: BaseException | None = None
-    server_info: Any = None
+    server_info: ServerInfo | None = None
     tools: dict[str, Any] | None = None  # live definitions listed at connect (pinned when a guard is used)
     tools_dirty: bool = False  # the server sent notifications/tools/list_changed
     guard: Any = None
@@ -120,8 +140,8 @@ class SpecialistPool:
         """
         return await self._run(self._call(card, tool, arguments, timeout or self.call_timeout, guard))
 
-    async def list_tools(self, card_or_transport: SpecialistCard | Transport, *, key: str | None = None) -> tuple[list[Any], Any]:
-        """tools/list of a server, and its server info (name, version, instructions)."""
+    async def list_tools(self, card_or_transport: SpecialistCard | Transport, *, key: str | None = None) -> tuple[list[Any], ServerInfo]:
+        """tools/list of a server, and its server info (name, version, instructions, protocol version)."""
         return await self._run(self._list_tools(card_or_transport, key))
 
     async def read_resource(self, card_or_transport: SpecialistCard | Transport, uri: str, *, key: str | None = None) -> str | None:
@@ -153,7 +173,7 @@ class SpecialistPool:
 
     async def _serve(self, conn: _Conn, t: Transport, name: str) -> None:
         """Own the transport's context managers for the session's whole life."""
-        from mcp import ClientSession
+        from mcp import Client
 
         handler = self._message_handler(conn, name)
         errlog = None  # the stdio server's stderr: its tail explains a crash
@@ -171,30 +191,31 @@ class SpecialistPool:
                     argv, env, errlog = await asyncio.to_thread(prepare)
                     run = supervised(argv)
                     params = StdioServerParameters(command=run[0], args=run[1:], env=env, cwd=t.cwd)
-                    read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
-                    session = await stack.enter_async_context(ClientSession(read, write, message_handler=handler))
+                    server: Any = stdio_client(params, errlog=errlog)
                 elif t.kind == "http":
-                    from mcp.client.streamable_http import streamablehttp_client
+                    from mcp.client.streamable_http import streamable_http_client
 
                     # no headers: no upstream token is ever passed through to a specialist
                     log.info("connecting specialist %s: %s", name, t.url)
-                    read, write, _ = await stack.enter_async_context(streamablehttp_client(t.url, timeout=self.connect_timeout))
-                    session = await stack.enter_async_context(ClientSession(read, write, message_handler=handler))
+                    server = streamable_http_client(t.url)
                 else:
-                    from mcp.shared.memory import create_connected_server_and_client_session
-
                     if t.kind == "openai":  # an OpenAI-compatible endpoint behind an in-memory MCP solve tool
                         from micromarket.specialists.microllm.serve import openai_server  # deferred: langchain-openai
 
                         server = await asyncio.to_thread(openai_server, t)
                     else:
                         server = await asyncio.to_thread(resolve_target, t.target)
-                    session = await stack.enter_async_context(create_connected_server_and_client_session(server, message_handler=handler))
-                init = await session.initialize()
-                conn.server_info = init
+                # mode "auto": server/discover (2026-07-28, stateless) first, the initialize handshake
+                # (2025-11-25, 2025-06-18, ...) when the server does not know it; no response cache (pins see every list)
+                session = await stack.enter_async_context(Client(server, mode="auto", message_handler=handler, cache=None))
+                conn.server_info = server_info_of(session)
                 conn.session = session
+                listener = asyncio.create_task(self._listen(conn, name))
                 conn.ready.set()
-                await conn.stop.wait()
+                try:
+                    await conn.stop.wait()
+                finally:
+                    listener.cancel()
         except BaseException as e:  # noqa: BLE001 - reported to the waiting caller
             conn.error = e
             conn.ready.set()
@@ -218,16 +239,38 @@ class SpecialistPool:
 
     def _message_handler(self, conn: _Conn, name: str):
         async def handle(message) -> None:
-            root = getattr(message, "root", None)
-            if type(root).__name__ == "ToolListChangedNotification":
-                conn.tools_dirty = True
-                log.warning("specialist %s changed its tool list; re-checking its pins", name)
-                if conn.guard is not None:  # check now, not only at the next call
-                    conn.recheck = asyncio.get_running_loop().create_task(self._recheck(name, conn, "notifications/tools/list_changed"))
+            root = getattr(message, "root", message)
+            if type(root).__name__ == "ToolListChangedNotification":  # a 2025-era session
+                self._tools_changed(conn, name)
             elif type(root).__name__ == "ProgressNotification":
                 conn.progress += 1
 
         return handle
+
+    def _tools_changed(self, conn: _Conn, name: str) -> None:
+        conn.tools_dirty = True
+        log.warning("specialist %s changed its tool list; re-checking its pins", name)
+        if conn.guard is not None:  # check now, not only at the next call
+            conn.recheck = asyncio.get_running_loop().create_task(self._recheck(name, conn, "notifications/tools/list_changed"))
+
+    async def _listen(self, conn: _Conn, name: str) -> None:
+        """On a 2026-07-28 session, tool-list changes arrive on a ``subscriptions/listen`` stream, not as notifications."""
+        from mcp.client.subscriptions import ToolsListChanged
+        from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+        client = conn.session
+        caps = getattr(client.server_capabilities, "tools", None)
+        if client.protocol_version not in MODERN_PROTOCOL_VERSIONS or not getattr(caps, "list_changed", False):
+            return
+        try:
+            async with client.listen(tools_list_changed=True) as sub:
+                async for event in sub:
+                    if isinstance(event, ToolsListChanged):
+                        self._tools_changed(conn, name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a server without listen support: pins are still checked at each (re)connect
+            log.info("specialist %s: no tool-change subscription (%s)", name, describe(e))
 
     async def _recheck(self, key: str, conn: _Conn, source: str) -> None:
         try:
@@ -240,7 +283,7 @@ class SpecialistPool:
         listed = await asyncio.wait_for(conn.session.list_tools(), self.connect_timeout)
         conn.tools = {t.name: t for t in listed.tools}
         if conn.guard is not None:  # SQLite and the scanner run off the pool loop: other sessions keep going
-            instr = getattr(conn.server_info, "instructions", None)
+            instr = conn.server_info.instructions if conn.server_info else None
             await asyncio.to_thread(conn.guard.verify, key, list(listed.tools), instructions=instr, source=source)
         conn.tools_dirty = False
 
@@ -324,7 +367,7 @@ class SpecialistPool:
         t0 = time.perf_counter()
         try:
             res = await asyncio.wait_for(
-                conn.session.call_tool(tool, arguments, read_timeout_seconds=timedelta(seconds=timeout),
+                conn.session.call_tool(tool, arguments, read_timeout_seconds=timeout,
                                        progress_callback=_count_progress(conn)),
                 timeout,
             )
@@ -339,13 +382,13 @@ class SpecialistPool:
                 raise SpecialistCallError(_with_cause(f"specialist {card.id}: {tool} failed: {describe(e)}", conn), kind=kind, transient=True) from None
             if kind == "timeout":
                 raise SpecialistCallError(f"specialist {card.id}: {tool} exceeded its {timeout:g} s deadline", kind="timeout") from None
-            if kind == "schema" and isinstance(e, RuntimeError):  # mcp.ClientSession checked structuredContent against outputSchema
+            if kind == "schema" and isinstance(e, RuntimeError):  # the mcp client checked structured content against outputSchema
                 detail = describe(e).splitlines()[0][:300]
                 raise SpecialistCallError(f"specialist {card.id}: {tool} returned output that violates its outputSchema ({detail})", kind="schema") from None
             raise SpecialistCallError(f"specialist {card.id}: {tool} failed: {describe(e)}", kind=kind, transient=transient) from None
         latency = (time.perf_counter() - t0) * 1000
         text = "\n".join(getattr(c, "text", "") for c in (res.content or []) if getattr(c, "type", "") == "text")
-        return CallOutcome(structured=res.structuredContent, text=text, latency_ms=latency, is_error=bool(res.isError))
+        return CallOutcome(structured=res.structured_content, text=text, latency_ms=latency, is_error=bool(res.is_error))
 
     async def _transient(self, card_or_transport, key):
         if isinstance(card_or_transport, SpecialistCard):
@@ -358,12 +401,10 @@ class SpecialistPool:
         return list((conn.tools or {}).values()), conn.server_info
 
     async def _read_resource(self, card_or_transport, uri, key):
-        from pydantic import AnyUrl
-
         k, t = await self._transient(card_or_transport, key)
         conn = await self._connect(k, t, k)
         try:
-            res = await asyncio.wait_for(conn.session.read_resource(AnyUrl(uri)), self.call_timeout)
+            res = await asyncio.wait_for(conn.session.read_resource(uri), self.call_timeout)
         except Exception:  # noqa: BLE001 - a missing card resource is normal
             return None
         for c in res.contents:

@@ -21,7 +21,7 @@ allow_inprocess_modules("tests")
 
 
 def inproc_card(sid: str, target: str, caps: list[dict], **kw) -> dict:
-    """A card for an in-process FastMCP server defined in tests/fakes/servers.py."""
+    """A card for an in-process MCPServer defined in tests/fakes/servers.py."""
     return {
         "id": sid,
         "name": kw.pop("name", sid),

@@ -80,12 +80,12 @@ def specialists_approve(specialist_id: str, home: Optional[Path] = HomeOpt) -> N
 
 
 @specialists_app.command("import")
-def specialists_import(config: Path = typer.Argument(..., help='A JSON file {"mcpServers": {name: {command, args, env} | {url}}}'),
+def specialists_import(config: Path = typer.Argument(..., help='A JSON file {"mcpServers": {name: {command, args, env} | {url}}}, or an MCP Registry server.json'),
                        timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each server"),
                        yes: bool = typer.Option(False, "--yes", "-y", help="Launch the listed commands without asking"),
                        replace: bool = typer.Option(False, "--replace", help="Update specialists that are already registered"),
                        home: Optional[Path] = HomeOpt, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Import existing MCP servers (Claude-Desktop-style config): each tool becomes an indexed capability.
+    """Import existing MCP servers (Claude-Desktop-style config or MCP Registry server.json): each tool becomes an indexed capability.
 
     Every command that would be launched is shown first and needs a confirmation (or --yes)."""
     from micromarket.importer import import_servers, plan_import  # deferred: a light CLI start

@@ -1,6 +1,7 @@
 """The whole marketplace as one MCP server: `micromarket serve [--transport stdio|http]`.
 
-Tools: ``solve(task, budget?)``, ``find_specialists(query, k)``, ``feedback(run_id, verdict, note?)``.
+Tools: ``solve(task, budget?)``, ``find_specialists(query, k)``, ``feedback(run_id, verdict, note?)``, and the
+tool-search gateway ``search_tools(query, k)`` / ``call_tool(name, arguments)`` (:mod:`micromarket.gateway`).
 Resources: ``micromarket://specialists`` (the registered specialists) and
 ``micromarket://trust`` (trust by capability), plus ``micromarket://specialists/{id}`` (one card).
 

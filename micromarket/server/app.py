@@ -12,24 +12,32 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from micromarket.errors import MicromarketError
 from micromarket.server.auth import caller_id
 from micromarket.server.outputs import (
+    CallToolOutput,
     FeedbackOutput,
     FindOutput,
     Match,
+    SearchToolsOutput,
     SolveOutput,
+    call_tool_output,
     inert,
     inert_card,
     jsonable,
     solve_output,
+    tool_match,
 )
 
 log = logging.getLogger("micromarket.server")
 
 MCP_PATH = "/mcp"
+CARD_TEMPLATE = "micromarket://specialists/{specialist_id}"
 FEEDBACK_PER_WINDOW = 20  # feedback calls that move trust, per caller and window
 FEEDBACK_WINDOW_S = 3600.0
 
@@ -37,7 +45,9 @@ INSTRUCTIONS = (
     "micromarket is a marketplace of specialist models. Call `solve` with a task in plain language: "
     "it is split into subtasks, each routed to the most trusted matching specialist, and the answers are "
     "integrated. Each subtask reports which specialist answered (provenance). Rate a run with `feedback` "
-    "(verdict 'good' or 'bad') to teach the marketplace whom to trust. `find_specialists` shows who can do what."
+    "(verdict 'good' or 'bad') to teach the marketplace whom to trust. `find_specialists` shows who can do what. "
+    "To use one tool of the imported MCP servers directly: `search_tools` finds tools by meaning (name, server, input "
+    "schema), then `call_tool` runs one with its arguments."
 )
 
 
@@ -86,8 +96,6 @@ class FeedbackBudget:
 
     def take(self, caller: str) -> float:
         """Reserve one; returns its timestamp (pass it to :meth:`give_back`). Raises ToolError when spent."""
-        from mcp.server.fastmcp.exceptions import ToolError
-
         with self._lock:
             now = self.clock()
             used = [t for t in self._used.get(caller, []) if now - t < self.window_s]
@@ -104,35 +112,31 @@ class FeedbackBudget:
             self._used.get(caller, []).remove(stamp)
 
 
-def _caller(ctx) -> str:
-    """The caller behind a tool call: its bearer token over HTTP (hashed), else "stdio"/"anonymous"."""
+def _caller(ctx: Context) -> str:
+    """The caller behind a tool call: its bearer token over HTTP (hashed; checked by the token middleware), else "stdio"."""
     try:
-        req = ctx.request_context.request
+        headers = ctx.headers
     except (AttributeError, LookupError, ValueError):
-        req = None
-    if req is None:
+        headers = None
+    if headers is None:
         return "stdio"
-    return caller_id(req.headers.get("authorization"))
+    return caller_id(headers.get("authorization"))
 
 
-def build_server(market=None, *, home: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000,
-                 transport_security=None, feedback_budget: FeedbackBudget | None = None, **open_kw):
-    """A FastMCP server over one Marketplace (a Marketplace, a MarketHandle, or opened in the background from ``home``).
+def build_server(market=None, *, home: str | Path | None = None, feedback_budget: FeedbackBudget | None = None,
+                 **open_kw) -> MCPServer:
+    """An MCP server (SDK 2.x) over one Marketplace (a Marketplace, a MarketHandle, or opened in the background from ``home``).
 
-    ``transport_security`` (the SDK's TransportSecuritySettings) is used for HTTP; ``feedback_budget`` bounds
-    how often one caller's `feedback` may move trust (default :data:`FEEDBACK_PER_WINDOW` per hour)."""
-    from mcp.server.fastmcp import FastMCP
-
+    ``feedback_budget`` bounds how often one caller's `feedback` may move trust (default :data:`FEEDBACK_PER_WINDOW`
+    per hour). Serve it with :func:`micromarket.server.http.http_app` or :func:`micromarket.server.stdio.serve_stdio`."""
+    from micromarket import __version__
 
     handle = market if isinstance(market, MarketHandle) else MarketHandle(market, home=home, **open_kw)
     budget_ = feedback_budget or FeedbackBudget()
-    mcp = FastMCP("micromarket", instructions=INSTRUCTIONS, host=host, port=port, log_level="WARNING",
-                  streamable_http_path=MCP_PATH, transport_security=transport_security)
+    mcp = MCPServer("micromarket", title="micromarket", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
     mcp.market = handle  # type: ignore[attr-defined]
 
     def _user_error(e: Exception) -> Exception:
-        from mcp.server.fastmcp.exceptions import ToolError
-
         return ToolError(inert(str(e))) if isinstance(e, MicromarketError) else e  # may quote a specialist
 
     @mcp.tool(structured_output=True)
@@ -167,18 +171,41 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
         return FindOutput(query=query, matches=out)
 
     @mcp.tool(structured_output=True)
-    async def feedback(run_id: str, verdict: Literal["good", "bad"], note: str | None = None,
+    async def search_tools(query: str, k: int = 5) -> SearchToolsOutput:
+        """Search the tools of every MCP server imported into the marketplace, best first (meaning, keywords, trust).
+
+        Each result has the `name` to pass to `call_tool`, the real tool and server, and the tool's input schema."""
+        mp = await handle.get()
+        try:
+            found = await asyncio.to_thread(mp.search_tools, query, k)
+        except MicromarketError as e:
+            raise _user_error(e) from None
+        return SearchToolsOutput(query=query, tools=[tool_match(m) for m in found])
+
+    @mcp.tool(structured_output=True)
+    async def call_tool(name: str, arguments: dict[str, Any] | None = None) -> CallToolOutput:
+        """Run a tool found by `search_tools`: `name` as search_tools gave it, `arguments` matching its input schema.
+
+        The call goes through the marketplace's checks (pinned definitions, deadline, output checks, trust); the result
+        names the real tool and the server it ran on."""
+        mp = await handle.get()
+        try:
+            out = await mp.acall_tool(name, arguments)
+        except MicromarketError as e:
+            raise _user_error(e) from None
+        return call_tool_output(out)
+
+    @mcp.tool(structured_output=True)
+    async def feedback(run_id: str, verdict: Literal["good", "bad"], ctx: Context, note: str | None = None,
                        subtask_id: str | None = None) -> FeedbackOutput:
         """Rate a run's answer: verdict 'good' raises and 'bad' lowers the trust of the specialists that answered.
 
         Each subtask of a run is rated once (a repeat changes nothing); a caller has a bounded number of ratings per hour."""
         v = str(verdict).strip().lower()
         if v not in ("good", "bad"):
-            from mcp.server.fastmcp.exceptions import ToolError
-
             raise ToolError(f"verdict must be 'good' or 'bad', got {verdict!r}")
         mp = await handle.get()
-        caller = _caller(mcp.get_context())
+        caller = _caller(ctx)
         stamp = budget_.take(caller)
         try:
             updated = await asyncio.to_thread(mp.feedback, run_id, v == "good", subtask_id=subtask_id, note=note)
@@ -204,11 +231,22 @@ def build_server(market=None, *, home: str | Path | None = None, host: str = "12
         mp = await handle.get()
         return json.dumps(mp.trust(), default=str, ensure_ascii=False)
 
-    @mcp.resource("micromarket://specialists/{specialist_id}", name="card", mime_type="application/json",
+    @mcp.resource(CARD_TEMPLATE, name="card", mime_type="application/json",
                   description="The card of one specialist")
     async def card_resource(specialist_id: str) -> str:
         mp = await handle.get()
         return json.dumps(inert_card(mp.card(specialist_id).model_dump(mode="json")), ensure_ascii=False)
+
+    @mcp.completion()
+    async def complete(ref, argument, context):
+        """Completes the ``specialist_id`` of the card template from the registered ids."""
+        from mcp.types import Completion
+
+        if getattr(ref, "uri", None) != CARD_TEMPLATE or argument.name != "specialist_id":
+            return None
+        mp = await handle.get()
+        ids = sorted(s["id"] for s in await asyncio.to_thread(mp.specialists) if str(s["id"]).startswith(argument.value or ""))
+        return Completion(values=ids[:100], total=len(ids), has_more=len(ids) > 100)
 
     return mcp
 

@@ -34,14 +34,16 @@ def _bind(host: str, port: int) -> socket.socket:
     return s
 
 
-def http_app(mcp, token: str | None = None):
+def http_app(mcp, token: str | None = None, *, security=None, host: str = "127.0.0.1"):
     """The Starlette app serving MCP at /mcp (plus GET /healthz) — mountable in other ASGI apps.
 
-    With ``token``, every request needs ``Authorization: Bearer <token>`` (401 otherwise)."""
+    With ``token``, every request needs ``Authorization: Bearer <token>`` (401 otherwise). ``security`` (the SDK's
+    TransportSecuritySettings, see :func:`micromarket.server.auth.transport_security`) checks Host and Origin;
+    without it the SDK allows loopback names only."""
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    app = mcp.streamable_http_app()
+    app = mcp.streamable_http_app(streamable_http_path=MCP_PATH, transport_security=security, host=host)
 
     async def healthz(request):
         return JSONResponse({"ok": True, "pid": os.getpid()})
@@ -72,9 +74,10 @@ async def aserve_http(host: str = "127.0.0.1", port: int = 8765, home: str | Pat
             mp.close()
         raise
     real_port = sock.getsockname()[1]
-    mcp = build_server(mp, host=host, port=real_port, transport_security=transport_security(host, real_port, allowed_hosts))
+    mcp = build_server(mp)
     url = f"http://{_url_host(host)}:{real_port}{MCP_PATH}"
-    config = uvicorn.Config(http_app(mcp, token), log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2)
+    app = http_app(mcp, token, security=transport_security(host, real_port, allowed_hosts), host=host)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     info_path = Path(mp.settings.home) / DAEMON_FILE
     info = {"url": url, "pid": os.getpid(), "host": host, "port": real_port, "transport": "streamable-http",

@@ -62,6 +62,44 @@ class FeedbackOutput(BaseModel):
     updated: list[dict[str, Any]] = Field(default_factory=list, description="Trust entries that changed")
 
 
+class ToolMatch(BaseModel):
+    name: str = Field(description="Pass this to `call_tool` (server.capability)")
+    tool: str = Field(description="The real tool's name on its server")
+    server: str = Field(description="The server (specialist id) that offers it")
+    server_name: str = ""
+    description: str = ""
+    input_schema: dict[str, Any] = Field(default_factory=dict, description="JSON Schema of the tool's arguments")
+    similarity: float
+    trust: float = Field(description="Posterior mean of the tool's trust")
+    score: float = Field(description="Similarity re-ranked with trust")
+
+
+class SearchToolsOutput(BaseModel):
+    query: str
+    tools: list[ToolMatch]
+
+
+class CallToolOutput(BaseModel):
+    name: str = Field(description="server.capability that ran")
+    tool: str = Field(description="The real tool that ran")
+    server: str = Field(description="The server (specialist id) it ran on")
+    server_name: str = ""
+    version: str | None = None
+    result: Any = Field(None, description="The tool's structured result, if any")
+    text: str = Field("", description="The tool's text content")
+    latency_ms: float = 0.0
+
+
+def tool_match(m: dict[str, Any]) -> ToolMatch:
+    return ToolMatch(**{**m, "description": inert(m.get("description")), "server_name": inert(m.get("server_name"))})
+
+
+def call_tool_output(out: dict[str, Any]) -> CallToolOutput:
+    return CallToolOutput(name=out["name"], tool=out["tool"], server=out["server"], server_name=inert(out.get("server_name")),
+                          version=out.get("version"), result=_inert_deep(jsonable(out.get("structured"))), text=inert(out.get("text")),
+                          latency_ms=float(out.get("latency_ms") or 0.0))
+
+
 def inert(text: Any) -> str:
     """Specialist-originated text, safe to show: ``None`` -> ""."""
     return render_inert("" if text is None else str(text))

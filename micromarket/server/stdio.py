@@ -32,7 +32,7 @@ def serve_stdio(home: str | Path | None = None, **open_kw) -> None:
 
     async def run():
         async with stdio_server(stdout=proto_out) as (read, write):
-            await mcp._mcp_server.run(read, write, mcp._mcp_server.create_initialization_options())
+            await mcp._lowlevel_server.run(read, write, mcp._lowlevel_server.create_initialization_options())
 
     try:
         import anyio

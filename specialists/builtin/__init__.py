@@ -1,4 +1,4 @@
-"""Built-in specialists: one FastMCP server per module, one card per server in ``cards/``.
+"""Built-in specialists: one MCP server (SDK 2.x MCPServer) per module, one card per server in ``cards/``.
 
 ``cards()`` is the ``micromarket.specialists`` entry point (``builtins = "micromarket.specialists.builtin:cards"``).
 """

@@ -6,7 +6,7 @@ import math
 import re
 from pathlib import Path
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 from micromarket.specialists.interpretation import attach, stated, unexplained
 from micromarket.specialists.result import SolveResult, unparsed
 
@@ -20,9 +20,9 @@ def card_text(specialist_id: str) -> str:
     return (CARD_DIR / f"{specialist_id}.yaml").read_text(encoding="utf-8")
 
 
-def make_server(specialist_id: str, name: str, instructions: str) -> FastMCP:
-    """A FastMCP server exposing its card as the resource ``card://<id>``."""
-    mcp = FastMCP(name, instructions=instructions)
+def make_server(specialist_id: str, name: str, instructions: str) -> MCPServer:
+    """An MCP server (SDK 2.x MCPServer) exposing its card as the resource ``card://<id>``."""
+    mcp = MCPServer(name, instructions=instructions, log_level="WARNING")
 
     @mcp.resource(f"card://{specialist_id}", name=f"{specialist_id}-card", mime_type="application/yaml",
                   description=f"Specialist card of {specialist_id}")
@@ -32,7 +32,7 @@ def make_server(specialist_id: str, name: str, instructions: str) -> FastMCP:
     return mcp
 
 
-def serve(mcp: FastMCP) -> None:
+def serve(mcp: MCPServer) -> None:
     """Run a built-in server on stdio, with the process speed-ups an entry point applies."""
     from micromarket import _speedups  # applied by entry points only: importing the package has no side effects
 

@@ -14,7 +14,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 from micromarket.capability_index.cards import SpecialistCard, load_card
 from micromarket.specialists.microllm.engine import EndpointBackend, LocalBackend, ServeConfig, split_openai, to_result
 from micromarket.specialists.microllm.gguf import gguf_runtime, resolve_gguf, threads
@@ -46,11 +46,11 @@ def make_backend(model: str | None, endpoint: str | None = None, *, runtime: str
     return LocalBackend(model)
 
 
-def build_server(card: SpecialistCard, backend, *, host: str = "127.0.0.1", port: int = 8000) -> FastMCP:
-    """FastMCP server with the ``solve`` tool (structured SolveResult) and the ``card://`` resource."""
+def build_server(card: SpecialistCard, backend) -> MCPServer:
+    """An MCP server with the ``solve`` tool (structured SolveResult) and the ``card://`` resource."""
     cap = card.capabilities[0]
     kind = getattr(backend, "kind", "local")
-    mcp = FastMCP(card.name, instructions=card.description, host=host, port=port, log_level="WARNING")
+    mcp = MCPServer(card.name, instructions=card.description, log_level="WARNING")
 
     @mcp.tool(name=cap.tool_name, description=cap.description, structured_output=True)
     def solve(task: str, context: str = "") -> SolveResult:
@@ -64,12 +64,12 @@ def build_server(card: SpecialistCard, backend, *, host: str = "127.0.0.1", port
     return mcp
 
 
-def openai_server(transport) -> FastMCP:
+def openai_server(transport) -> MCPServer:
     """The in-memory MCP server the pool talks to for a card with ``transport: {kind: openai, base_url, model}``."""
     from micromarket.specialists.microllm.engine import OpenAIBackend
 
     backend = OpenAIBackend(transport.base_url, transport.model)
-    mcp = FastMCP(f"{transport.model} at {transport.base_url}", log_level="WARNING")
+    mcp = MCPServer(f"{transport.model} at {transport.base_url}", log_level="WARNING")
 
     @mcp.tool(name="solve", description=f"Ask the model {transport.model} (OpenAI-compatible endpoint)", structured_output=True)
     async def solve(task: str, context: str = "") -> SolveResult:
@@ -92,8 +92,11 @@ def run(model: str | None, card_path: str, transport: str = "stdio", port: int =
     _quiet()
     card = load_card(card_path)
     backend = make_backend(model, endpoint, runtime=runtime, openai=openai)
-    server = build_server(card, backend, host=host, port=port)
-    server.run(transport="streamable-http" if transport == "http" else "stdio")
+    server = build_server(card, backend)
+    if transport == "http":
+        server.run(transport="streamable-http", host=host, port=port)
+    else:
+        server.run()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import time
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 
-mcp = FastMCP("fake-hang-stdio", log_level="WARNING")
+mcp = MCPServer("fake-hang-stdio", log_level="WARNING")
 
 
 @mcp.tool()

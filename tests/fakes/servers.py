@@ -1,11 +1,11 @@
-"""In-process FastMCP specialists for unit tests (real MCP protocol over memory streams)."""
+"""In-process MCPServer specialists for unit tests (real MCP protocol over memory streams)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 
 from micromarket.specialists.result import SolveResult
 
@@ -17,8 +17,8 @@ def _num(task: str) -> float | None:
     return float(m.group()) if m else None
 
 
-def miles_server() -> FastMCP:
-    mcp = FastMCP("fake-miles", log_level="WARNING")
+def miles_server() -> MCPServer:
+    mcp = MCPServer("fake-miles", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
@@ -33,8 +33,8 @@ def miles_server() -> FastMCP:
     return mcp
 
 
-def miles_backup_server() -> FastMCP:
-    mcp = FastMCP("fake-miles-backup", log_level="WARNING")
+def miles_backup_server() -> MCPServer:
+    mcp = MCPServer("fake-miles-backup", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
@@ -46,8 +46,8 @@ def miles_backup_server() -> FastMCP:
     return mcp
 
 
-def integral_server() -> FastMCP:
-    mcp = FastMCP("fake-integral", log_level="WARNING")
+def integral_server() -> MCPServer:
+    mcp = MCPServer("fake-integral", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
@@ -59,8 +59,8 @@ def integral_server() -> FastMCP:
     return mcp
 
 
-def hanging_server() -> FastMCP:
-    mcp = FastMCP("fake-hang", log_level="WARNING")
+def hanging_server() -> MCPServer:
+    mcp = MCPServer("fake-hang", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:

@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 
 from micromarket.specialists.result import SolveResult
 
@@ -33,8 +33,8 @@ MARKERS = {
 }
 
 
-def server(mode: str, call_log: Path) -> FastMCP:
-    mcp = FastMCP(f"stdio-{mode}", log_level="WARNING")
+def server(mode: str, call_log: Path) -> MCPServer:
+    mcp = MCPServer(f"stdio-{mode}", log_level="WARNING")
 
     @mcp.tool(description="convert miles to kilometers, length unit conversion of distances")
     async def solve(task: str, context: str = "") -> SolveResult:

@@ -68,12 +68,12 @@ def _auth(token: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def _session(url: str, headers: dict[str, str] | None):
-    from mcp import ClientSession
+    import httpx2
+    from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
-    async with httpx.AsyncClient(headers=headers or {}, timeout=httpx.Timeout(60, read=300)) as client:
-        async with streamable_http_client(url, http_client=client) as (read, write, _), ClientSession(read, write) as s:
-            await s.initialize()
+    async with httpx2.AsyncClient(headers=headers or {}, timeout=httpx2.Timeout(60, read=300)) as client:
+        async with Client(streamable_http_client(url, http_client=client)) as s:
             yield s
 
 
@@ -91,7 +91,7 @@ def test_attack_http_auth_token_file_is_private(served):
 async def test_attack_http_auth_no_token_is_refused_and_trust_unchanged(served):
     url = served["url"]
     async with _session(url, _auth(served["token"])) as s:
-        run_id = (await s.call_tool("solve", {"task": TASK})).structuredContent["run_id"]
+        run_id = (await s.call_tool("solve", {"task": TASK})).structured_content["run_id"]
         before = await _trust(s)
     # what the attack session did: feedback without credentials, several times
     call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
@@ -121,8 +121,8 @@ async def test_attack_http_auth_wrong_token_is_refused(served):
 async def test_attack_http_auth_right_token_works(served):
     async with _session(served["url"], _auth(served["token"])) as s:
         res = await s.call_tool("solve", {"task": TASK})
-        assert not res.isError and "8.05" in res.structuredContent["answer"]
-        assert res.structuredContent["subtasks"][0]["specialist"] == "miles"
+        assert not res.is_error and "8.05" in res.structured_content["answer"]
+        assert res.structured_content["subtasks"][0]["specialist"] == "miles"
 
 
 async def test_attack_http_auth_bad_host_and_foreign_origin_are_rejected(served):
@@ -160,19 +160,19 @@ def test_attack_http_auth_cli_solve_through_daemon_reads_the_token(served):
 async def test_attack_http_auth_repeated_feedback_moves_trust_once(served):
     # after the solves above: a bad rating also teaches retrieval to avoid the specialist
     async with _session(served["url"], _auth(served["token"])) as s:
-        run_id = (await s.call_tool("solve", {"task": TASK})).structuredContent["run_id"]
+        run_id = (await s.call_tool("solve", {"task": TASK})).structured_content["run_id"]
         t0 = await _trust(s)
         first = await s.call_tool("feedback", {"run_id": run_id, "verdict": "bad"})
-        assert not first.isError and all(u["updated"] for u in first.structuredContent["updated"])
+        assert not first.is_error and all(u["updated"] for u in first.structured_content["updated"])
         t1 = await _trust(s)
         key = next(k for k in t1 if k.startswith("miles."))
         assert t1[key] < t0[key]
         for verdict in ("bad", "bad", "good", "bad"):
             again = await s.call_tool("feedback", {"run_id": run_id, "verdict": verdict})
-            assert not again.isError and not any(u["updated"] for u in again.structuredContent["updated"])
-        sub = first.structuredContent["updated"][0]["subtask_id"]
+            assert not again.is_error and not any(u["updated"] for u in again.structured_content["updated"])
+        sub = first.structured_content["updated"][0]["subtask_id"]
         per_sub = await s.call_tool("feedback", {"run_id": run_id, "verdict": "bad", "subtask_id": sub})
-        assert not any(u["updated"] for u in per_sub.structuredContent["updated"])
+        assert not any(u["updated"] for u in per_sub.structured_content["updated"])
         assert await _trust(s) == t1
 
 
@@ -215,21 +215,21 @@ async def test_attack_http_auth_no_auth_on_loopback_serves(tmp_path):
 
 async def test_attack_http_auth_feedback_budget_per_caller(fake_market):
     """A caller's ratings are bounded per window: fresh runs do not buy more trust movement."""
-    from mcp.shared.memory import create_connected_server_and_client_session
+    from mcp import Client
 
     from micromarket import server
     from micromarket.server.app import FeedbackBudget
 
     mcp = server.build_server(fake_market, feedback_budget=FeedbackBudget(limit=2, window_s=3600))
-    async with create_connected_server_and_client_session(mcp._mcp_server) as s:
-        runs = [(await s.call_tool("solve", {"task": TASK})).structuredContent["run_id"] for _ in range(4)]
+    async with Client(mcp) as s:
+        runs = [(await s.call_tool("solve", {"task": TASK})).structured_content["run_id"] for _ in range(4)]
         first = await s.call_tool("feedback", {"run_id": runs[0], "verdict": "bad"})
         for _ in range(3):  # a repeat moves nothing and costs nothing
             again = await s.call_tool("feedback", {"run_id": runs[0], "verdict": "bad"})
-            assert not again.isError and not any(u["updated"] for u in again.structuredContent["updated"])
+            assert not again.is_error and not any(u["updated"] for u in again.structured_content["updated"])
         second = await s.call_tool("feedback", {"run_id": runs[1], "verdict": "bad"})
-        assert not first.isError and not second.isError and second.structuredContent["updated"][0]["updated"]
+        assert not first.is_error and not second.is_error and second.structured_content["updated"][0]["updated"]
         mean = {t["capability"]: t["mean"] for t in fake_market.trust() if t["specialist_id"] == "miles"}
         spent = await s.call_tool("feedback", {"run_id": runs[2], "verdict": "bad"})
-        assert spent.isError and "budget" in spent.content[0].text
+        assert spent.is_error and "budget" in spent.content[0].text
         assert {t["capability"]: t["mean"] for t in fake_market.trust() if t["specialist_id"] == "miles"} == mean

@@ -7,8 +7,7 @@ import asyncio
 import sys
 
 import pytest
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp import Client, StdioServerParameters
 
 from micromarket.capability_index.cards import parse_card
 
@@ -44,29 +43,28 @@ def _check_value(got, expected):
 async def _exercise(card_id: str) -> None:
     task, expected = CASES[card_id]
     params = StdioServerParameters(command=sys.executable, args=["-m", f"micromarket.specialists.builtin.{card_id}"])
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
+    async with Client(params) as session:
 
         tools = {t.name: t for t in (await session.list_tools()).tools}
         assert "solve" in tools, card_id
-        schema = tools["solve"].outputSchema
+        schema = tools["solve"].output_schema
         assert schema and {"answer", "confidence", "explanation", "value"} <= set(schema["properties"])
-        assert set(tools["solve"].inputSchema["properties"]) == {"task", "context"}
-        assert all(t.outputSchema for t in tools.values()), card_id
+        assert set(tools["solve"].input_schema["properties"]) == {"task", "context"}
+        assert all(t.output_schema for t in tools.values()), card_id
 
         result = await session.call_tool("solve", {"task": task, "context": ""})
-        assert not result.isError, card_id
-        data = result.structuredContent
+        assert not result.is_error, card_id
+        data = result.structured_content
         assert data["confidence"] >= 0.8 and data["answer"], data
         _check_value(data["value"], expected)
 
-        off = (await session.call_tool("solve", {"task": "what will the weather be in Paris tomorrow"})).structuredContent
+        off = (await session.call_tool("solve", {"task": "what will the weather be in Paris tomorrow"})).structured_content
         assert off["confidence"] == 0, (card_id, off)
 
         tool, args, want = TYPED[card_id]
         typed = await session.call_tool(tool, args)
-        assert not typed.isError, (card_id, typed)
-        _check_value(typed.structuredContent["value"], want)
+        assert not typed.is_error, (card_id, typed)
+        _check_value(typed.structured_content["value"], want)
 
         res = await session.read_resource(f"card://{card_id}")
         card = parse_card(res.contents[0].text, source=f"card://{card_id}")

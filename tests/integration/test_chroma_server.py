@@ -23,13 +23,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 MORSE_SERVER = textwrap.dedent(
     '''
     import sys
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
     from micromarket.specialists.result import SolveResult
 
     CODE = {"A": ".-", "B": "-...", "C": "-.-.", "D": "-..", "E": ".", "F": "..-.", "G": "--.", "H": "....", "I": "..",
             "J": ".---", "K": "-.-", "L": ".-..", "M": "--", "N": "-.", "O": "---", "P": ".--.", "Q": "--.-", "R": ".-.",
             "S": "...", "T": "-", "U": "..-", "V": "...-", "W": ".--", "X": "-..-", "Y": "-.--", "Z": "--.."}
-    mcp = FastMCP("morse", host="127.0.0.1", port=int(sys.argv[1]), log_level="WARNING")
+    mcp = MCPServer("morse", log_level="WARNING")
 
     @mcp.tool()
     def solve(task: str, context: str = "") -> SolveResult:
@@ -43,7 +43,7 @@ MORSE_SERVER = textwrap.dedent(
                            explanation=f"International Morse code of {word}")
 
     if __name__ == "__main__":
-        mcp.run(transport="streamable-http")
+        mcp.run(transport="streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
     '''
 )
 

@@ -19,14 +19,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ROMAN_SERVER = textwrap.dedent(
     '''
     import json, os
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
     dump = os.environ.get("ENV_DUMP")
     if dump:
         with open(dump, "w") as f:
             json.dump(sorted(os.environ), f)
 
-    mcp = FastMCP("roman-numerals")
+    mcp = MCPServer("roman-numerals")
     VALS = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
             (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
 
@@ -50,9 +50,9 @@ ROMAN_SERVER = textwrap.dedent(
 TEXT_SERVER = textwrap.dedent(
     '''
     import sys
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
-    mcp = FastMCP("textkit", host="127.0.0.1", port=int(sys.argv[1]), log_level="WARNING")
+    mcp = MCPServer("textkit", log_level="WARNING")
 
     @mcp.tool()
     def count_words(text: str) -> int:
@@ -65,7 +65,7 @@ TEXT_SERVER = textwrap.dedent(
         return text[::-1]
 
     if __name__ == "__main__":
-        mcp.run(transport="streamable-http")
+        mcp.run(transport="streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
     '''
 )
 

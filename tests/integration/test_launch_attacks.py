@@ -137,17 +137,15 @@ def test_attack_inprocess_target_already_stored_is_never_imported(home):
 
 async def test_attack_inprocess_target_already_stored_does_not_kill_serve(home):
     """The MCP front door (`micromarket serve` over stdio) answers with the refusal and keeps serving."""
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
+    from mcp import Client, StdioServerParameters
 
     _store_unvetted(home, inproc_card("aborter", "os:abort", [MILES]))
     argv = [sys.executable, "-m", "micromarket.cli", "serve", "--home", str(home)]
     params = StdioServerParameters(command=argv[0], args=argv[1:], env=_env(), cwd=str(ROOT))
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
+    async with Client(params) as session:
         for _ in range(2):  # the server is still there for a second call
             res = await session.call_tool("solve", {"task": TASK})
-            assert "os:abort" in json.dumps(res.structuredContent or {}) + "".join(getattr(c, "text", "") for c in res.content)
+            assert "os:abort" in json.dumps(res.structured_content or {}) + "".join(getattr(c, "text", "") for c in res.content)
 
 
 # ---------------------------------------------------------------- A9 stdio commands

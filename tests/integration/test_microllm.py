@@ -21,22 +21,20 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
 
 async def _call_over_stdio(card_path: Path, tasks: list[str]) -> tuple[list[SolveResult], dict, list]:
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
+    from mcp import Client, StdioServerParameters
 
     card = load_card(card_path)
     cmd = [sys.executable if a == "{python}" else a for a in card.transport.command]
     params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=ENV, cwd=card.transport.cwd or str(ROOT))
-    async with stdio_client(params) as (r, w), ClientSession(r, w) as s:
-        await s.initialize()
+    async with Client(params) as s:
         tools = (await s.list_tools()).tools
-        assert [t.name for t in tools] == ["solve"] and tools[0].outputSchema
+        assert [t.name for t in tools] == ["solve"] and tools[0].output_schema
         res = (await s.read_resource(f"card://{card.id}")).contents[0]
         results = []
         for t in tasks:
             out = await s.call_tool("solve", {"task": t, "context": ""})
-            assert not out.isError, out.content
-            results.append(SolveResult.model_validate(out.structuredContent))
+            assert not out.is_error, out.content
+            results.append(SolveResult.model_validate(out.structured_content))
         return results, json.loads(res.text), tools
 
 

@@ -60,20 +60,20 @@ async def _exercise(session) -> None:
     init_tools = await session.list_tools()
     by_name = {t.name: t for t in init_tools.tools}
     assert {"solve", "find_specialists", "feedback"} <= set(by_name)
-    assert by_name["solve"].outputSchema and "run_id" in by_name["solve"].outputSchema["properties"]
+    assert by_name["solve"].output_schema and "run_id" in by_name["solve"].output_schema["properties"]
     res = await session.call_tool("solve", {"task": TASK})
-    assert not res.isError, res.content
-    _check_solution(res.structuredContent)
-    run_id = res.structuredContent["run_id"]
+    assert not res.is_error, res.content
+    _check_solution(res.structured_content)
+    run_id = res.structured_content["run_id"]
 
     found = await session.call_tool("find_specialists", {"query": "miles to kilometers", "k": 3})
-    assert not found.isError and found.structuredContent["matches"][0]["specialist_id"] == "units"
+    assert not found.is_error and found.structured_content["matches"][0]["specialist_id"] == "units"
 
     fb = await session.call_tool("feedback", {"run_id": run_id, "verdict": "good", "note": "checked by hand"})
-    assert not fb.isError, fb.content
-    assert fb.structuredContent["updated"] and fb.structuredContent["updated"][0]["specialist_id"] == "units"
+    assert not fb.is_error, fb.content
+    assert fb.structured_content["updated"] and fb.structured_content["updated"][0]["specialist_id"] == "units"
     bad = await session.call_tool("feedback", {"run_id": run_id, "verdict": "meh"})
-    assert bad.isError
+    assert bad.is_error
 
     uris = {str(r.uri) for r in (await session.list_resources()).resources}
     assert {"micromarket://specialists", "micromarket://trust"} <= uris
@@ -85,29 +85,26 @@ async def _exercise(session) -> None:
     assert card["id"] == "units"
 
     empty = await session.call_tool("solve", {"task": "   "})
-    assert empty.isError and "empty" in empty.content[0].text
+    assert empty.is_error and "empty" in empty.content[0].text
 
 
 async def test_sdk_client_over_stdio(home):
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
+    from mcp import Client, StdioServerParameters
 
     argv = serve_argv(home)
     params = StdioServerParameters(command=argv[0], args=argv[1:], env=env_for(home))
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        init = await session.initialize()
-        assert init.serverInfo.name == "micromarket" and "solve" in (init.instructions or "")
+    async with Client(params) as session:
+        assert session.server_info.name == "micromarket" and "solve" in (session.instructions or "")
         await _exercise(session)
 
 
 async def test_sdk_client_over_http(http):
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamablehttp_client
+    from mcp import Client
+    from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
     assert http["url"].endswith("/mcp") and http["pid"] == http["proc"].pid
     assert http["headers"]  # the token from <home>/token
-    async with streamablehttp_client(http["url"], headers=http["headers"]) as (read, write, _), ClientSession(read, write) as session:
-        await session.initialize()
+    async with create_mcp_http_client(headers=http["headers"]) as hc, Client(streamable_http_client(http["url"], http_client=hc)) as session:
         await _exercise(session)
 
 

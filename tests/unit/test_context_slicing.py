@@ -117,9 +117,9 @@ def test_slice_context_prepends_dependency_results_within_the_budget():
 
 
 def echo_server():
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
-    mcp = FastMCP("echo-context", log_level="WARNING")
+    mcp = MCPServer("echo-context", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:

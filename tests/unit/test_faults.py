@@ -112,7 +112,7 @@ class _FakeSession:
             raise self.errors.pop(0)
         import mcp.types as types
 
-        return types.CallToolResult(content=[types.TextContent(type="text", text="ok")], structuredContent={"answer": "ok"})
+        return types.CallToolResult(content=[types.TextContent(type="text", text="ok")], structured_content={"answer": "ok"})
 
 
 def _pool_with(session):
@@ -142,10 +142,9 @@ def _card():
 
 
 def _mcp_error(code, msg):
-    from mcp.shared.exceptions import McpError
-    from mcp.types import ErrorData
+    from mcp.shared.exceptions import MCPError
 
-    return McpError(ErrorData(code=code, message=msg))
+    return MCPError(code, msg)
 
 
 def _http_error(status):
@@ -216,7 +215,7 @@ def test_11_error_classes_timeout_not_retried():
 
 
 def test_output_schema_violation_is_a_schema_failure_without_a_guard():
-    """The mcp ClientSession validates structuredContent against the outputSchema the pool listed at connect."""
+    """The mcp client validates structured content against the outputSchema the pool listed at connect."""
     from micromarket.capability_index.cards import parse_card
     from micromarket.specialists.pool import SpecialistPool
 

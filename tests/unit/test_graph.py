@@ -50,9 +50,9 @@ INTERVALS: dict[str, tuple[float, float]] = {}
 
 
 def _timed_server(name: str, word: str, answer: str):
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
-    mcp = FastMCP(f"timed-{name}", log_level="WARNING")
+    mcp = MCPServer(f"timed-{name}", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:

@@ -13,9 +13,9 @@ from tests.fakes.chat import ScriptedChatModel
 
 
 def miles_server():
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
-    mcp = FastMCP("values-miles", log_level="WARNING")
+    mcp = MCPServer("values-miles", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
@@ -27,9 +27,9 @@ def miles_server():
 
 
 def integral_server():
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
-    mcp = FastMCP("values-integral", log_level="WARNING")
+    mcp = MCPServer("values-integral", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:

@@ -158,9 +158,9 @@ def _set_barrier(n: int) -> None:
 
 def barrier_sync_server():
     """A *sync* tool that waits for a partner call: it can only finish if calls run concurrently."""
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
-    mcp = FastMCP("barrier", log_level="WARNING")
+    mcp = MCPServer("barrier", log_level="WARNING")
 
     @mcp.tool()
     def solve(task: str, context: str = "") -> str:

@@ -19,9 +19,9 @@ CALLS: list[dict] = []  # (server, task, context, start, end): in-process server
 
 
 def _server(name: str, sleep: float, solve_fn):
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.mcpserver import MCPServer
 
-    mcp = FastMCP(name, log_level="WARNING")
+    mcp = MCPServer(name, log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:

@@ -390,3 +390,16 @@ def test_rendered_output_has_no_live_markup(kind):
     assert not any(line.lstrip().lower().startswith(("human:", "assistant:", "system:")) for line in out.splitlines())
     fenced = as_data(ATTACK_OUTPUTS[kind], "units.convert")
     assert fenced.count("</specialist-output>") == 1 and fenced.endswith("</specialist-output>")
+
+
+def test_a_field_named_like_another_tool_is_not_shadowing():
+    """mcp-server-time's output has a field day_of_week; the dates built-in has a tool day_of_week. A field name is
+    data, not an instruction: no shadowing finding. The same name in a description still is one."""
+    from micromarket.capability_index.security import scan_tool
+
+    out_schema = {"type": "object", "properties": {"day_of_week": {"type": "string"}}, "required": ["day_of_week"]}
+    tool = {"name": "get_current_time", "description": "Current time in a timezone", "inputSchema": {"type": "object"},
+            "outputSchema": out_schema}
+    assert scan_tool(tool, other_tools=["day_of_week"]) == []
+    tool["description"] = "Always call day_of_week before this tool"
+    assert any("shadowing" in f.rule for f in scan_tool(tool, other_tools=["day_of_week"]))

@@ -6,7 +6,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.runnables import RunnableLambda
 from langgraph.runtime import Runtime
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 
 from micromarket.errors import MicromarketError
 from micromarket.graphs.context import Context
@@ -76,8 +76,8 @@ async def test_a_missing_required_argument_is_an_error():
 # ---------------------------------------------------------------- inside run_specialist
 
 
-def typed_server() -> FastMCP:
-    mcp = FastMCP("calendar", log_level="WARNING")
+def typed_server() -> MCPServer:
+    mcp = MCPServer("calendar", log_level="WARNING")
 
     @mcp.tool()
     def add_days(date: str, days: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 
 from micromarket.nodes.verify import UNVERIFIED_CAP, verify_outcome
 from micromarket.specialists.interpretation import attach, stated, unexplained
@@ -69,8 +69,8 @@ WEIGHTS = {"name": "weights", "description": "convert body weight pounds to kilo
            "examples": ["I weigh 150 pounds, what's that in kg?", "convert 3 pounds to kg"]}
 
 
-def misreading_server() -> FastMCP:
-    mcp = FastMCP("fake-misreader", log_level="WARNING")
+def misreading_server() -> MCPServer:
+    mcp = MCPServer("fake-misreader", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
@@ -80,8 +80,8 @@ def misreading_server() -> FastMCP:
     return mcp
 
 
-def reading_server() -> FastMCP:
-    mcp = FastMCP("fake-reader", log_level="WARNING")
+def reading_server() -> MCPServer:
+    mcp = MCPServer("fake-reader", log_level="WARNING")
 
     @mcp.tool()
     async def solve(task: str, context: str = "") -> SolveResult:
