@@ -211,6 +211,12 @@ def test_stop_status_logs_and_no_daemon(tmp_path, daemons):
     pid = _pid(home)
     assert pid and _alive(pid)
     assert "listening on" in mm(home, "daemon", "logs").stdout
+    assert mm(home, "backup", str(tmp_path / "bk")).returncode == 0 and _pid(home) == pid  # through the daemon
+    p = mm(home, "restore", str(tmp_path / "bk"), "--force")  # replaces the stores: the daemon is stopped first
+    assert p.returncode == 0, p.stderr
+    assert _wait_gone(pid) and _pid(home) is None
+    assert mm(home, "trust", "show", "--json").returncode == 0
+    pid = _pid(home)  # a new daemon on the restored stores
     assert f"stopped the daemon (pid {pid})" in mm(home, "daemon", "stop").stdout
     assert _wait_gone(pid) and not (home / "cli-daemon.json").exists() and not (home / "cli-daemon.sock").exists()
     assert mm(home, "solve", "convert 5 miles to km", "--no-daemon").returncode == 0  # the home is free again
