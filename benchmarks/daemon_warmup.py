@@ -1,6 +1,6 @@
 """``micromarket bench daemon_warmup``: what the CLI daemon's warm-up costs, step by step (wall and CPU-seconds).
 
-Runs the steps of ``micromarket.cli.daemon._Daemon.warm`` in this process on ``--home`` (an indexed home: run a
+Runs the steps of ``micromarket.cli.daemon._Daemon.warm`` (benchmarks sit below the CLI: through the API) in this process on ``--home`` (an indexed home: run a
 solve on it first), so run it as a fresh process. The daemon's start is this plus the interpreter (~0.05 CPU-s).
 
     micromarket bench daemon_warmup --home H [--json]
@@ -28,13 +28,10 @@ def main(home: Optional[Path] = typer.Option(None, "--home"), as_json: bool = ty
     def mark(step: str) -> None:
         steps.append({"step": step, "wall_s": round(time.perf_counter() - t0, 3), "cpu_s": round(time.process_time() - c0, 3)})
 
-    from micromarket.cli import common  # the commands and typer: what `daemon run` has imported
+    from micromarket.api import Marketplace  # what the CLI's commands open (cli.common._open)
 
-    import micromarket.cli
-
-    micromarket.cli._commands()
-    mark("CLI commands imported")
-    mp = common._open(home, progress=False)
+    mark("micromarket.api imported")
+    mp = Marketplace.open(home=home, progress=False)
     mark("Marketplace.open (chromadb, stores)")
     mp.graph  # noqa: B018
     mark("graph compiled (langgraph)")
