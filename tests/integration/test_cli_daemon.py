@@ -1,7 +1,8 @@
 """Every CLI command through the warm daemon the CLI starts itself: the same output and exit code as in process,
-one daemon per home and identity (a version or source change: tests/unit/test_daemon_client.py), several clients at once, and no daemon outliving its home or its idle time.
+one daemon per home and identity (a version or source change: tests/unit/test_daemon_client.py), several clients
+at once, and no daemon outliving its home or its idle time.
 
-Each test stops the daemons it started by their pid (the `daemon` fixture)."""
+Each test stops the daemons it started by their pid (the `daemons` fixture)."""
 
 from __future__ import annotations
 
