@@ -82,6 +82,7 @@ class OnnxMiniLM(Embeddings):
         self._tok.enable_padding()
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
+        opts.enable_cpu_mem_arena = False  # after an index build a warm daemon keeps no peak-sized arena
         self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def _embed(self, texts: list[str]) -> list[list[float]]:

@@ -274,7 +274,8 @@ LOG_FILE = "cli-daemon.log"
 START_LOCK_FILE = "cli-daemon.lock"
 IDLE_TIMEOUT_S = 900.0  # MICROMARKET_DAEMON_IDLE_TIMEOUT overrides
 START_TIMEOUT_S = 120.0  # the first start on a new home builds the index
-ROUTED = frozenset({"solve", "resume", "feedback", "routing", "trust", "specialists", "index", "backup", "restore"})
+ROUTED = frozenset({"solve", "resume", "feedback", "routing", "trust", "specialists", "index", "backup"})
+STOPS_DAEMON = frozenset({"restore"})  # replaces the stores under an open marketplace: the daemon is stopped, it runs here
 _NOT_IDENTITY = {"MICROMARKET_NO_DAEMON", "MICROMARKET_DEBUG", "MICROMARKET_HOME", "MICROMARKET_DAEMON_IDLE_TIMEOUT"}
 
 
@@ -512,6 +513,9 @@ def run_via_daemon(argv: list[str]) -> int | None:
     process (not a routed command, the daemon is disabled, or the HTTP front door serves this home)."""
     import sys
 
+    if argv[:1] and argv[0] in STOPS_DAEMON and "--help" not in argv:
+        stop(_home_arg(argv))
+        return None
     if not routed(argv):
         return None
     home = _home_arg(argv)

@@ -139,6 +139,16 @@ class _RoutedStdin(io.TextIOBase):
         return True
 
 
+def _trim() -> None:
+    """Give freed heap back to the system (glibc keeps it: an index build would leave the daemon at its peak RSS)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class _CwdGate:
     """Commands run in their client's working directory (relative paths mean what they mean in process). The
     process has one: commands from the same directory run together; one from another directory waits for them."""
@@ -196,6 +206,7 @@ class _Daemon:
         except Exception as e:  # noqa: BLE001 - commands then report the same error themselves
             self.warm_error = f"{type(e).__name__}: {e}"
             print(f"warm-up failed: {self.warm_error}", file=sys.__stderr__, flush=True)
+        _trim()
         self.last = time.monotonic()  # idle from now
         print(f"ready in {time.monotonic() - t0:.2f} s (pid {os.getpid()}, home {self.home})", file=sys.__stderr__, flush=True)
         self.ready.set()
@@ -276,6 +287,9 @@ class _Daemon:
             with self.lock:
                 self.active -= 1
                 self.last = time.monotonic()
+                idle = self.active == 0
+            if idle:
+                _trim()
 
     # ---- lifecycle ----------------------------------------------------------
     def watch(self) -> None:

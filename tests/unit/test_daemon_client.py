@@ -14,10 +14,10 @@ from micromarket import daemon as client
 def test_commands_that_open_a_home_are_routed(monkeypatch):
     monkeypatch.delenv("MICROMARKET_NO_DAEMON", raising=False)
     for argv in (["solve", "x"], ["feedback", "r", "--good"], ["routing"], ["trust", "show"], ["specialists", "add", "c.yaml"],
-                 ["index", "verify"], ["backup", "d"], ["restore", "d"], ["resume", "t"]):
+                 ["index", "verify"], ["backup", "d"], ["resume", "t"]):
         assert client.routed(argv), argv
     for argv in ([], ["--help"], ["solve", "--help"], ["solve", "x", "--no-daemon"], ["bench", "overhead"], ["serve"],
-                 ["daemon", "status"], ["train", "dates"], ["specialist", "serve"]):
+                 ["daemon", "status"], ["train", "dates"], ["specialist", "serve"], ["restore", "d"]):
         assert not client.routed(argv), argv
     monkeypatch.setenv("MICROMARKET_NO_DAEMON", "1")
     assert not client.routed(["solve", "x"])
