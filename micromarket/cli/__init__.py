@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from micromarket.cli import manage, programs, run  # noqa: F401, I001 - importing registers the commands, in help order
+from micromarket.cli import manage, programs, run, tools  # noqa: F401, I001 - importing registers the commands, in help order
 from micromarket.cli.common import _console, app
 from micromarket.errors import MicromarketError
 
