@@ -274,7 +274,7 @@ LOG_FILE = "cli-daemon.log"
 START_LOCK_FILE = "cli-daemon.lock"
 IDLE_TIMEOUT_S = 900.0  # MICROMARKET_DAEMON_IDLE_TIMEOUT overrides
 START_TIMEOUT_S = 120.0  # the first start on a new home builds the index
-ROUTED = frozenset({"solve", "resume", "feedback", "routing", "trust", "specialists", "index", "backup"})
+ROUTED = frozenset({"solve", "resume", "feedback", "routing", "trust", "specialists", "index", "backup", "tools"})
 STOPS_DAEMON = frozenset({"restore"})  # replaces the stores under an open marketplace: the daemon is stopped, it runs here
 _NOT_IDENTITY = {"MICROMARKET_NO_DAEMON", "MICROMARKET_DEBUG", "MICROMARKET_HOME", "MICROMARKET_DAEMON_IDLE_TIMEOUT"}
 

@@ -10,7 +10,7 @@ import os
 import sys
 
 __all__ = ["app", "main", "run_argv"]
-_COMMANDS = ("daemon", "manage", "programs", "run")  # importing registers the commands, in help order
+_COMMANDS = ("daemon", "manage", "programs", "run", "tools")  # importing registers the commands, in help order
 
 
 def _commands():

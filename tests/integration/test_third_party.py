@@ -48,6 +48,14 @@ def market(tmp_path_factory):
         assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
         [res] = json.loads(p.stdout[p.stdout.index("["):])
         assert res["status"] == "registered", res
+    cli = [sys.executable, "-m", "micromarket.cli", "tools"]
+    p = subprocess.run([*cli, "search", "echo a message back", "-k", "3", "--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and json.loads(p.stdout)[0]["name"] == "everything.echo", p.stdout[-1000:] + p.stderr[-2000:]
+    p = subprocess.run([*cli, "call", "everything.echo", '{"message": "from the command line"}'], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    out = json.loads(p.stdout)
+    assert out["server"] == "everything" and out["tool"] == "echo" and out["text"] == "Echo: from the command line"
     from micromarket import Marketplace
 
     mp = Marketplace.open(home=home, call_timeout_s=120)
