@@ -100,6 +100,7 @@ class Retriever:
     # split and LiveMCPBench train split, flat between 0.15 and 0.25; see docs/retrieval.md)
     w_bm25: float = 0.2
     clause_weight: float = 0.9  # a clause's fused score vs the whole query's
+    spread: float = 3.0  # standard deviations below the best match that count e^-1 (see zero_shot)
 
     def __init__(self, index: CapabilityIndex, *, memory_path: Path | None = None, fusion_path: Path | None = None):
         self.index = index
@@ -184,10 +185,11 @@ class Retriever:
         score = self._text_scores(parts[0], mask, dense_cols[:, 0])
         for j in range(1, len(parts)):
             score = np.maximum(score, self.clause_weight * self._text_scores(parts[j], mask, dense_cols[:, j]))
-        # relative strength in (0, 1]: the best capability 1, one a standard deviation below it e^-1
+        # relative strength in (0, 1]: the best capability 1, one `spread` standard deviations below it
+        # e^-1 (a wide spread keeps near matches above the select node's similarity floor as fallbacks)
         if mask is not None and mask.any():
             score = np.where(mask, score, -np.inf)
-        return np.exp(score - score.max()).astype(np.float32)
+        return np.exp((score - score.max()) / self.spread).astype(np.float32)
 
     def evidence(self, Q: np.ndarray, eligible: np.ndarray | None, view: MemoryView | None = None) -> np.ndarray:
         """Memory features (b, 3, n) for query embeddings ``Q`` (see :func:`.memory.memory_evidence`)."""
