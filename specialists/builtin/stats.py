@@ -247,6 +247,8 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
     if not lists:
         return fail("no numbers found in the request or its context")
     xs = [x for lst in lists for x in lst]
+    if len(xs) < 2:  # "the sum of the first 100 integers" names one number: not a list of data
+        return fail("a statistic of data needs at least two numbers; only one was given")
     conf = 0.95
     note = ""
     if not ops:
