@@ -72,7 +72,7 @@ async def make_plan(task: str, runtime: Runtime[Context] | None) -> tuple[list[S
             why = f"is not a valid DAG ({e})" if isinstance(e, PlanError) else f"did not parse ({type(e).__name__}: {str(e)[:200]})"
             warnings.append(f"the chat model's plan {why}; used the offline planner")
             log.warning(warnings[-1])
-    plan = await asyncio.to_thread(split_task, task)  # the learned planner runs the encoder: off the event loop
+    plan = split_task(task)
     validate_plan(plan)  # the offline planner only makes backward dependencies; a failure here is a bug
     return plan, warnings
 

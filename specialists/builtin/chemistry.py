@@ -280,21 +280,27 @@ def read_by_model(task: str) -> SolveResult | None:
     if formula in _PROSE_WORDS:
         return None
     by = f" [read by {r.model}]"
-    if r.op == "molar_mass":
-        return capped(r.confidence, understood(molar_mass(formula), f"molar mass of {said} ({formula}) in grams per mole (g/mol){by}"))
+    qty, unit = r.get("QTY"), r.get("UNIT")
+    if text.strip() == said.strip():
+        return None  # a bare formula: no question asked (the rules answer it, unsure)
+    if r.op == "molar_mass" and not qty:
+        res = understood(molar_mass(formula), f"molar mass of {said} ({formula}) in grams per mole (g/mol){by}")
+        if res.confidence and said.strip() != formula:  # a name had to be interpreted
+            res.confidence = round(res.confidence * 0.9, 3)
+            res.explanation += f" (read {said.strip()!r} as {formula})"
+        return capped(r.confidence, res)
     if r.op == "composition":
         els = r.get("ELEM")
         el = ELEMENT_NAMES.get(els[0].lower(), els[0]) if len(els) == 1 else None
         if len(els) > 1 or (el is not None and el not in ATOMIC_WEIGHTS):
             return None
         return capped(r.confidence, understood(composition(formula, el), f"percent by mass of {els[0] if els else 'each element'} in {said} ({formula}){by}"))
-    qty, unit = r.get("QTY"), r.get("UNIT")
-    if len(qty) != 1 or len(unit) != 1 or r.op not in ("to_mol", "to_grams"):
+    if len(qty) != 1 or len(unit) != 1:
         return None
     amount_ = amount(qty[0])
     u = unit[0].strip().lower()
-    is_mol = u.startswith("mol")
-    if amount_ is None or is_mol != (r.op == "to_grams") or not (is_mol or u in ("g", "gram", "grams", "mg", "milligram", "milligrams", "kg", "kilogram", "kilograms")):
+    is_mol = u.startswith("mol")  # the amount's unit sets the direction: moles -> grams, a mass -> moles
+    if amount_ is None or not (is_mol or u in ("g", "gram", "grams", "mg", "milligram", "milligrams", "kg", "kilogram", "kilograms")):
         return None
     res = grams_moles(amount_, unit[0].strip(), formula)
     return capped(r.confidence, understood(res, f"{qty[0]} {unit[0]} of {said} ({formula}) -> {'grams' if is_mol else 'moles'}{by}"))

@@ -334,6 +334,8 @@ def read_by_model(task: str) -> SolveResult | None:
     said = ", ".join(s for s, _ in found)
     by = f" [read by {r.model}]"
     if r.op == "between" and len(dates) == 2:
+        if dates[1] < dates[0]:  # "until X from Y", "between X and Y": a span, in calendar order
+            dates, spans = dates[::-1], spans[::-1]
         outs = r.get("OUT")
         unit = re.sub(r"^(?:full|whole|complete)\s+", "", outs[0].lower()) if len(outs) == 1 else "days"
         unit = _UNIT_ALIASES.get(unit, unit)

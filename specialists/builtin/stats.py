@@ -204,15 +204,24 @@ def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): the statistic and the numbers of the data.
     None when no model ships or its reading is unsure or incomplete (the rules then read)."""
     text = clean(task)
-    r = read("stats", text) if text else None
+    if not text or _NOT_MODELLED.search(text) or not re.search(r"[A-Za-z]{3}", text):
+        return None  # statistics the reader has no operation for, or no words naming one
+    r = read("stats", text)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
     xs = [amount(n) for n in r.get("NUM")]
     if len(xs) < 2 or any(x is None for x in xs):
         return None
     res = describe(xs, [r.op], population=bool(re.search(r"\bpopulation\b", text, re.I)))
+    if res.confidence and not _contiguous(text):
+        res.confidence = 0.4
+        res.explanation += "; the numbers are scattered through the sentence, so they may not all be data"
     said = "[" + ", ".join(r.get("NUM")) + "]"
     return capped(r.confidence, understood(res, f"{r.op} of {said} [read by {r.model}]"))
+
+
+# Statistics the reader has no operation for (the rules read them).
+_NOT_MODELLED = re.compile(r"correlat|pearson|quartile|percentile|\biqr\b|summar|describe|statistics|\bstats\b|\bpopulation\b", re.I)
 
 
 def solve_by_rules(task: str, context: str = "") -> SolveResult:
@@ -238,6 +247,8 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
     if not lists:
         return fail("no numbers found in the request or its context")
     xs = [x for lst in lists for x in lst]
+    if len(xs) < 2:  # "the sum of the first 100 integers" names one number: not a list of data
+        return fail("a statistic of data needs at least two numbers; only one was given")
     conf = 0.95
     note = ""
     if not ops:

@@ -362,7 +362,14 @@ def read_by_model(task: str) -> SolveResult | None:
     r = read("units", text) if text else None
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
-    spans = list(r.spans)
+    spans = []
+    for tag, span in r.spans:  # a unit span is its longest leading run of words that names a unit ("m mountain")
+        if tag in ("SRC", "TGT"):
+            lu = _longest_unit(span.split())
+            if lu is None:
+                continue  # a word tagged as a unit that is none ("steak"): not part of the call
+            span = " ".join(span.split()[: lu[1]])
+        spans.append((tag, span))
     for i in range(1, len(spans)):  # the call's schema: a unit right after an amount is that amount's unit
         if spans[i][0] == "TGT" and spans[i - 1][0] == "QTY" and sum(t == "TGT" for t, _ in spans) > 1:
             spans[i] = ("SRC", spans[i][1])
