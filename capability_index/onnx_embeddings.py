@@ -85,16 +85,23 @@ class OnnxMiniLM(Embeddings):
         opts.enable_cpu_mem_arena = False  # after an index build a warm daemon keeps no peak-sized arena
         self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
+    def token_states(self, texts: list[str]):
+        """(encodings, last hidden states [batch, tokens, dim], attention mask) of one batch of texts."""
+        import numpy as np  # deferred: numpy
+
+        enc = self._tok.encode_batch(list(texts))
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        types = np.array([e.type_ids for e in enc], dtype=np.int64)
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        return enc, hidden, mask
+
     def _embed(self, texts: list[str]) -> list[list[float]]:
         import numpy as np  # deferred: numpy
 
         out: list[list[float]] = []
         for i in range(0, len(texts), BATCH):
-            enc = self._tok.encode_batch(texts[i:i + BATCH])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            types = np.array([e.type_ids for e in enc], dtype=np.int64)
-            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+            _, hidden, mask = self.token_states(texts[i:i + BATCH])
             m = mask[..., None].astype(np.float32)
             vec = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
             vec /= np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
