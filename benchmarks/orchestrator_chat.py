@@ -1,12 +1,17 @@
 """`micromarket bench orchestrator_chat`: the orchestrator on a chat model, against the offline planner, on a task file.
 
     micromarket bench orchestrator_chat --tasks natural-dev.jsonl [--chat-model hf:smollm2] [--limit N] [--json]
+    micromarket bench orchestrator_chat --tasks natural-dev.jsonl --plans-only     # constrained vs unconstrained plans
 
 Each task is solved through the Python API twice in one home: with the offline planner, then with ``--chat-model``.
 For the chat model it counts how often its plan parses (schema-valid JSON), how often the offline planner takes over
 (the plan did not parse or was not a DAG), and how often the answers are right; for both, right answers. A task line
 is ``{"task", "expect": [{"num", "tol"} | {"text"} | {"text_any"}], "unsupported"}`` as in the shared task files, and
 is checked the same way (only answers of subtasks with status ok are read).
+
+``--plans-only`` asks only for plans, twice per task: with the model's structured output (for llama.cpp models,
+decoding constrained to the plan's JSON schema) and unconstrained (the schema in the prompt, the reply parsed as
+JSON), and counts the plans that parse and the plans that are valid DAGs.
 """
 
 from __future__ import annotations
@@ -89,6 +94,51 @@ def _run(home: Path, tasks: list[dict], chat_model: str | None) -> list[dict]:
     return rows
 
 
+class _Unconstrained:
+    """The same model asked for JSON by prompt alone: the schema appended to the request, the reply parsed."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def with_structured_output(self, schema):
+        from langchain_core.output_parsers import PydanticOutputParser
+        from langchain_core.runnables import RunnableLambda
+
+        from micromarket.nodes import prompts
+
+        ask = RunnableLambda(lambda text: text + prompts.JSON_REPLY.format(schema=json.dumps(schema.model_json_schema())))
+        return ask | self.model | PydanticOutputParser(pydantic_object=schema)
+
+
+def _plans(tasks: list[dict], chat_model: str) -> dict:
+    import asyncio
+
+    from micromarket.llm import load_chat_model
+    from micromarket.nodes.decompose import plan_with_model
+    from micromarket.nodes.planner import PlanError
+
+    model = load_chat_model(chat_model)
+    out = {}
+    for name, m in (("constrained", model), ("unconstrained", _Unconstrained(model))):
+        parsed = valid = 0
+        secs = []
+        for i, t in enumerate(tasks):
+            t0 = time.perf_counter()
+            try:
+                asyncio.run(plan_with_model(m, t["task"]))
+                parsed, valid, verdict = parsed + 1, valid + 1, "valid"
+            except PlanError:
+                parsed, verdict = parsed + 1, "not a DAG"
+            except Exception as e:  # noqa: BLE001 - any other failure is a plan that did not parse
+                verdict = f"no parse ({type(e).__name__})"
+            secs.append(time.perf_counter() - t0)
+            typer.echo(f"[{name} {i + 1}/{len(tasks)}] {verdict}: {t['task'][:70]}", err=True)
+        n = len(tasks) or 1
+        out[name] = {"tasks": len(tasks), "parse_rate": round(parsed / n, 3), "valid_dag_rate": round(valid / n, 3),
+                     "seconds_median": round(sorted(secs)[len(secs) // 2], 2) if secs else None}
+    return out
+
+
 def _summary(rows: list[dict]) -> dict:
     n = len(rows) or 1
     return {"tasks": len(rows), "right": sum(r["right"] for r in rows), "right_rate": round(sum(r["right"] for r in rows) / n, 3),
@@ -104,6 +154,7 @@ def main(
     limit: Annotated[int | None, typer.Option(help="only the first N tasks")] = None,
     home: Annotated[Path | None, typer.Option(help="marketplace home (default: a fresh temp dir)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    plans_only: Annotated[bool, typer.Option("--plans-only", help="only plan: constrained vs unconstrained decoding")] = False,
 ) -> None:
     """Plan parse rate, fallback rate and right answers of the orchestrator on CHAT_MODEL vs the offline planner."""
     from micromarket.errors import InputError
@@ -111,6 +162,10 @@ def main(
     if not tasks.is_file():
         raise InputError(f"task file not found: {tasks}")
     items = [json.loads(line) for line in tasks.read_text().splitlines() if line.strip()][:limit]
+    if plans_only:
+        res = {"tasks_file": str(tasks), "chat_model": chat_model, **_plans(items, chat_model), "loadavg": [round(x, 2) for x in os.getloadavg()]}
+        print(json.dumps(res))
+        return
     with tempfile.TemporaryDirectory(prefix="mm-bench-chat-") as tmp:
         h = home or Path(tmp)
         offline = _run(h, items, None)

@@ -13,7 +13,6 @@ Models are loaded once per process and spec.
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import TYPE_CHECKING, Any
 

@@ -376,7 +376,6 @@ def split_openai(spec: str) -> tuple[str, str]:
     return url, model.strip()
 
 
-
 class OpenAIBackend:
     """An OpenAI-compatible chat endpoint (vLLM, llama.cpp's server, Ollama, LM Studio) through langchain-openai's
     ChatOpenAI. Confidence comes from the returned token logprobs when the server gives them (it is asked for

@@ -88,18 +88,20 @@ def test_orchestrator_plans_with_the_gguf_chat_model(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def llama_server():
+def llama_server(tmp_path_factory):
     """`python -m llama_cpp.server` serving the SmolLM2 GGUF on loopback (batch 1: see docs/microllm.md)."""
     pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf.packaged_gguf(SMOL)), "--model_alias", "smollm2",
-                             "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_batch", "1", "--n_ubatch", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = tmp_path_factory.mktemp("llama-server") / "stderr.log"
+    with log.open("w") as err:  # a file, not a pipe: the server logs a lot and would block on a full pipe
+        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf.packaged_gguf(SMOL)), "--model_alias", "smollm2",
+                                 "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_batch", "1", "--n_ubatch", "1"],
+                                stdout=subprocess.DEVNULL, stderr=err)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 600  # minutes when the machine is busy
         while True:
-            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            assert proc.poll() is None, log.read_text()[-2000:]
             try:
                 if httpx.get(f"{url}/models", timeout=2).status_code == 200:
                     break
