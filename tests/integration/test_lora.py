@@ -62,7 +62,9 @@ def test_lora_specialist_competes_with_rule_based_through_trust(lora_home, monke
         assert card.capabilities[0].name == "normalize_date"
         mp.register(card, replace=True, trusted=True)  # vouched for by its trainer: competes from the start, not as a newcomer
         tasks = [x for x in date_tasks(60, seed=5, splits=("unseen_dates",)) if "," not in x[0] and str(solve_task(x[0]).value) == x[1]][:8]
-        rounds = compete(mp, tasks, seed=7)
+        # redundancy 2: each task goes to two candidates (the declared latency, 300 ms against the parser's, would
+        # otherwise let the selector keep the rule-based one first until trust says otherwise)
+        rounds = compete(mp, tasks[:6], seed=7, redundancy=2)
         # the routing records: both compete for the task, and both are called (the fine-tuned one answering or
         # declining with UNKNOWN, not failing to start or timing out)
         assert {"dates", SID} <= {c["specialist_id"] for c in rounds[0].candidates}
