@@ -56,6 +56,7 @@ class Round:
     value: Any
     correct: bool
     candidates: list[dict] = field(default_factory=list)
+    attempts: list[dict] = field(default_factory=list)  # every specialist called for the task, with its outcome
 
 
 def compete(market, tasks: list[tuple[str, str, str]], *, seed: int = 0, on_round: Callable[[Round], None] | None = None, **solve_options) -> list[Round]:
@@ -70,9 +71,10 @@ def compete(market, tasks: list[tuple[str, str, str]], *, seed: int = 0, on_roun
         correct = bool(chosen) and str(value) == truth
         recs = [r for r in market.routing(out["run_id"], limit=100) if r.get("subtask_id") == sub.get("subtask_id")]
         cands = recs[-1].get("candidates", []) if recs else []
+        tried = recs[-1].get("attempts", []) if recs else []
         if chosen:
             market.feedback(out["run_id"], correct, note=f"verified against {truth}")
-        r = Round(out["run_id"], text, truth, split, chosen, value, correct, cands)
+        r = Round(out["run_id"], text, truth, split, chosen, value, correct, cands, tried)
         rounds.append(r)
         if on_round:
             on_round(r)

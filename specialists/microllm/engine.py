@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from micromarket.errors import InputError
+from micromarket.specialists.microllm.hf import CONFIG_FILE  # the loader reads it too
 from micromarket.specialists.result import SolveResult
 
-CONFIG_FILE = "microllm.json"
 # Used by the endpoint backend when the server returns no token logprobs.
 FALLBACK_CONFIDENCE = 0.5
 # An output the validator rejects keeps this fraction of its token confidence (low, but still ranked).

@@ -8,6 +8,9 @@ from typing import Any
 
 from micromarket.errors import MicromarketError
 
+CONFIG_FILE = "microllm.json"  # the serving config next to the weights (engine.ServeConfig)
+ADAPTER_CONFIG = "adapter_config.json"  # peft's: marks a LoRA adapter directory
+
 # Used when a tokenizer has no chat template: plain "role: content" turns.
 FALLBACK_CHAT_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
@@ -39,9 +42,7 @@ def load_pretrained(spec: str) -> tuple[Any, Any, bool]:
     """(tokenizer, model, is_seq2seq) in eval mode; the tokenizer always has a pad token."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    if (Path(spec).expanduser() / "adapter_config.json").is_file():  # a LoRA adapter (`train --base`): base + adapter
-        from micromarket.specialists.microllm.lora import load_adapted  # deferred: peft
-
+    if (Path(spec).expanduser() / ADAPTER_CONFIG).is_file():  # a LoRA adapter (`train --base`): base + adapter
         return load_adapted(spec)
     src = resolve_source(spec)
     try:
@@ -59,6 +60,27 @@ def load_pretrained(spec: str) -> tuple[Any, Any, bool]:
         tok.pad_token = tok.eos_token or tok.unk_token
     if not seq2seq:
         tok.padding_side = "left"  # batched generation appends on the right
+    return tok, model, seq2seq
+
+
+def load_adapted(model_dir: str | Path) -> tuple[Any, Any, bool]:
+    """(tokenizer, base + LoRA adapter merged, False) for a `train --base` output; its microllm.json names the base
+    (``base_model`` as loaded, ``base_spec`` as given: used when the dense GGUF cache was removed)."""
+    import json
+
+    from peft import PeftModel  # deferred: peft / torch
+
+    model_dir = Path(model_dir).expanduser()
+    cfg = model_dir / CONFIG_FILE
+    extra = json.loads(cfg.read_text()) if cfg.is_file() else {}
+    base = extra.get("base_model")
+    if base and not Path(base).exists() and extra.get("base_spec"):
+        base = extra["base_spec"]
+    if not base:
+        raise MicromarketError(f"{model_dir} holds a LoRA adapter but its {CONFIG_FILE} names no base_model")
+    tok, model, seq2seq = load_pretrained(base)
+    model = PeftModel.from_pretrained(model, str(model_dir)).merge_and_unload()  # merged: plain-model inference speed
+    model.eval()
     return tok, model, seq2seq
 
 

@@ -6,7 +6,7 @@ trainer's rules: a budget in optimizer steps (wall clock only a guard), seeded d
 count, loss on the answer only. To keep a step cheap on CPU the prompt is the task text under a one-line system
 instruction, batches are left-padded and only the answer positions are projected onto the vocabulary
 (``logits_to_keep``), never the prompt. The adapter is saved with ``save_pretrained`` next to the serving config
-(``microllm.json``, which names the base); ``load_adapted`` is how the serving engine loads base + adapter. The model
+(``microllm.json``, which names the base); ``hf.load_adapted`` is how the serving engine loads base + adapter. The model
 is evaluated through that engine on the task's held-out splits, gated like a from-scratch model, and registered.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from micromarket.errors import MicromarketError
-from micromarket.specialists.microllm.engine import CONFIG_FILE, ServeConfig
+from micromarket.specialists.microllm.engine import ServeConfig
 from micromarket.specialists.microllm.trainer import (
     Example,
     RegisterCard,
@@ -84,23 +84,6 @@ def load_base(base: str):
     if seq2seq:
         raise MicromarketError(f"--base {base!r} is an encoder-decoder model; LoRA training here needs a causal LM")
     return tok, model
-
-
-def load_adapted(model_dir: str | Path) -> tuple[Any, Any, bool]:
-    """(tokenizer, base + adapter merged, False) for a directory written by :func:`run`; used by hf.load_pretrained."""
-    from peft import PeftModel  # deferred: peft / torch
-
-    model_dir = Path(model_dir).expanduser()
-    extra = ServeConfig.load(model_dir).extra
-    base = extra.get("base_model")
-    if base and not Path(base).exists() and extra.get("base_spec"):  # the dense cache was removed: convert again
-        base = extra["base_spec"]
-    if not base:
-        raise MicromarketError(f"{model_dir} holds a LoRA adapter but its {CONFIG_FILE} names no base_model")
-    tok, model = load_base(base)
-    model = PeftModel.from_pretrained(model, str(model_dir)).merge_and_unload()  # merged: plain-model inference speed
-    model.eval()
-    return tok, model, False
 
 
 def _batch(tok, prompts: list[str], answers: list[str]):

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from micromarket.specialists.microllm.engine import ServeConfig
-from micromarket.specialists.microllm.trainer import Example, make_app
+from micromarket.specialists.microllm.train_app import make_app
+from micromarket.specialists.microllm.trainer import Example
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

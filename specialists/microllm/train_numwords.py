@@ -27,7 +27,8 @@ from micromarket.specialists.microllm.train_roman import (
     words,
     wrap,
 )
-from micromarket.specialists.microllm.trainer import Example, make_app
+from micromarket.specialists.microllm.train_app import make_app
+from micromarket.specialists.microllm.trainer import Example
 
 TRAIN_STYLES = [s for s in WORD_STYLES if s not in HELDOUT_STYLES]
 

@@ -19,7 +19,8 @@ import string
 from dataclasses import dataclass, field
 
 from micromarket.specialists.microllm.engine import ServeConfig
-from micromarket.specialists.microllm.trainer import Example, make_app
+from micromarket.specialists.microllm.train_app import make_app
+from micromarket.specialists.microllm.trainer import Example
 
 ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
