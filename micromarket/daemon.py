@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,9 @@ def socket_path(home: str | Path | None = None) -> Path:
 
     d = Path(tempfile.gettempdir()) / f"micromarket-{os.getuid()}"
     d.mkdir(mode=0o700, exist_ok=True)
+    st = os.lstat(d)  # a directory another user made first could swap the socket
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise DaemonError(f"{d} is not a private directory of this user (owner, mode); remove it or use --no-daemon")
     return d / f"{hashlib.sha256(str(home_path).encode()).hexdigest()[:20]}.sock"
 
 
@@ -321,10 +325,13 @@ def identity(home: str | Path | None = None) -> dict[str, Any]:
 
     import micromarket
 
-    env = {k: v for k, v in os.environ.items() if k.startswith("MICROMARKET_") and k not in _NOT_IDENTITY}
+    import hashlib
+
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("MICROMARKET_") and k not in _NOT_IDENTITY)
+    env_digest = hashlib.sha256(json.dumps(env).encode()).hexdigest()[:16]  # values may hold passwords: never written
     return {"version": micromarket.__version__, "package": str(Path(micromarket.__file__).resolve().parent),
             "code": _code_stamp(), "python": os.path.realpath(sys.executable), "home": str(home_dir(home).resolve()),
-            "env": env}
+            "env": env_digest}
 
 
 def idle_timeout() -> float:
@@ -412,6 +419,9 @@ def stop(home: str | Path | None = None, timeout: float = 15.0) -> int | None:
     if not pid:
         return None
     pid = int(pid)
+    if not st and not _is_daemon(pid):  # a stale info file whose pid was reused: never signal that process
+        (home_dir(home) / INFO_FILE).unlink(missing_ok=True)
+        return None
     try:
         conn = _Conn(socket_path(home), 5.0)
         try:
@@ -423,15 +433,28 @@ def stop(home: str | Path | None = None, timeout: float = 15.0) -> int | None:
         pass
     deadline = time.monotonic() + timeout
     sent_term = False
-    while _pid_alive(pid):
-        if time.monotonic() > deadline:
-            if sent_term:
-                os.kill(pid, signal.SIGKILL)
-                break
-            os.kill(pid, signal.SIGTERM)
-            sent_term, deadline = True, time.monotonic() + 5.0
-        time.sleep(0.05)
+    try:
+        while _pid_alive(pid):
+            if time.monotonic() > deadline:
+                if sent_term:
+                    os.kill(pid, signal.SIGKILL)
+                    break
+                os.kill(pid, signal.SIGTERM)
+                sent_term, deadline = True, time.monotonic() + 5.0
+            time.sleep(0.05)
+    except (ProcessLookupError, PermissionError):
+        pass  # it ended meanwhile, or is not ours
     return pid
+
+
+def _is_daemon(pid: int) -> bool:
+    """Whether ``pid`` runs ``micromarket.cli daemon run`` (its command line)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().split(b"\0")
+    except OSError:
+        return _pid_alive(pid)  # no /proc (macOS): trust the info file
+    return b"micromarket.cli" in cmd and b"daemon" in cmd and b"run" in cmd
 
 
 def start(home: str | Path | None = None) -> dict[str, Any]:
@@ -456,7 +479,7 @@ def start(home: str | Path | None = None) -> dict[str, Any]:
         env = dict(os.environ, MICROMARKET_HOME=str(home_path))
         env.pop("MICROMARKET_NO_DAEMON", None)
         with open(home_path / LOG_FILE, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "micromarket.cli", "daemon", "run", "--home", str(home_path)],
+            proc = subprocess.Popen([sys.executable, "-P", "-m", "micromarket.cli", "daemon", "run", "--home", str(home_path)],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=str(home_path),
                                     start_new_session=True, close_fds=True)
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -505,7 +528,8 @@ def routed(argv: list[str]) -> bool:
     """Whether this command line goes to the daemon: a command that opens a home, no --help, daemon not disabled."""
     if disabled() or not argv or argv[0] not in ROUTED:
         return False
-    return not any(a in ("--help", "--no-daemon") for a in argv)
+    # --chat-model builds its own services around its model: it would replace the daemon's warm ones under others
+    return not any(a in ("--help", "--no-daemon", "--chat-model") or a.startswith("--chat-model=") for a in argv)
 
 
 def run_via_daemon(argv: list[str]) -> int | None:
@@ -546,7 +570,11 @@ def run_via_daemon(argv: list[str]) -> int | None:
         cols = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
     except OSError:
         cols = None
-    conn = _Conn(socket_path(home), None)
+    try:
+        conn = _Conn(socket_path(home), None)
+    except OSError:  # it stopped (idle, or replaced) between the ping and now: start it once more
+        start(home)
+        conn = _Conn(socket_path(home), None)
     try:
         conn.send({"op": "run", "argv": argv, "cwd": os.getcwd(), "stdin": stdin_data, "columns": cols,
                    "tty": {"stdin": sys.stdin.isatty(), "stdout": sys.stdout.isatty(), "stderr": sys.stderr.isatty()}})
@@ -564,5 +592,8 @@ def run_via_daemon(argv: list[str]) -> int | None:
                 conn.send({"line": sys.stdin.readline()})
             elif "exit" in msg:
                 return int(msg["exit"])
+    except (OSError, ValueError) as e:
+        raise DaemonError(f"the connection to the micromarket daemon broke ({type(e).__name__}: {e}); "
+                          f"see {home_dir(home) / LOG_FILE}") from None
     finally:
         conn.close()

@@ -14,7 +14,6 @@ its server.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from typing import Any
@@ -94,13 +93,13 @@ async def acall_tool(mp, name: str, arguments: dict[str, Any] | None = None, *, 
     t0 = time.perf_counter()
     try:
         out = await svc.pool.call(card, cap.tool_name, arguments, timeout=timeout or svc.settings.call_timeout_s, guard=guard)
-        if out.is_error:
-            raise SpecialistCallError(f"{card.id}.{cap.tool_name} reported an error: {out.text[:300]}", kind="error")
-        blob = out.text + "\n" + (json.dumps(out.structured, ensure_ascii=False, default=str) if out.structured is not None else "")
-        findings = output_injection(blob)
+        # error text too: it reaches the calling model
+        findings = output_injection("\n".join([out.text, *_strings(out.structured)]))
         if findings:
             raise SpecialistCallError(f"{card.id}.{cap.tool_name} returned instructions instead of data "
                                       f"({'; '.join(sorted({f.rule for f in findings}))}); output discarded unread", kind="injection")
+        if out.is_error:
+            raise SpecialistCallError(f"{card.id}.{cap.tool_name} reported an error: {out.text[:300]}", kind="error")
     except QuarantinedError:
         raise
     except SpecialistCallError as e:
@@ -112,7 +111,22 @@ async def acall_tool(mp, name: str, arguments: dict[str, Any] | None = None, *, 
             "latency_ms": round((time.perf_counter() - t0) * 1000, 1), "call_id": call_id}
 
 
+def _strings(value: Any) -> list[str]:
+    """Every string inside a structured result, with its real newlines (a fake turn starts a line)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def _record(svc, call_id: str, specialist_id: str, capability: str, outcome: str) -> None:
+    # a caller chooses the arguments: only what the tool itself did wrong (an injection) is evidence about it;
+    # errors and successes of direct calls would let any caller move trust that routes everyone's tasks
+    if outcome != "injection":
+        return
     kind = EVIDENCE_FOR.get(outcome)
     if kind:
         svc.ledger.record_evidence(run_id=call_id, subtask_id="call", specialist_id=specialist_id, capability=capability,

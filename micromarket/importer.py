@@ -133,12 +133,19 @@ def _arg_values(args: Any, where: str) -> list[str]:
     return out
 
 
+# variables that would change what runs (the loader, the interpreter, the package index) instead of configuring it
+_LAUNCH_ALTERING = re.compile(r"^(PATH|LD_\w*|DYLD_\w*|NODE_OPTIONS|NODE_PATH|PYTHON\w*|npm_config_\w*|NPM_CONFIG_\w*|UV_\w*|PIP_\w*|BASH_ENV|ENV)$")
+
+
 def _env_values(env: Any, where: str) -> dict[str, str]:
-    """Fixed values and defaults only: a secret the server needs is never taken from this process's environment."""
+    """Fixed values and defaults only: a secret the server needs is never taken from this process's environment.
+    A variable that would change what the confirmed command runs (``_LAUNCH_ALTERING``) is refused."""
     out: dict[str, str] = {}
     for i, e in enumerate(env or []):
         if not isinstance(e, dict) or not isinstance(e.get("name"), str):
             raise InputError(f"{where}[{i}]: expected an object with 'name'")
+        if _LAUNCH_ALTERING.match(e["name"]):
+            raise InputError(f"{where}[{i}] ({e['name']}): a server.json may not set a variable that changes what is launched")
         value = e.get("value", e.get("default"))
         if value is None:
             if e.get("isRequired"):
@@ -308,6 +315,8 @@ def plan_import(market, source: str | Path | dict, *, only: list[str] | None = N
             launches = t.url if t.kind == "http" else shlex.join(launch_command(t))
         except InputError:  # a missing program or a '..': shown as configured; the probe reports it down, with the reason
             launches = shlex.join(t.command or [])
+        if t.kind == "stdio" and t.env:  # shown with the command: names only (values may be secrets)
+            launches += "  [env: " + ", ".join(sorted(t.env)) + "]"
         plans.append(PlannedServer(name, sid, t, launches, replaces=market.services.store.has(sid)))
     return plans
 

@@ -161,9 +161,16 @@ def _model_split(text: str) -> list[str] | None:
     return parts or None
 
 
+# a bare request without an opener: a conversion ("5 km to miles"), an expression or a percentage ("15% of 80")
+_BARE_REQUEST_RE = re.compile(r"^\s*(?:[-+]?\d[\d,.]*\s*%?\s*(?:of\s+\d|[-+*/^×÷]\s*[\d(])|[\d\s.,()+\-*/^×÷%]+$)", re.I)
+
+
 def _is_statement(clause: str) -> bool:
-    """'The pool holds 50,000 litres', 'He is 6 foot 2': data, not a request (no request opener, no question mark)."""
-    return not _STARTER_RE.match(clause) and not clause.rstrip().endswith("?") and bool(re.search(r"\d", clause))
+    """'The pool holds 50,000 litres', 'He is 6 foot 2': data, not a request (no request opener, no question mark,
+    not a bare conversion, expression or percentage)."""
+    c = clause.rstrip(" .;")
+    return (not _STARTER_RE.match(c) and not c.endswith("?") and bool(re.search(r"\d", c))
+            and not _ONE_CONVERSION.match(c) and not _BARE_REQUEST_RE.match(c))
 
 
 # A question about the speaker's situation ("How much do I have after 7 years?") asks about the statement before it.

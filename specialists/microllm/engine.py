@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -316,6 +317,7 @@ class LlamaCppBackend:
         tok = lambda key: self.llm.detokenize([int(meta[key])], special=True).decode("utf-8", "replace") if key in meta else ""  # noqa: E731
         self.formatter = Jinja2ChatFormatter(template, eos_token=tok("tokenizer.ggml.eos_token_id"), bos_token=tok("tokenizer.ggml.bos_token_id")) if template else None
         self._bias = self._allowed_bias()
+        self._lock = threading.Lock()
 
     def _allowed_bias(self):
         chars = self.config.allowed_chars
@@ -344,7 +346,8 @@ class LlamaCppBackend:
         return self.formatter(messages=messages).prompt
 
     def generate(self, prompts: list[str], batch_size: int = 1) -> list[Generation]:
-        return [self._one(p) for p in prompts]
+        with self._lock:  # one llama context: the SDK runs sync tools in worker threads, concurrently
+            return [self._one(p) for p in prompts]
 
     def _one(self, prompt: str) -> Generation:
         import llama_cpp  # deferred: native library

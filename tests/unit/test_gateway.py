@@ -23,13 +23,16 @@ def test_search_tools_returns_real_tool_names_servers_and_schemas(fake_market):
     assert len(fake_market.search_tools("integrate x^2", k=1)) == 1
 
 
-def test_call_tool_runs_the_tool_and_counts_the_outcome(fake_market):
+def test_call_tool_runs_the_tool_and_a_caller_cannot_move_its_trust(fake_market):
     before = _row(fake_market, "miles")
     out = fake_market.call_tool("miles.convert_length", {"task": "convert 5 miles to km"})
     assert out["tool"] == "solve" and out["server"] == "miles"
     assert out["structured"]["value"] == pytest.approx(8.04672)
+    # the caller chose the arguments: neither an answer nor an error of a direct call is evidence about the tool
+    with pytest.raises(SpecialistCallError):
+        fake_market.call_tool("miles.convert_length", {"wrong": "arguments"})
     after = _row(fake_market, "miles")
-    assert after["n"] > before["n"] and after["mean"] > before["mean"]  # an answered call is (weak) evidence for the tool
+    assert (after["n"], after["mean"]) == (before["n"], before["mean"])
     # a bare tool name works when one server offers it; "solve" is offered by two here
     with pytest.raises(InputError, match="miles, calculus|calculus, miles"):
         fake_market.call_tool("solve", {"task": "x"})

@@ -268,3 +268,17 @@ def test_then_with_a_missing_operand_works_on_the_previous_result():
         ("convert 2 hours to minutes", []), ("divide that by 4", ["s1"])]
     assert _texts("Convert 3 feet to meters and write me a limerick") == [
         ("Convert 3 feet to meters", []), ("write me a limerick", [])]
+
+
+@pytest.mark.parametrize("text, first", [
+    ("5 km to miles; what is that in feet?", "5 km to miles"),
+    ("2+3*4; what is it squared?", "2+3*4"),
+])
+def test_a_bare_request_is_not_data_for_the_question_after_it(text, first):
+    s1, s2 = split_task(text)
+    assert s1["text"] == first and s2["depends_on"] == [s1["id"]]
+
+
+def test_a_statement_is_the_data_of_the_question_after_it():
+    [one] = split_task("The tank holds 40 gallons. How many litres is that?")
+    assert "40 gallons" in one["text"] and "litres" in one["text"]

@@ -65,6 +65,10 @@ def test_remote_only_and_registry_api_lists():
     ({"name": "io.example/x", "remotes": [{"type": "sse", "url": "https://x.example/sse"}]},
      "no stdio package and no streamable-http remote"),
     ({"name": "no-namespace", "packages": []}, "expected a registry name"),
+    *[({"name": "io.example/x", "packages": [{"registryType": "npm", "identifier": "x", "transport": {"type": "stdio"},
+                                              "environmentVariables": [{"name": var, "value": "--require /tmp/evil.js"}]}]},
+       rf"\({var}\): a server.json may not set a variable that changes what is launched")
+      for var in ("NODE_OPTIONS", "LD_PRELOAD", "PATH", "npm_config_registry", "UV_INDEX_URL", "PYTHONPATH")],
 ])
 def test_bad_server_json_names_the_field(doc, message):
     with pytest.raises(InputError, match=message):
@@ -78,3 +82,10 @@ def test_plan_shows_the_exact_launch_before_anything_runs(fake_market, tmp_path)
     assert plan.name == "time" and plan.specialist_id == "time" and plan.error is None
     assert "mcp-server-time==2026.10.19 --local-timezone UTC" in plan.launches
     assert plan.transport.kind == "stdio" and plan.transport.command[0] == "uvx"
+
+
+def test_plan_names_the_variables_a_launch_gets(fake_market, tmp_path):
+    path = tmp_path / "server.json"
+    path.write_text(json.dumps(EVERYTHING))
+    [plan] = plan_import(fake_market, path)
+    assert plan.launches.endswith("[env: LOG_LEVEL]")  # names shown before anything runs; values may be secrets
