@@ -5,7 +5,8 @@ their one server they see two tools instead: ``search_tools(query, k)`` finds to
 index's hybrid retrieval, re-ranked with trust) and returns their real names and input schemas; ``call_tool(name,
 arguments)`` runs one through the pool with the same checks as a routed call: status (quarantined or disabled
 specialists are refused), tool pins and the poisoning scan (PinGuard), the call deadline, the SDK's output-schema
-validation, the output-injection check, and trust evidence for the outcome.
+validation and the output-injection check (an injection is the one outcome recorded as trust evidence: a caller
+chooses the arguments, so nothing else a direct call shows is evidence about the tool).
 
 A tool's gateway name is its capability key ``<specialist_id>.<capability>``; the result names the real tool and
 its server.
@@ -78,7 +79,7 @@ def resolve(mp, name: str) -> tuple[SpecialistCard, Any]:
 
 async def acall_tool(mp, name: str, arguments: dict[str, Any] | None = None, *, timeout: float | None = None) -> dict[str, Any]:
     """Call a tool found by :func:`search_tools`. Raises InputError for a bad name or arguments, QuarantinedError
-    for a refused specialist, SpecialistCallError when the call fails (recorded against the tool's trust)."""
+    for a refused specialist, SpecialistCallError when the call fails."""
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
