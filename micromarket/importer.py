@@ -103,6 +103,22 @@ def _is_registry(data: Any) -> bool:
     return isinstance(data.get("name"), str) and ("packages" in data or "remotes" in data)
 
 
+def _fill_variables(value: Any, variables: Any, where: str) -> Any:
+    """``{name}`` placeholders filled from the input's ``variables`` (their value or default); one left unfilled
+    cannot be launched unattended."""
+    if not isinstance(value, str) or "{" not in value:
+        return value
+
+    def fill(m: re.Match) -> str:
+        v = (variables or {}).get(m.group(1)) if isinstance(variables, dict) else None
+        got = v.get("value", v.get("default")) if isinstance(v, dict) else None
+        if got is None:
+            raise InputError(f"{where}: variable {{{m.group(1)}}} has no value or default; give it in an mcpServers config")
+        return str(got)
+
+    return re.sub(r"\{([A-Za-z_][\w-]*)\}", fill, value)
+
+
 def _arg_values(args: Any, where: str) -> list[str]:
     """A server.json argument list (positional and named inputs) as argv words; a required input without a
     value or default cannot be launched unattended."""
@@ -110,14 +126,13 @@ def _arg_values(args: Any, where: str) -> list[str]:
     for i, a in enumerate(args or []):
         if not isinstance(a, dict):
             raise InputError(f"{where}[{i}]: expected an object, got {type(a).__name__}")
-        value = a.get("value", a.get("default"))
+        value = _fill_variables(a.get("value", a.get("default")), a.get("variables"), f"{where}[{i}]")
         if a.get("type") == "named":
             name = a.get("name")
             if not isinstance(name, str) or not name:
                 raise InputError(f"{where}[{i}]: a named argument needs 'name'")
             if value is None and not a.get("isRequired"):
-                out.append(name)  # a flag
-                continue
+                continue  # optional and unset: passing the bare name could swallow the next word as its value
             if value is None:
                 raise InputError(f"{where}[{i}] ({name}): required and has no value or default; give it in an mcpServers config")
             out += [name, str(value)]
@@ -168,15 +183,20 @@ def _package_entry(pkg: dict, where: str) -> dict[str, Any]:
         raise InputError(f"{where}.transport: only stdio packages are launched (got {transport!r}); use the server's remote URL")
     version = pkg.get("version")
     if isinstance(version, str) and version and version != "latest":
-        pinned = {"npm": f"{ident}@{version}", "pypi": f"{ident}=={version}", "nuget": f"{ident}@{version}"}.get(kind, ident)
+        tagged = ":" in ident.rsplit("/", 1)[-1] or "@" in ident  # an image that names its tag or digest
+        pinned = {"npm": f"{ident}@{version}", "pypi": f"{ident}=={version}", "nuget": f"{ident}@{version}",
+                  "oci": ident if tagged else f"{ident}:{version}"}.get(kind, ident)
     else:
         pinned = ident
     runtime = pkg.get("runtimeHint") or RUNTIMES[kind]
+    # the runtime's own words first, then the server's runtime arguments (a docker --mount follows `run -i --rm`)
+    defaults = {"npx": ["-y"], "docker": ["run", "-i", "--rm"]}.get(runtime, [])
     runtime_args = _arg_values(pkg.get("runtimeArguments"), f"{where}.runtimeArguments")
-    if not runtime_args:
-        runtime_args = {"npx": ["-y"], "docker": ["run", "-i", "--rm"]}.get(runtime, [])
-    args = [*runtime_args, pinned, *_arg_values(pkg.get("packageArguments"), f"{where}.packageArguments")]
-    return {"command": runtime, "args": args, "env": _env_values(pkg.get("environmentVariables"), f"{where}.environmentVariables")}
+    env = _env_values(pkg.get("environmentVariables"), f"{where}.environmentVariables")
+    if runtime == "docker":  # a container sees only the variables passed to it by name
+        defaults += [w for name in env for w in ("-e", name)]
+    args = [*defaults, *runtime_args, pinned, *_arg_values(pkg.get("packageArguments"), f"{where}.packageArguments")]
+    return {"command": runtime, "args": args, "env": env}
 
 
 def servers_from_registry(data: dict, where: str = "<server.json>") -> dict[str, Any]:

@@ -89,3 +89,22 @@ def test_plan_names_the_variables_a_launch_gets(fake_market, tmp_path):
     path.write_text(json.dumps(EVERYTHING))
     [plan] = plan_import(fake_market, path)
     assert plan.launches.endswith("[env: LOG_LEVEL]")  # names shown before anything runs; values may be secrets
+
+
+def test_runtime_arguments_follow_the_runtime_and_images_are_pinned():
+    doc = {"name": "io.example/files", "packages": [{
+        "registryType": "oci", "identifier": "docker.io/example/files", "version": "1.2.0", "transport": {"type": "stdio"},
+        "runtimeArguments": [{"type": "named", "name": "--mount", "value": "type=bind,src={dir},dst=/data",
+                              "variables": {"dir": {"default": "/srv/files"}}}],
+        "packageArguments": [{"type": "named", "name": "--port"}, {"type": "named", "name": "--root", "value": "/data"}],
+    }]}
+    entry = load_config(doc)["files"]
+    assert entry["command"] == "docker"
+    assert entry["args"] == ["run", "-i", "--rm", "--mount", "type=bind,src=/srv/files,dst=/data",
+                             "docker.io/example/files:1.2.0", "--root", "/data"]  # the unset optional --port is left out
+    doc["packages"][0]["environmentVariables"] = [{"name": "FILES_MODE", "value": "ro"}]
+    entry = load_config(doc)["files"]
+    assert entry["args"][:5] == ["run", "-i", "--rm", "-e", "FILES_MODE"] and entry["env"] == {"FILES_MODE": "ro"}
+    doc["packages"][0]["runtimeArguments"][0]["variables"] = {"dir": {"description": "where"}}
+    with pytest.raises(InputError, match=r"variable \{dir\} has no value"):
+        load_config(doc)
