@@ -342,8 +342,14 @@ class _Daemon:
         try:
             srv.serve_forever(poll_interval=0.2)
         finally:
-            srv.server_close()
+            srv.server_close()  # no new commands; the running ones finish (the stopping client waits ~15 s)
+            self.drain(12.0)
             self.cleanup()
+
+    def drain(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.active and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def cleanup(self) -> None:
         try:
