@@ -36,7 +36,6 @@ from micromarket.specialists.microllm.trainer import (
     write_card,
 )
 
-ADAPTER_CONFIG = "adapter_config.json"
 TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
 
 
