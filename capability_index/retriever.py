@@ -8,8 +8,8 @@ For each query:
    several sentences); the query and its parts are embedded in ONE batch.
 2. Zero-shot: every text is scored densely (exact cosine against the capability
    vectors read from the Chroma collection) and lexically (bm25s over the
-   capability documents); the two rankings are fused by weighted reciprocal rank,
-   and each clause contributes its best capabilities.
+   capability documents); the two scores are standardised over the eligible capabilities
+   and added, and each clause may lift the capabilities it matches best.
 3. Outcome memory (:mod:`.memory`): confirmed solved (+) or failed (-) subtasks
    vote for or against their capabilities, in proportion to how many near past
    queries agree; per-capability prototypes add what each capability has solved.
