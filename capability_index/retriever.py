@@ -8,8 +8,8 @@ For each query:
    several sentences); the query and its parts are embedded in ONE batch.
 2. Zero-shot: every text is scored densely (exact cosine against the capability
    vectors read from the Chroma collection) and lexically (bm25s over the
-   capability documents); the two rankings are fused by weighted reciprocal rank,
-   and each clause contributes its best capabilities.
+   capability documents); the two scores are standardised over the eligible capabilities
+   and added, and each clause may lift the capabilities it matches best.
 3. Outcome memory (:mod:`.memory`): confirmed solved (+) or failed (-) subtasks
    vote for or against their capabilities, in proportion to how many near past
    queries agree; per-capability prototypes add what each capability has solved.
@@ -99,7 +99,7 @@ class Retriever:
     # and added, BM25 weighted by w_bm25 (chosen on training parts only: MetaTool single-tool train
     # split and LiveMCPBench train split, flat between 0.15 and 0.25; see docs/retrieval.md)
     w_bm25: float = 0.2
-    clause_weight: float = 0.9  # a clause's fused score vs the whole query's
+    clause_weight: float = 0.9  # a clause's strength vs the whole query's, in (0, 1]
     spread: float = 3.0  # standard deviations below the best match that count e^-1 (see zero_shot)
 
     def __init__(self, index: CapabilityIndex, *, memory_path: Path | None = None, fusion_path: Path | None = None):
@@ -183,8 +183,12 @@ class Retriever:
         """Fused zero-shot score in (0, 1] of one query from its texts (query first, then its clauses)
         and their dense scores (n, len(parts)): each clause may lift the capabilities it matches best."""
         score = self._text_scores(parts[0], mask, dense_cols[:, 0])
+        # a clause counts `clause_weight` times its own strength: in the log domain of the strength
+        # below that is a fixed shift, so it lowers negative and positive z-scores alike (a factor
+        # on a signed z-score would raise the negative ones)
+        shift = self.spread * np.log(self.clause_weight)
         for j in range(1, len(parts)):
-            score = np.maximum(score, self.clause_weight * self._text_scores(parts[j], mask, dense_cols[:, j]))
+            score = np.maximum(score, self._text_scores(parts[j], mask, dense_cols[:, j]) + shift)
         # relative strength in (0, 1]: the best capability 1, one `spread` standard deviations below it
         # e^-1 (a wide spread keeps near matches above the select node's similarity floor as fallbacks)
         if mask is not None and mask.any():

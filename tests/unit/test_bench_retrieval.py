@@ -43,3 +43,6 @@ def test_zero_shot_bench_with_distractors(tmp_path):
     assert out["n_capabilities"] == 40 and out["distractors"] == 37
     assert set(out["methods"]) == {"bm25", "dense", "micromarket"}  # no feedback: no kNN baseline
     assert out["methods"]["micromarket"]["hit@5"] == 100.0
+    # the methods that embed the query report the CPU time of one query next to its wall time
+    for m in ("dense", "micromarket"):
+        assert out["methods"][m]["p50_cpu_ms"] > 0.0 and out["methods"][m]["p50_ms"] > 0.0

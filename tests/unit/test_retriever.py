@@ -222,3 +222,23 @@ def test_shared_rare_words_rank_first(tmp_path):
                 make_card("b", [("lookup", "look up records in the zircon ledger")])])
     r = Retriever(idx)
     assert r.retrieve(["look up zircon records"], k=2)[0][0].specialist_id == "b"
+
+
+def test_clause_weight_never_lifts_a_below_average_match(index, monkeypatch):
+    """A clause counts at most `clause_weight` times its own strength, whatever the sign of its
+    standardised score: a clause that matches a capability below average does not raise it above
+    one the whole query prefers (a factor on a signed z-score would: 0.9 * -1.0 > -0.95)."""
+    import numpy as np
+
+    r = Retriever(index)
+    z = {"whole": np.array([3.0, -0.95, -1.0]), "clause": np.array([0.0, -10.0, -1.0])}
+    monkeypatch.setattr(r, "_text_scores", lambda text, mask, dense: z[text])
+    cols = np.zeros((3, 2), np.float32)
+    s = r.zero_shot(["whole", "clause"], cols, None)
+    assert s[1] > s[2]  # the query prefers 1; the clause's -1.0 for 2 is no reason to lift it
+    # a clause identical to the whole query changes nothing, for positive and negative scores alike
+    z["clause"] = z["whole"]
+    assert np.allclose(r.zero_shot(["whole", "clause"], cols, None), r.zero_shot(["whole"], cols[:, :1], None))
+    # a clause that matches a capability far better than the whole query does lifts it
+    z["clause"] = np.array([0.0, -1.0, 6.0])
+    assert np.argmax(r.zero_shot(["whole", "clause"], cols, None)) == 2
