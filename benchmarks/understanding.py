@@ -20,6 +20,8 @@ import typer
 from micromarket.specialists.builtin import chemistry as chemistry_sp
 from micromarket.specialists.builtin import dates as dates_sp
 from micromarket.specialists.builtin import finance as finance_sp
+from micromarket.specialists.builtin import math as math_sp
+from micromarket.specialists.builtin import quickcalc as quickcalc_sp
 from micromarket.specialists.builtin import stats as stats_sp
 from micromarket.specialists.builtin import units as units_sp
 from micromarket.specialists.reading import read
@@ -69,9 +71,35 @@ def _expected_stats(g: dict):
     return stats_sp.describe(g["numbers"], [g["op"]]).value
 
 
+def _expected_math(g: dict):
+    from micromarket.specialists.builtin import _symbolic as sym
+
+    op, e, v = g["op"], g.get("expr", ""), g.get("var", "x")
+    if op == "series":
+        return math_sp.series_sum(g["kind"], g["n"]).value
+    if op == "derivative":
+        return (sym.derivative_at(e, v, g["point"]) if "point" in g else sym.differentiate(e, v)).value
+    if op == "integral":
+        return sym.integrate(e, v, g.get("lo", ""), g.get("hi", "")).value
+    if op == "solve":
+        return sym.solve_equations(e, v).value
+    if op == "evaluate":
+        return sym.substitute(e, v, g["point"]).value
+    if op == "limit":
+        return sym.limit(e, v, g["point"]).value
+    return sym.transform(e, op).value
+
+
+def _expected_quickcalc(g: dict):
+    import ast
+
+    return quickcalc_sp._show(quickcalc_sp._eval(ast.parse(g["expr"], mode="eval")))[1]
+
+
 # domain -> (specialist module, expected value of a gold call)
 TARGETS = {"units": (units_sp, _expected_units), "dates": (dates_sp, _expected_dates), "finance": (finance_sp, _expected_finance),
-           "chemistry": (chemistry_sp, _expected_chemistry), "stats": (stats_sp, _expected_stats)}
+           "chemistry": (chemistry_sp, _expected_chemistry), "stats": (stats_sp, _expected_stats), "math": (math_sp, _expected_math),
+           "quickcalc": (quickcalc_sp, _expected_quickcalc)}
 
 
 def _right(res, want) -> bool:

@@ -253,13 +253,35 @@ def _as_count(v: str) -> str:
 
 def value_text(result: dict) -> str:
     """A dependency's result as text for the next subtask: its machine-readable ``value``
-    (floats to 10 significant digits), else its answer."""
+    (floats to 10 significant digits) with the unit its answer states ("11.02311311 lb"), else its answer."""
     value = result.get("value")
     if value is None or value == "" or isinstance(value, bool):
         value = result.get("answer", "")
-    if isinstance(value, float):
-        value = f"{value:.10g}"
+    if isinstance(value, (int, float)):
+        text = f"{value:.10g}" if isinstance(value, float) else str(value)
+        unit = unit_of(str(result.get("answer", "")), float(value))
+        return f"{text} {unit}" if unit else text
     return str(value).strip()
+
+
+# the answer's last amount and the unit after it: "5 kg = 11.02 lb" -> (11.02, "lb"); "20 °C = 68 °F" -> (68, "°F")
+_ANSWER_UNIT_RE = re.compile(r"(?P<n>[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(?P<u>[A-Za-zµ°$€£%][A-Za-zµ°/²³%.\s]{0,22}?)\s*$")
+
+
+def unit_of(answer: str, value: float) -> str:
+    """The unit an answer gives its value in ("5 kg = 11.02 lb" with 11.0231 -> "lb"), or "" when it states none
+    or its last amount is not the value (rounded to what it shows)."""
+    m = _ANSWER_UNIT_RE.search(answer.strip().rstrip("."))
+    if not m or not m.group("u").strip():
+        return ""
+    try:
+        shown = float(m.group("n").replace(",", ""))
+    except ValueError:
+        return ""
+    decimals = len(m.group("n").split(".")[1]) if "." in m.group("n") else 0
+    if abs(shown - value) > max(0.51 * 10 ** -decimals, 1e-9 * abs(value)) + 1e-3 * abs(value) * (decimals == 0 and abs(value) >= 1e4):
+        return ""
+    return m.group("u").strip()
 
 
 class PlanError(MicromarketError, ValueError):
