@@ -65,6 +65,8 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
     posteriors = await asyncio.to_thread(lambda: svc.ledger.posteriors(pairs)) if pairs else {}
     # what each one's self-reported confidence has been worth (weighs its side when redundant answers disagree)
     calib = await asyncio.to_thread(lambda: svc.ledger.calibration_counts(pairs)) if pairs else {}
+    # and the map from its self-reported confidence to the confidence shown to users (isotonic, from the same record)
+    shown = await asyncio.to_thread(lambda: svc.ledger.calibrators(pairs)) if pairs else {}
     per_call_budget = ctx.budget / max(len(plan), 1) if ctx.budget is not None else None
     opts = RankOptions(quality_cost=ctx.quality_cost, budget=per_call_budget, min_similarity=ctx.min_similarity)
     ranked: dict[str, list[dict]] = {}
@@ -83,7 +85,7 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
         ranked[sub["id"]] = [
             {**next(r for r in rows if r["key"] == c.key), "trust": round(c.posterior.mean, 4) if c.posterior else None,
              "sampled_trust": round(c.sampled_trust, 4), "score": round(c.score, 4),
-             "calibration": calib.get((c.specialist_id, c.capability))}
+             "calibration": calib.get((c.specialist_id, c.capability)), "calibrator": shown.get((c.specialist_id, c.capability))}
             for c in order
         ]
         if ranked[sub["id"]]:
