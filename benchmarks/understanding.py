@@ -152,7 +152,8 @@ def _norm(t: str) -> str:
 def evaluate_planner(n: int, seed: int) -> dict:
     """The planner's split of compound requests (specialists/reading/domains_planner.py): two or three of the
     domains' held-out requests joined by held-out joiners (heldout_templates) or by training joiners
-    (heldout_words: the requests' phrasings are held out). Right when the subtasks are exactly the requests."""
+    (heldout_words: the requests' phrasings are held out), some a follow-up on the previous result. Right when
+    the subtasks are exactly the requests and each depends on exactly what it works on."""
     from micromarket.nodes.planner import split_task
 
     dom = domains()["planner"]
@@ -164,14 +165,14 @@ def evaluate_planner(n: int, seed: int) -> dict:
         ok_m = ok_r = 0
         misses = []
         for e in exs:
-            want = [_norm(p) for p in e.gold["parts"]]
+            want = [(_norm(p), d) for p, d in zip(e.gold["parts"], e.gold["deps"])]
             t0 = time.perf_counter()
-            got = [_norm(s["text"]) for s in split_task(e.text, learned=True)]
+            got = [(_norm(s["text"]), s["depends_on"]) for s in split_task(e.text, learned=True)]
             times.append((time.perf_counter() - t0) * 1000)
             ok_m += got == want
             if got != want and len(misses) < 5:
                 misses.append(e.text)
-            ok_r += [_norm(s["text"]) for s in split_task(e.text, learned=False)] == want
+            ok_r += [(_norm(s["text"]), s["depends_on"]) for s in split_task(e.text, learned=False)] == want
         out[key] = round(ok_m / n, 3)
         out[f"rules_{key}"] = round(ok_r / n, 3)
         out[f"misses_{key}"] = misses

@@ -115,28 +115,27 @@ def payload_of(task: str) -> tuple[str, str] | None:
 def split_task(task: str, learned: bool = False) -> list[Subtask]:
     """Split a request into subtasks; "then" + a back-reference makes a dependency.
 
-    `learned=True` splits with the planner heads first. Off by default: on `bench understanding` they do not
-    beat the rules yet, and on real requests they cut formulas and drop the "then" of a chain."""
+    `learned=True` splits with the planner heads first (where they are sure), else with the rules."""
     text = task.strip()
     if not text:
         return []
     if payload_of(text) is not None:
         return [Subtask(id="s1", text=text, depends_on=[])]
     parts = _model_split(text) if learned else None
-    if parts is not None:
-        items = parts
-    elif _LIST_RE.search(text):
-        items = [i for i in _LIST_RE.split(text) if i.strip()]
-    else:
-        items = _sentences(text)
     clauses: list[tuple[str, bool]] = []  # (text, follows a "then")
-    for item in items:
-        pieces = _THEN_RE.split(item)
-        for j, piece in enumerate(pieces):
-            for k, sub in enumerate(_split_and(piece)):
-                c = _clean(sub)
-                for n, item in enumerate(_split_items(c) if c else []):
-                    clauses.append((item, j > 0 and k == 0 and n == 0))
+    if parts is not None:  # the model's requests: only a list under one verb is split further
+        for piece, after_then in parts:
+            c = _clean(piece)
+            clauses += [(item, after_then and n == 0) for n, item in enumerate(_split_items(c) if c else [])]
+    else:
+        items = [i for i in _LIST_RE.split(text) if i.strip()] if _LIST_RE.search(text) else _sentences(text)
+        for item in items:
+            pieces = _THEN_RE.split(item)
+            for j, piece in enumerate(pieces):
+                for k, sub in enumerate(_split_and(piece)):
+                    c = _clean(sub)
+                    for n, item in enumerate(_split_items(c) if c else []):
+                        clauses.append((item, j > 0 and k == 0 and n == 0))
     clauses = _merge_statements(clauses)
     clauses = [(_implicit_operand(c) if after_then else c, after_then) for c, after_then in clauses]
     subtasks: list[Subtask] = []
@@ -150,15 +149,25 @@ def split_task(task: str, learned: bool = False) -> list[Subtask]:
     return subtasks
 
 
-def _model_split(text: str) -> list[str] | None:
-    """The learned planner's requests (micromarket.specialists.reading, heads `planner`), or None where it is
-    unsure or no model ships: the rules split then. Each of its requests still goes through the rules' "then"
-    and list handling below, so a chain keeps its dependency."""
+def _model_split(text: str) -> list[tuple[str, bool]] | None:
+    """The learned planner's requests (micromarket.specialists.reading, heads `planner`) with whether a "then"
+    joins each to the one before, or None where it is unsure or no model ships: the rules split then."""
     r = read("planner", text)
     if r is None or r.confidence < 0.8:
         return None
-    parts = [t for tag, t in r.spans if tag == "SUB" and t.strip()]
-    return parts or None
+    out, pos = [], 0
+    for tag, span in r.spans:
+        if tag != "SUB" or not span.strip():
+            continue
+        at = text.find(span, pos)
+        if at < 0:
+            return None
+        out.append((span, bool(out) and bool(_JOINED_BY_THEN.search(text[pos:at]))))
+        pos = at + len(span)
+    return out or None
+
+
+_JOINED_BY_THEN = re.compile(r"\b(?:then|after that|next|once you have (?:that|it)|finally)\b", re.I)
 
 
 # a bare request without an opener: a conversion ("5 km to miles"), an expression or a percentage ("15% of 80")
