@@ -135,9 +135,9 @@ def evaluate(name: str, n: int, seed: int, outcomes: list | None = None) -> dict
             elif len(misses) < 5:
                 misses.append(e.text)
             ok_r += _right(mod.checked(e.text, mod.solve_by_rules(e.text)), want)
-            if outcomes is not None:  # the product's answer (model and rules competing) and the confidence it shows
+            if outcomes is not None:  # the product's answer (model and rules competing) and its self-reported confidence
                 p = mod.checked(e.text, mod.solve_task(e.text))
-                outcomes.append((p.confidence, _right(p, want)))
+                outcomes.append((name, key, p.confidence, _right(p, want)))
         out[key] = round(ok_m / len(exs), 3)
         out[f"rules_{key}"] = round(ok_r / len(exs), 3)
         out[f"misses_{key}"] = misses
@@ -180,13 +180,26 @@ def evaluate_planner(n: int, seed: int) -> dict:
     return out
 
 
-def _calibration(outcomes: list[tuple[float, bool]]) -> dict:
-    """AUROC of the shown confidence at separating right from wrong answers (a decline counts as confidence 0)."""
-    from sklearn.metrics import roc_auc_score
+def _calibration(outcomes: list[tuple[str, str, float, bool]]) -> dict:
+    """How well the confidence shown separates right from wrong answers (AUROC; a decline counts as 0), over the
+    product-path answers of every domain. The shown confidence is the self-report passed through the isotonic
+    calibrator of its specialist (capability_index.calibration), cross-fitted: each domain's calibrator is fitted
+    on its answers of the other test set, as the ledger fits it on verified outcomes of earlier runs."""
+    from sklearn.metrics import brier_score_loss, roc_auc_score
 
-    ys = [int(ok) for _, ok in outcomes]
-    out = {"n": len(outcomes), "right": sum(ys), "confidently_wrong": sum(1 for c, ok in outcomes if c >= 0.8 and not ok)}
-    out["auroc"] = round(float(roc_auc_score(ys, [c for c, _ in outcomes])), 3) if 0 < sum(ys) < len(ys) else None
+    from micromarket.capability_index.calibration import calibrator, shown_confidence
+
+    fits = {(d, k): calibrator([(c, ok) for d2, k2, c, ok in outcomes if d2 == d and k2 != k and c]) for d, k, _, _ in outcomes}
+    shown = [shown_confidence(c, fits[(d, k)]) or 0.0 for d, k, c, _ in outcomes]
+    raw = [c or 0.0 for _, _, c, _ in outcomes]
+    ys = [int(ok) for *_, ok in outcomes]
+    out = {"n": len(ys), "right": sum(ys), "confidently_wrong": sum(1 for c, y in zip(shown, ys) if c >= 0.8 and not y),
+           "confidently_wrong_raw": sum(1 for c, y in zip(raw, ys) if c >= 0.8 and not y)}
+    if 0 < sum(ys) < len(ys):
+        out.update(auroc=round(float(roc_auc_score(ys, shown)), 3), auroc_raw=round(float(roc_auc_score(ys, raw)), 3),
+                   brier=round(float(brier_score_loss(ys, shown)), 4), brier_raw=round(float(brier_score_loss(ys, raw)), 4))
+    else:
+        out["auroc"] = None
     return out
 
 
@@ -199,7 +212,7 @@ def main(json_out: bool = typer.Option(False, "--json", help="Print the report a
     names = [d for d in domains() if d in TARGETS and (not only or d in only.split(","))]
     with_planner = not only or "planner" in only.split(",")
     read("units", "warm up the encoder")
-    outcomes: list[tuple[float, bool]] = []
+    outcomes: list[tuple[str, str, float, bool]] = []
     rep: dict = {"domains": {d: evaluate(d, n, seed, outcomes) for d in names}}
     if with_planner:
         rep["planner"] = evaluate_planner(n, seed)

@@ -116,6 +116,8 @@ def read_by_model(task: str) -> SolveResult | None:
     r = read("math", text)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
+    if len(r.get("EXPR")) > 1 or len(set(r.get("PT"))) > 1:
+        return None  # two expressions or points: not one call
     one = {t: (r.get(t) or [""])[0].strip() for t in ("EXPR", "VAR", "PT", "LO", "HI", "N", "SEQ")}
     e, var, pt = one["EXPR"], one["VAR"], one["PT"]
     if r.op == "series":

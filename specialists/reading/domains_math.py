@@ -179,7 +179,7 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
             gold["expr"] = e
             return fills, gold
         lhs = g.factorable() if rng.random() < 0.5 else f"{rng.randint(2, 9)}{g.v} {rng.choice('+-')} {rng.randint(1, 30)}"
-        q = f"{lhs} = {rng.randint(-20, 40)}"
+        q = f"{lhs} = {0 if rng.random() < 0.4 else rng.randint(-20, 40)}"
         fills["Q"] = Fill(q, "EXPR")
         gold["expr"] = q
         return fills, gold
@@ -212,6 +212,10 @@ class MathDomain(Domain):
             op, t = rng.choice(pool)
             fills, gold = self.fill(op, t, rng, heldout_words)
             lit = typo(t, rng) if typos and rng.random() < typos else t
+            if "{E}" in lit and rng.random() < 0.15:  # the function named first: "the curve y = x^3", "f(x) = ..."
+                v = gold.get("var", "x")
+                named = [f"f({v}) = {{E}}", f"the function f({v}) = {{E}}", f"g({v}) = {{E}}"] + ([] if v == "y" else ["y = {E}"])
+                lit = lit.replace("{E}", rng.choice(named), 1)
             ex = render(lit, fills, op.split("/")[0], gold)
             ex.template = t
             out.append(ex)
