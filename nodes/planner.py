@@ -233,7 +233,8 @@ def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
     """
     if not inputs:
         return text
-    values = [v for v in (value_text(r) for r in inputs.values()) if v]
+    with_unit = bool(_SAYS_UNITS.search(text))
+    values = [v for v in (value_text(r, unit=with_unit) for r in inputs.values()) if v]
     if not values:
         return text
     refs = list(_REFER_RE.finditer(text))
@@ -251,25 +252,34 @@ def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
     return "".join(out)
 
 
+# a step that speaks in units ("add 10 pounds to that", "convert that to grams", "what is that in ounces") gets
+# the earlier result with its unit; plain arithmetic ("multiply that by 4", "round it to 2 decimal places") the number
+_SAYS_UNITS = re.compile(
+    r"\b(?:convert|express|change|turn)\b|\b(?:in|into|as)\s+(?!(?:total|all|decimal|words|full)\b)[A-Za-z°µ]"
+    r"|\d\s*(?!(?:to|by|from|and|or|times|plus|minus|percent|per|decimal|places?|digits?|significant|dp|x)\b)[A-Za-z°µ$€£]",
+    re.I)
+
+
 def _as_count(v: str) -> str:
     """'that many days' needs a whole count: 48.28032 -> '48' (rounded to the nearest whole number)."""
     try:
-        f = float(v)
+        f = float(v.split()[0]) if v.split() else float(v)
     except ValueError:
         return v
     return str(int(round(f))) if f == f and abs(f) < 1e15 else v
 
 
-def value_text(result: dict) -> str:
+def value_text(result: dict, unit: bool = True) -> str:
     """A dependency's result as text for the next subtask: its machine-readable ``value``
-    (floats to 10 significant digits) with the unit its answer states ("11.02311311 lb"), else its answer."""
+    (floats to 10 significant digits) with the unit its answer states ("11.02311311 lb") unless `unit` is False,
+    else its answer."""
     value = result.get("value")
     if value is None or value == "" or isinstance(value, bool):
         value = result.get("answer", "")
     if isinstance(value, (int, float)):
         text = f"{value:.10g}" if isinstance(value, float) else str(value)
-        unit = unit_of(str(result.get("answer", "")), float(value))
-        return f"{text} {unit}" if unit else text
+        shown_unit = unit_of(str(result.get("answer", "")), float(value)) if unit else ""
+        return f"{text} {shown_unit}" if shown_unit else text
     return str(value).strip()
 
 
