@@ -278,7 +278,7 @@ def value_text(result: dict, unit: bool = True) -> str:
         value = result.get("answer", "")
     if isinstance(value, (int, float)):
         text = f"{value:.10g}" if isinstance(value, float) else str(value)
-        shown_unit = unit_of(str(result.get("answer", "")), float(value)) if unit else ""
+        shown_unit = (result.get("unit") or unit_of(str(result.get("answer", "")), float(value))) if unit else ""
         return f"{text} {shown_unit}" if shown_unit else text
     return str(value).strip()
 

@@ -30,7 +30,7 @@ from micromarket.graphs.context import Context
 from micromarket.graphs.state import Attempt, SubtaskResult, WorkerState, attempt, subtask_result
 from micromarket.nodes.common import aservices, context_of
 from micromarket.nodes.context_slicing import slice_context
-from micromarket.nodes.planner import substitute_inputs
+from micromarket.nodes.planner import substitute_inputs, unit_of
 from micromarket.nodes.tool_arguments import model_arguments
 from micromarket.nodes.verify import verify_outcome
 
@@ -138,6 +138,10 @@ def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
             if len(value) > MAX_INPUT_CHARS or output_injection(value):
                 return {}, f"the result of {dep} is not plain data that can be passed on"
         out[dep] = {"status": r.get("status"), "value": value, "answer": str(value)}
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            unit = unit_of(str(r.get("answer", "")), float(value))  # the unit the answer states: a short word, checked
+            if unit and not output_injection(unit):
+                out[dep]["unit"] = unit
     return out, None
 
 

@@ -90,8 +90,13 @@ def test_a_dependency_passes_its_value_with_the_unit_its_answer_states():
     assert value_text({"value": 0.5, "answer": "50%"}) == "0.5"  # the shown amount is not the value: no unit
     chain = split_task("Convert 5 kg to pounds, then add 10 pounds to that")
     assert [s["depends_on"] for s in chain] == [[], ["s1"]]
-    inputs = {"s1": {"status": "ok", "value": 11.02311311, "answer": "5 kg = 11.02 lb"}}
+    from micromarket.nodes.run_specialist import safe_inputs
+
+    inputs, problem = safe_inputs({"s1": {"status": "ok", "value": 11.02311311, "answer": "5 kg = 11.02 lb",
+                                          "explanation": "1 kg = 2.2 lb"}})
+    assert problem is None and inputs["s1"] == {"status": "ok", "value": 11.02311311, "answer": "11.02311311", "unit": "lb"}
     assert substitute_inputs(chain[1]["text"], inputs) == "add 10 pounds to 11.02311311 lb"
+    assert substitute_inputs("multiply that by 4", inputs) == "multiply 11.02311311 by 4"  # plain arithmetic: the number
     square = split_task("Take the mean of 3, 7 and 11, then square it")
     assert [s["text"] for s in square] == ["Take the mean of 3, 7 and 11", "square it"] and square[1]["depends_on"] == ["s1"]
 
