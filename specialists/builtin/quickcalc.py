@@ -109,6 +109,7 @@ def _prepare(text: str) -> str:
     t = re.sub(r"^(square|cube|double|halve|negate)\s+(?:of\s+)?([-+]?\d[\d.]*(?:[eE][-+]?\d+)?)$",
                lambda m: {"square": "({})^2", "cube": "({})^3", "double": "2*({})", "halve": "({})/2", "negate": "-({})"}[m.group(1).lower()].format(m.group(2)),
                t, flags=re.I)
+    t = re.sub(r"^(?:take\s+away|take|deduct|remove)\s+(.+?)\s+(?:away\s+)?from\s+(.+)$", r"(\2)-(\1)", t, flags=re.I)
     t = re.sub(r"\b(?:the\s+)?(square|cube)\s+of\s+(\d[\d.]*)", lambda m: f"({m.group(2)})^{2 if m.group(1).lower() == 'square' else 3}", t, flags=re.I)
     t = words_to_ops(t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%(?=\s*(?:$|[-+*/)]))", r"(\1/100)", t)
@@ -236,7 +237,7 @@ def read_by_model(task: str) -> SolveResult | None:
 
 # an amount with a unit after it: "10 pounds", "11.02311311 lb", "68 °F"
 _QTY_RE = re.compile(r"(?P<n>(?<![\w.])\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(?P<u>°?[A-Za-zµ][A-Za-zµ/²³]*(?:\s+(?:per|fl)\s+[A-Za-z]+)?)")
-_OP_WORDS = {"add", "plus", "minus", "subtract", "from", "to", "and", "times", "by", "divided", "multiply", "divide", "take",
+_OP_WORDS = {"add", "plus", "minus", "subtract", "from", "to", "and", "times", "by", "divided", "multiply", "divide", "take", "deduct", "remove",
              "away", "what", "is", "whats", "what's", "of", "the", "sum", "difference", "between", "total", "less", "more",
              "than", "double", "half", "twice", "sqrt", "squared", "cubed", "remainder", "mod", "x", "percent", "pct", "per",
              "pi", "e", "in", "into", "as", "factorial", "choose", "over", "dozen", "then"}
