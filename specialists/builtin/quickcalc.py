@@ -173,8 +173,23 @@ def _num(text: str) -> str | None:
     return None if v is None else repr(float(v))
 
 
+def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Spans as the expression needs them: a power sign tagged apart from its exponent ("^" then "2") is a power;
+    a power phrase cut in two ("to" + "the third power") is one, the later part naming it."""
+    out: list[tuple[str, str]] = []
+    for tag, text in spans:
+        if tag == "NUM" and out and out[-1][0] in ("SQ", "CUBE", "POW") and out[-1][1].strip() in ("^", "**"):
+            out[-1] = ("POW", out[-1][1])
+        elif tag in _POSTFIX and out and out[-1][0] in _POSTFIX:
+            out[-1] = (tag, f"{out[-1][1]} {text}")
+            continue
+        out.append((tag, text))
+    return out
+
+
 def expression_of(op: str, spans: list[tuple[str, str]]) -> str | None:
     """The arithmetic expression of a reading's spans, or None when they do not form one."""
+    spans = _tidy(spans)
     nums = [_num(t) for g, t in spans if g == "NUM"]
     if any(n is None for n in nums):
         return None

@@ -66,6 +66,8 @@ def test_quickcalc_reader_reads_arithmetic_in_words():
     assert quickcalc.expression_of("expr", [("NUM", "12"), ("SQ", "squared"), ("MINUS", "minus"), ("NUM", "5"), ("CUBE", "cubed")]) \
         == "(12.0)**2 - (5.0)**3"
     assert quickcalc.expression_of("expr", [("NUM", "12"), ("NUM", "5")]) is None  # two numbers, no operator
+    assert quickcalc.expression_of("expr", [("NUM", "77"), ("SQ", "^"), ("NUM", "2")]) == "(77.0) ** (2.0)"
+    assert quickcalc.expression_of("expr", [("NUM", "4"), ("SQ", "to"), ("CUBE", "the third power")]) == "(4.0)**3"
     assert quickcalc.expression_of("sub_from", [("NUM", "5"), ("NUM", "12")]) == "(12.0) - (5.0)"
     assert quickcalc.solve_task("12 squared minus 5 cubed").value == 19
 
