@@ -106,6 +106,30 @@ def series_sum(kind: str, n: int) -> SolveResult:
     return SolveResult(answer=shown, confidence=0.97, explanation=f"sum of {term} for k = 1..{n} = {closed} at n = {n}", value=value)
 
 
+def whole_runs(text: str, spans: list[str]) -> list[str]:
+    """Tagged expression spans snapped to whole runs of text between spaces and merged where they touch: an
+    expression is never cut inside "(t^2" or "log(w)" ("^2 + 5" in "(t^2 + 5t^2)/t" is the whole "(t^2 + 5t^2)/t")."""
+    ranges: list[list[int]] = []
+    pos = 0
+    for span in spans:
+        at = text.find(span, pos)
+        if at < 0:
+            continue
+        a, b = at, at + len(span)
+        while a > 0 and not text[a - 1].isspace():
+            a -= 1
+        while b < len(text) and not text[b].isspace():
+            b += 1
+        while b > a and (text[b - 1] in ",;:?!" or (text[b - 1] == "." and not text[a:b - 1][-1:].isdigit())):
+            b -= 1
+        if ranges and a <= ranges[-1][1] + 1 and not text[ranges[-1][1]:a].strip():
+            ranges[-1][1] = max(ranges[-1][1], b)
+        else:
+            ranges.append([a, b])
+        pos = at + len(span)
+    return [text[a:b] for a, b in ranges if text[a:b].strip()]
+
+
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (micromarket.specialists.reading, heads `math`): the operation and its expression,
     variable, point, bounds or series, computed by sympy. None when no model ships or its reading is unsure or
@@ -116,9 +140,11 @@ def read_by_model(task: str) -> SolveResult | None:
     r = read("math", text)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
-    if len(r.get("EXPR")) > 1 or len(set(r.get("PT"))) > 1:
+    exprs = whole_runs(text, r.get("EXPR"))
+    if len(exprs) > 1 or len(set(r.get("PT"))) > 1:
         return None  # two expressions or points: not one call
     one = {t: (r.get(t) or [""])[0].strip() for t in ("EXPR", "VAR", "PT", "LO", "HI", "N", "SEQ")}
+    one["EXPR"] = exprs[0] if exprs else ""
     e, var, pt = one["EXPR"], one["VAR"], one["PT"]
     if r.op == "series":
         kind, n = series_kind(one["SEQ"]), amount(one["N"]) if one["N"] else None
