@@ -178,6 +178,10 @@ def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
     a power phrase cut in two ("to" + "the third power") is one, the later part naming it."""
     out: list[tuple[str, str]] = []
     for tag, text in spans:
+        if tag == "POW" and text.strip() in ("*", "×", "x"):  # one star is a product
+            tag = "TIMES"
+        if tag in _POSTFIX and not re.search(r"squar|cube|\^|\*\*|power|second|third", text, re.I):
+            continue  # a stray word ("to") tagged as a power names none
         if tag == "NUM" and out and out[-1][0] in ("SQ", "CUBE", "POW") and out[-1][1].strip() in ("^", "**"):
             out[-1] = ("POW", out[-1][1])
         elif tag in _POSTFIX and out and out[-1][0] in _POSTFIX:
@@ -216,8 +220,19 @@ def expression_of(op: str, spans: list[tuple[str, str]]) -> str | None:
         return " ".join(out) if out and not want_num and not power and (len(out) > 1 or "**" in out[0] or "sqrt" in out[0]) else None
     if op == "sub_from" and len(nums) == 2 and len(spans) == 2:
         return f"({nums[1]}) - ({nums[0]})"
+    tags = {g for g, _ in spans}
+    if tags & {"PART", "WHOLE"} and "PCT" not in tags:
+        op = "what_percent"  # the part and the whole name the question more surely than the operation head
     if op == "what_percent":
-        part, whole = ([first_number(t) for g, t in spans if g == tag] for tag in ("PART", "WHOLE"))
+        vals = [(g, first_number(t)) for g, t in spans if g in ("PART", "WHOLE", "NUM")]
+        if len(vals) == 2 and sorted(g for g, _ in vals) != ["PART", "WHOLE"]:
+            # one role is sure, the other number takes the other role: "31 out of 74" read as PART, NUM
+            sure = [g for g, _ in vals if g in ("PART", "WHOLE")]
+            if len(sure) != 1:
+                return None
+            other = "WHOLE" if sure[0] == "PART" else "PART"
+            vals = [(g if g in ("PART", "WHOLE") else other, v) for g, v in vals]
+        part, whole = ([v for g, v in vals if g == tag] for tag in ("PART", "WHOLE"))
         return f"({part[0]!r})/({whole[0]!r})*100" if len(part) == 1 and len(whole) == 1 and None not in part + whole else None
     pct = [first_number(t) for g, t in spans if g == "PCT"]
     if len(pct) != 1 or pct[0] is None or len(nums) != 1 or len(spans) != 2:
