@@ -15,7 +15,7 @@ from micromarket.specialists.reading.generate import Domain, Example, Fill, held
 
 FUNCS = {"sin": ["sin"], "cos": ["cos"], "tan": ["tan"], "exp": ["exp"], "ln": ["ln"], "log": ["log"], "sqrt": ["sqrt"],
          "sinh": ["sinh"], "cosh": ["cosh"], "atan": ["atan", "arctan"]}
-VARS = list("xyztuvswabcqrpkmnhgj")  # single letters (not e, i: constants; not d: "dx"); a quarter held out
+VARS = list("xyztuvswabcqrpkmnhg")  # single letters (not e, i, j: constants and 10j; not d: "dx"); a quarter held out
 SEQ = {"int": ["positive integers", "natural numbers", "whole numbers", "counting numbers", "integers", "numbers"],
        "odd": ["odd numbers", "odd integers", "positive odd numbers", "odd positive integers"],
        "even": ["even numbers", "even integers", "positive even numbers", "even positive integers"],
