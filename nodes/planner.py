@@ -153,7 +153,7 @@ def _model_split(text: str) -> list[tuple[str, bool]] | None:
     """The learned planner's requests (micromarket.specialists.reading, heads `planner`) with whether a "then"
     joins each to the one before, or None where it is unsure or no model ships: the rules split then."""
     r = read("planner", text)
-    if r is None or r.confidence < 0.8:
+    if r is None or r.confidence < LEARNED_MIN_CONFIDENCE:
         return None
     out, pos = [], 0
     for tag, span in r.spans:
@@ -162,12 +162,18 @@ def _model_split(text: str) -> list[tuple[str, bool]] | None:
         at = text.find(span, pos)
         if at < 0:
             return None
-        out.append((span, bool(out) and bool(_JOINED_BY_THEN.search(text[pos:at]))))
+        joined = text[pos:at]
         pos = at + len(span)
+        m = _TRAILING_JOINER.search(span)  # a joiner the tagger left on the request before the next one
+        if m and pos < len(text):
+            joined, span = span[m.start():] + joined, span[: m.start()]
+        out.append((span, bool(out) and bool(_JOINED_BY_THEN.search(joined))))
     return out or None
 
 
+LEARNED_MIN_CONFIDENCE = 0.8  # the model's split is used where its least sure word is at least this sure
 _JOINED_BY_THEN = re.compile(r"\b(?:then|after that|next|once you have (?:that|it)|finally)\b", re.I)
+_TRAILING_JOINER = re.compile(r"[\s,;]*(?:\b(?:and|plus|as well as|also|then|and then|after that)\b|&)[\s,;]*$", re.I)
 
 
 # a bare request without an opener: a conversion ("5 km to miles"), an expression or a percentage ("15% of 80")

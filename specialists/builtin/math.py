@@ -106,6 +106,17 @@ def series_sum(kind: str, n: int) -> SolveResult:
     return SolveResult(answer=shown, confidence=0.97, explanation=f"sum of {term} for k = 1..{n} = {closed} at n = {n}", value=value)
 
 
+def _only_variable(expression: str) -> str | None:
+    """The one variable of an expression ("t^3 - 4t" -> "t"); None with none or several, or when it does not parse."""
+    from micromarket.specialists.builtin._symbolic import ParseError, parse
+
+    try:
+        syms = parse(expression).free_symbols
+    except (ParseError, TypeError, ValueError):
+        return None
+    return str(next(iter(syms))) if len(syms) == 1 else None
+
+
 def whole_runs(text: str, spans: list[str]) -> list[str]:
     """Tagged expression spans snapped to whole runs of text between spaces and merged where they touch: an
     expression is never cut inside "(t^2" or "log(w)" ("^2 + 5" in "(t^2 + 5t^2)/t" is the whole "(t^2 + 5t^2)/t")."""
@@ -146,6 +157,10 @@ def read_by_model(task: str) -> SolveResult | None:
     one = {t: (r.get(t) or [""])[0].strip() for t in ("EXPR", "VAR", "PT", "LO", "HI", "N", "SEQ")}
     one["EXPR"] = exprs[0] if exprs else ""
     e, var, pt = one["EXPR"], one["VAR"], one["PT"]
+    if e and not var and r.op in ("derivative", "evaluate", "limit") and pt:
+        var = _only_variable(e)  # "how steep is t^3 - 4t at t = 2": the point's variable is the expression's
+        if var is None:
+            return None
     if r.op == "series":
         kind, n = series_kind(one["SEQ"]), amount(one["N"]) if one["N"] else None
         if kind is None or n is None or n != int(n):

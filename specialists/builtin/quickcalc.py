@@ -191,8 +191,9 @@ def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def expression_of(op: str, spans: list[tuple[str, str]]) -> str | None:
-    """The arithmetic expression of a reading's spans, or None when they do not form one."""
+def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str | None:
+    """The arithmetic expression of a reading's spans, or None when they do not form one. `text` (the request)
+    settles which of two untagged numbers is the whole of a "what percent": the one after "of"."""
     spans = _tidy(spans)
     nums = [_num(t) for g, t in spans if g == "NUM"]
     if any(n is None for n in nums):
@@ -228,10 +229,17 @@ def expression_of(op: str, spans: list[tuple[str, str]]) -> str | None:
         if len(vals) == 2 and sorted(g for g, _ in vals) != ["PART", "WHOLE"]:
             # one role is sure, the other number takes the other role: "31 out of 74" read as PART, NUM
             sure = [g for g, _ in vals if g in ("PART", "WHOLE")]
+            if not sure and text:
+                after_of = re.search(r"\bof\s+(?:a\s+|the\s+)?([\d.,]+)", text)
+                whole = first_number(after_of.group(1)) if after_of else None
+                if whole is not None and sum(v == whole for _, v in vals) == 1:
+                    vals = [("WHOLE" if v == whole else "PART", v) for _, v in vals]
+                    sure = ["done"]
             if len(sure) != 1:
                 return None
-            other = "WHOLE" if sure[0] == "PART" else "PART"
-            vals = [(g if g in ("PART", "WHOLE") else other, v) for g, v in vals]
+            if sure != ["done"]:
+                other = "WHOLE" if sure[0] == "PART" else "PART"
+                vals = [(g if g in ("PART", "WHOLE") else other, v) for g, v in vals]
         part, whole = ([v for g, v in vals if g == tag] for tag in ("PART", "WHOLE"))
         return f"({part[0]!r})/({whole[0]!r})*100" if len(part) == 1 and len(whole) == 1 and None not in part + whole else None
     pct = [first_number(t) for g, t in spans if g == "PCT"]
@@ -251,7 +259,7 @@ def read_by_model(task: str) -> SolveResult | None:
     r = read("quickcalc", text)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
-    expr = expression_of(r.op, r.spans)
+    expr = expression_of(r.op, r.spans, text)
     if expr is None:
         return None
     try:
