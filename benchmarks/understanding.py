@@ -164,6 +164,7 @@ def evaluate_planner(n: int, seed: int) -> dict:
         exs = dom.sample(n, rng, **kw)
         ok_m = ok_r = 0
         misses = []
+        kinds: dict[str, list[int]] = {}  # kind of compound -> [n, model right, rules right]
         for e in exs:
             want = [(_norm(p), d) for p, d in zip(e.gold["parts"], e.gold["deps"])]
             t0 = time.perf_counter()
@@ -172,12 +173,33 @@ def evaluate_planner(n: int, seed: int) -> dict:
             ok_m += got == want
             if got != want and len(misses) < 5:
                 misses.append(e.text)
-            ok_r += [(_norm(s["text"]), s["depends_on"]) for s in split_task(e.text, learned=False)] == want
+            right_r = [(_norm(s["text"]), s["depends_on"]) for s in split_task(e.text, learned=False)] == want
+            ok_r += right_r
+            for kind in _kinds(e):
+                k = kinds.setdefault(kind, [0, 0, 0])
+                k[0], k[1], k[2] = k[0] + 1, k[1] + (got == want), k[2] + right_r
+        out[f"by_kind_{key}"] = {k: {"n": v[0], "model": round(v[1] / v[0], 3), "rules": round(v[2] / v[0], 3)} for k, v in sorted(kinds.items())}
         out[key] = round(ok_m / n, 3)
         out[f"rules_{key}"] = round(ok_r / n, 3)
         out[f"misses_{key}"] = misses
     out["latency_ms_p50"] = round(statistics.median(times), 1)
     return out
+
+
+def _kinds(e) -> list[str]:
+    """What a generated compound is: one request, a chain, joined by an ambiguous word ("plus", "and", "&", a comma,
+    "as well as"), a list, or other joiners."""
+    t = e.template
+    kinds = []
+    if "{PB}" not in t:
+        kinds.append("one request")
+    if any(e.gold["deps"]):
+        kinds.append("chain")
+    if re.search(r"\} (?:plus|as well as|&|and) \{|\}, \{", t):
+        kinds.append("ambiguous joiner")
+    if "\n" in t:
+        kinds.append("list")
+    return kinds or ["other joiners"]
 
 
 def _calibration(outcomes: list[tuple[str, str, float, bool]]) -> dict:
