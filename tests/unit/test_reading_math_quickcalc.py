@@ -118,3 +118,36 @@ def test_train_reading_cli_rejects_an_unknown_domain():
 
     out = CliRunner().invoke(app, ["--domain", "astrology", "--steps", "1"])
     assert out.exit_code != 0 and "unknown domain" in out.output
+
+
+def test_after_a_decline_the_next_candidate_answers(monkeypatch):
+    """'what's 12 squared minus 5 cubed?' with units drawn first: units declines, the next candidate answers; and
+    the answer's shown confidence goes through the candidate's calibrator."""
+    import asyncio
+
+    import micromarket.nodes.run_specialist as rs
+
+    tried = []
+
+    async def fake_try(runtime, svc, cand, text, context, inputs=None):
+        tried.append(cand["specialist_id"])
+        if cand["specialist_id"] == "units":
+            return {"key": cand["key"], "specialist_id": "units", "outcome": "declined", "latency_ms": 1.0}, None
+        return ({"key": cand["key"], "specialist_id": cand["specialist_id"], "outcome": "ok", "latency_ms": 1.0},
+                {"answer": "19", "confidence": 0.95, "explanation": "", "value": 19, "latency_ms": 1.0, "context_tokens": 0,
+                 "version": "1"})
+
+    async def no_services(runtime):
+        return None
+
+    monkeypatch.setattr(rs, "try_candidate", fake_try)
+    monkeypatch.setattr(rs, "aservices", no_services)
+    over = {"n": 20, "knots": [[0.9, 0.5], [1.0, 0.5]]}  # right half the time at 0.9-1.0
+    cands = [{"key": "units.convert", "specialist_id": "units", "capability": "convert"},
+             {"key": "quickcalc.arithmetic", "specialist_id": "quickcalc", "capability": "arithmetic", "calibrator": over},
+             {"key": "math.arithmetic", "specialist_id": "math", "capability": "arithmetic"}]
+    state = {"run_id": "r", "subtask": {"id": "s1", "text": "what's 12 squared minus 5 cubed?", "depends_on": []},
+             "candidates": cands, "inputs": {}, "context": ""}
+    out = asyncio.run(rs.solve_subtask(state, None))
+    assert tried == ["units", "quickcalc"] and out["status"] == "ok" and out["specialist"] == "quickcalc"
+    assert out["raw_confidence"] == 0.95 and out["confidence"] == pytest.approx((20 * 0.5 + 8 * 0.95) / 28, abs=1e-3)
