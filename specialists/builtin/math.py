@@ -149,8 +149,8 @@ def read_by_model(task: str) -> SolveResult | None:
     if not text:
         return None
     r = read("math", text)
-    if r is None or r.op == "none" or r.confidence < 0.5:
-        return None
+    if r is None or r.op == "none" or r.confidence < 0.5 or r.op_confidence < 0.7:
+        return None  # no reading, or the operation is a guess ("x + x" names none): the rules decide
     exprs = whole_runs(text, r.get("EXPR"))
     if len(exprs) > 1 or len(set(r.get("PT"))) > 1:
         return None  # two expressions or points: not one call
