@@ -20,6 +20,8 @@ import typer
 from micromarket.specialists.builtin import chemistry as chemistry_sp
 from micromarket.specialists.builtin import dates as dates_sp
 from micromarket.specialists.builtin import finance as finance_sp
+from micromarket.specialists.builtin import math as math_sp
+from micromarket.specialists.builtin import quickcalc as quickcalc_sp
 from micromarket.specialists.builtin import stats as stats_sp
 from micromarket.specialists.builtin import units as units_sp
 from micromarket.specialists.reading import read
@@ -69,9 +71,35 @@ def _expected_stats(g: dict):
     return stats_sp.describe(g["numbers"], [g["op"]]).value
 
 
+def _expected_math(g: dict):
+    from micromarket.specialists.builtin import _symbolic as sym
+
+    op, e, v = g["op"], g.get("expr", ""), g.get("var", "x")
+    if op == "series":
+        return math_sp.series_sum(g["kind"], g["n"]).value
+    if op == "derivative":
+        return (sym.derivative_at(e, v, g["point"]) if "point" in g else sym.differentiate(e, v)).value
+    if op == "integral":
+        return sym.integrate(e, v, g.get("lo", ""), g.get("hi", "")).value
+    if op == "solve":
+        return sym.solve_equations(e, v).value
+    if op == "evaluate":
+        return sym.substitute(e, v, g["point"]).value
+    if op == "limit":
+        return sym.limit(e, v, g["point"]).value
+    return sym.transform(e, op).value
+
+
+def _expected_quickcalc(g: dict):
+    import ast
+
+    return quickcalc_sp._show(quickcalc_sp._eval(ast.parse(g["expr"], mode="eval")))[1]
+
+
 # domain -> (specialist module, expected value of a gold call)
 TARGETS = {"units": (units_sp, _expected_units), "dates": (dates_sp, _expected_dates), "finance": (finance_sp, _expected_finance),
-           "chemistry": (chemistry_sp, _expected_chemistry), "stats": (stats_sp, _expected_stats)}
+           "chemistry": (chemistry_sp, _expected_chemistry), "stats": (stats_sp, _expected_stats), "math": (math_sp, _expected_math),
+           "quickcalc": (quickcalc_sp, _expected_quickcalc)}
 
 
 def _right(res, want) -> bool:
@@ -107,9 +135,9 @@ def evaluate(name: str, n: int, seed: int, outcomes: list | None = None) -> dict
             elif len(misses) < 5:
                 misses.append(e.text)
             ok_r += _right(mod.checked(e.text, mod.solve_by_rules(e.text)), want)
-            if outcomes is not None:  # the product's answer (model and rules competing) and the confidence it shows
+            if outcomes is not None:  # the product's answer (model and rules competing) and its self-reported confidence
                 p = mod.checked(e.text, mod.solve_task(e.text))
-                outcomes.append((p.confidence, _right(p, want)))
+                outcomes.append((name, key, p.confidence, _right(p, want)))
         out[key] = round(ok_m / len(exs), 3)
         out[f"rules_{key}"] = round(ok_r / len(exs), 3)
         out[f"misses_{key}"] = misses
@@ -124,7 +152,8 @@ def _norm(t: str) -> str:
 def evaluate_planner(n: int, seed: int) -> dict:
     """The planner's split of compound requests (specialists/reading/domains_planner.py): two or three of the
     domains' held-out requests joined by held-out joiners (heldout_templates) or by training joiners
-    (heldout_words: the requests' phrasings are held out). Right when the subtasks are exactly the requests."""
+    (heldout_words: the requests' phrasings are held out), some a follow-up on the previous result. Right when
+    the subtasks are exactly the requests and each depends on exactly what it works on."""
     from micromarket.nodes.planner import split_task
 
     dom = domains()["planner"]
@@ -135,15 +164,21 @@ def evaluate_planner(n: int, seed: int) -> dict:
         exs = dom.sample(n, rng, **kw)
         ok_m = ok_r = 0
         misses = []
+        kinds: dict[str, list[int]] = {}  # kind of compound -> [n, model right, rules right]
         for e in exs:
-            want = [_norm(p) for p in e.gold["parts"]]
+            want = [(_norm(p), d) for p, d in zip(e.gold["parts"], e.gold["deps"])]
             t0 = time.perf_counter()
-            got = [_norm(s["text"]) for s in split_task(e.text, learned=True)]
+            got = [(_norm(s["text"]), s["depends_on"]) for s in split_task(e.text, learned=True)]
             times.append((time.perf_counter() - t0) * 1000)
             ok_m += got == want
             if got != want and len(misses) < 5:
                 misses.append(e.text)
-            ok_r += [_norm(s["text"]) for s in split_task(e.text, learned=False)] == want
+            right_r = [(_norm(s["text"]), s["depends_on"]) for s in split_task(e.text, learned=False)] == want
+            ok_r += right_r
+            for kind in _kinds(e):
+                k = kinds.setdefault(kind, [0, 0, 0])
+                k[0], k[1], k[2] = k[0] + 1, k[1] + (got == want), k[2] + right_r
+        out[f"by_kind_{key}"] = {k: {"n": v[0], "model": round(v[1] / v[0], 3), "rules": round(v[2] / v[0], 3)} for k, v in sorted(kinds.items())}
         out[key] = round(ok_m / n, 3)
         out[f"rules_{key}"] = round(ok_r / n, 3)
         out[f"misses_{key}"] = misses
@@ -151,13 +186,42 @@ def evaluate_planner(n: int, seed: int) -> dict:
     return out
 
 
-def _calibration(outcomes: list[tuple[float, bool]]) -> dict:
-    """AUROC of the shown confidence at separating right from wrong answers (a decline counts as confidence 0)."""
-    from sklearn.metrics import roc_auc_score
+def _kinds(e) -> list[str]:
+    """What a generated compound is: one request, a chain, joined by an ambiguous word ("plus", "and", "&", a comma,
+    "as well as"), a list, or other joiners."""
+    t = e.template
+    kinds = []
+    if "{PB}" not in t:
+        kinds.append("one request")
+    if any(e.gold["deps"]):
+        kinds.append("chain")
+    if re.search(r"\} (?:plus|as well as|&|and) \{|\}, \{", t):
+        kinds.append("ambiguous joiner")
+    if "\n" in t:
+        kinds.append("list")
+    return kinds or ["other joiners"]
 
-    ys = [int(ok) for _, ok in outcomes]
-    out = {"n": len(outcomes), "right": sum(ys), "confidently_wrong": sum(1 for c, ok in outcomes if c >= 0.8 and not ok)}
-    out["auroc"] = round(float(roc_auc_score(ys, [c for c, _ in outcomes])), 3) if 0 < sum(ys) < len(ys) else None
+
+def _calibration(outcomes: list[tuple[str, str, float, bool]]) -> dict:
+    """How well the confidence shown separates right from wrong answers (AUROC; a decline counts as 0), over the
+    product-path answers of every domain. The shown confidence is the self-report passed through the isotonic
+    calibrator of its specialist (capability_index.calibration), cross-fitted: each domain's calibrator is fitted
+    on its answers of the other test set, as the ledger fits it on verified outcomes of earlier runs."""
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    from micromarket.capability_index.calibration import calibrator, shown_confidence
+
+    fits = {(d, k): calibrator([(c, ok) for d2, k2, c, ok in outcomes if d2 == d and k2 != k and c]) for d, k, _, _ in outcomes}
+    shown = [shown_confidence(c, fits[(d, k)]) or 0.0 for d, k, c, _ in outcomes]
+    raw = [c or 0.0 for _, _, c, _ in outcomes]
+    ys = [int(ok) for *_, ok in outcomes]
+    out = {"n": len(ys), "right": sum(ys), "confidently_wrong": sum(1 for c, y in zip(shown, ys) if c >= 0.8 and not y),
+           "confidently_wrong_raw": sum(1 for c, y in zip(raw, ys) if c >= 0.8 and not y)}
+    if 0 < sum(ys) < len(ys):
+        out.update(auroc=round(float(roc_auc_score(ys, shown)), 3), auroc_raw=round(float(roc_auc_score(ys, raw)), 3),
+                   brier=round(float(brier_score_loss(ys, shown)), 4), brier_raw=round(float(brier_score_loss(ys, raw)), 4))
+    else:
+        out["auroc"] = None
     return out
 
 
@@ -170,7 +234,7 @@ def main(json_out: bool = typer.Option(False, "--json", help="Print the report a
     names = [d for d in domains() if d in TARGETS and (not only or d in only.split(","))]
     with_planner = not only or "planner" in only.split(",")
     read("units", "warm up the encoder")
-    outcomes: list[tuple[float, bool]] = []
+    outcomes: list[tuple[str, str, float, bool]] = []
     rep: dict = {"domains": {d: evaluate(d, n, seed, outcomes) for d in names}}
     if with_planner:
         rep["planner"] = evaluate_planner(n, seed)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from micromarket.capability_index import identities as ID
 from micromarket.capability_index import posterior as T
-from micromarket.capability_index.calibration import CALIBRATION_KINDS, bucket_counts, calibration
+from micromarket.capability_index.calibration import CALIBRATION_KINDS, bucket_counts, calibration, calibrator
 from micromarket.capability_index.evidence import DAY, DecayPolicy, EvidenceBook
 from micromarket.capability_index.ledger_db import LedgerDB, check_id
 from micromarket.capability_index.outcomes import ROUTING_OUTCOMES
@@ -100,6 +100,15 @@ class TrustLedger:
 
     def calibration_counts(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[list[int]]]:
         """Per (specialist_id, capability): its verified record by self-reported confidence bucket, in one read."""
+        return {k: bucket_counts(v) for k, v in self.calibration_pairs(pairs).items()}
+
+    def calibrators(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict | None]:
+        """Per (specialist_id, capability): the isotonic map from self-reported to shown confidence, fitted on its
+        verified record (None while the record is short; see calibration.shown_confidence)."""
+        return {k: calibrator(v) for k, v in self.calibration_pairs(pairs).items()}
+
+    def calibration_pairs(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[float, bool]]]:
+        """Per (specialist_id, capability): (self-reported confidence, verified right) of its verified answers."""
         want = set((str(s), str(c)) for s, c in pairs)
         if not want:
             return {}
@@ -115,7 +124,7 @@ class TrustLedger:
             ):
                 if (r[0], r[1]) in got:
                     got[(r[0], r[1])].append((r[2], bool(r[3])))
-            return {k: bucket_counts(v) for k, v in got.items()}
+            return got
 
         return self.db.read(read)
 

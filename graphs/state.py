@@ -54,6 +54,7 @@ class SubtaskResult(TypedDict):
     context_tokens: NotRequired[int]
     consensus: NotRequired[dict]
     alternatives: NotRequired[list[dict]]
+    raw_confidence: NotRequired[float | None]  # the specialist's self-report, where the shown confidence is calibrated
 
 
 def attempt(candidate: dict, outcome: str, latency_ms: float, error: str | None = None) -> Attempt:

@@ -115,28 +115,27 @@ def payload_of(task: str) -> tuple[str, str] | None:
 def split_task(task: str, learned: bool = False) -> list[Subtask]:
     """Split a request into subtasks; "then" + a back-reference makes a dependency.
 
-    `learned=True` splits with the planner heads first. Off by default: on `bench understanding` they do not
-    beat the rules yet, and on real requests they cut formulas and drop the "then" of a chain."""
+    `learned=True` splits with the planner heads first (where they are sure), else with the rules."""
     text = task.strip()
     if not text:
         return []
     if payload_of(text) is not None:
         return [Subtask(id="s1", text=text, depends_on=[])]
     parts = _model_split(text) if learned else None
-    if parts is not None:
-        items = parts
-    elif _LIST_RE.search(text):
-        items = [i for i in _LIST_RE.split(text) if i.strip()]
-    else:
-        items = _sentences(text)
     clauses: list[tuple[str, bool]] = []  # (text, follows a "then")
-    for item in items:
-        pieces = _THEN_RE.split(item)
-        for j, piece in enumerate(pieces):
-            for k, sub in enumerate(_split_and(piece)):
-                c = _clean(sub)
-                for n, item in enumerate(_split_items(c) if c else []):
-                    clauses.append((item, j > 0 and k == 0 and n == 0))
+    if parts is not None:  # the model's requests: only a list under one verb is split further
+        for piece, after_then in parts:
+            c = _clean(piece)
+            clauses += [(item, after_then and n == 0) for n, item in enumerate(_split_items(c) if c else [])]
+    else:
+        items = [i for i in _LIST_RE.split(text) if i.strip()] if _LIST_RE.search(text) else _sentences(text)
+        for item in items:
+            pieces = _THEN_RE.split(item)
+            for j, piece in enumerate(pieces):
+                for k, sub in enumerate(_split_and(piece)):
+                    c = _clean(sub)
+                    for n, item in enumerate(_split_items(c) if c else []):
+                        clauses.append((item, j > 0 and k == 0 and n == 0))
     clauses = _merge_statements(clauses)
     clauses = [(_implicit_operand(c) if after_then else c, after_then) for c, after_then in clauses]
     subtasks: list[Subtask] = []
@@ -150,15 +149,31 @@ def split_task(task: str, learned: bool = False) -> list[Subtask]:
     return subtasks
 
 
-def _model_split(text: str) -> list[str] | None:
-    """The learned planner's requests (micromarket.specialists.reading, heads `planner`), or None where it is
-    unsure or no model ships: the rules split then. Each of its requests still goes through the rules' "then"
-    and list handling below, so a chain keeps its dependency."""
+def _model_split(text: str) -> list[tuple[str, bool]] | None:
+    """The learned planner's requests (micromarket.specialists.reading, heads `planner`) with whether a "then"
+    joins each to the one before, or None where it is unsure or no model ships: the rules split then."""
     r = read("planner", text)
-    if r is None or r.confidence < 0.8:
+    if r is None or r.confidence < LEARNED_MIN_CONFIDENCE:
         return None
-    parts = [t for tag, t in r.spans if tag == "SUB" and t.strip()]
-    return parts or None
+    out, pos = [], 0
+    for tag, span in r.spans:
+        if tag != "SUB" or not span.strip():
+            continue
+        at = text.find(span, pos)
+        if at < 0:
+            return None
+        joined = text[pos:at]
+        pos = at + len(span)
+        m = _TRAILING_JOINER.search(span)  # a joiner the tagger left on the request before the next one
+        if m and pos < len(text):
+            joined, span = span[m.start():] + joined, span[: m.start()]
+        out.append((span, bool(out) and bool(_JOINED_BY_THEN.search(joined))))
+    return out or None
+
+
+LEARNED_MIN_CONFIDENCE = 0.8  # the model's split is used where its least sure word is at least this sure
+_JOINED_BY_THEN = re.compile(r"\b(?:then|after that|next|once you have (?:that|it)|finally)\b", re.I)
+_TRAILING_JOINER = re.compile(r"[\s,;]*(?:\b(?:and|plus|as well as|also|then|and then|after that)\b|&)[\s,;]*$", re.I)
 
 
 # a bare request without an opener: a conversion ("5 km to miles"), an expression or a percentage ("15% of 80")
@@ -224,7 +239,8 @@ def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
     """
     if not inputs:
         return text
-    values = [v for v in (value_text(r) for r in inputs.values()) if v]
+    with_unit = bool(_SAYS_UNITS.search(text))
+    values = [v for v in (value_text(r, unit=with_unit) for r in inputs.values()) if v]
     if not values:
         return text
     refs = list(_REFER_RE.finditer(text))
@@ -242,24 +258,55 @@ def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
     return "".join(out)
 
 
+# a step that speaks in units ("add 10 pounds to that", "convert that to grams", "what is that in ounces") gets
+# the earlier result with its unit; plain arithmetic ("multiply that by 4", "round it to 2 decimal places") the number
+_SAYS_UNITS = re.compile(
+    r"\b(?:convert|express|change|turn)\b|\b(?:in|into|as)\s+(?!(?:total|all|decimal|words|full)\b)[A-Za-z°µ]"
+    r"|\d\s*(?!(?:to|by|from|and|or|times|plus|minus|percent|per|decimal|places?|digits?|significant|dp|x)\b)[A-Za-z°µ$€£]",
+    re.I)
+
+
 def _as_count(v: str) -> str:
     """'that many days' needs a whole count: 48.28032 -> '48' (rounded to the nearest whole number)."""
     try:
-        f = float(v)
+        f = float(v.split()[0]) if v.split() else float(v)
     except ValueError:
         return v
     return str(int(round(f))) if f == f and abs(f) < 1e15 else v
 
 
-def value_text(result: dict) -> str:
+def value_text(result: dict, unit: bool = True) -> str:
     """A dependency's result as text for the next subtask: its machine-readable ``value``
-    (floats to 10 significant digits), else its answer."""
+    (floats to 10 significant digits) with the unit its answer states ("11.02311311 lb") unless `unit` is False,
+    else its answer."""
     value = result.get("value")
     if value is None or value == "" or isinstance(value, bool):
         value = result.get("answer", "")
-    if isinstance(value, float):
-        value = f"{value:.10g}"
+    if isinstance(value, (int, float)):
+        text = f"{value:.10g}" if isinstance(value, float) else str(value)
+        shown_unit = (result.get("unit") or unit_of(str(result.get("answer", "")), float(value))) if unit else ""
+        return f"{text} {shown_unit}" if shown_unit else text
     return str(value).strip()
+
+
+# the answer's last amount and the unit after it: "5 kg = 11.02 lb" -> (11.02, "lb"); "20 °C = 68 °F" -> (68, "°F")
+_ANSWER_UNIT_RE = re.compile(r"(?P<n>[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(?P<u>[A-Za-zµ°$€£%][A-Za-zµ°/²³%.\s]{0,22}?)\s*$")
+
+
+def unit_of(answer: str, value: float) -> str:
+    """The unit an answer gives its value in ("5 kg = 11.02 lb" with 11.0231 -> "lb"), or "" when it states none
+    or its last amount is not the value (rounded to what it shows)."""
+    m = _ANSWER_UNIT_RE.search(answer.strip().rstrip("."))
+    if not m or not m.group("u").strip():
+        return ""
+    try:
+        shown = float(m.group("n").replace(",", ""))
+    except ValueError:
+        return ""
+    decimals = len(m.group("n").split(".")[1]) if "." in m.group("n") else 0
+    if abs(shown - value) > max(0.51 * 10 ** -decimals, 1e-9 * abs(value)) + 1e-3 * abs(value) * (decimals == 0 and abs(value) >= 1e4):
+        return ""
+    return m.group("u").strip()
 
 
 class PlanError(MicromarketError, ValueError):

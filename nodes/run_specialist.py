@@ -23,13 +23,14 @@ from langgraph.runtime import Runtime
 from micromarket.capability_index.cards import Capability, SpecialistCard
 from micromarket.capability_index.pins import guard_for
 from micromarket.capability_index.output_guard import output_injection
+from micromarket.capability_index.calibration import shown_confidence
 from micromarket.capability_index.consensus import choose
 from micromarket.errors import MicromarketError, QuarantinedError, SpecialistCallError
 from micromarket.graphs.context import Context
 from micromarket.graphs.state import Attempt, SubtaskResult, WorkerState, attempt, subtask_result
 from micromarket.nodes.common import aservices, context_of
 from micromarket.nodes.context_slicing import slice_context
-from micromarket.nodes.planner import substitute_inputs
+from micromarket.nodes.planner import substitute_inputs, unit_of
 from micromarket.nodes.tool_arguments import model_arguments
 from micromarket.nodes.verify import verify_outcome
 
@@ -137,6 +138,10 @@ def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
             if len(value) > MAX_INPUT_CHARS or output_injection(value):
                 return {}, f"the result of {dep} is not plain data that can be passed on"
         out[dep] = {"status": r.get("status"), "value": value, "answer": str(value)}
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            unit = unit_of(str(r.get("answer", "")), float(value))  # the unit the answer states: a short word, checked
+            if unit and not output_injection(unit):
+                out[dep]["unit"] = unit
     return out, None
 
 
@@ -198,11 +203,16 @@ async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> Subtas
         good = [(c, res) for c, (_, res) in zip(batch, outs) if res is not None]
         if good:
             cand, res, extra = _answered(good)
-            return subtask_result(
+            out = subtask_result(
                 run_id, sub, "ok", text=text, attempts=attempts, specialist=cand["specialist_id"], version=res["version"],
-                capability=cand["capability"], answer=res["answer"], confidence=res["confidence"], explanation=res["explanation"],
+                capability=cand["capability"], answer=res["answer"], explanation=res["explanation"],
+                confidence=shown_confidence(res["confidence"], cand.get("calibrator")),  # calibrated from verified outcomes
                 value=res["value"], latency_ms=res["latency_ms"], context_tokens=res["context_tokens"], **extra,
             )
+            if out["confidence"] != res["confidence"]:
+                out["raw_confidence"] = res["confidence"]  # the self-report: what the ledger calibrates on
+                out["provenance"]["raw_confidence"] = res["confidence"]
+            return out
     if not cands:
         return subtask_result(run_id, sub, "unsupported", text=text, attempts=attempts, reason="no candidate specialist")
     if attempts and all(a["outcome"] == "declined" for a in attempts):

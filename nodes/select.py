@@ -15,6 +15,7 @@ from typing import Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from micromarket.capability_index.calibration import bucket_counts, calibrator
 from micromarket.capability_index.ranking import Candidate, RankOptions, choose_k, rank
 from micromarket.graphs.context import Context
 from micromarket.graphs.state import State, SubtaskResult, WorkerState, subtask_result
@@ -64,7 +65,10 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
     pairs = [(c["specialist_id"], c["capability"]) for rows in found.values() for c in rows]
     posteriors = await asyncio.to_thread(lambda: svc.ledger.posteriors(pairs)) if pairs else {}
     # what each one's self-reported confidence has been worth (weighs its side when redundant answers disagree)
-    calib = await asyncio.to_thread(lambda: svc.ledger.calibration_counts(pairs)) if pairs else {}
+    # and the map from its self-reported confidence to the confidence shown to users (isotonic, from the same record)
+    record = await asyncio.to_thread(lambda: svc.ledger.calibration_pairs(pairs)) if pairs else {}
+    calib = {k: bucket_counts(v) for k, v in record.items()}
+    shown = {k: calibrator(v) for k, v in record.items()}
     per_call_budget = ctx.budget / max(len(plan), 1) if ctx.budget is not None else None
     opts = RankOptions(quality_cost=ctx.quality_cost, budget=per_call_budget, min_similarity=ctx.min_similarity)
     ranked: dict[str, list[dict]] = {}
@@ -83,7 +87,7 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
         ranked[sub["id"]] = [
             {**next(r for r in rows if r["key"] == c.key), "trust": round(c.posterior.mean, 4) if c.posterior else None,
              "sampled_trust": round(c.sampled_trust, 4), "score": round(c.score, 4),
-             "calibration": calib.get((c.specialist_id, c.capability))}
+             "calibration": calib.get((c.specialist_id, c.capability)), "calibrator": shown.get((c.specialist_id, c.capability))}
             for c in order
         ]
         if ranked[sub["id"]]:

@@ -42,7 +42,7 @@ def record(ledger, state: dict, results: list[dict], verdict: bool | None) -> No
                 "candidates": cands.get(r["subtask_id"], []),
                 "chosen": f"{r['specialist']}.{r['capability']}" if r.get("specialist") else None,
                 "specialist_id": r.get("specialist"), "capability": r.get("capability"),
-                "outcome": routing_outcome(r["status"]), "latency_ms": r.get("latency_ms", 0.0), "confidence": r.get("confidence"),
+                "outcome": routing_outcome(r["status"]), "latency_ms": r.get("latency_ms", 0.0), "confidence": r.get("raw_confidence", r.get("confidence")),
                 "attempts": r.get("attempts", []), "context_tokens": r.get("context_tokens", 0), "reason": r.get("reason"),
             }
         )

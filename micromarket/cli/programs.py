@@ -39,8 +39,12 @@ def bench(ctx: typer.Context, name: str = typer.Argument(..., help="retrieval | 
 
 
 @app.command(context_settings=FORWARD)
-def train(ctx: typer.Context, name: str = typer.Argument(..., help="dates | roman | numwords")) -> None:
-    """Train a micro-LLM specialist from scratch, or fine-tune one with --base (pass its options after the name)."""
+def train(ctx: typer.Context, name: str = typer.Argument(..., help="reading | dates | roman | numwords")) -> None:
+    """Train the reading heads (`train reading [--domain D] [--steps N] [--seed S] [--json]`), or a micro-LLM
+    specialist from scratch or fine-tuned with --base (pass its options after the name)."""
+    if name == "reading":  # the built-ins' learned readers (specialists/reading/train.py)
+        _forward("micromarket.specialists.reading.train", ctx)
+        return
     _forward_named(ctx, f"micromarket.specialists.microllm.train_{name}", "trainer", name, obj={"register_card": _register_card})
 
 

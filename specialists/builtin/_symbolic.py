@@ -375,3 +375,20 @@ def evaluate(expression: str) -> SolveResult:
     if text == "undefined":
         return _result("undefined (division by zero)", 0.9, f"{expression.strip()} is undefined", None)
     return _result(text, 0.95, f"evaluated {words_to_ops(clean(expression))} exactly", value)
+
+
+def substitute(expression: str, variable: str, point: str) -> SolveResult:
+    """The value of an expression at ``variable = point`` ("evaluate x^2*cos(x) at x = pi")."""
+    try:
+        f, p = parse(expression), parse(point)
+    except ParseError as e:
+        return fail(str(e))
+    var = sp.Symbol(variable or "x")
+    if var not in f.free_symbols and f.free_symbols:
+        return fail(f"{render(f)} does not contain {var}")
+    out = sp.simplify(f.subs(var, p))
+    if out.free_symbols:
+        return fail(f"{render(f)} at {var} = {render(p)} still contains {', '.join(sorted(map(str, out.free_symbols)))}")
+    text, value = describe_number(out)
+    res = _result(f"{render(f)} at {var} = {render(p)}: {text}", 0.95, f"substituted {var} = {render(p)} and simplified with sympy", value)
+    return understood(res, f"{expression} at {var} = {point}")

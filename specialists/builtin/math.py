@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import re
 
-from micromarket.specialists.builtin._common import LEAD_IN_RE, checked, clean, fail, make_server, serve, understood
+from micromarket.specialists.builtin._common import (
+    LEAD_IN_RE,
+    capped,
+    checked,
+    clean,
+    compete,
+    fail,
+    make_server,
+    serve,
+    understood,
+)
 from micromarket.specialists.builtin._symbolic import (
     _ORDINALS,
     _result,
@@ -21,8 +31,11 @@ from micromarket.specialists.builtin._symbolic import (
     integrate,
     limit,
     solve_equations,
+    substitute,
     transform,
 )
+from micromarket.specialists.reading import read
+from micromarket.specialists.reading.numbers import amount
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "math"
@@ -51,6 +64,10 @@ _SOLVE_RE = re.compile(r"^(?:solve|find\s+the\s+roots?\s+of|roots?\s+of|find\s+t
 _TRANSFORM_RE = re.compile(r"^(?P<how>simplify|expand|factor(?:ise|ize)?|factorise|factorize)\b\s*(?:the\s+expression\s+)?:?\s*(?P<f>.+)$", re.I)
 
 
+_SERIES_RE = re.compile(r"^(?:the\s+)?(?:sum|total)\s+of\s+the\s+first\s+(?P<n>\d+)\s+(?P<seq>[a-z ]+?)$", re.I)
+_AT_RE = re.compile(r"^(?P<f>.+?)\s+(?:at|when|for|with)\s+(?P<v>[a-z])\s*=\s*(?P<p>[^\s=]+)$", re.I)
+
+
 def _order(word: str | None) -> int:
     if not word:
         return 1
@@ -58,7 +75,126 @@ def _order(word: str | None) -> int:
 
 
 def solve_task(task: str, context: str = "") -> SolveResult:
-    """Answer a mathematical request in plain language."""
+    """Answer a mathematical request in plain language: the learned reader reads first (the expression and the
+    operation), the rules compete and read what it cannot (see _common.compete)."""
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+
+
+# A series the reader names ("the first 100 odd numbers"): its general term in k = 1..n.
+SERIES = {"int": "k", "odd": "2*k - 1", "even": "2*k", "square": "k**2", "cube": "k**3"}
+_SEQ_WORDS = (("odd", "odd"), ("even", "even"), ("squar", "square"), ("cube", "cube"), ("cubic", "cube"), ("integer", "int"),
+              ("number", "int"))
+
+
+def series_kind(words: str) -> str | None:
+    """'positive odd integers' -> 'odd', 'perfect squares' -> 'square', 'natural numbers' -> 'int'."""
+    low = words.lower()
+    return next((k for w, k in _SEQ_WORDS if w in low), None)
+
+
+def series_sum(kind: str, n: int) -> SolveResult:
+    """The sum of the first `n` terms of a named series (k, 2k-1, 2k, k², k³), exactly, with its closed form."""
+    import sympy as sp  # deferred: sympy is imported by _symbolic already; local for the names only
+
+    if kind not in SERIES or not 1 <= n <= 10**9:
+        return fail(f"no series sum for {kind!r} up to {n}")
+    k, m = sp.symbols("k n", integer=True, positive=True)
+    term = sp.sympify(SERIES[kind], locals={"k": k})
+    closed = sp.factor(sp.summation(term, (k, 1, m)))
+    value = int(closed.subs(m, n))
+    shown = f"{value:,}" if value >= 10_000 else str(value)
+    return SolveResult(answer=shown, confidence=0.97, explanation=f"sum of {term} for k = 1..{n} = {closed} at n = {n}", value=value)
+
+
+def _only_variable(expression: str) -> str | None:
+    """The one variable of an expression ("t^3 - 4t" -> "t"); None with none or several, or when it does not parse."""
+    from micromarket.specialists.builtin._symbolic import ParseError, parse
+
+    try:
+        syms = parse(expression).free_symbols
+    except (ParseError, TypeError, ValueError):
+        return None
+    return str(next(iter(syms))) if len(syms) == 1 else None
+
+
+def whole_runs(text: str, spans: list[str]) -> list[str]:
+    """Tagged expression spans snapped to whole runs of text between spaces and merged where they touch: an
+    expression is never cut inside "(t^2" or "log(w)" ("^2 + 5" in "(t^2 + 5t^2)/t" is the whole "(t^2 + 5t^2)/t")."""
+    ranges: list[list[int]] = []
+    pos = 0
+    for span in spans:
+        at = text.find(span, pos)
+        if at < 0:
+            continue
+        a, b = at, at + len(span)
+        while a > 0 and not text[a - 1].isspace():
+            a -= 1
+        while b < len(text) and not text[b].isspace():
+            b += 1
+        while b > a and (text[b - 1] in ",;:?!" or (text[b - 1] == "." and not text[a:b - 1][-1:].isdigit())):
+            b -= 1
+        if ranges and a <= ranges[-1][1] + 1 and not text[ranges[-1][1]:a].strip():
+            ranges[-1][1] = max(ranges[-1][1], b)
+        else:
+            ranges.append([a, b])
+        pos = at + len(span)
+    return [text[a:b] for a, b in ranges if text[a:b].strip()]
+
+
+def read_by_model(task: str) -> SolveResult | None:
+    """The learned reading (micromarket.specialists.reading, heads `math`): the operation and its expression,
+    variable, point, bounds or series, computed by sympy. None when no model ships or its reading is unsure or
+    incomplete (the rules then read)."""
+    text = clean(task)
+    if not text:
+        return None
+    r = read("math", text)
+    if r is None or r.op == "none" or r.confidence < 0.5 or r.op_confidence < 0.7:
+        return None  # no reading, or the operation is a guess ("x + x" names none): the rules decide
+    exprs = whole_runs(text, r.get("EXPR"))
+    if len(exprs) > 1 or len(set(r.get("PT"))) > 1:
+        return None  # two expressions or points: not one call
+    one = {t: (r.get(t) or [""])[0].strip() for t in ("EXPR", "VAR", "PT", "LO", "HI", "N", "SEQ")}
+    one["EXPR"] = exprs[0] if exprs else ""
+    e, var, pt = one["EXPR"], one["VAR"], one["PT"]
+    if e and not var and r.op in ("derivative", "evaluate", "limit") and pt:
+        var = _only_variable(e)  # "how steep is t^3 - 4t at t = 2": the point's variable is the expression's
+        if var is None:
+            return None
+    if r.op == "series":
+        kind, n = series_kind(one["SEQ"]), amount(one["N"]) if one["N"] else None
+        if kind is None or n is None or n != int(n):
+            return None
+        res, said = series_sum(kind, int(n)), f"sum of the first {one['N']} {one['SEQ']} ({SERIES[kind]} for k = 1..{int(n)})"
+    elif not e:
+        return None
+    elif r.op == "derivative":
+        res = derivative_at(e, var or "x", pt) if pt else differentiate(e, var)
+        said = f"derivative of {e}" + (f" with respect to {var}" if var else "") + (f" at {var or 'x'} = {pt}" if pt else "")
+    elif r.op == "integral":
+        if bool(one["LO"]) != bool(one["HI"]):
+            return None
+        res = integrate(e, var, one["LO"], one["HI"])
+        said = f"integral of {e}" + (f" d{var}" if var else "") + (f" from {one['LO']} to {one['HI']}" if one["LO"] else "")
+    elif r.op == "solve":
+        res, said = solve_equations(e, var), f"solve {e}" + (f" for {var}" if var else "")
+    elif r.op in ("simplify", "expand", "factor"):
+        res, said = transform(e, r.op), f"{r.op} {e}"
+    elif r.op == "evaluate":
+        if not pt:
+            return None
+        res, said = substitute(e, var or "x", pt), f"{e} at {var or 'x'} = {pt}"
+    elif r.op == "limit":
+        if not pt:
+            return None
+        res, said = limit(e, var or "x", pt), f"limit of {e} as {var or 'x'} -> {pt}"
+    else:
+        return None
+    return capped(r.confidence, understood(res, f"{said} [read by {r.model}]"))
+
+
+def solve_by_rules(task: str, context: str = "") -> SolveResult:
+    """The rule-based reading (regular expressions): the competing reading, and the benchmark's baseline."""
     text = clean(task)
     if not text:
         return fail("empty request")
@@ -88,11 +224,17 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     m = re.match(r"^(?:the\s+value\s+of\s+|solve\s+for\s+)?(?P<v>[a-z])\s*,?\s+(?:if|when|given(?:\s+that)?|such\s+that|where)\s+(?P<eq>.+=.+)$", text, re.I)
     if m:
         return solve_equations(m.group("eq"), m.group("v"))
+    m = _SERIES_RE.match(text)
+    if m and series_kind(m.group("seq")):
+        return understood(series_sum(series_kind(m.group("seq")), int(m.group("n"))), f"sum of the first {m.group('n')} {m.group('seq')}")
     m = _DERIV_RE.match(text)
     at = re.match(r"^(?P<f>.+?)\s+(?:at|when|for|where)\s+(?P<v>[a-z])\s*=\s*(?P<p>.+)$", m.group("f"), re.I) if m else None
     if at:
         return derivative_at(at.group("f"), at.group("v"), at.group("p"), _order(m.group("ord")))
 
+    m = _AT_RE.match(text)
+    if m and not re.match(r"^(?:the\s+)?(?:limit|lim|integra|derivative|differentiate|d/d)", text, re.I):
+        return substitute(m.group("f"), m.group("v"), m.group("p"))
     m = _LIMIT_RE.match(text) or _LIMIT_PREFIX_RE.match(text)
     if m:
         d = (m.group("dir") or "").strip().lower()

@@ -14,15 +14,20 @@ from fractions import Fraction
 
 from micromarket.specialists.builtin._common import (
     LEAD_IN_RE,
+    capped,
     checked,
     clean,
+    compete,
     fail,
     fmt_num,
     make_server,
     serve,
     strip_thousands,
+    understood,
     words_to_ops,
 )
+from micromarket.specialists.reading import read
+from micromarket.specialists.reading.numbers import amount, first_number
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "quickcalc"
@@ -100,6 +105,12 @@ def _prepare(text: str) -> str:
     t = re.sub(r"\b(\d+)\s*(?:!|\s+factorial\b)", r"factorial(\1)", t, flags=re.I)
     t = re.sub(r"\bfactorial\s+of\s+(\d+)\b", r"factorial(\1)", t, flags=re.I)
     t = re.sub(r"\b(\d+)\s+choose\s+(\d+)\b", r"comb(\1, \2)", t, flags=re.I)
+    # a verb on one amount, as a chain's later step reads ("square 7", "halve 18.5")
+    t = re.sub(r"^(square|cube|double|halve|negate)\s+(?:of\s+)?([-+]?\d[\d.]*(?:[eE][-+]?\d+)?)$",
+               lambda m: {"square": "({})^2", "cube": "({})^3", "double": "2*({})", "halve": "({})/2", "negate": "-({})"}[m.group(1).lower()].format(m.group(2)),
+               t, flags=re.I)
+    t = re.sub(r"^(?:take\s+away|take|deduct|remove)\s+(.+?)\s+(?:away\s+)?from\s+(.+)$", r"(\2)-(\1)", t, flags=re.I)
+    t = re.sub(r"\b(?:the\s+)?(square|cube)\s+of\s+(\d[\d.]*)", lambda m: f"({m.group(2)})^{2 if m.group(1).lower() == 'square' else 3}", t, flags=re.I)
     t = words_to_ops(t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%(?=\s*(?:$|[-+*/)]))", r"(\1/100)", t)
     t = t.replace("^", "**").replace("x", "*") if re.fullmatch(r"[\d\s.+\-*/()x^%]+", t) else t.replace("^", "**")
@@ -148,9 +159,182 @@ def _exact_decimal(v: Fraction) -> str:
 
 
 def solve_task(task: str, context: str = "") -> SolveResult:
-    """Evaluate an arithmetic request: '12 * (3 + 4)', '15% of 80', 'multiply 42.1648 by 4'."""
+    """Evaluate an arithmetic request: '12 * (3 + 4)', '15% of 80', 'multiply 42.1648 by 4'. The learned reader
+    reads first (numbers and operator words); the rules compete and read what it cannot (_common.compete)."""
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+
+
+_OPERATORS = {"PLUS": "+", "MINUS": "-", "TIMES": "*", "DIV": "/", "POW": "**"}
+_POSTFIX = {"SQ": "**2", "CUBE": "**3"}
+
+
+def _num(text: str) -> str | None:
+    v = amount(text)
+    return None if v is None else repr(float(v))
+
+
+def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Spans as the expression needs them: a power sign tagged apart from its exponent ("^" then "2") is a power;
+    a power phrase cut in two ("to" + "the third power") is one, the later part naming it."""
+    out: list[tuple[str, str]] = []
+    for tag, text in spans:
+        if tag == "POW" and text.strip() in ("*", "×", "x"):  # one star is a product
+            tag = "TIMES"
+        if tag in _POSTFIX and not re.search(r"squar|cube|\^|\*\*|power|second|third", text, re.I):
+            continue  # a stray word ("to") tagged as a power names none
+        if tag == "NUM" and out and out[-1][0] in ("SQ", "CUBE", "POW") and out[-1][1].strip() in ("^", "**"):
+            out[-1] = ("POW", out[-1][1])
+        elif tag in _POSTFIX and out and out[-1][0] in _POSTFIX:
+            out[-1] = (tag, f"{out[-1][1]} {text}")
+            continue
+        out.append((tag, text))
+    return out
+
+
+def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str | None:
+    """The arithmetic expression of a reading's spans, or None when they do not form one. `text` (the request)
+    settles which of two untagged numbers is the whole of a "what percent": the one after "of"."""
+    spans = _tidy(spans)
+    nums = [_num(t) for g, t in spans if g == "NUM"]
+    if any(n is None for n in nums):
+        return None
+    if op == "expr":
+        out, want_num, root, power = [], True, False, ""
+        for tag, text in spans:
+            if tag == "NUM":
+                if not want_num:
+                    return None
+                out.append((f"sqrt(({_num(text)}))" if root else f"({_num(text)})") + power)
+                want_num, root, power = False, False, ""
+            elif tag == "ROOT" and want_num:
+                root = True
+            elif tag in _POSTFIX and want_num:  # "the square of 12", "cube 3": a power before its number
+                power = _POSTFIX[tag]
+                continue
+            elif tag in _OPERATORS and not want_num:
+                out.append(_OPERATORS[tag])
+                want_num = True
+            elif tag in _POSTFIX and not want_num:
+                out[-1] += _POSTFIX[tag]
+            else:
+                return None
+        return " ".join(out) if out and not want_num and not power and (len(out) > 1 or "**" in out[0] or "sqrt" in out[0]) else None
+    if op == "sub_from" and len(nums) == 2 and len(spans) == 2:
+        return f"({nums[1]}) - ({nums[0]})"
+    tags = {g for g, _ in spans}
+    if tags & {"PART", "WHOLE"} and "PCT" not in tags:
+        op = "what_percent"  # the part and the whole name the question more surely than the operation head
+    if op == "what_percent":
+        vals = [(g, first_number(t)) for g, t in spans if g in ("PART", "WHOLE", "NUM")]
+        if len(vals) == 2 and sorted(g for g, _ in vals) != ["PART", "WHOLE"]:
+            # one role is sure, the other number takes the other role: "31 out of 74" read as PART, NUM
+            sure = [g for g, _ in vals if g in ("PART", "WHOLE")]
+            if not sure and text:
+                after_of = re.search(r"\bof\s+(?:a\s+|the\s+)?([\d.,]+)", text)
+                whole = first_number(after_of.group(1)) if after_of else None
+                if whole is not None and sum(v == whole for _, v in vals) == 1:
+                    vals = [("WHOLE" if v == whole else "PART", v) for _, v in vals]
+                    sure = ["done"]
+            if len(sure) != 1:
+                return None
+            if sure != ["done"]:
+                other = "WHOLE" if sure[0] == "PART" else "PART"
+                vals = [(g if g in ("PART", "WHOLE") else other, v) for g, v in vals]
+        part, whole = ([v for g, v in vals if g == tag] for tag in ("PART", "WHOLE"))
+        return f"({part[0]!r})/({whole[0]!r})*100" if len(part) == 1 and len(whole) == 1 and None not in part + whole else None
+    pct = [first_number(t) for g, t in spans if g == "PCT"]
+    if len(pct) != 1 or pct[0] is None or len(nums) != 1 or len(spans) != 2:
+        return None
+    p, n = pct[0], nums[0]
+    return {"percent_of": f"({p!r}/100)*({n})", "increase": f"({n})*(1+{p!r}/100)", "decrease": f"({n})*(1-{p!r}/100)"}.get(op)
+
+
+def read_by_model(task: str) -> SolveResult | None:
+    """The learned reading (micromarket.specialists.reading, heads `quickcalc`): numbers and operator words in
+    order, or a percentage and its base, evaluated exactly. None when no model ships or its reading is unsure
+    or does not form an expression (the rules then read)."""
+    text = clean(task)
+    if not text:
+        return None
+    r = read("quickcalc", text)
+    if r is None or r.op == "none" or r.confidence < 0.5:
+        return None
+    expr = expression_of(r.op, r.spans, text)
+    if expr is None:
+        return None
+    try:
+        v = _eval(ast.parse(expr, mode="eval"))
+    except (CalcError, SyntaxError, OverflowError, ValueError, ZeroDivisionError):
+        return None
+    shown, value = _show(v)
+    res = SolveResult(answer=shown, confidence=0.97 if isinstance(v, Fraction) else 0.93,
+                      explanation=f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)"), value=value)
+    said = " ".join(t for _, t in r.spans)
+    return capped(r.confidence, understood(res, f"{r.op}: {said} = {expr} [read by {r.model}]"))
+
+
+# an amount with a unit after it: "10 pounds", "11.02311311 lb", "68 °F"
+_QTY_RE = re.compile(r"(?P<n>(?<![\w.])\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(?P<u>°?[A-Za-zµ][A-Za-zµ/²³]*(?:\s+(?:per|fl)\s+[A-Za-z]+)?)")
+_OP_WORDS = {"add", "plus", "minus", "subtract", "from", "to", "and", "times", "by", "divided", "multiply", "divide", "take", "deduct", "remove",
+             "away", "what", "is", "whats", "what's", "of", "the", "sum", "difference", "between", "total", "less", "more",
+             "than", "double", "half", "twice", "sqrt", "squared", "cubed", "remainder", "mod", "x", "percent", "pct", "per",
+             "pi", "e", "in", "into", "as", "factorial", "choose", "over", "dozen", "then"}
+
+
+def with_units(task: str) -> SolveResult | None:
+    """Arithmetic on amounts with units ("add 10 pounds to 11.02311311 lb", "5 km minus 300 m"): sums and
+    differences of one kind of quantity, or one quantity scaled by plain numbers. The answer is in the unit of
+    the amount added to ("add/subtract X to/from Y": Y's), else the first one's. None when no amount has a unit."""
+    from micromarket.specialists.builtin.units import registry, resolve_unit  # deferred: pint is heavy
+
+    text = strip_thousands(clean(task))
+    found = []
+    for m in _QTY_RE.finditer(text):
+        word = m.group("u")
+        if word.lower() in _OP_WORDS or word.lower().startswith(("e", "x")) and len(word) == 1:
+            continue
+        r = resolve_unit(word)
+        if r is None or r.guessed:
+            return None
+        found.append((m, r))
+    if not found:
+        return None
+    ureg = registry()
+    to_last = re.match(r"^\s*(?:please\s+)?(?:add|subtract|take)\b", text, re.I) and re.search(r"\b(?:to|from)\b", text, re.I)
+    target = found[-1][1] if to_last else found[0][1]
+    if any("degree" in str(r.unit) for _, r in found) and len(found) > 1:
+        return fail("temperatures cannot be added or subtracted as amounts")
+    out, pos = [], 0
+    for m, r in found:
+        try:
+            v = float(ureg.Quantity(float(m.group("n")), r.unit).to(target.unit).magnitude)
+        except Exception:  # noqa: BLE001 - different kinds of quantity
+            return fail(f"{m.group(0)} and {target.label} are different kinds of quantity")
+        out.append(text[pos: m.start()])
+        out.append(f"{v:.12g}")
+        pos = m.end()
+    bare = "".join(out) + text[pos:]
+    try:
+        value, expr = calculate(bare)
+    except (CalcError, OverflowError, ValueError, ZeroDivisionError):
+        return None  # not arithmetic on amounts: the plain reading decides
+    scaled = re.search(r"[*/]", expr)
+    if (scaled and len(found) != 1) or (not scaled and len(found) != len(re.findall(r"\d+(?:\.\d+)?", expr))):
+        return fail("arithmetic on amounts with units: only sums and differences of one kind of quantity, or one amount scaled by numbers")
+    shown, v = _show(value)
+    said = " ".join(m.group(0) for m, _ in found)
+    res = SolveResult(answer=f"{shown} {target.label}", confidence=0.95, value=v,
+                      explanation=f"in {target.label}: evaluated {expr} = {shown} {target.label}")
+    return understood(res, f"{said} in {target.label}: {expr}")
+
+
+def solve_by_rules(task: str, context: str = "") -> SolveResult:
+    """The rule-based reading (regular expressions): the competing reading, and the benchmark's baseline."""
     if not clean(task):
         return fail("empty request")
+    quantities = with_units(task)
+    if quantities is not None:
+        return quantities
     try:
         v, expr = calculate(task)
     except CalcError as e:

@@ -9,7 +9,8 @@ def domains() -> dict[str, Domain]:
     from micromarket.specialists.reading import domains_units
 
     found = [domains_units.DOMAIN]
-    for mod in ("domains_dates", "domains_finance", "domains_chemistry", "domains_stats", "domains_planner"):
+    for mod in ("domains_dates", "domains_finance", "domains_chemistry", "domains_stats", "domains_math", "domains_quickcalc",
+                "domains_planner"):
         try:
             m = __import__(f"micromarket.specialists.reading.{mod}", fromlist=["DOMAIN"])
         except ModuleNotFoundError:

@@ -69,7 +69,7 @@ def train_domain(name: str, examples: list[Example], *, steps: int, seed: int, o
         w[p + "b2"] = net[3].bias.detach().numpy().astype(np.float32)
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / f"{name}.npz", **{k: (v.astype(np.float16) if v.dtype == np.float32 and v.ndim == 2 else v) for k, v in w.items()})
-    return {"examples": len(examples), "steps": steps, "final_loss": float(loss)}
+    return {"examples": len(examples), "steps": steps, "final_loss": float(loss.item())}
 
 
 def training_set(name: str, n: int, seed: int) -> list[Example]:
@@ -83,20 +83,32 @@ def training_set(name: str, n: int, seed: int) -> list[Example]:
 
 
 @app.command()
-def main(names: Optional[list[str]] = typer.Argument(None, help="domains (default: all)"),
+def main(names: Optional[list[str]] = typer.Argument(None, help="domains (default: all)", show_default=False),
+         domain: Optional[list[str]] = typer.Option(None, "--domain", "-d", help="a domain to train (repeatable; default: all)"),
          examples: int = typer.Option(3000, help="generated sentences per domain"),
          steps: int = typer.Option(800, help="optimiser steps per domain"),
-         seed: int = typer.Option(0), out: Path = typer.Option(WEIGHTS, help="where the .npz heads go")) -> None:
+         seed: int = typer.Option(0), out: Path = typer.Option(WEIGHTS, help="where the .npz heads go"),
+         json_out: bool = typer.Option(False, "--json", help="Print one JSON object per domain (no progress bar)")) -> None:
     """Generate, encode and fit each domain's heads."""
+    import json
+
     from rich.progress import Progress
 
-    for name in names or list(domains()):
+    known = domains()
+    wanted = [*(names or []), *(domain or [])] or list(known)
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise typer.BadParameter(f"unknown domain(s) {', '.join(unknown)}; known: {', '.join(known)}", param_hint="--domain")
+    if steps < 1 or examples < 10:
+        raise typer.BadParameter("--steps must be >= 1 and --examples >= 10")
+    for name in wanted:
         data = training_set(name, examples, seed)
-        with Progress(transient=True) as bar:
-            task = bar.add_task(f"{name}: {len(data)} sentences, {steps} steps", total=steps)
+        with Progress(transient=True, disable=json_out) as bar:
+            task = bar.add_task(f"{name}: encoding {len(data)} sentences", total=steps)
             info = train_domain(name, data, steps=steps, seed=seed, out=out,
                                 progress=lambda s, loss: bar.update(task, completed=s + 1, description=f"{name} loss {loss:.3f}"))
-        typer.echo(f"{name}: {info}")
+        info.update(domain=name, seed=seed, weights=str(out / f"{name}.npz"))
+        typer.echo(json.dumps(info) if json_out else f"{name}: {info}")
 
 
 if __name__ == "__main__":
