@@ -9,6 +9,7 @@ import math
 import re
 
 from micromarket.specialists.builtin._common import (
+    qualified,
     capped,
     compete,
     NUMBER_RE,
@@ -192,6 +193,8 @@ def read_by_model(task: str) -> SolveResult | None:
     if not text or _NOT_MODELLED.search(text):
         return None
     r = read("finance", text)
+    if qualified(r) is not None:  # a condition the engine's call cannot express: not read past
+        return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
     amts, rates, terms, freqs = r.get("AMT"), r.get("RATE"), r.get("TERM"), r.get("FREQ")

@@ -10,6 +10,7 @@ import re
 import statistics as st
 
 from micromarket.specialists.builtin._common import (
+    qualified,
     NUMBER_RE,
     capped,
     checked,
@@ -207,6 +208,8 @@ def read_by_model(task: str) -> SolveResult | None:
     if not text or _NOT_MODELLED.search(text) or not re.search(r"[A-Za-z]{3}", text):
         return None  # statistics the reader has no operation for, or no words naming one
     r = read("stats", text)
+    if qualified(r) is not None:  # a condition the engine's call cannot express: not read past
+        return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
     xs = [amount(n) for n in r.get("NUM")]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from micromarket.specialists.builtin._common import (
+    qualified,
     capped,
     compete,
     NUMBER_RE,
@@ -360,6 +361,8 @@ def read_by_model(task: str) -> SolveResult | None:
     resolved and converted. None when no model ships or its reading is unsure or incomplete (the rules then read)."""
     text = clean(task).replace("−", "-")
     r = read("units", text) if text else None
+    if qualified(r) is not None:  # a condition the engine's call cannot express: not read past
+        return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
     spans = []

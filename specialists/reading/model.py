@@ -24,6 +24,15 @@ class Reading:
     spans: list[tuple[str, str]] = field(default_factory=list)  # (tag, text)
     confidence: float = 0.0  # the least sure of the op and every tagged word
     model: str = ""
+    offsets: list[tuple[int, int]] = field(default_factory=list)  # each span's characters in the text
+    op_probs: dict[str, float] = field(default_factory=dict)
+    tag_confidence: float = 0.0  # the least sure word
+
+    def op_among(self, ops: tuple[str, ...]) -> tuple[str, float]:
+        """The likeliest of `ops` (the operations the tagged spans allow) and its share of their probability."""
+        total = sum(self.op_probs.get(o, 0.0) for o in ops)
+        best = max(ops, key=lambda o: self.op_probs.get(o, 0.0))
+        return best, (self.op_probs.get(best, 0.0) / total if total else 0.0)
 
     def get(self, tag: str) -> list[str]:
         return [t for g, t in self.spans if g == tag]
@@ -62,10 +71,12 @@ def read_features(domain: str, text: str, ws, rows: np.ndarray, sent: np.ndarray
     pt = _mlp(rows, w, "t")
     po = _mlp(sent[None, :], w, "c")[0]
     ids = pt.argmax(axis=1)
-    spans = _decode_seq(ws, text, ids, tags)
+    found = _decode_seq(ws, text, ids, tags)
     op = int(po.argmax())
-    conf = float(min(po[op], pt.max(axis=1).min()))
-    return Reading(domain, ops[op], float(po[op]), spans, round(conf, 3), model_name(domain))
+    tag_conf = float(pt.max(axis=1).min())
+    conf = min(float(po[op]), tag_conf)
+    return Reading(domain, ops[op], float(po[op]), [(t, text[a:b]) for t, a, b in found], round(conf, 3), model_name(domain),
+                   [(a, b) for _, a, b in found], {o: float(p) for o, p in zip(ops, po)}, round(tag_conf, 3))
 
 
 def _decode_seq(ws, text, ids, tags):
@@ -82,7 +93,7 @@ def _decode_seq(ws, text, ids, tags):
         else:
             spans.append([tag, a, b])
         prev = name
-    return [(t, text[a:b]) for t, a, b in spans]
+    return [(t, a, b) for t, a, b in spans]
 
 
 def read(domain: str, text: str) -> Reading | None:

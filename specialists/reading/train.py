@@ -1,7 +1,8 @@
 """Train the reading heads from the generators: ``python -m micromarket.specialists.reading.train [DOMAIN ...]``.
 
-Seeded, with a budget in optimiser steps. Train templates and words only (the held-out ones are for the
-benchmark); 10% of sentences get a typo; the other domains' sentences are the negatives.
+Seeded, with a budget in optimiser steps. Train templates, fragments and words only (the held-out ones are for
+the benchmark); 10% of sentences get a typo, a third a lead-in, context or tail, 12% a qualifier the engine cannot
+compute (tagged X); the other domains' sentences are the negatives.
 """
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ def train_domain(name: str, examples: list[Example], *, steps: int, seed: int, o
 def training_set(name: str, n: int, seed: int) -> list[Example]:
     rng = random.Random(seed)
     all_d = {k: d for k, d in domains().items() if k != "planner"}  # compounds of the domains' sentences
-    own = domains()[name].sample(n, rng, typos=0.1)
     if name == "planner":
-        return own
+        return domains()[name].sample(n, rng, typos=0.1)
+    # a third of the sentences wrapped in lead-ins, context or tails; 12% given a qualifier to mark (tag X)
+    own = domains()[name].sample(n, rng, typos=0.1, qualified=0.12, wrapped=0.35)
     others = [e for d in all_d.values() if d.name != name for e in d.sample(max(1, n // (4 * max(1, len(all_d) - 1))), rng, typos=0.1)]
     return own + negatives(others)
 
