@@ -171,12 +171,12 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
 
 
 # Conditions the conversion's call cannot express: a reading that finds one declines.
-QUALIFIERS = ["per person", "per day", "for each guest", "minus the packaging", "excluding the container", "at high altitude",
-              "dry weight", "when cooked", "including the crate", "without the bottle", "per square meter",
-              "divided among the team", "for the round trip", "there and back", "both ways", "net of the tare",
-              "after it evaporates", "once it's frozen", "without the lid", "split between us", "each way",
-              "per hour of driving", "for every member", "minus the box", "excluding the water", "if it shrinks",
-              "after drying", "per serving", "for the whole class", "halved", "doubled", "times the number of guests"]
+QUALIFIERS = ["per person", "per day", "for each guest", "at high altitude", "when cooked", "per square meter",
+              "divided among the team", "for the round trip", "there and back", "both ways", "after it evaporates",
+              "once it's frozen", "split between us", "each way", "per hour of driving", "for every member",
+              "if it shrinks", "after drying", "per serving", "for the whole class", "halved", "doubled",
+              "times the number of guests", "shared by four people", "per week", "for each of us", "twice over",
+              "per child", "if it expands", "after boiling"]
 
 DOMAIN = Domain("units", {"convert": CONVERT, "convert/compound": COMPOUND, "convert/multi": MULTI}, _fill, ["QTY", "SRC", "TGT"],
                 QUALIFIERS)

@@ -96,10 +96,13 @@ CONTEXTS = ["I'm doing my homework. ", "This is for a spreadsheet at work. ", "W
             "Another one for you. ", "Thanks in advance. ", "I can't figure this out. ", "Here's a question. ",
             "Just checking my math. ", "I'm new to this. ", "My sister asked me this. ", "Settle a bet for us. ",
             "I keep getting different answers. ", "For a school assignment: ", "Context: I'm writing a blog post. ",
-            "This came up at dinner. ", "No rush. ", "I'm trying to plan ahead. "]
+            "This came up at dinner. ", "No rush. ", "I'm trying to plan ahead. ", "Just a quick one. ",
+            "Only asking once. ", "Without looking it up: ", "Excuse the simple question. "]
 TAILS = [" please", " thanks", ", thanks!", " for me", " - thank you", " asap", " thx", " (just the number)", " quickly",
          " if you can", ", please help", " cheers", " - for a report", " :)", ", I'm curious", " exactly", " roughly",
-         " please and thank you", ", ty", " again"]
+         " please and thank you", ", ty", " again", " - just curious", ", only roughly", " without the working",
+         ", no explanation needed", " and nothing else", ", only the answer please", " (no rounding)", ", just the result",
+         " without any fuss", ", only need the figure"]
 
 
 def wrap(template: str, rng: random.Random, heldout: bool, p: float = 0.35) -> str:

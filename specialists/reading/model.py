@@ -55,6 +55,15 @@ def _weights(domain: str) -> dict | None:
         return {k: z[k] for k in z.files}
 
 
+def pool_context(rows: np.ndarray, outside: np.ndarray) -> np.ndarray:
+    """Mean and max of the encoder states of the words outside every span (the phrasing, not the values): the
+    operation classifier's view of "after" vs "before" that a whole-sentence mean dilutes."""
+    h = rows[:, :384]
+    if not outside.any():
+        outside = np.ones(len(rows), dtype=bool)
+    return np.concatenate([h[outside].mean(axis=0), h[outside].max(axis=0)]).astype(np.float32)
+
+
 def available(domain: str) -> bool:
     return _weights(domain) is not None
 
@@ -69,8 +78,10 @@ def read_features(domain: str, text: str, ws, rows: np.ndarray, sent: np.ndarray
         return None
     tags, ops = [str(t) for t in w["tags"]], [str(o) for o in w["ops"]]
     pt = _mlp(rows, w, "t")
-    po = _mlp(sent[None, :], w, "c")[0]
     ids = pt.argmax(axis=1)
+    if "cpool" in w:  # heads trained with the context pooling
+        sent = np.concatenate([sent, pool_context(rows, ids == tags.index("O"))])
+    po = _mlp(sent[None, :], w, "c")[0]
     found = _decode_seq(ws, text, ids, tags)
     op = int(po.argmax())
     tag_conf = float(pt.max(axis=1).min())
@@ -88,7 +99,8 @@ def _decode_seq(ws, text, ids, tags):
             prev = "O"
             continue
         kind, tag = name.split("-", 1)
-        if kind == "I" and prev != "O" and prev.split("-", 1)[1] == tag and spans:
+        touching = spans and spans[-1][0] == tag and spans[-1][2] == a  # "-" "10": no space, one span
+        if (kind == "I" and prev != "O" and prev.split("-", 1)[1] == tag and spans) or touching:
             spans[-1][2] = b
         else:
             spans.append([tag, a, b])

@@ -16,14 +16,14 @@ import typer
 
 from micromarket.specialists.reading.domains import domains
 from micromarket.specialists.reading.generate import Example, negatives
-from micromarket.specialists.reading.model import WEIGHTS
+from micromarket.specialists.reading.model import WEIGHTS, pool_context
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
 def _heads(n_in_t: int, n_tags: int, n_in_c: int, n_ops: int, hidden: int, torch):
     t = torch.nn.Sequential(torch.nn.Linear(n_in_t, hidden), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(hidden, n_tags))
-    c = torch.nn.Sequential(torch.nn.Linear(n_in_c, 128), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(128, n_ops))
+    c = torch.nn.Sequential(torch.nn.Linear(n_in_c, 192), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(192, n_ops))
     return t, c
 
 
@@ -42,9 +42,10 @@ def train_domain(name: str, examples: list[Example], *, steps: int, seed: int, o
     xs, ys, cs, co = [], [], [], []
     for e, (ws, rows, sent) in zip(examples, feats):
         assert len(ws) == len(e.tags), (e.text, ws, e.tags)
-        xs.append(rows)
-        ys += [tags.index(t) for t in e.tags]
-        cs.append(sent)
+        if e.op != "none":  # other domains' sentences train the operation (none) only: "250 grams of butter" in a
+            xs.append(rows)  # units request is a quantity even though "36 g of NaCl" in a chemistry one is not units'
+            ys += [tags.index(t) for t in e.tags]
+        cs.append(np.concatenate([sent, pool_context(rows, np.array([t == "O" for t in e.tags]))]))
         co.append(ops.index(e.op))
     X, Y = torch.tensor(np.concatenate(xs)), torch.tensor(ys)
     C, CY = torch.tensor(np.stack(cs)), torch.tensor(co)
@@ -62,7 +63,7 @@ def train_domain(name: str, examples: list[Example], *, steps: int, seed: int, o
         if progress:
             progress(step, loss.item())
     th.eval(), ch.eval()
-    w = {"tags": np.array(tags), "ops": np.array(ops)}
+    w = {"tags": np.array(tags), "ops": np.array(ops), "cpool": np.array(1)}
     for p, net in (("t", th), ("c", ch)):
         w[p + "W1"] = net[0].weight.detach().numpy().T.astype(np.float32)
         w[p + "b1"] = net[0].bias.detach().numpy().astype(np.float32)
