@@ -334,6 +334,10 @@ def _date_spans(r, text: str) -> list[str]:
     return [t for t, _, _ in out]
 
 
+_ANSWER_UNITS = ("day", "week", "month", "year", "business day", "working day", "weekday", "hour", "hr", "minute", "min",
+                 "second", "sec")
+
+
 def _joined(r, text: str, tag: str) -> list[str]:
     """The spans tagged `tag`, neighbours with only spaces between them joined ("full" + "months")."""
     out: list[list] = []
@@ -400,9 +404,16 @@ def read_by_model(task: str) -> SolveResult | None:
     if op == "between" and len(dates) == 2:
         if dates[1] < dates[0]:  # "until X from Y", "between X and Y": a span, in calendar order
             dates, spans = dates[::-1], spans[::-1]
-        outs = _joined(r, text, "OUT") or _unit_words(text, r)
-        unit = re.sub(r"^(?:full|whole|complete)\s+", "", outs[0].lower()) if len(outs) == 1 else "days"
-        unit = _UNIT_ALIASES.get(unit, unit)
+        outs = _joined(r, text, "OUT")
+        # the answer's unit: the tagged spans that name one ("job", "worked" tagged by mistake do not); none tagged:
+        # an untagged unit word, else days
+        units = {_UNIT_ALIASES.get(u, u) for u in (re.sub(r"^(?:full|whole|complete)\s+", "", o.lower().strip()) for o in outs)
+                 if _UNIT_ALIASES.get(u, u).rstrip("s") in _ANSWER_UNITS}
+        if not outs:
+            units = {_UNIT_ALIASES.get(w.lower(), w.lower()) for w in _unit_words(text, r)}
+        if len(units) > 1 or (outs and not units):
+            return None
+        unit = units.pop() if units else "days"
         u1 = unit.rstrip("s")
         if u1 in ("hr", "hour", "min", "minute", "sec", "second"):
             u1 = {"hr": "hour", "min": "minute", "sec": "second"}.get(u1, u1)
