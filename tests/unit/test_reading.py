@@ -123,3 +123,14 @@ def test_a_qualifier_the_engine_cannot_compute_is_not_read_past():
         assert "weekends" in res.explanation or "Sundays" in res.explanation
     reading = dates.read_by_model(plain + " excluding weekends")
     assert reading is not None and not reading.confidence and "excluding weekends" in reading.explanation
+
+
+def test_finance_qualifiers_decline_and_plain_requests_stay_confident():
+    from micromarket.specialists.builtin import finance
+
+    plain = "What is the monthly payment on a $300,000 mortgage at 6% over 30 years?"
+    res = finance.checked(plain, finance.solve_task(plain))
+    assert abs(res.value - 1798.65) < 0.01 and res.confidence >= 0.9
+    text = "What is the monthly payment on a $300,000 mortgage at 6% over 30 years including insurance?"
+    res = finance.checked(text, finance.solve_task(text))
+    assert res.confidence < 0.8 and "insurance" in res.explanation
