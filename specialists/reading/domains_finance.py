@@ -125,6 +125,8 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
         gold["per_year"] = int(k)
     elif op == "loan":
         gold["per_year"] = 12
+    elif op == "compound":  # no compounding frequency stated: annual
+        gold["per_year"] = 1
     for slot, word in (("M", "monthly"), ("PM", "per month"), ("EM", "each month")):  # a loan's payments
         fills[slot] = Fill(word, "FREQ")
     return fills, gold
