@@ -180,7 +180,8 @@ def _same_value(a, b) -> bool:
 QUALIFIED = "the request qualifies the computation with"
 _FUNCTION_WORDS = {"a", "an", "the", "of", "no", "not", "just", "so", "ok", "please", "and", "or", "to", "in", "on", "at", "is",
                    "it", "that", "this", "for", "with", "me", "my", "i", "you", "be", "by", "as", "then", "now", "thanks",
-                   "else", "nothing", "again", "also", "too", "exactly", "roughly", "there", "here", "all"}
+                   "else", "nothing", "again", "also", "too", "exactly", "roughly", "there", "here", "all",
+                   "more", "one", "another", "some", "any"}
 
 
 def qualified(reading) -> SolveResult | None:
