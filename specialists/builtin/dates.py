@@ -397,9 +397,11 @@ def read_by_model(task: str) -> SolveResult | None:
     allowed = ("between",) if len(dates) == 2 else ("add", "subtract") if nums and durs else ("weekday",) if len(dates) == 1 else ()
     if allowed and op not in allowed:
         op, share = r.op_among(allowed)
-        if share < 0.5 or sum(r.op_probs.get(o, 0.0) for o in allowed) < 0.2:  # the classifier barely considered them
+        if share < 0.5:
             return None
         r.confidence = round(min(r.tag_confidence, share), 3)
+        if sum(r.op_probs.get(o, 0.0) for o in allowed) < 0.2:  # the classifier barely considered them: unsure,
+            r.confidence = min(r.confidence, 0.6)  # the rules read too
     by = f" [read by {r.model}]"
     if op == "between" and len(dates) == 2:
         if dates[1] < dates[0]:  # "until X from Y", "between X and Y": a span, in calendar order
