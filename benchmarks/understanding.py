@@ -24,9 +24,12 @@ from micromarket.specialists.builtin import math as math_sp
 from micromarket.specialists.builtin import quickcalc as quickcalc_sp
 from micromarket.specialists.builtin import stats as stats_sp
 from micromarket.specialists.builtin import units as units_sp
+from micromarket.specialists.builtin._common import QUALIFIED
 from micromarket.specialists.reading import read
 from micromarket.specialists.reading.domains import domains
 from micromarket.specialists.reading.model import available, model_name
+
+WRAPPED = 0.35  # the share of requests given a lead-in, a context sentence or a tail (held out like templates)
 
 app = typer.Typer(add_completion=False, help="Learned readers vs rules on held-out templates and words.")
 
@@ -116,8 +119,8 @@ def evaluate(name: str, n: int, seed: int, outcomes: list | None = None) -> dict
     dom = domains()[name]
     mod, expected = TARGETS[name]
     rng = random.Random(seed)
-    sets = {"heldout_templates": dom.sample(n, rng, heldout_templates=True),
-            "heldout_words": dom.sample(n, rng, heldout_words=True)}
+    sets = {"heldout_templates": dom.sample(n, rng, heldout_templates=True, wrapped=WRAPPED),
+            "heldout_words": dom.sample(n, rng, heldout_words=True, wrapped=WRAPPED)}
     out: dict = {"model": model_name(name) if available(name) else "none (no heads shipped)"}
     times = []
     for key, exs in sets.items():
@@ -142,7 +145,21 @@ def evaluate(name: str, n: int, seed: int, outcomes: list | None = None) -> dict
         out[f"rules_{key}"] = round(ok_r / len(exs), 3)
         out[f"misses_{key}"] = misses
     out["latency_ms_p50"] = round(statistics.median(times), 1) if times else None
+    if dom.qualifiers:
+        out["qualified"] = _qualified(dom, mod, n // 2, rng)
     return out
+
+
+def _qualified(dom, mod, n: int, rng: random.Random) -> dict:
+    """Held-out requests given a held-out qualifier the engine cannot compute ("excluding weekends", "before
+    tax"): how often the model's reading flags it, and how often the product still answers confidently (>= 0.8),
+    which would read past it."""
+    flagged = confident = 0
+    for e in dom.sample(n, rng, heldout_templates=True, heldout_words=True, qualified=1.0, wrapped=WRAPPED):
+        m = mod.read_by_model(e.text)
+        flagged += m is not None and QUALIFIED in m.explanation
+        confident += mod.checked(e.text, mod.solve_task(e.text)).confidence >= 0.8
+    return {"n": n, "model_flagged": round(flagged / n, 3), "product_confident": round(confident / n, 3)}
 
 
 def _norm(t: str) -> str:

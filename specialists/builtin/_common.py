@@ -177,13 +177,44 @@ def _same_value(a, b) -> bool:
         return str(a).strip().lower() == str(b).strip().lower()
 
 
+QUALIFIED = "the request qualifies the computation with"
+_FUNCTION_WORDS = {"a", "an", "the", "of", "no", "not", "just", "so", "ok", "please", "and", "or", "to", "in", "on", "at", "is",
+                   "it", "that", "this", "for", "with", "me", "my", "i", "you", "be", "by", "as", "then", "now", "thanks",
+                   "else", "nothing", "again", "also", "too", "exactly", "roughly", "there", "here", "all",
+                   "more", "one", "another", "some", "any"}
+
+
+def qualified(reading) -> SolveResult | None:
+    """A decline where the learned reading tagged a qualifier its engine's call cannot express ("excluding
+    weekends", "before tax"): an answer that read past it would be confidently wrong."""
+    found = reading.get("X") if reading is not None and reading.op != "none" else []
+    found = [q for q in found if set(re.findall(r"[a-z']+", q.lower())) - _FUNCTION_WORDS]  # "the", "just": no condition
+    if not found:
+        return None
+    return fail(f"{QUALIFIED} {', '.join(repr(q) for q in found)}, which this reading cannot compute"
+                f" [read by {reading.model}]")
+
+
+def _covers(res: SolveResult, decline: SolveResult) -> bool:
+    """Whether an answer's reading names every word of the qualifiers a decline found."""
+    found = re.findall(r"'([^']*)'", decline.explanation.split(QUALIFIED, 1)[1].split(", which")[0])
+    said = (stated(res.explanation) or f"{res.answer} {res.explanation}").lower()
+    said = re.sub(r"(?:ignored|set aside:?)\s*(?:'[^']*'|[^;)]*)", " ", said)  # what it says it left out covers nothing
+    return all(w in said for q in found for w in re.findall(r"[a-z]{4,}", q.lower()))
+
+
 def compete(task: str, model: SolveResult | None, rules) -> SolveResult:
     """The learned reading's answer, with the rules (``rules()``, a SolveResult) as the competing reading.
 
     The model reads first; at confidence >= 0.9 (its answer is no surer than its reading) its answer stands.
     Below that the rules read too: where they agree, the surer of the two confidences is shown; where they
     answer otherwise, the rules' answer stands and names the model's; where they have no reading, the model's
-    answer stands at its own (lower) confidence. Both are checked against the request (`checked`)."""
+    answer stands at its own (lower) confidence. Both are checked against the request (`checked`).
+    Where the model found a qualifier it cannot compute (`qualified`), the rules' answer stands only if its
+    reading names that qualifier; otherwise the request is declined."""
+    if model is not None and not model.confidence and QUALIFIED in model.explanation:
+        r = checked(task, rules())
+        return r if r.confidence and _covers(r, model) else model
     m = checked(task, model) if model is not None and model.confidence else None
     if m is not None and not m.confidence:
         m = None

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 
 from micromarket.specialists.builtin._common import (
+    qualified,
     NUMBER_RE,
     capped,
     checked,
@@ -271,6 +272,8 @@ def read_by_model(task: str) -> SolveResult | None:
     unit, an element. None when no model ships or its reading is unsure or incomplete (the rules then read)."""
     text = clean(task)
     r = read("chemistry", text) if text else None
+    if qualified(r) is not None:  # a condition the engine's call cannot express: not read past
+        return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
     got = _model_formula(r.get("FORM"))

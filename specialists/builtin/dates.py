@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
-from micromarket.specialists.builtin._common import capped, checked, compete, clean, fail, make_server, serve, understood
+from micromarket.specialists.builtin._common import capped, checked, compete, clean, fail, make_server, qualified, serve, understood
 from micromarket.specialists.builtin._named_days import resolve_named_days
 from micromarket.specialists.reading import read
 from micromarket.specialists.reading.numbers import amount
@@ -314,50 +314,128 @@ def _model_date(span: str) -> tuple[str, ParsedDate] | None:
     return (("; ".join(named) or span), p) if p is not None else None
 
 
+def _date_spans(r, text: str) -> list[str]:
+    """The DATE spans, a clock time joined to the date before it ("2026-11-29 09:15") and neighbouring parts
+    joined where together they read as one surer date ("22nd" + "November 2005", "the 7" + "th of March 1971")."""
+    out: list[list] = []  # [text, start, end]
+    for (tag, span), (a, b) in zip(r.spans, r.offsets):
+        if tag != "DATE":
+            continue
+        if out and re.fullmatch(_CLOCK, span.strip()):
+            out[-1][0], out[-1][2] = text[out[-1][1]:b], b
+            continue
+        if out and re.fullmatch(r"[\s,]*(?:of\s+)?(?:the\s+)?", text[out[-1][2]:a], re.I):
+            joined = text[out[-1][1]:b]
+            prev = _date_conf(out[-1][0])  # a part that is no date alone ("7", "th") joins what follows
+            if not prev or _date_conf(joined) > max(prev, _date_conf(span)):
+                out[-1][0], out[-1][2] = joined, b
+                continue
+        out.append([span, a, b])
+    return [t for t, _, _ in out]
+
+
+_ANSWER_UNITS = ("day", "week", "month", "year", "business day", "working day", "weekday", "hour", "hr", "minute", "min",
+                 "second", "sec")
+
+
+def _joined(r, text: str, tag: str) -> list[str]:
+    """The spans tagged `tag`, neighbours with only spaces between them joined ("full" + "months")."""
+    out: list[list] = []
+    for (t, _), (a, b) in zip(r.spans, r.offsets):
+        if t == tag:
+            if out and not text[out[-1][1]:a].strip():
+                out[-1][1] = b
+            else:
+                out.append([a, b])
+    return [text[a:b] for a, b in out]
+
+
+def _date_conf(span: str) -> float:
+    found = _model_date(span)
+    return found[1].confidence if found else 0.0
+
+
+def _word_after(text: str, r, tag: str) -> str | None:
+    """The word right after the (last) span tagged `tag`."""
+    ends = [b for (t, _), (_, b) in zip(r.spans, r.offsets) if t == tag]
+    m = re.match(r"\s*([A-Za-z]+(?:\s+days?)?)", text[ends[-1]:]) if ends else None
+    return m.group(1) if m else None
+
+
+def _unit_words(text: str, r) -> list[str]:
+    """An answer unit the tagger left untagged: the one untagged word outside the dates that names one."""
+    covered = [(a, b) for a, b in r.offsets]
+    found = [m.group(0) for m in re.finditer(r"\b(?:business|working)\s+days\b|\b(?:weekdays|days|weeks|wks|months|years|yrs|hours|hrs|minutes|seconds)\b", text, re.I)
+             if not any(a <= m.start() < b for a, b in covered)]
+    return found if len(set(w.lower() for w in found)) == 1 else []
+
+
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): the operation, the dates, the number and unit
     of a duration or of the answer. None when no model ships or its reading is unsure or incomplete."""
     text = clean(task)
     r = read("dates", text) if text else None
+    if r is not None:  # a span tagged as a qualifier that is an answer unit ("weekdays") is that unit
+        r.spans = [("OUT" if t == "X" and s.lower() in _UNIT_ALIASES else t, s) for t, s in r.spans]
+    if qualified(r) is not None:  # a condition the engine's call cannot express: not read past
+        return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
-    spans: list[str] = []
-    for d in r.get("DATE"):  # a clock time belongs to the date before it: "2026-11-29 09:15"
-        if re.fullmatch(_CLOCK, d.strip()) and spans:
-            spans[-1] += " " + d.strip()
-        else:
-            spans.append(d)
+    spans = _date_spans(r, text)
     found = [_model_date(d) for d in spans]
     if not found or any(f is None for f in found):
         return None
     dates = [p.value.isoformat() for _, p in found]
     said = ", ".join(s for s, _ in found)
+    op, share = r.op, 1.0
+    nums, durs = r.get("NUM"), r.get("DUR")
+    if len(nums) == 1 and not durs:  # a duration's unit the tagger missed: the word right after its number
+        unit = _word_after(text, r, "NUM")
+        durs = [unit] if unit and unit.lower() in _UNIT_ALIASES else []
+    # the operations the tagged spans allow (the call's schema): two dates, a difference; one date and a duration,
+    # a date moved; one date alone, its weekday
+    allowed = ("between",) if len(dates) == 2 else ("add", "subtract") if nums and durs else ("weekday",) if len(dates) == 1 else ()
+    if allowed and op not in allowed:
+        op, share = r.op_among(allowed)
+        if share < 0.5:
+            return None
+        r.confidence = round(min(r.tag_confidence, share), 3)
+        if sum(r.op_probs.get(o, 0.0) for o in allowed) < 0.2:  # the classifier barely considered them: unsure,
+            r.confidence = min(r.confidence, 0.6)  # the rules read too
     by = f" [read by {r.model}]"
-    if r.op == "between" and len(dates) == 2:
+    if op == "between" and len(dates) == 2:
         if dates[1] < dates[0]:  # "until X from Y", "between X and Y": a span, in calendar order
             dates, spans = dates[::-1], spans[::-1]
-        outs = r.get("OUT")
-        unit = re.sub(r"^(?:full|whole|complete)\s+", "", outs[0].lower()) if len(outs) == 1 else "days"
-        unit = _UNIT_ALIASES.get(unit, unit)
+        outs = _joined(r, text, "OUT")
+        # the answer's unit: the tagged spans that name one ("job", "worked" tagged by mistake do not); none tagged:
+        # an untagged unit word, else days
+        units = {_UNIT_ALIASES.get(u, u) for u in (re.sub(r"^(?:full|whole|complete)\s+", "", o.lower().strip()) for o in outs)
+                 if _UNIT_ALIASES.get(u, u).rstrip("s") in _ANSWER_UNITS}
+        if not outs:
+            units = {_UNIT_ALIASES.get(w.lower(), w.lower()) for w in _unit_words(text, r)}
+        if len(units) > 1 or (outs and not units):
+            return None
+        unit = units.pop() if units else "days"
         u1 = unit.rstrip("s")
         if u1 in ("hr", "hour", "min", "minute", "sec", "second"):
             u1 = {"hr": "hour", "min": "minute", "sec": "second"}.get(u1, u1)
             clock = _clock_difference(spans[0], spans[1], u1)
             if clock is not None:
                 return capped(r.confidence, understood(clock, f"{u1}s from {spans[0]} to {spans[1]}: {clock.answer}{by}"))
+            unit = u1 + "s"  # whole days between dates, in hours, minutes or seconds
         if u1 not in ("day", "week", "month", "year", "business day", "working day", "weekday", "hour", "minute", "second"):
             return None
         res = difference(dates[0], dates[1], unit)
         return capped(r.confidence, understood(res, f"{unit} from {said} ({dates[0]} to {dates[1]}): {res.answer}{by}"))
-    if r.op == "weekday" and len(dates) == 1:
+    if op == "weekday" and len(dates) == 1:
         res = day_of_week(dates[0])
         return capped(r.confidence, understood(res, f"weekday of {said} ({dates[0]}): {res.answer}{by}"))
-    if r.op in ("add", "subtract") and len(dates) == 1 and len(r.get("NUM")) == 1 and len(r.get("DUR")) == 1:
-        n = amount(r.get("NUM")[0])
-        key = _UNIT_ALIASES.get(r.get("DUR")[0].lower())
+    if op in ("add", "subtract") and len(dates) == 1 and len(nums) == 1 and len(durs) == 1:
+        n = amount(nums[0])
+        key = _UNIT_ALIASES.get(durs[0].lower())
         if n is None or key is None or n != int(n):
             return None
-        n = int(n) * (1 if r.op == "add" else -1)
+        n = int(n) * (1 if op == "add" else -1)
         kw = {"days": 0, "weeks": 0, "months": 0, "years": 0, "business_days": 0}
         kw[{"fortnights": "weeks", "decades": "years", "business days": "business_days"}.get(key, key)] += \
             n * {"fortnights": 2, "decades": 10}.get(key, 1)

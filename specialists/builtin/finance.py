@@ -9,6 +9,7 @@ import math
 import re
 
 from micromarket.specialists.builtin._common import (
+    qualified,
     capped,
     compete,
     NUMBER_RE,
@@ -189,18 +190,32 @@ def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): the operation, the amount, rate, term and
     frequency. None when no model ships or its reading is unsure or incomplete (the rules then read)."""
     text = clean(task)
-    if not text or _NOT_MODELLED.search(text):
+    if not text:
         return None
     r = read("finance", text)
+    if qualified(r) is not None:  # a condition the engine's call cannot express: not read past
+        return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
-    amts, rates, terms, freqs = r.get("AMT"), r.get("RATE"), r.get("TERM"), r.get("FREQ")
+    if _NOT_MODELLED.search(text) and r.op != "simple":  # simple interest is the interest; the others are not
+        return None
+    # spans the call can use: an amount, a rate and a term state a number, a frequency a number of times a year
+    amts = [a for a in r.get("AMT") if amount(a) is not None]
+    rates = [x for x in r.get("RATE") if first_number(x) is not None]
+    terms = [x for x in r.get("TERM") if first_number(x) is not None]
+    freqs = [f for f in r.get("FREQ") if per_year(f) is not None]
+    if r.op == "compound" and len(freqs) > 1 and "annuity" in r.op_probs:  # deposits and compounding: not a lump sum
+        r.op, r.confidence = "annuity", round(min(r.tag_confidence, 0.85), 3)
     if len(amts) != 1 or len(rates) != 1 or len(terms) != 1:
         return None
     value, rate, t = amount(amts[0]), first_number(rates[0]), first_number(terms[0])
     if value is None or rate is None or t is None:
         return None
-    unit = "months" if re.search(r"\bmo", terms[0], re.I) else "years"
+    term_text = terms[0]
+    if not re.search(r"[a-z]", term_text, re.I):  # "24" tagged, "mos" not: the word after the number names the unit
+        end = next(b for (tag, x), (_, b) in zip(r.spans, r.offsets) if tag == "TERM" and x == terms[0])
+        term_text += " " + ((re.match(r"[\s-]*([A-Za-z]+)", text[end:]) or [None, ""])[1])
+    unit = "months" if re.search(r"\bmo", term_text, re.I) else "years"
     years = t / 12 if unit == "months" else t
     n = {per_year(f) for f in freqs} - {None}
     if len(n) > 1:

@@ -10,6 +10,7 @@ import re
 import statistics as st
 
 from micromarket.specialists.builtin._common import (
+    qualified,
     NUMBER_RE,
     capped,
     checked,
@@ -207,10 +208,18 @@ def read_by_model(task: str) -> SolveResult | None:
     if not text or _NOT_MODELLED.search(text) or not re.search(r"[A-Za-z]{3}", text):
         return None  # statistics the reader has no operation for, or no words naming one
     r = read("stats", text)
+    if qualified(r) is not None:  # a condition the engine's call cannot express: not read past
+        return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
-    xs = [amount(n) for n in r.get("NUM")]
-    if len(xs) < 2 or any(x is None for x in xs):
+    # the data values: spans that state a number ("test" or "scores" tagged by mistake are not data; `checked`
+    # still declines a reading that leaves a number of the request out)
+    nums = [n for n in r.get("NUM") if amount(n) is not None and (re.search(r"\d", n) or n.lower() not in ("a", "an"))]
+    if any(re.search(r"\d", n) for n in nums):  # data in digits: a spelled word ("one more:") is not a value
+        nums = [n for n in nums if re.search(r"\d", n)]
+    r.spans = [(t, s) for t, s in r.spans if t != "NUM" or s in nums]
+    xs = [amount(n) for n in nums]
+    if len(xs) < 2:
         return None
     res = describe(xs, [r.op], population=bool(re.search(r"\bpopulation\b", text, re.I)))
     if res.confidence and not _contiguous(text):

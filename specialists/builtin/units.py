@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from micromarket.specialists.builtin._common import (
+    qualified,
     capped,
     compete,
     NUMBER_RE,
@@ -32,6 +33,7 @@ SPECIALIST_ID = "units"
 
 # Spellings pint does not know (or reads differently, e.g. "C" = coulomb), lower-cased.
 ALIASES = {
+    "kilo": "kilogram", "kilos": "kilogram",  # everyday speech (pint reads "kilos" as kiloseconds)
     "c": "degC", "°c": "degC", "celsius": "degC", "centigrade": "degC", "degrees celsius": "degC", "degree celsius": "degC",
     "deg c": "degC", "degrees c": "degC",
     "f": "degF", "°f": "degF", "fahrenheit": "degF", "degrees fahrenheit": "degF", "degree fahrenheit": "degF",
@@ -358,10 +360,22 @@ _SMALLER = {"foot": "inch", "pound": "ounce", "hour": "minute", "stone": "pound"
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): tagged quantities, source and target units,
     resolved and converted. None when no model ships or its reading is unsure or incomplete (the rules then read)."""
-    text = clean(task).replace("−", "-")
+    text = clean(task).replace("−", "-").replace("^2", "²").replace("^3", "³")  # "m²" stays one unit word
     r = read("units", text) if text else None
+    if qualified(r) is not None:  # a condition the engine's call cannot express: not read past
+        return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
+    joined: list[list] = []  # neighbouring unit spans that together name one unit ("nautical" + "miles", "sq" + "mi")
+    for (tag, span), (a, b) in zip(r.spans, r.offsets):
+        if (joined and tag in ("SRC", "TGT") and joined[-1][0] in ("SRC", "TGT") and not text[joined[-1][3]:a].strip()
+                and (lu := _longest_unit(text[joined[-1][2]:b].split())) is not None and lu[1] == len(text[joined[-1][2]:b].split())
+                and _longest_unit(joined[-1][1].split()) != lu):
+            before = joined[-2][0] if len(joined) > 1 else None
+            joined[-1] = ["SRC" if before == "QTY" else joined[-1][0], text[joined[-1][2]:b], joined[-1][2], b]
+            continue
+        joined.append([tag, span, a, b])
+    r.spans = [(t, s) for t, s, _, _ in joined]
     spans = []
     for tag, span in r.spans:  # a unit span is its longest leading run of words that names a unit ("m mountain")
         if tag in ("SRC", "TGT"):

@@ -48,6 +48,54 @@ SUB = [
     "the deadline is {D}; what date is {N} {DU} before it?", "take {N} {DU} off {D}", "move {D} back by {N} {DU}",
 ]
 
+# Compositional templates: [a|b] groups are resolved per sentence, each alternative split like the templates.
+BETWEEN += [
+    "[how many|the number of|count the|how many total] {U} [are there |is it |][between|from] {D} [and|to|until|till|through] {D:2}[?|]",
+    "[I was born on|I was born|my son was born on|she was born on|he came into the world on] {D}. [how many|exactly how many] {U} old [am I|is he|is she|is the child|are they] [on|as of|by] {D:2}?",
+    "[what is|what's|tell me|give me] the [number of|count of|total] {U} [from|between] {D} [to|and|up to] {D:2}",
+    "[we|they|I] [moved in|started|began] on {D} and [moved out|stopped|finished] on {D:2}. [how many|how long in] {U} [was that|did that take|is that]?",
+    "{D} [to|until|->|through] {D:2}: [how many|number of] {U}[?|]",
+    "[starting|counting] from {D}, how many {U} [until|before|till|to] {D:2}?",
+    "[how long|what is the duration], in {U}, [from|between] {D} [to|and] {D:2}?",
+    "[what's|what is] the [difference|gap|span|distance] [in|measured in] {U} between {D} and {D:2}",
+    "[if|when] [a contract|the lease|my subscription|the warranty] runs from {D} to {D:2}, how many {U} [is that|does it cover|long is it]?",
+    "[count|work out|figure out|calculate] [the|how many] {U} [between|from] {D} [and|to] {D:2}",
+    "how old in {U} [will I be|is someone|was she] on {D:2} if born [on|] {D}",
+    "between {D} and {D:2}, [how many|what number of] {U} [pass|elapse|go by|are there]?",
+    "{U} [between|from] {D} [and|to] {D:2}[, please| please|?|]",
+    "age in {U} on {D:2} for [someone|a person|a baby] born {D}",
+    "my [visa|passport|membership|insurance] [is valid|lasts|runs] from {D} to {D:2}; how many {U} is that?",
+]
+WEEKDAY += [
+    "[what|which] [day of the week|weekday|day] [is|was|will be] {D}[?|]",
+    "[on|in] what [day of the week|weekday] [did|does|will] {D} [fall|land|occur][?|]",
+    "{D} [was|is|will be|falls on] a [what day|which weekday][?|]",
+    "[do you know|can you tell me|I wonder] what [day of the week|weekday] {D} [is|was|falls on]",
+    "[my wedding|the concert|our flight|the exam|her birthday party] is on {D}. [what day of the week is that|which weekday will that be]?",
+    "[was|is|will] {D} [a weekday|a weekend|a Saturday or a Sunday]?",
+    "[weekday|day of week|day name] [of|for] {D}",
+    "[I was born on|we met on|they married on] {D}; [what|which] day of the week was it?",
+]
+ADD += [
+    "[what|which] date is it {N} {DU} [after|from|following|later than] {D}?",
+    "[add|put|count] {N} {DU} [to|onto|on from] {D}[. what date is that?|]",
+    "[if|when] [the contract|my leave|the trial|the warranty|the subscription] [starts|begins] on {D} and [lasts|runs for] {N} {DU}, [when does it end|what is the end date]?",
+    "{D} [plus|+|and] {N} {DU}[ is what date|?|]",
+    "[the package|my order|the letter] [shipped|was sent] on {D} and takes {N} {DU}; [when will it arrive|what day does it arrive]?",
+    "[what's|what is|give me] the date {N} {DU} [after|past|beyond] {D}",
+    "[in|after] {N} {DU} from {D}, what [date|day] [will it be|is it]?",
+    "[a payment|the rent|the bill] [dated|issued on] {D} is due {N} {DU} later; [when is it due|what's the due date]?",
+    "[fast forward|skip ahead|jump] {N} {DU} from {D}",
+]
+SUB += [
+    "[what|which] date [was|is] {N} {DU} [before|prior to|earlier than|ahead of] {D}?",
+    "[count|go|step] back {N} {DU} from {D}",
+    "{D} [minus|-|less] {N} {DU}[?|]",
+    "[the wedding|the launch|the exam|the deadline] is on {D}; [I need to start|we must book|applications close] {N} {DU} before. [what date is that?|when is that?]",
+    "{N} {DU} [before|earlier than|prior to] {D} [was|is] [what date|which day][?|]",
+    "[subtract|take away|remove] {N} {DU} [from|off] {D}",
+]
+
 _MONTHS = list(calendar.month_name)[1:]
 _ABBR = list(calendar.month_abbr)[1:]
 
@@ -108,4 +156,15 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
     return fills, {"op": op, "dates": [a.isoformat()], "n": n * (1 if op == "add" else -1), "unit": u}
 
 
-DOMAIN = Domain("dates", {"between": BETWEEN, "weekday": WEEKDAY, "add": ADD, "subtract": SUB}, _fill, ["DATE", "OUT", "NUM", "DUR"])
+# Conditions the date engine's call cannot express: a reading that finds one declines.
+QUALIFIERS = ["excluding weekends", "not counting weekends", "excluding public holidays", "but skip Sundays",
+              "without counting holidays", "except Saturdays", "leaving out bank holidays", "not including the end date",
+              "counting only Mondays", "ignoring leap days", "in the lunar calendar", "minus the holidays",
+              "after removing weekends", "with weekends off", "excluding the first day", "only Fridays",
+              "not counting the start day", "but not Sundays", "skipping weekends", "excluding school holidays",
+              "apart from weekends", "except public holidays", "leaving out Saturdays and Sundays", "on the Hebrew calendar",
+              "excluding my vacation", "not counting Christmas week", "only counting school days", "without the weekends",
+              "excluding holidays and weekends", "if I skip Fridays", "but only weekends", "except the last day"]
+
+DOMAIN = Domain("dates", {"between": BETWEEN, "weekday": WEEKDAY, "add": ADD, "subtract": SUB}, _fill, ["DATE", "OUT", "NUM", "DUR"],
+                QUALIFIERS)

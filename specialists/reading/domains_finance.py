@@ -44,6 +44,41 @@ SIMPLE = [
     "what simple interest will {A} earn in {T} at {R}", "simple interest, principal {A}, rate {R}, time {T}",
 ]
 
+# Compositional templates: [a|b] groups resolved per sentence, each alternative split like the templates.
+COMPOUND += [
+    "[I invest|I put|we invest|she deposits|he puts] {A} [in|into] [a savings account|an account|a fund|a CD|the bank] [at|paying|earning|that pays] {R}[ interest|], compounded {F}. [how much|what] [will I have|is it worth|will it be|do I end up with] [after|in] {T}?",
+    "[what is|what's|find|calculate] the [future value|final balance|value|ending balance] of {A} [invested|saved|deposited|left] [at|earning] {R} [compounded {F}|with {F} compounding] for {T}",
+    "{A} [earning|at|growing at] {R} [compounded|compounding] {F} [for|over] {T}[: how much?|, final amount?|]",
+    "[how much|what] will {A} [grow to|become|turn into|be worth] [after|in|over] {T} [at|with] {R} [interest |][compounded|compounding] {F}?",
+    "[if I|suppose I|say I] [leave|keep|park] {A} in [an account|the bank|a deposit] at {R}, compounded {F}, [what's the balance|how much is there] after {T}?",
+    "[my|our] [savings|nest egg|inheritance|bonus] of {A} [earns|gets|makes] {R} compounded {F}. [value|balance|worth] [after|in] {T}?",
+    "[compound|grow] {A} at {R} [compounded |][{F} |]for {T}",
+    "{T} of [compound interest|compounding] on {A} at {R}[, compounded {F}| compounded {F}]: [total?|how much?|what's the balance?]",
+]
+LOAN += [
+    "[what's|what is|how much is|calculate] the {M} [payment|installment|repayment] [on|for] a {A} [mortgage|loan|car loan|home loan] at {R} [over|for] {T}[?|]",
+    "[I|we] [borrow|borrowed|took out|take out] {A} [at|with|for] {R}[ interest| APR|] [over|for] {T}. [what|how much] [is|are|will be] [my|our|the] {M} [payment|payments|repayments]?",
+    "a {A} [mortgage|loan|home loan|car loan|personal loan] at {R} [over|for|across] {T}: how much [do I pay|is it|will it cost] {PM}?",
+    "[how much|what] [will I pay|do I owe|would I repay] {PM} on a {A} [loan|mortgage] at {R} [for|over] {T}?",
+    "{M} [cost|payment|bill] of [borrowing|a loan of] {A} at {R} for {T}",
+    "[mortgage|loan] [payment|calculation]: {A} [principal|borrowed], {R} [rate|interest], {T}",
+    "[we want to|I want to|we plan to] [buy a house|buy a car|renovate] with a {A} [loan|mortgage] at {R} [over|for] {T}. [what would we pay|what's the payment] {PM}?",
+    "[repay|pay back|pay off] {A} [borrowed |][at|with] {R} [in|over|within] {T}: {M} [payment|amount]?",
+]
+ANNUITY += [
+    "[I|we|she] [save|put away|deposit|invest|set aside] {A} {F} [at|earning|returning] {R} [for|over] {T}. [how much|what] [will I have|will that be|is the total|do we end with]?",
+    "[if I|suppose I] [contribute|add|pay in] {A} {F} [to|into] [an account|a pension|a fund|my savings] [at|earning|paying] {R}, [what's the balance|how much will it be] after {T}?",
+    "[future value|final value|total value] of [saving|depositing|investing] {A} {F} [at|with] {R} for {T}",
+    "{A} {F} [for|over] {T} at {R} [compounded {F:2}|]: [how much at the end?|final balance?|total?]",
+    "[how much|what] [will|would] [my|our] [savings|retirement fund|account] [be|grow to] if [I|we] [deposit|save] {A} {F} for {T} at {R}?",
+]
+SIMPLE += [
+    "[what is|what's|find|calculate] the simple interest [on|for|earned on] {A} at {R} [for|over|in] {T}[?|]",
+    "[how much|what] simple interest [does|will|would] {A} [earn|make|get|accrue] [at|with] {R} [over|in|after] {T}?",
+    "{A} [borrowed|lent|deposited] at {R} simple interest for {T}: [interest?|how much interest?|total interest?]",
+    "simple interest[:|,] [principal|amount] {A}, [rate|interest rate] {R}, [time|period|term] {T}",
+]
+
 
 def _amount(rng: random.Random, heldout: bool) -> tuple[str, float]:
     base = rng.choice([rng.randint(1, 99) * 100, rng.randint(1, 500) * 1000, rng.randint(50, 900) * 1000, rng.randint(5, 500)])
@@ -90,10 +125,21 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
         gold["per_year"] = int(k)
     elif op == "loan":
         gold["per_year"] = 12
+    elif op == "compound":  # no compounding frequency stated: annual
+        gold["per_year"] = 1
     for slot, word in (("M", "monthly"), ("PM", "per month"), ("EM", "each month")):  # a loan's payments
         fills[slot] = Fill(word, "FREQ")
     return fills, gold
 
 
+# Conditions the finance engine's call cannot express: a reading that finds one declines.
+QUALIFIERS = ["before tax", "after tax", "after inflation", "net of fees", "with a small annual fee", "after fees",
+              "in today's dollars", "adjusted for inflation", "after capital gains tax", "minus the broker's commission",
+              "with a down payment", "excluding insurance", "with a balloon payment at the end", "if rates rise",
+              "in real terms", "including taxes", "plus closing costs", "with interest paid in advance",
+              "after the management fee", "with an interest-only period", "net of inflation", "including insurance",
+              "after paying tax on the interest", "with a variable rate", "with extra payments", "less the fees",
+              "taking tax into account", "in inflation-adjusted terms", "with early repayment", "after withholding tax"]
+
 DOMAIN = Domain("finance", {"compound": COMPOUND, "loan": LOAN, "annuity": ANNUITY, "simple": SIMPLE}, _fill,
-                ["AMT", "RATE", "TERM", "FREQ"])
+                ["AMT", "RATE", "TERM", "FREQ"], QUALIFIERS)

@@ -22,6 +22,20 @@ TEMPLATES = [
     "what is the {W} of the data set {NUMS}?",
 ]
 
+# Compositional templates: [a|b] groups resolved per sentence, each alternative split like the templates.
+TEMPLATES += [
+    "[what is|what's|find|calculate|compute|get|give me|tell me] the {W} [of|for|across] [these numbers|the numbers|the values|the data|this list|this data set|the list]: {NUMS}",
+    "[my|our|the team's|the class's|her] [scores|grades|times|marks|results|readings|weights|heights] [were|are|came out as|came to] {NUMS}. [what's|what is|find|compute] the {W}?",
+    "{NUMS} [-|:|—|=>] [what's the|find the|the|compute the] {W}[?|]",
+    "[the|a] [sample|dataset|data set|series|set of measurements|list] {NUMS} has what {W}?",
+    "[I recorded|we measured|they counted|she logged|the sensor gave] {NUMS}[ this week| today| over five days|]. [what was|what is|give me] the {W}?",
+    "[can you|could you|please] [find|work out|compute|calculate] the {W} of {NUMS}[?|]",
+    "[given|for|with] the [numbers|values|data|observations] {NUMS}, [what is|find|determine] the {W}",
+    "{W} [for|of] [the data |the numbers |][{NUMS}|{NUMS} please]",
+    "[prices|temperatures|ages|rainfall amounts|speeds|wait times] [were|of] {NUMS}; [what's|what is|calculate] [their|the] {W}?",
+    "[what|which] is the {W} [if the values are|when the data is|for a list of] {NUMS}?",
+]
+
 
 def _fill(op: str, template: str, rng: random.Random, heldout: bool):
     words = words_of(OP_WORDS, heldout, "stats", whole_keys=False)
@@ -48,14 +62,17 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
 
 
 class StatsDomain(Domain):
-    def sample(self, n, rng, *, heldout_templates=False, heldout_words=False, typos=0.0):
-        from micromarket.specialists.reading.generate import render, typo
+    def sample(self, n, rng, *, heldout_templates=False, heldout_words=False, typos=0.0, qualified=0.0, wrapped=0.0):
+        from micromarket.specialists.reading.generate import expand, render, typo
 
         pool = self.split_templates(heldout_templates)
         out = []
         while len(out) < n:
             op, t = rng.choice(pool)
-            fills, gold, filled = self.fill(op, t, rng, heldout_words)
+            fills, gold, filled = self.fill(op, expand(t, rng, heldout_templates, self.name), rng, heldout_words)
+            filled, q = self.finish(filled, rng, heldout_templates, heldout_words, qualified, fills, wrapped)
+            if q:
+                gold = {**gold, "qualified": True}
             if typos and rng.random() < typos:
                 filled = typo(filled, rng)
             ex = render(filled, fills, op, gold)
@@ -64,4 +81,12 @@ class StatsDomain(Domain):
         return out
 
 
-DOMAIN = StatsDomain("stats", {op: [t.replace("{W}", "{W}") for t in TEMPLATES] for op in OP_WORDS}, _fill, ["NUM"])
+# Conditions the statistic's call cannot express: a reading that finds one declines.
+QUALIFIERS = ["excluding outliers", "ignoring the highest value", "without the lowest score", "only the even numbers",
+              "weighted by frequency", "of the top three", "after dropping the first value", "leaving out negatives",
+              "of the last three", "excluding zeros", "for the odd ones only", "after removing the maximum",
+              "not counting the smallest", "of the positive values only", "ignoring duplicates", "weighted by their position",
+              "for values above the cutoff", "minus the extremes", "excluding the first and last", "of the middle values",
+              "only counting the ones over fifty", "without repeats", "of every other number", "trimmed of extremes"]
+
+DOMAIN = StatsDomain("stats", {op: list(TEMPLATES) for op in OP_WORDS}, _fill, ["NUM"], QUALIFIERS)

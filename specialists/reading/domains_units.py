@@ -78,6 +78,40 @@ MULTI = [
     "convert {Q} {S} to {T} and {T:2}", "what is {Q} {S} in {T} and in {T:2}?", "{Q} {S} in {T}, {T:2} and {T:3}",
     "how many {T} and {T:2} is {Q} {S}", "give {Q} {S} in both {T} and {T:2}",
 ]
+# Compositional templates: [a|b] groups resolved per sentence, each alternative split like the templates.
+CONVERT += [
+    "[convert|change|turn|switch] {Q} {S} [to|into|in] {T}[ please| for me|?|]",
+    "[what is|what's|how much is|what are] {Q} {S} [in|as|converted to|expressed in] {T}[?|]",
+    "how many {T} [is|are|make|equal|are there in|is there in] {Q} {S}[?|]",
+    "[I have|we have|there are|there is|I've got|she has] {Q} {S} [of water|of flour|of fuel|of rice|of sugar|of paint|]. [how many|how much is that in|what is that in] {T}?",
+    "[the|my|our|this] [bag|parcel|suitcase|box|dog|bike|fish|tank|bottle|pot|room|garden|file|car] [weighs|holds|is|measures|takes up|goes] {Q} {S}[ long| wide| tall|]; [what's|what is|how much is] that in {T}?",
+    "[a recipe|the recipe|my recipe|the instructions|the label] [calls for|needs|says|asks for|uses] {Q} {S}[ of butter| of milk| of sugar| of oil|]. [how many|what's that in|how much is that in] {T}[?| is that?]",
+    "[we|I|they|he|she] [drove|walked|ran|cycled|hiked|flew|swam] {Q} {S} [today|yesterday|this week|last year|]. [how many|how far is that in|what's that in] {T}?",
+    "[it is|it's|the forecast says|the thermometer shows|the oven is at|the water is] {Q} {S} [outside|today|now|]. [what's|what is] that in {T}?",
+    "{Q} {S} [equals|is|makes|comes to|=] [how many|what in] {T}[?|]",
+    "[in|as] {T}, [what is|how much is|how many is] {Q} {S}?",
+    "[please |][give|tell|show] me {Q} {S} [in|as] {T}",
+    "[speed limit|top speed|the speed] [is|of] {Q} {S}: [how fast is that in|what's that in] {T}?",
+    "{Q} {S} [->|to|=>|in|→] {T}",
+    "[roughly|approximately|about|exactly] how many {T} [is|are in|make up] {Q} {S}?",
+    "[I need to know|I want to know|do you know|could you tell me] how many {T} [are in|is|make] {Q} {S}",
+    "[my|the] [baby|cat|luggage|package|patient|horse] [weighs|weighed|is] {Q} {S}; [what is that|how heavy is that|what's the weight] in {T}?",
+    "[the|our] [pool|tank|jug|bathtub|aquarium|barrel] [holds|contains|can take] {Q} {S}. [how many|what's that in] {T}?",
+    "[the|a] [file|download|movie|backup|photo] is {Q} {S}; [how many|how big is that in|what's that in] {T}?",
+]
+COMPOUND += [
+    "[I'm|I am|he is|she is|my son is] {Q} {S} {Q:2} {S:2} [tall|]. [what's that|how tall is that|how much is that] in {T}?",
+    "[convert|change|turn] {Q} {S} [and |]{Q:2} {S:2} [to|into|in] {T}",
+    "[the baby|my dog|the parcel|the turkey|the fish] weighed {Q} {S} [and |]{Q:2} {S:2}; [how many|what is that in] {T}?",
+    "how many {T} [is|are in|make] {Q} {S} [and |]{Q:2} {S:2}?",
+    "{Q} {S} [and|plus|,] {Q:2} {S:2} [in|to|as] {T}",
+]
+MULTI += [
+    "[convert|change|express] {Q} {S} [to|into|in] [both |]{T} and {T:2}",
+    "[what is|what's|how much is] {Q} {S} in {T} [and|and also|as well as|or] [in |]{T:2}?",
+    "{Q} {S}: [in|as] {T} and [in |]{T:2}[?|]",
+    "[how many|what are the] {T} and {T:2} [in|for|is] {Q} {S}?",
+]
 
 _ALL = {k: v for dim in UNITS.values() for k, v in dim.items()}
 
@@ -136,4 +170,13 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
     return fills, {"quantities": [(v, src)], "targets": tgts}
 
 
-DOMAIN = Domain("units", {"convert": CONVERT, "convert/compound": COMPOUND, "convert/multi": MULTI}, _fill, ["QTY", "SRC", "TGT"])
+# Conditions the conversion's call cannot express: a reading that finds one declines.
+QUALIFIERS = ["per person", "per day", "for each guest", "at high altitude", "when cooked", "per square meter",
+              "divided among the team", "for the round trip", "there and back", "both ways", "after it evaporates",
+              "once it's frozen", "split between us", "each way", "per hour of driving", "for every member",
+              "if it shrinks", "after drying", "per serving", "for the whole class", "halved", "doubled",
+              "times the number of guests", "shared by four people", "per week", "for each of us", "twice over",
+              "per child", "if it expands", "after boiling"]
+
+DOMAIN = Domain("units", {"convert": CONVERT, "convert/compound": COMPOUND, "convert/multi": MULTI}, _fill, ["QTY", "SRC", "TGT"],
+                QUALIFIERS)

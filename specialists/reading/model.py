@@ -24,6 +24,15 @@ class Reading:
     spans: list[tuple[str, str]] = field(default_factory=list)  # (tag, text)
     confidence: float = 0.0  # the least sure of the op and every tagged word
     model: str = ""
+    offsets: list[tuple[int, int]] = field(default_factory=list)  # each span's characters in the text
+    op_probs: dict[str, float] = field(default_factory=dict)
+    tag_confidence: float = 0.0  # the least sure word
+
+    def op_among(self, ops: tuple[str, ...]) -> tuple[str, float]:
+        """The likeliest of `ops` (the operations the tagged spans allow) and its share of their probability."""
+        total = sum(self.op_probs.get(o, 0.0) for o in ops)
+        best = max(ops, key=lambda o: self.op_probs.get(o, 0.0))
+        return best, (self.op_probs.get(best, 0.0) / total if total else 0.0)
 
     def get(self, tag: str) -> list[str]:
         return [t for g, t in self.spans if g == tag]
@@ -46,6 +55,15 @@ def _weights(domain: str) -> dict | None:
         return {k: z[k] for k in z.files}
 
 
+def pool_context(rows: np.ndarray, outside: np.ndarray) -> np.ndarray:
+    """Mean and max of the encoder states of the words outside every span (the phrasing, not the values): the
+    operation classifier's view of "after" vs "before" that a whole-sentence mean dilutes."""
+    h = rows[:, :384]
+    if not outside.any():
+        outside = np.ones(len(rows), dtype=bool)
+    return np.concatenate([h[outside].mean(axis=0), h[outside].max(axis=0)]).astype(np.float32)
+
+
 def available(domain: str) -> bool:
     return _weights(domain) is not None
 
@@ -60,12 +78,16 @@ def read_features(domain: str, text: str, ws, rows: np.ndarray, sent: np.ndarray
         return None
     tags, ops = [str(t) for t in w["tags"]], [str(o) for o in w["ops"]]
     pt = _mlp(rows, w, "t")
-    po = _mlp(sent[None, :], w, "c")[0]
     ids = pt.argmax(axis=1)
-    spans = _decode_seq(ws, text, ids, tags)
+    if "cpool" in w:  # heads trained with the context pooling
+        sent = np.concatenate([sent, pool_context(rows, ids == tags.index("O"))])
+    po = _mlp(sent[None, :], w, "c")[0]
+    found = _decode_seq(ws, text, ids, tags)
     op = int(po.argmax())
-    conf = float(min(po[op], pt.max(axis=1).min()))
-    return Reading(domain, ops[op], float(po[op]), spans, round(conf, 3), model_name(domain))
+    tag_conf = float(pt.max(axis=1).min())
+    conf = min(float(po[op]), tag_conf)
+    return Reading(domain, ops[op], float(po[op]), [(t, text[a:b]) for t, a, b in found], round(conf, 3), model_name(domain),
+                   [(a, b) for _, a, b in found], {o: float(p) for o, p in zip(ops, po)}, round(tag_conf, 3))
 
 
 def _decode_seq(ws, text, ids, tags):
@@ -77,12 +99,13 @@ def _decode_seq(ws, text, ids, tags):
             prev = "O"
             continue
         kind, tag = name.split("-", 1)
-        if kind == "I" and prev != "O" and prev.split("-", 1)[1] == tag and spans:
+        touching = spans and spans[-1][0] == tag and spans[-1][2] == a  # "-" "10": no space, one span
+        if (kind == "I" and prev != "O" and prev.split("-", 1)[1] == tag and spans) or touching:
             spans[-1][2] = b
         else:
             spans.append([tag, a, b])
         prev = name
-    return [(t, text[a:b]) for t, a, b in spans]
+    return [(t, a, b) for t, a, b in spans]
 
 
 def read(domain: str, text: str) -> Reading | None:

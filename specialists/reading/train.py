@@ -1,7 +1,8 @@
 """Train the reading heads from the generators: ``python -m micromarket.specialists.reading.train [DOMAIN ...]``.
 
-Seeded, with a budget in optimiser steps. Train templates and words only (the held-out ones are for the
-benchmark); 10% of sentences get a typo; the other domains' sentences are the negatives.
+Seeded, with a budget in optimiser steps. Train templates, fragments and words only (the held-out ones are for
+the benchmark); 10% of sentences get a typo, a third a lead-in, context or tail, 12% a qualifier the engine cannot
+compute (tagged X); the other domains' sentences are the negatives.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import typer
 
 from micromarket.specialists.reading.domains import domains
 from micromarket.specialists.reading.generate import Example, negatives
-from micromarket.specialists.reading.model import WEIGHTS
+from micromarket.specialists.reading.model import WEIGHTS, pool_context
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
 def _heads(n_in_t: int, n_tags: int, n_in_c: int, n_ops: int, hidden: int, torch):
     t = torch.nn.Sequential(torch.nn.Linear(n_in_t, hidden), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(hidden, n_tags))
-    c = torch.nn.Sequential(torch.nn.Linear(n_in_c, 128), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(128, n_ops))
+    c = torch.nn.Sequential(torch.nn.Linear(n_in_c, 192), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(192, n_ops))
     return t, c
 
 
@@ -41,9 +42,10 @@ def train_domain(name: str, examples: list[Example], *, steps: int, seed: int, o
     xs, ys, cs, co = [], [], [], []
     for e, (ws, rows, sent) in zip(examples, feats):
         assert len(ws) == len(e.tags), (e.text, ws, e.tags)
-        xs.append(rows)
-        ys += [tags.index(t) for t in e.tags]
-        cs.append(sent)
+        if e.op != "none":  # other domains' sentences train the operation (none) only: "250 grams of butter" in a
+            xs.append(rows)  # units request is a quantity even though "36 g of NaCl" in a chemistry one is not units'
+            ys += [tags.index(t) for t in e.tags]
+        cs.append(np.concatenate([sent, pool_context(rows, np.array([t == "O" for t in e.tags]))]))
         co.append(ops.index(e.op))
     X, Y = torch.tensor(np.concatenate(xs)), torch.tensor(ys)
     C, CY = torch.tensor(np.stack(cs)), torch.tensor(co)
@@ -61,7 +63,7 @@ def train_domain(name: str, examples: list[Example], *, steps: int, seed: int, o
         if progress:
             progress(step, loss.item())
     th.eval(), ch.eval()
-    w = {"tags": np.array(tags), "ops": np.array(ops)}
+    w = {"tags": np.array(tags), "ops": np.array(ops), "cpool": np.array(1)}
     for p, net in (("t", th), ("c", ch)):
         w[p + "W1"] = net[0].weight.detach().numpy().T.astype(np.float32)
         w[p + "b1"] = net[0].bias.detach().numpy().astype(np.float32)
@@ -75,9 +77,10 @@ def train_domain(name: str, examples: list[Example], *, steps: int, seed: int, o
 def training_set(name: str, n: int, seed: int) -> list[Example]:
     rng = random.Random(seed)
     all_d = {k: d for k, d in domains().items() if k != "planner"}  # compounds of the domains' sentences
-    own = domains()[name].sample(n, rng, typos=0.1)
     if name == "planner":
-        return own
+        return domains()[name].sample(n, rng, typos=0.1)
+    # a third of the sentences wrapped in lead-ins, context or tails; 12% given a qualifier to mark (tag X)
+    own = domains()[name].sample(n, rng, typos=0.1, qualified=0.12, wrapped=0.35)
     others = [e for d in all_d.values() if d.name != name for e in d.sample(max(1, n // (4 * max(1, len(all_d) - 1))), rng, typos=0.1)]
     return own + negatives(others)
 

@@ -107,3 +107,30 @@ def test_planner_splits_verb_lists_and_keeps_statements_with_their_question():
     assert len(split_task("The pool holds 50,000 litres. What is that in gallons?")) == 1
     chain = split_task("Convert 5 kg to pounds, then add 10 pounds to that")
     assert len(chain) == 2 and chain[1]["depends_on"] == ["s1"]
+
+
+def test_a_qualifier_the_engine_cannot_compute_is_not_read_past():
+    """A condition the engine's call cannot express ("excluding weekends") is tagged by the reader; the answer
+    that ignored it is not given confidently, through the built-in's solve path."""
+    from micromarket.specialists.builtin import dates
+
+    plain = "days between 2026-01-01 and 2026-03-01"
+    res = dates.checked(plain, dates.solve_task(plain))
+    assert res.value == 59 and res.confidence >= 0.9
+    for text in (plain + " excluding weekends", "How many days from 2026-01-01 to 2026-03-01, not counting Sundays?"):
+        res = dates.checked(text, dates.solve_task(text))
+        assert res.confidence < 0.8, (text, res)
+        assert "weekends" in res.explanation or "Sundays" in res.explanation
+    reading = dates.read_by_model(plain + " excluding weekends")
+    assert reading is not None and not reading.confidence and "excluding weekends" in reading.explanation
+
+
+def test_finance_qualifiers_decline_and_plain_requests_stay_confident():
+    from micromarket.specialists.builtin import finance
+
+    plain = "What is the monthly payment on a $300,000 mortgage at 6% over 30 years?"
+    res = finance.checked(plain, finance.solve_task(plain))
+    assert abs(res.value - 1798.65) < 0.01 and res.confidence >= 0.9
+    text = "What is the monthly payment on a $300,000 mortgage at 6% over 30 years including insurance?"
+    res = finance.checked(text, finance.solve_task(text))
+    assert res.confidence < 0.8 and "insurance" in res.explanation
