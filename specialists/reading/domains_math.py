@@ -205,13 +205,14 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
 
 class MathDomain(Domain):
     def sample(self, n: int, rng: random.Random, *, heldout_templates: bool = False, heldout_words: bool = False,
-               typos: float = 0.0) -> list[Example]:
+               typos: float = 0.0, qualified: float = 0.0, wrapped: float = 0.0) -> list[Example]:
         pool = self.split_templates(heldout_templates)
         out = []
         while len(out) < n:
             op, t = rng.choice(pool)
             fills, gold = self.fill(op, t, rng, heldout_words)
-            lit = typo(t, rng) if typos and rng.random() < typos else t
+            lit, _ = self.finish(t, rng, heldout_templates, heldout_words, qualified, fills, wrapped)
+            lit = typo(lit, rng) if typos and rng.random() < typos else lit
             if "{E}" in lit and rng.random() < 0.15:  # the function named first: "the curve y = x^3", "f(x) = ..."
                 v = gold.get("var", "x")
                 named = [f"f({v}) = {{E}}", f"the function f({v}) = {{E}}", f"g({v}) = {{E}}"] + ([] if v == "y" else ["y = {E}"])

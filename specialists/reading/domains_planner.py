@@ -55,7 +55,7 @@ class PlannerDomain(Domain):
         return [("split", j) for j in JOINS + LISTS if held_out(j, salt="planner") == heldout]
 
     def sample(self, n: int, rng: random.Random, *, heldout_templates: bool = False, heldout_words: bool = False,
-               typos: float = 0.0) -> list[Example]:
+               typos: float = 0.0, qualified: float = 0.0, wrapped: float = 0.0) -> list[Example]:
         joins = [j for _, j in self.split_templates(heldout_templates)]
         chains = [c for c in CHAIN if held_out(c, salt="plannerchain") == heldout_templates]
         out = []
