@@ -132,6 +132,9 @@ class OnnxMiniLM(Embeddings):
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         opts.enable_cpu_mem_arena = False  # after an index build a warm daemon keeps no peak-sized arena
+        # ONNX Runtime's worker threads busy-wait for work by default: half the CPU of a single query and a quarter
+        # of a batch's went to spinning (docs/performance.md, round 3), and faster without it on a busy machine
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def token_states(self, texts: list[str]):
