@@ -62,6 +62,55 @@ def _export(model_dir: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
+class ExportFailed(RuntimeError):
+    """The one-time ONNX export failed on this machine (the reason is cached next to where the graph would be)."""
+
+    def __init__(self, reason: str, cached: bool = False):
+        super().__init__(reason)
+        self.cached = cached
+
+
+def _exporter_versions() -> dict[str, str | None]:
+    """The packages the export depends on (their metadata only: importing torch is what the cache avoids)."""
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for name in ("torch", "transformers", "onnx"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _failure_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".failed.json")
+
+
+def _export_once(model_dir: Path, dest: Path) -> None:
+    """Export, unless an export with the same weights and exporter versions already failed: every cold process
+    would otherwise pay several seconds of torch import to fail again. The failure is cached with its reason;
+    deleting the file, or another torch/transformers/onnx version, retries."""
+    failed, versions = _failure_path(dest), _exporter_versions()
+    try:
+        cached = json.loads(failed.read_text())
+    except (OSError, ValueError):
+        cached = None
+    if isinstance(cached, dict) and cached.get("versions") == versions:
+        raise ExportFailed(f"{cached.get('reason')} (cached in {failed}; delete it to retry)", cached=True)
+    try:
+        _export(model_dir, dest)
+    except Exception as e:
+        reason = f"ONNX export failed: {type(e).__name__}: {e}"
+        try:
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            failed.write_text(json.dumps({"reason": reason, "versions": versions}))
+        except OSError:
+            pass
+        raise ExportFailed(reason) from e
+    failed.unlink(missing_ok=True)
+
+
 class OnnxMiniLM(Embeddings):
     """A sentence-transformers BERT model (mean pooling, normalised) run by ONNX Runtime."""
 
@@ -76,13 +125,16 @@ class OnnxMiniLM(Embeddings):
         if not path.exists():
             with _export_lock:
                 if not path.exists():
-                    _export(model_dir, path)
+                    _export_once(model_dir, path)
         self._tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tok.enable_truncation(max_len)
         self._tok.enable_padding()
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         opts.enable_cpu_mem_arena = False  # after an index build a warm daemon keeps no peak-sized arena
+        # ONNX Runtime's worker threads busy-wait for work by default: half the CPU of a single query and a quarter
+        # of a batch's went to spinning (docs/performance.md, round 3), and faster without it on a busy machine
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def token_states(self, texts: list[str]):
@@ -124,5 +176,7 @@ def load(model_dir: str | Path) -> Embeddings | None:
     except Exception as e:  # noqa: BLE001 - no onnxruntime/onnx, or an export failure: sentence-transformers instead
         import logging
 
-        logging.getLogger("micromarket").debug("ONNX MiniLM unavailable (%s: %s); using sentence-transformers", type(e).__name__, e)
+        fresh = isinstance(e, ExportFailed) and not e.cached  # said once, when it fails; later processes log it quietly
+        level = logging.WARNING if fresh else logging.DEBUG
+        logging.getLogger("micromarket").log(level, "ONNX MiniLM unavailable (%s); using sentence-transformers", e)
         return None

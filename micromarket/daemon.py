@@ -265,7 +265,8 @@ def solve_via_daemon(
 # {"line": s}) and ends with {"exit": code}.
 #
 # A daemon is used only when its identity -- package version, location and source files, Python, home, the
-# MICROMARKET_* settings in the environment -- equals the client's; otherwise it is stopped and a new one is started. Starting
+# MICROMARKET_* settings and the other variables a command may read (API keys, proxies, PATH; `_daemon_reads`) --
+# equals the client's; otherwise it is stopped and a new one is started. Starting
 # is serialised by a lock file in the home: a second CLI waits for the daemon the first one is starting.
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -327,11 +328,30 @@ def identity(home: str | Path | None = None) -> dict[str, Any]:
 
     import hashlib
 
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("MICROMARKET_") and k not in _NOT_IDENTITY)
+    env = sorted((k, v) for k, v in os.environ.items() if _daemon_reads(k))
     env_digest = hashlib.sha256(json.dumps(env).encode()).hexdigest()[:16]  # values may hold passwords: never written
     return {"version": micromarket.__version__, "package": str(Path(micromarket.__file__).resolve().parent),
             "code": _code_stamp(), "python": os.path.realpath(sys.executable), "home": str(home_dir(home).resolve()),
             "env": env_digest}
+
+
+# Besides MICROMARKET_*: what a command in the daemon may read from its environment -- chat-model providers' keys and
+# endpoints (langchain's init_chat_model reads OPENAI_API_KEY, ...), the Hugging Face and proxy settings, and the
+# variables a specialist process inherits (specialists/launch.py SAFE_ENV). The daemon keeps the environment of the
+# CLI that started it; a client whose values differ gets a new daemon, so one caller's keys never serve another's.
+_ENV_NAMES = frozenset({"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SSL_CERT_FILE", "SSL_CERT_DIR",
+                        "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
+                        "http_proxy", "https_proxy", "no_proxy", "all_proxy", "XDG_CACHE_HOME"})
+_ENV_PREFIXES = ("HF_", "HUGGINGFACE", "TRANSFORMERS_", "OPENAI_", "AZURE_", "ANTHROPIC_", "GOOGLE_", "MISTRAL",
+                 "GROQ_", "TOGETHER", "FIREWORKS", "OLLAMA_", "COHERE_", "LANGCHAIN_", "LANGSMITH_", "AWS_", "GEMINI_")
+_ENV_SECRET = ("KEY", "TOKEN", "SECRET", "PASSW", "CREDENTIAL")
+
+
+def _daemon_reads(name: str) -> bool:
+    if name.startswith("MICROMARKET_"):
+        return name not in _NOT_IDENTITY
+    up = name.upper()
+    return name in _ENV_NAMES or up.startswith(_ENV_PREFIXES) or any(w in up for w in _ENV_SECRET)
 
 
 def idle_timeout() -> float:

@@ -74,6 +74,39 @@ class _Routed(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    def bound(self) -> "io.TextIOBase":
+        """This stream as the calling thread sees it, for writers that run in threads of their own (rich's progress
+        redraws): their writes reach the caller's client, not the daemon's log."""
+        sink = getattr(_local, "sink", None)
+        if sink is None:
+            return self._fallback
+        return _Bound(self.name, sink, getattr(_local, "tty", None) or {}, getattr(_local, "columns", None))
+
+
+class _Bound(io.TextIOBase):
+    """One client's stdout or stderr, usable from any thread (see _Routed.bound)."""
+
+    def __init__(self, name: str, sink, tty: dict, columns: int | None):
+        self.name, self._sink, self._tty, self.columns = name, sink, tty, columns
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def write(self, s: str) -> int:
+        if s:
+            try:
+                self._sink({self.name: s})
+            except OSError:  # the client went away; its command ends on its own
+                pass
+        return len(s)
+
+    def isatty(self) -> bool:
+        return bool(self._tty.get("stdout" if self.name == "out" else "stderr"))
+
+    def writable(self) -> bool:
+        return True
+
 
 class _RoutedBytes(io.RawIOBase):
     def __init__(self, text: _Routed):

@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from micromarket.capability_index.cards import SpecialistCard, load_card
+if TYPE_CHECKING:
+    from micromarket.capability_index.cards import SpecialistCard
 
 CARD_DIR = Path(__file__).parent / "cards"
 
@@ -18,6 +20,9 @@ _parsed: dict[tuple[str, int, int], SpecialistCard] = {}
 def cards() -> list[SpecialistCard]:
     """The cards of all built-in specialists, sorted by file name (each file parsed once per process and version
     of the file: every `Marketplace.open` reads them, and a warm daemon opens the home for every command)."""
+    # deferred: the card model and yaml; every built-in specialist process imports this package, none reads cards
+    from micromarket.capability_index.cards import load_card
+
     out = []
     for p in sorted(CARD_DIR.glob("*.yaml")):
         st = p.stat()

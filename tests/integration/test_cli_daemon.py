@@ -114,8 +114,8 @@ def test_every_command_prints_the_same_and_exits_the_same_through_the_daemon(tmp
     homes = {"inproc": _make_home(tmp_path / "a" / "home"), "daemon": daemons(_make_home(tmp_path / "b" / "home"))}
     card = {"id": "shouter", "name": "shouter", "description": "shouts", "transport": {"kind": "http", "url": "http://127.0.0.1:9/mcp"},
             "capabilities": [{"name": "shout", "description": "uppercase the text loudly"}]}
-    outs: dict[str, list] = {}
-    for mode, home in homes.items():
+
+    def sequence(mode: str, home: Path) -> list:
         work = tmp_path / mode / "work"  # the client's directory: relative paths are taken from it
         work.mkdir(parents=True)
         (work / "shout.yaml").write_text(yaml.safe_dump(card))
@@ -154,7 +154,14 @@ def test_every_command_prints_the_same_and_exits_the_same_through_the_daemon(tmp
         run("index", "verify")
         run("backup", "bk")
         run("solve", "--bogus-option", "x")
-        outs[mode] = got
+        return got
+
+    # the two homes side by side: the in-process side is mostly CPU (a cold CLI each), the daemon side mostly waits
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        futures = {mode: pool.submit(sequence, mode, home) for mode, home in homes.items()}
+        outs = {mode: f.result() for mode, f in futures.items()}
     assert len(outs["inproc"]) == len(outs["daemon"])
     for a, b in zip(outs["inproc"], outs["daemon"]):
         assert a == b, f"{a[0]}: in process {a[1:]!r} != through the daemon {b[1:]!r}"

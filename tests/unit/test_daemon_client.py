@@ -48,6 +48,27 @@ def test_a_daemon_serves_only_its_home_version_and_settings(tmp_path, monkeypatc
     assert client.identity(tmp_path / "a")["version"] == "0.0.0-other" != a["version"]
 
 
+def test_a_daemon_serves_only_callers_with_its_keys_and_proxies(tmp_path, monkeypatch):
+    """The daemon keeps the environment of the CLI that started it: a caller with other API keys, endpoints or
+    proxies gets its own daemon (the identity differs); a shell's own variables do not restart it."""
+    for k in ("OPENAI_API_KEY", "HTTPS_PROXY", "MY_SERVICE_TOKEN", "SSH_AUTH_SOCK", "PWD"):
+        monkeypatch.delenv(k, raising=False)
+    a = client.identity(tmp_path)
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/tmp/agent.1")  # per login, read by no command
+    monkeypatch.setenv("PWD", "/elsewhere")
+    assert client.identity(tmp_path) == a
+    for k, v in (("OPENAI_API_KEY", "sk-one"), ("HTTPS_PROXY", "http://proxy:3128"), ("MY_SERVICE_TOKEN", "t")):
+        monkeypatch.setenv(k, v)
+        b = client.identity(tmp_path)
+        assert b != a, k
+        monkeypatch.setenv(k, v + "-other")
+        assert client.identity(tmp_path) != b, k
+        monkeypatch.delenv(k)
+    assert client.identity(tmp_path) == a
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-one")
+    assert "sk-one" not in repr(client.identity(tmp_path))  # a digest, never the values
+
+
 def test_the_socket_fits_af_unix(tmp_path):
     assert client.socket_path(tmp_path) == tmp_path.resolve() / client.SOCKET_FILE
     deep = tmp_path / ("d" * 60) / ("e" * 60)
@@ -134,3 +155,35 @@ def test_changed_source_files_make_another_identity(tmp_path, monkeypatch):
     finally:
         os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert client.identity(tmp_path) == before
+
+
+def test_a_progress_bar_of_a_command_draws_to_its_client_not_the_log(monkeypatch):
+    """rich redraws a bar from a thread of its own: in the daemon its frames still reach the command's client."""
+    import sys
+    import time
+
+    from micromarket.cli import daemon as served
+    from micromarket.progress import progress_bar
+
+    log = io.StringIO()
+    routed = served._Routed("out", log)
+    monkeypatch.setattr(sys, "stdout", routed)
+    got: list[dict] = []
+
+    def command():
+        served._local.sink, served._local.tty = got.append, {"stdout": True}
+        try:
+            with progress_bar(label="indexing capabilities") as bar:
+                for i in range(3):
+                    bar(i + 1, 3)
+                    assert sys.stdout is routed  # other commands' output is not captured by this bar
+                    time.sleep(0.3)  # the bar's own thread redraws meanwhile
+        finally:
+            del served._local.sink, served._local.tty
+
+    t = threading.Thread(target=command)
+    t.start()
+    t.join(10)
+    assert log.getvalue() == ""
+    shown = "".join(m.get("out", "") for m in got)
+    assert "indexing capabilities" in shown and "1/3" in shown and "3/3" in shown  # drawn as it went, to the client

@@ -30,7 +30,11 @@ def test_hf_local_generates_and_is_cached(tiny_dir):
     assert load_chat_model(f"hf:{tiny_dir}") is chat
 
 
-def test_hf_without_chat_template_gets_a_fallback(tmp_path):
+def test_hf_without_chat_template_gets_a_fallback(tmp_path, monkeypatch):
+    import micromarket.llm
+
+    # this random model never says EOS: without a cap it generates up to its 256 positions (~20 s on a busy machine)
+    monkeypatch.setattr(micromarket.llm, "MAX_NEW_TOKENS", 8)
     d = build_tiny_causal_lm(tmp_path / "plain", chat_template=False)
     out = load_chat_model(f"hf:{d}").invoke("hi")
     assert isinstance(out.content, str)
