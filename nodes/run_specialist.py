@@ -14,6 +14,7 @@ specialist's free text or explanation.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Any
@@ -125,6 +126,24 @@ async def call_candidate(runtime: Runtime[Context] | None, svc, card: Specialist
 MAX_INPUT_CHARS = 200
 
 
+_CURRENCY_OR_PERCENT = {"$", "€", "£", "%", "usd", "eur", "gbp", "dollars", "euros", "pounds sterling", "percent"}
+
+
+@functools.lru_cache(maxsize=256)
+def known_unit(unit: str) -> bool:
+    """Whether a dependency's stated unit is a unit (pint reads it, exactly) or a currency: words that are not a
+    unit never travel to another specialist, so the unit cannot carry instructions."""
+    if unit.lower() in _CURRENCY_OR_PERCENT:
+        return True
+    if len(unit.split()) > 3:
+        return False
+    # deferred: pint's registry is loaded only when a dependency states a unit
+    from micromarket.specialists.builtin.units import resolve_unit
+
+    r = resolve_unit(unit)
+    return r is not None and not r.guessed
+
+
 def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
     """What a dependent subtask may see of its dependencies: the value only (no explanation, no
     alternatives, no provenance), short, and free of instructions. Returns (inputs, problem)."""
@@ -140,7 +159,7 @@ def safe_inputs(inputs: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
         out[dep] = {"status": r.get("status"), "value": value, "answer": str(value)}
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             unit = unit_of(str(r.get("answer", "")), float(value))  # the unit the answer states: a short word, checked
-            if unit and not output_injection(unit):
+            if unit and known_unit(unit) and not output_injection(unit):
                 out[dep]["unit"] = unit
     return out, None
 
