@@ -87,6 +87,15 @@ _GROUPS: dict[str, tuple[str, ...]] = {
     "thanksgiving": ("thanksgiving",),
     "easter": ("easter",),
     "independence": ("independence",),
+    # operations a reading must name when the request does (an answer that read past "GCD" computed something else)
+    "gcd": ("gcd", "hcf", "gcf", "divisor"),
+    "lcm": ("lcm", "multiple"),
+    "prime": ("prime", "primes", "isprime", "primality"),
+    "factorial": ("factorial",),
+    "mod": ("remainder", "modulo", "mod"),
+    "perimeter": ("perimeter",),
+    "circumference": ("circumference",),
+    "hypotenuse": ("hypotenuse",),
 }
 # Symbols only the reading may use (pint labels, the degree sign).
 _READING_ONLY = {"in": "in", "m": "m", "l": "l", "°": None, "s": "sec", "h": "hour", "d": "day", "mo": "month"}
@@ -178,6 +187,8 @@ def unexplained(request: str, reading: str) -> list[str]:
     have_groups = {g for _, g in _groups(reading, request=False)}
     if re.search(r"/\s*100\b|\*\s*0?\.01\b", reading):
         have_groups.add("%")  # a percentage written as a fraction of 100
+    if re.search(r"[\d)]\s*%\s*\(?\d", reading):
+        have_groups.add("mod")  # Python's remainder operator: "17 % 5"
     words = {w.lower() for w in re.findall(r"[a-z]+", reading, re.I)}
     if re.search(r"/\s*\(?2\b|\*\s*0?\.5\b", reading):
         words.add("half")  # "half of 84" read as 84/2

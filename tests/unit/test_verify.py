@@ -120,3 +120,23 @@ def test_names_of_formats_and_standards_are_not_quantities_to_account_for():
     assert unexplained("normalize 1999.12.23 to yyyy-mm-dd", "1999-12-23 from '1999.12.23'") == []
     assert unexplained("convert Oct.85 / 23Rd to ISO 8601", "1985-10-23 from 'Oct.85 / 23Rd'") == []
     assert unexplained("convert 5 mm to inches", "5 -> inches") == ["mm"]  # a unit is still a unit
+
+
+@pytest.mark.parametrize(
+    ("request_text", "reading", "missing"),
+    [
+        ("what's the GCD of 84 and 126", "(84.0) + (126.0)", ["GCD"]),  # read past the operation: a sum
+        ("what's the GCD of 84 and 126", "gcd(84, 126)", []),
+        ("the least common multiple of 12 and 18", "12 * 18", ["multiple"]),
+        ("17 mod 5", "17 % 5", []),  # Python's remainder operator names the operation
+        ("is 97 prime?", "97", ["prime"]),
+    ],
+)
+def test_an_operation_the_request_names_must_be_in_the_reading(request_text, reading, missing):
+    assert unexplained(request_text, reading) == missing
+
+
+def test_an_answer_that_read_past_the_named_operation_is_a_decline():
+    res = {"answer": "210", "confidence": 0.9, "explanation": attach("evaluated 84 + 126", "(84) + (126)")}
+    out = verify_outcome("what's the GCD of 84 and 126", res)
+    assert out["confidence"] == 0.0 and "GCD" in out["explanation"]
