@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 
 from micromarket.specialists.microllm.train_roman import (
     HELDOUT_STYLES,
-    ONES,
-    TENS,
     WORD_STYLES,
     RomanTask,
     casing,
@@ -48,8 +46,8 @@ class NumberWordsTask(RomanTask):
                                                          "what is forty-two thousand and seven in digits?", "a hundred and ten"])
     domains: list[str] = field(default_factory=lambda: ["numbers", "number words"])
     split_names: tuple[str, ...] = ("unseen_numbers", "unseen_combinations", "heldout_templates")
-    # single tokens (the rest is characters): the number words
-    words: tuple[str, ...] = tuple(ONES + TENS[2:] + ["hundred", "thousand", "and", "oh"])
+    # single-token number words: off, as for dates (measured slower than characters there; numwords with them: 82 % at 3,750 steps)
+    words: tuple[str, ...] = ()
     instruction: str = "Write the number spelled out in words in the text as an integer in digits. Reply UNKNOWN if it holds none."
 
     def render(self, rng: random.Random, test: bool, val: bool = False) -> Example:

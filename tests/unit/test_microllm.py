@@ -35,7 +35,8 @@ def test_domain_words_are_single_tokens_and_the_rest_stays_characters(tmp_path):
     from transformers import AutoTokenizer
 
     task = train_dates.DatesTask()
-    tok = build_char_tokenizer(task.alphabet, "UNKNOWN", 128, task.words)
+    words = train_dates.MONTHS + ["sept", "tuesday", "the", "twenty", "first", "of", "may"]
+    tok = build_char_tokenizer(task.alphabet, "UNKNOWN", 128, words)
     tok.save_pretrained(tmp_path)
     tok = AutoTokenizer.from_pretrained(tmp_path)  # served exactly as trained
     text = "Tuesday, the Twenty-First of SEPT. 1999 (mayday)"
