@@ -1,6 +1,6 @@
 """The general / fine-tuned / from-scratch / rule-based table on held-out phrasings (issue 21, item 5).
 
-    micromarket bench finetune --lora DIR --scratch DIR [--base smollm2] [--n 200] [--latency-n 30]
+    micromarket bench finetune --lora DIR --scratch DIR [--base smollm2] [--n 200] [--latency-n 30] [--no-prompted]
 
 Every competitor answers the same examples of the dates task's ``heldout_templates`` split (phrasings never generated
 for training) plus its out-of-domain split, in-process:
@@ -70,6 +70,7 @@ def main(
     n: Annotated[int, typer.Option(help="held-out examples (and as many out-of-domain ones)")] = 200,
     latency_n: Annotated[int, typer.Option("--latency-n", help="single queries timed for the p50")] = 30,
     seed: Annotated[int, typer.Option(help="evaluation seed (the trainers use 12345)")] = 12345,
+    prompted: Annotated[bool, typer.Option("--prompted/--no-prompted", help="include the base model, prompted (the costliest row)")] = True,
 ) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -88,8 +89,9 @@ def main(
     base_mb = gguf.stat().st_size / 1e6 if gguf else _dir_mb(Path(resolve_source(base)))
     rows = []
     console = Console(stderr=True)
-    with console.status("base, prompted"):
-        rows.append(_model_row(f"{base} prompted", _backend_answer(LocalBackend(base, lora_mod.serve_config(task, base))), examples, latency_n, base_mb))
+    if prompted:
+        with console.status("base, prompted"):
+            rows.append(_model_row(f"{base} prompted", _backend_answer(LocalBackend(base, lora_mod.serve_config(task, base))), examples, latency_n, base_mb))
     if lora:
         with console.status("base + LoRA"):
             rows.append(_model_row(f"{base} + LoRA", _backend_answer(LocalBackend(str(lora))), examples, latency_n, base_mb + _dir_mb(lora)))

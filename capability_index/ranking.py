@@ -40,7 +40,9 @@ class RankOptions:
 
     - ``quality_cost``: 0 is quality only; 1 the cheapest acceptable candidate.
     - ``budget``: a per-call cost ceiling (None: none); ``min_similarity``: a floor.
-    - ``newcomer_share``: the fraction of decisions in which newcomers compete.
+    - ``newcomer_share``: the fraction of decisions in which newcomers compete (exploration rounds).
+    - ``newcomer_trials``: in an exploration round the best-scoring newcomer with less evidence than this is
+      tried first, so a newcomer is measured even beside an incumbent whose record it cannot outdraw.
     - ``exploration``: scales the posterior spread (1 the posterior, 0 greedy on the mean).
     - ``gated``: explore only in rounds where the mean-leader may not be best (opt-in; measured worse).
     - ``settle``: beyond this much evidence the spread shrinks like 1/n (None: plain Thompson sampling).
@@ -50,6 +52,7 @@ class RankOptions:
     budget: float | None = None
     min_similarity: float = 0.0
     newcomer_share: float = 0.1
+    newcomer_trials: float = 5.0
     exploration: float = 1.0
     gated: bool = False
     settle: float | None = 5.0
@@ -57,6 +60,7 @@ class RankOptions:
     def checked(self) -> RankOptions:
         check_unit("quality_cost", self.quality_cost)
         check_unit("newcomer_share", self.newcomer_share)
+        check_unit("newcomer_trials", self.newcomer_trials, lo=0.0, hi=float("1e300"))
         check_unit("min_similarity", self.min_similarity)
         check_unit("exploration", self.exploration, lo=0.0, hi=10.0)
         if self.budget is not None:
@@ -114,7 +118,10 @@ def rank(candidates: Sequence[Candidate], *, rng: random.Random, options: RankOp
       ``exploration`` and ``settle``). With ``gated`` a decision draws only with
       probability ``1 - P(the mean-leader is best)`` and otherwise uses posterior means.
     - Newcomers always draw (they are unvetted) but compete only in a ``newcomer_share``
-      fraction of decisions; otherwise they rank after every established candidate.
+      fraction of decisions; otherwise they rank after every established candidate. In those
+      exploration rounds the best-scoring newcomer that is still untried (evidence below
+      ``newcomer_trials``) goes first: a draw from the newcomer prior almost never beats an
+      incumbent with a record, so without this a newcomer would never earn the outcomes that vet it.
     - Dropped: quarantined and disabled candidates, cost above ``budget``, similarity below ``min_similarity``.
     - Deterministic for a fixed ``rng`` state; the input list is not modified (copies are returned).
     """
@@ -158,9 +165,12 @@ def rank(candidates: Sequence[Candidate], *, rng: random.Random, options: RankOp
         q = accuracy_of(t, p.penalty) * c.similarity
         c.score = (1.0 - lam) * q - lam * costs[i] + (1e-6 * q if lam >= 1.0 else 0.0)
 
+    untried = [c for c, p in zip(pool_, posts) if explore and c.status == "newcomer" and p.n < o.newcomer_trials]
+    trial = min(untried, key=lambda c: (-c.score, c.key, c.version)) if untried else None
+
     def order(c: Candidate):
         held_back = c.status == "newcomer" and not explore
-        return (held_back, -c.score, c.key, c.version)
+        return (c is not trial, held_back, -c.score, c.key, c.version)
 
     return sorted(pool_, key=order)
 

@@ -35,6 +35,7 @@ def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
         prompt_weight: Annotated[float | None, typer.Option("--prompt-weight", help="loss weight of prompt tokens (answer = 1)")] = None,
         threads: Annotated[int | None, typer.Option("--threads", help="torch threads (default 1; part of what makes a run reproducible)")] = None,
         eval_n: Annotated[int | None, typer.Option("--eval-n", help="examples per evaluation split")] = None,
+        check_every: Annotated[int | None, typer.Option("--check-every", help="validate every N steps and stop once the validation splits pass (0: train the whole budget)")] = None,
         hidden: Annotated[int | None, typer.Option("--hidden", help="model width")] = None,
         layers: Annotated[int | None, typer.Option("--layers", help="transformer layers")] = None,
         ffn: Annotated[int | None, typer.Option("--ffn", help="MLP width")] = None,
@@ -59,7 +60,7 @@ def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
                 summary = lora.run(task, base, lcfg, target, json_out=json_out, register_card=register_card, home=home, force=force)
             else:
                 cfg = TrainConfig(**{**(QUICK if quick else TrainConfig()).__dict__, "seed": seed})
-                over.update(prompt_weight=prompt_weight, threads=threads)
+                over.update(prompt_weight=prompt_weight, threads=threads, check_every=check_every)
                 cfg = TrainConfig(**{**cfg.__dict__, **{k: v for k, v in over.items() if v is not None}})
                 size = {"hidden": hidden, "layers": layers, "ffn": ffn}
                 cfg.size = ModelSize(**{**cfg.size.__dict__, **{k: v for k, v in size.items() if v is not None}})

@@ -54,6 +54,10 @@ FILLERS = ["ok", "hey", "so", "um", "the", "date", "is", "please", "thanks", "pl
 HELDOUT_WRAPPERS = ["could you turn {} into yyyy-mm-dd?", "i was born on {}.", "the meeting moved to {} apparently",
                     "reminder >> {} <<", "{} is when it happened", "write {} the standard way"]
 HELDOUT_WORDS = {"day", "year", "born", "happened", "reminder", "standard", "apparently", "moved", "meeting", "turn", "write", "way"}
+# only in the validation split (early exit): neither trained on nor in the test splits
+VAL_WRAPPERS = ["archive entry {} (scanned)", "signed {} by the clerk", "{} according to the ledger", "postmarked {}",
+                "the ticket says {}", "{} -- check the calendar"]
+VAL_WORDS = {"archive", "entry", "scanned", "signed", "clerk", "according", "ledger", "postmarked", "ticket", "says", "check", "calendar"}
 HELDOUT_COMBOS = {("DMY", "dword", "abbr.", "yy"), ("MDY", "the_dth", "abbr", "'yy"), ("DMY", "dd", "name", "'yy"),
                   ("MDY", "dword", "name", "yyyy"), ("YMD", "d", "mm", "yyyy"), ("DMY", "dd", "m", "yy")}
 LO, HI = date(1900, 1, 1), date(2099, 12, 31)
@@ -65,9 +69,18 @@ OOD_HELDOUT = ["it costs $3.50", "meet at 10:45 pm", "add 3/4 cup of flour", "te
                "what is the weather like", "chapter 12 verse 3", "page 31 of 2000", "temperature 21.5 c", "score 3-1"]
 
 
+def _date_bucket(d: date) -> int:
+    return (d.toordinal() * 2654435761) % 1009
+
+
 def is_test_date(d: date) -> bool:
     """~10% of days never appear in training."""
-    return (d.toordinal() * 2654435761) % 1009 < 101
+    return _date_bucket(d) < 101
+
+
+def is_val_date(d: date) -> bool:
+    """Another ~4% of days, neither trained on nor tested: the validation split of the early exit."""
+    return 101 <= _date_bucket(d) < 141
 
 
 def ordinal_suffix(n: int) -> str:
@@ -122,7 +135,7 @@ def casing(s: str, rng: random.Random) -> str:
 def random_word(rng: random.Random) -> str:
     while True:
         w = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 7)))
-        if not any(w.startswith(m[:3]) for m in MONTHS + WEEKDAYS) and w not in HELDOUT_WORDS | {"in", "of", "th", "st", "nd", "rd"}:
+        if not any(w.startswith(m[:3]) for m in MONTHS + WEEKDAYS) and w not in HELDOUT_WORDS | VAL_WORDS | {"in", "of", "th", "st", "nd", "rd"}:
             return w
 
 
@@ -141,11 +154,12 @@ def filler_run(rng: random.Random, lo: int, hi: int) -> str:
     return " ".join(out)
 
 
-def sample_date(rng: random.Random, test: bool, two_digit: bool) -> date:
+def sample_date(rng: random.Random, test: bool, two_digit: bool, val: bool = False) -> date:
+    """A date of the test split (``test``), the validation split (``val``) or, with neither, the training split."""
     lo, hi = (LO2, HI2) if two_digit else (LO, HI)
     while True:
         d = lo + timedelta(days=rng.randrange((hi - lo).days + 1))
-        if is_test_date(d) == test:
+        if is_test_date(d) == test and is_val_date(d) == val:
             return d
 
 
@@ -305,7 +319,12 @@ class DatesTask:
     max_chars: int = 110
     instruction: str = "Rewrite the date in the text as YYYY-MM-DD. Reply UNKNOWN if it holds no valid date."  # system message for a pretrained chat model (--base)
     acceptance: dict[str, float] = field(default_factory=lambda: {"unseen_dates": 0.995, "heldout_templates": 0.90})  # the quality gate
+    # early exit, on validation data only: stricter than the gate, so the test splits clear it with a margin
+    val_acceptance: dict[str, float] = field(default_factory=lambda: {"val_dates": 0.998, "val_wrappers": 0.99})
     ood_rate: float = 0.12
+    # single-token domain words (build_char_tokenizer): off. Measured (docs/microllm.md): with month/weekday names and
+    # ordinal words as tokens the default run was at 28 % on validation dates after 1,000 steps, pure characters at 55 %
+    words: tuple[str, ...] = ()
 
     curriculum: float = 0.25  # fraction of training over which wrappers and fillers ramp up from 20% to 100%
 
@@ -347,6 +366,19 @@ class DatesTask:
         while len(ood) < n:
             ood.append((wrap(ood_text(rng, heldout=True), rng, HELDOUT_WRAPPERS + ["{}"]), "UNKNOWN"))
         return {"unseen_dates": seen, "unseen_combinations": combos, "heldout_templates": templates, "ood": ood}
+
+    def val_sets(self, rng: random.Random, n: int) -> dict[str, list[Example]]:
+        """Validation (early exit): validation-only dates in training formats, bare or wrapped as in training
+        (``val_dates``), and in wrapper sentences of their own (``val_wrappers``); none of it is ever trained on."""
+        dates, wrapped = [], []
+        while len(dates) < n:
+            f = random_fmt(rng)
+            if f.key not in HELDOUT_COMBOS:
+                d = sample_date(rng, False, f.year != "yyyy", val=True)
+                dates.append((wrap(render(d, f, rng), rng), d.isoformat()))
+                d = sample_date(rng, False, f.year != "yyyy", val=True)
+                wrapped.append((rng.choice(VAL_WRAPPERS).format(casing(render(d, f, rng), rng)), d.isoformat()))
+        return {"val_dates": dates, "val_wrappers": wrapped}
 
 
 app = make_app(DatesTask, "Train the dates micro-LLM (normalize_date) from scratch, evaluate it and write its card.")

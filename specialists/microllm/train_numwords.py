@@ -46,10 +46,12 @@ class NumberWordsTask(RomanTask):
                                                          "what is forty-two thousand and seven in digits?", "a hundred and ten"])
     domains: list[str] = field(default_factory=lambda: ["numbers", "number words"])
     split_names: tuple[str, ...] = ("unseen_numbers", "unseen_combinations", "heldout_templates")
+    # single-token number words: off, as for dates (measured slower than characters there; numwords with them: 82 % at 3,750 steps)
+    words: tuple[str, ...] = ()
     instruction: str = "Write the number spelled out in words in the text as an integer in digits. Reply UNKNOWN if it holds none."
 
-    def render(self, rng: random.Random, test: bool) -> Example:
-        return render_words(rng, test, TRAIN_STYLES)
+    def render(self, rng: random.Random, test: bool, val: bool = False) -> Example:
+        return render_words(rng, test, TRAIN_STYLES, val)
 
     def ood(self, rng: random.Random, heldout: bool = False) -> str:
         if rng.random() < 0.25:  # Roman numerals belong to the roman task

@@ -34,6 +34,10 @@ PUNCT = [">>", "<<", "--", "**", "::", "!!", "?", "...", "->", "=>", "|", "~", "
 HELDOUT_WRAPPERS = ["could you write {} with arabic numerals?", "the inscription reads {} apparently", "{} <- what integer is that",
                     "my answer was {}, right?", "translate {} into plain figures", "turn {} into an integer"]
 HELDOUT_WORDS = {w.strip("?,.<-") for t in HELDOUT_WRAPPERS for w in t.replace("{}", " ").split()} - {""}
+# only in the validation split (early exit): neither trained on nor in the test splits
+VAL_WRAPPERS = ["engraved on the stone: {}", "{} according to the ledger", "the clock shows {} today", "scribbled {} nearby",
+                "{} -- double check it", "label says {} hmm"]
+VAL_WORDS = {w.strip(":-") for t in VAL_WRAPPERS for w in t.replace("{}", " ").split()} - {""} - set(FILLERS)
 WORD_STYLES = [(a, h, o, c) for a in (0, 1) for h in (0, 1) for o in (0, 1) for c in (0, 1)]  # and, hyphen, "a hundred", comma
 HELDOUT_STYLES = {(1, 0, 1, 1), (0, 1, 1, 0), (1, 1, 0, 1)}
 OOD_SENTENCES = ["march 3rd, 2021", "what is the capital of france", "two plus two", "convert 5 km to miles", "hello there",
@@ -56,6 +60,11 @@ CANONICAL = {roman(n) for n in range(1, 4000)}
 def is_test_number(n: int) -> bool:
     """~10% of numbers never appear in training."""
     return (n * 2654435761) % 1009 < 101
+
+
+def is_val_number(n: int) -> bool:
+    """Another ~4%, neither trained on nor tested: the validation split of the early exit."""
+    return 101 <= (n * 2654435761) % 1009 < 141
 
 
 def below_100(n: int, hyphen: bool) -> str:
@@ -111,7 +120,7 @@ def random_word(rng: random.Random) -> str:
     """Letters that are neither a Roman numeral, a number word nor a word of a held-out wrapper."""
     while True:
         w = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 7)))
-        if w.upper() not in CANONICAL and w not in NUMBER_WORDS and w not in HELDOUT_WORDS:
+        if w.upper() not in CANONICAL and w not in NUMBER_WORDS and w not in HELDOUT_WORDS | VAL_WORDS:
             return w
 
 
@@ -138,27 +147,28 @@ def wrap(text: str, rng: random.Random, wrappers: list[str] = WRAPPERS, runs: bo
     return text
 
 
-def sample_number(rng: random.Random, test: bool, lo: int, hi: int) -> int:
+def sample_number(rng: random.Random, test: bool, lo: int, hi: int, val: bool = False) -> int:
+    """A number of the test split (``test``), the validation split (``val``) or, with neither, the training split."""
     while True:
         # uniform number of digits, then uniform: small numbers are common too
         digits = rng.randint(len(str(lo)), len(str(hi)))
         n = rng.randint(max(lo, 10 ** (digits - 1) if digits > 1 else 0), min(hi, 10**digits - 1))
-        if is_test_number(n) == test:
+        if is_test_number(n) == test and is_val_number(n) == val:
             return n
 
 
-def render_roman(rng: random.Random, test: bool) -> Example:
-    n = sample_number(rng, test, 1, 3999)
+def render_roman(rng: random.Random, test: bool, val: bool = False) -> Example:
+    n = sample_number(rng, test, 1, 3999, val)
     return casing(roman(n), rng) if rng.random() < 0.3 else roman(n).upper() if rng.random() < 0.8 else roman(n).lower(), str(n)
 
 
-def render_words(rng: random.Random, test: bool, styles: list[tuple[int, int, int, int]]) -> Example:
+def render_words(rng: random.Random, test: bool, styles: list[tuple[int, int, int, int]], val: bool = False) -> Example:
     if rng.random() < 1 / 6:
-        n = sample_number(rng, test, 1100, 2099)
+        n = sample_number(rng, test, 1100, 2099, val)
         while n % 100 == 0 and rng.random() < 0.8:
-            n = sample_number(rng, test, 1100, 2099)
+            n = sample_number(rng, test, 1100, 2099, val)
         return casing(year_words(n, rng.random() < 0.6), rng), str(n)
-    n = sample_number(rng, test, 0, 999_999)
+    n = sample_number(rng, test, 0, 999_999, val)
     return casing(words(n, rng.choice(styles)), rng), str(n)
 
 
@@ -200,10 +210,12 @@ class RomanTask:
     max_chars: int = 110
     instruction: str = "Write the Roman numeral in the text as an integer in digits. Reply UNKNOWN if it holds none."  # system message for --base
     acceptance: dict[str, float] = field(default_factory=lambda: {"heldout_templates": 0.90})  # the quality gate
+    # early exit, on validation data only: stricter than the gate, so the test splits clear it with a margin
+    val_acceptance: dict[str, float] = field(default_factory=lambda: {"val_numbers": 0.99, "val_wrappers": 0.97})
     ood_rate: float = 0.12
 
-    def render(self, rng: random.Random, test: bool) -> Example:
-        return render_roman(rng, test)
+    def render(self, rng: random.Random, test: bool, val: bool = False) -> Example:
+        return render_roman(rng, test, val)
 
     def train_example(self, rng: random.Random, progress: float = 1.0) -> Example:
         while True:
@@ -225,6 +237,13 @@ class RomanTask:
         templates = [(rng.choice(HELDOUT_WRAPPERS).format(t), a) for t, a in (self.render(rng, True) for _ in range(n))]
         ood = [(wrap(self.ood(rng, heldout=True), rng, HELDOUT_WRAPPERS + ["{}"], runs=False), "UNKNOWN") for _ in range(n)]
         return {"unseen_numbers": seen, "heldout_templates": templates, "ood": ood}
+
+    def val_sets(self, rng: random.Random, n: int) -> dict[str, list[Example]]:
+        """Validation (early exit): validation-only numbers wrapped as in training (``val_numbers``) and in wrapper
+        sentences of their own (``val_wrappers``); none of it is ever trained on or tested."""
+        numbers = [(wrap(t, rng), a) for t, a in (self.render(rng, False, True) for _ in range(n))]
+        wrapped = [(rng.choice(VAL_WRAPPERS).format(t), a) for t, a in (self.render(rng, False, True) for _ in range(n))]
+        return {"val_numbers": numbers, "val_wrappers": wrapped}
 
 
 app = make_app(RomanTask, "Train the Roman-numeral micro-LLM (roman_to_integer) from scratch, evaluate it and write its card.")

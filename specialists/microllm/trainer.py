@@ -10,14 +10,17 @@ train_app.py builds the command.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
+import re
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from micromarket.specialists.microllm.engine import LocalBackend, ServeConfig, to_result
 
@@ -51,6 +54,9 @@ class Task(Protocol):
         """The three in-domain splits (``split_names``) plus ``"ood"`` (answer = serve.unknown)."""
         ...
 
+    # Optional (early exit): ``val_sets(rng, n)`` gives validation splits drawn from data that is neither trained on
+    # nor in ``eval_sets`` (own numbers/dates, own wrapper sentences), and ``val_acceptance`` their thresholds.
+
 
 @dataclass
 class ModelSize:
@@ -65,7 +71,7 @@ class ModelSize:
 
 @dataclass
 class TrainConfig:
-    steps: int = 6000  # the budget: optimizer steps (batch_size examples each), whatever the machine's load
+    steps: int = 4000  # the budget: optimizer steps (batch_size examples each), whatever the machine's load
     max_seconds: float | None = 3 * 3600.0  # guard only; hitting it ends training early and is reported
     batch_size: int = 64
     lr: float = 6e-3
@@ -76,23 +82,36 @@ class TrainConfig:
     threads: int = 1
     seed: int = 0
     eval_n: int = 1000
+    # early exit: every ``check_every`` steps the weight average (EMA) is scored on the task's validation splits
+    # (never the test splits); training stops once it meets the task's ``val_acceptance`` (0: never check)
+    check_every: int = 250
+    val_n: int = 500
+    ema_decay: float = 0.995  # the saved model is this exponential moving average of the weights
     size: ModelSize = field(default_factory=ModelSize)
 
 
-QUICK = TrainConfig(steps=400, eval_n=200)
+QUICK = TrainConfig(steps=400, eval_n=200, check_every=0)
 
 
-def build_char_tokenizer(alphabet: str, unknown: str, max_len: int):
-    """Character-level tokenizer (lowercasing, NFKC) with the task's 'unknown' answer as one token and a chat template."""
+def build_char_tokenizer(alphabet: str, unknown: str, max_len: int, words: Sequence[str] = ()):
+    """Character-level tokenizer (lowercasing, NFKC) with the task's 'unknown' answer as one token and a chat template.
+
+    ``words`` (the task's domain words, e.g. month names) are single tokens wherever they occur; everything else,
+    digits included, stays one token per character, so unknown words are still read and numbers copied digit by digit.
+    """
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     vocab = {t: i for i, t in enumerate(SPECIALS)}
     for ch in sorted(set(alphabet.lower())):
         vocab.setdefault(ch, len(vocab))
+    known = sorted({w.lower() for w in words if len(w) > 1}, key=lambda w: (-len(w), w))  # longest first
+    for w in known:
+        vocab.setdefault(w, len(vocab))
+    pattern = "".join(f"{re.escape(w)}|" for w in known) + r"[\s\S]"
     tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tk.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    tk.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    tk.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
     tk.decoder = decoders.Fuse()
     tok = PreTrainedTokenizerFast(
         tokenizer_object=tk,
@@ -188,13 +207,16 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
 
     seed_everything(cfg.seed, cfg.threads)
     rng = random.Random(cfg.seed)
-    tok = build_char_tokenizer(task.alphabet, task.serve.unknown or "UNKNOWN", cfg.size.max_len)
+    tok = build_char_tokenizer(task.alphabet, task.serve.unknown or "UNKNOWN", cfg.size.max_len, getattr(task, "words", ()))
     model = build_model(len(tok), tok, cfg.size)
     model.train()
+    ema = copy.deepcopy(model).eval().requires_grad_(False)  # the averaged weights: what is validated and saved
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    validate = _validator(task, tok, cfg)
+    val_log: list[dict] = []
     bucket = 8  # draw 8 batches at once and group by length to cut padding
     queue: list[list[Example]] = []
-    step, ema, guard_hit = 0, None, False
+    step, loss_ema, guard_hit, early = 0, None, False, False
     start = time.monotonic()
     cols = [TextColumn("[bold]train {task.fields[name]}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn()]
     with Progress(*cols, console=console, transient=False) as progress:
@@ -217,16 +239,51 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
-            ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-            progress.update(bar, completed=step, loss=f"{ema:.4f}")
-    model.eval()
-    model.final_loss = ema  # for metrics.json
+            with torch.no_grad():  # warm-started average: early on it follows the weights closely
+                d = min(cfg.ema_decay, (1 + step) / (10 + step))
+                for pe, p in zip(ema.parameters(), model.parameters()):
+                    pe.lerp_(p, 1.0 - d)
+            loss_ema = loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * loss.item()
+            progress.update(bar, completed=step, loss=f"{loss_ema:.4f}")
+            if validate is not None and step % cfg.check_every == 0 and step < cfg.steps:
+                acc = validate(ema)
+                val_log.append({"step": step, **acc})
+                console.print(f"step {step}: validation " + ", ".join(f"{k} {v:.2%}" for k, v in acc.items()))
+                if not quality_gate(acc, task.val_acceptance):
+                    early = True
+                    break
+    model = ema
+    model.final_loss = loss_ema  # for metrics.json
     model.guard_hit = guard_hit
+    model.early_exit = early
+    model.val_log = val_log
     seconds = time.monotonic() - start
     if guard_hit:
         console.print(f"[yellow]wall-clock guard hit after {seconds:.0f} s: {step} of {cfg.steps} steps done")
-    console.print(f"{step} steps, {cfg.threads} thread(s), final loss (EMA) {ema if ema is None else round(ema, 4)}")
+    if early:
+        console.print(f"early exit at step {step} of {cfg.steps}: the validation splits meet {task.val_acceptance}")
+    console.print(f"{step} steps, {cfg.threads} thread(s), final loss (EMA) {loss_ema if loss_ema is None else round(loss_ema, 4)}")
     return model, tok, seconds, step
+
+
+def _validator(task: Task, tok, cfg: TrainConfig):
+    """``validate(model) -> accuracy per validation split``, through the serving engine, or None (no early exit)."""
+    if cfg.check_every <= 0 or not hasattr(task, "val_sets") or not getattr(task, "val_acceptance", None):
+        return None
+    sets = task.val_sets(random.Random(cfg.seed + 7919), cfg.val_n)
+
+    def validate(model) -> dict[str, float]:
+        with tempfile.TemporaryDirectory(prefix="microllm-val-") as tmp:  # scored exactly as it will be served
+            save(model, tok, task, Path(tmp))
+            backend = LocalBackend(tmp)
+            return {name: _accuracy(backend, examples) for name, examples in sets.items()}
+
+    return validate
+
+
+def _accuracy(backend, examples: list[Example]) -> float:
+    gens = backend.generate([backend.prompt(t) for t, _ in examples], batch_size=256)
+    return sum(g.text == want for (_, want), g in zip(examples, gens)) / max(len(examples), 1)
 
 
 def save(model, tok, task: Task, out: Path) -> float:
@@ -346,13 +403,14 @@ def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, register_car
         "confidence_auroc": None if math.isnan(ev["confidence_auroc"]) else round(ev["confidence_auroc"], 4),  # None: no correct answers
         "params": params,
         "steps": steps,
+        "early_exit": model.early_exit,
         "train_seconds": round(seconds, 1),
         "size_mb": round(size_mb, 2),
         "gate": {"passed": not reasons, "failed": reasons, "acceptance": task.acceptance},
     }
     finish(summary, card, force=force, register_card=register_card, home=home, console=console)
     (out / "metrics.json").write_text(json.dumps({**summary, "final_loss": getattr(model, "final_loss", None), "config": {k: v for k, v in cfg.__dict__.items() if k != "size"},
-                                                  "size": cfg.size.__dict__, "load_avg": _load(), "ood_rejected": ev["ood_rejected"], "eval_n": cfg.eval_n, "failures": ev["failures"]}, indent=2))
+                                                  "size": cfg.size.__dict__, "load_avg": _load(), "validation": model.val_log, "ood_rejected": ev["ood_rejected"], "eval_n": cfg.eval_n, "failures": ev["failures"]}, indent=2))
     report(summary, ev["ood_rejected"], f"micro-LLM {task.name}: {out}", out, json_out)
     return summary
 

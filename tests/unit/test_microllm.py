@@ -31,6 +31,21 @@ def test_char_tokenizer_roundtrip_and_chat_template(tmp_path):
     assert len(tok.encode("UNKNOWN", add_special_tokens=False)) == 1
 
 
+def test_domain_words_are_single_tokens_and_the_rest_stays_characters(tmp_path):
+    from transformers import AutoTokenizer
+
+    task = train_dates.DatesTask()
+    words = train_dates.MONTHS + ["sept", "tuesday", "the", "twenty", "first", "of", "may"]
+    tok = build_char_tokenizer(task.alphabet, "UNKNOWN", 128, words)
+    tok.save_pretrained(tmp_path)
+    tok = AutoTokenizer.from_pretrained(tmp_path)  # served exactly as trained
+    text = "Tuesday, the Twenty-First of SEPT. 1999 (mayday)"
+    pieces = tok.convert_ids_to_tokens(tok(text, add_special_tokens=False)["input_ids"])
+    assert {"tuesday", "the", "twenty", "first", "of", "sept", "may"} <= set(pieces)
+    assert pieces[pieces.index("sept") + 3 : pieces.index("sept") + 7] == ["1", "9", "9", "9"]  # digits one by one
+    assert "".join(pieces) == text.lower() and tok.decode(tok.encode(text, add_special_tokens=False)) == text.lower()
+
+
 def test_auroc():
     assert auroc([0.9, 0.8, 0.1, 0.2], [1, 1, 0, 0]) == 1.0
     assert auroc([0.1, 0.2, 0.9, 0.8], [1, 1, 0, 0]) == 0.0
@@ -65,6 +80,16 @@ def test_dates_splits_are_disjoint_from_training():
     for name in task.split_names:
         assert all(train_dates.is_test_date(date.fromisoformat(a)) for _, a in sets[name])
     assert all(a == "UNKNOWN" for _, a in sets["ood"])
+    # the validation split (early exit) is a third set of dates, in wrapper sentences of its own
+    rng = random.Random(2)
+    answers = [a for a in (task.train_example(rng)[1] for _ in range(3000)) if a != "UNKNOWN"]
+    assert not any(train_dates.is_val_date(date.fromisoformat(a)) for a in answers)
+    val = task.val_sets(random.Random(3), 200)
+    assert set(val) == set(task.val_acceptance)
+    for examples in val.values():
+        assert all(train_dates.is_val_date(date.fromisoformat(a)) and not train_dates.is_test_date(date.fromisoformat(a)) for _, a in examples)
+    texts = [task.train_example(rng, 1.0)[0].lower() for _ in range(3000)]
+    assert not any(w in re.findall(r"[a-z]+", t) for t in texts for w in train_dates.VAL_WORDS)
 
 
 def test_dates_renderings():
@@ -93,6 +118,10 @@ def test_roman_and_words():
         assert set(sets) == {*task.split_names, "ood"}
         for name in task.split_names:
             assert all(train_roman.is_test_number(int(a)) for _, a in sets[name])
+        assert not any(train_roman.is_val_number(int(a)) for a in (x for _, x in [task.train_example(rng) for _ in range(500)]) if a != "UNKNOWN")
+        val = task.val_sets(random.Random(3), 100)
+        assert set(val) == set(task.val_acceptance)
+        assert all(train_roman.is_val_number(int(a)) for examples in val.values() for _, a in examples)
         # held-out templates are unseen phrasings: no word of a held-out wrapper is ever generated for training
         seen_words = {w for t in train_text for w in re.findall(r"[a-z]+", t)}
         assert not (seen_words & (train_roman.HELDOUT_WORDS - {w for t in train_roman.WRAPPERS for w in re.findall(r"[a-z]+", t)}))
@@ -278,6 +307,27 @@ def test_training_is_a_step_budget_and_seeded(tmp_path):
     a, b, c = weights(0), weights(0), weights(1)
     assert all((x == y).all() for x, y in zip(a, b))
     assert not all((x == y).all() for x, y in zip(a, c))
+
+
+def test_early_exit_on_the_validation_split_is_deterministic_and_saves_the_weight_average():
+    """Every ``check_every`` steps the weight average is scored on the validation splits; once they pass, training stops."""
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from micromarket.specialists.microllm.trainer import TrainConfig, train_model
+
+    size = ModelSize(hidden=16, layers=1, heads=2, ffn=32, max_len=64)
+    cfg = TrainConfig(steps=6, batch_size=4, check_every=2, val_n=3, size=size)
+    met = replace(train_dates.DatesTask(), val_acceptance={"val_dates": 0.0})  # always met: stops at the first check
+    model, _, _, steps = train_model(met, cfg, Console(quiet=True))
+    assert steps == 2 and model.early_exit and [v["step"] for v in model.val_log] == [2]
+    unmet = train_dates.DatesTask()  # an untrained model never meets 99.8 %: the whole budget, checked at 2 and 4
+    model, _, _, steps = train_model(unmet, cfg, Console(quiet=True))
+    assert steps == 6 and not model.early_exit and [v["step"] for v in model.val_log] == [2, 4]
+    again, _, _, _ = train_model(unmet, cfg, Console(quiet=True))
+    assert all((x == y).all() for x, y in zip(model.parameters(), again.parameters()))
+    assert model.val_log == again.val_log
 
 
 def test_wall_clock_is_only_a_guard_and_is_reported():

@@ -82,7 +82,24 @@ def test_newcomers_capped():
     assert rank([cand("new.x", status="newcomer")], rng=random.Random(0))[0].key == "new.x"
 
 
-@pytest.mark.parametrize("kw", [{"quality_cost": 1.5}, {"quality_cost": float("nan")}, {"newcomer_share": -0.1},
+def test_untried_newcomer_is_tried_in_its_share_beside_an_incumbent_with_a_record():
+    """Newcomers earn their share: an untried one goes first in the exploration rounds even though a draw from its
+    prior almost never beats an incumbent's record; once measured (and found poor) it competes on its posterior."""
+    def share(newcomer, **kw):
+        cs = [cand("old.x", a=60, b=3), newcomer]
+        firsts = [rank(cs, rng=random.Random(s), **kw)[0].key for s in range(2000)]
+        return firsts.count(newcomer.key) / len(firsts)
+
+    assert 0.07 < share(cand("new.x", status="newcomer")) < 0.13
+    assert share(cand("new.x", status="newcomer"), newcomer_trials=0.0) < 0.02  # the old policy: outdrawn nearly always
+    assert share(cand("new.x", a=1, b=9, status="newcomer")) < 0.02  # measured and poor: no free trials
+    # the best-scoring untried newcomer takes the trial; the others stay behind the incumbent
+    three = [cand("old.x", a=60, b=3), cand("n1.x", sim=0.9, status="newcomer"), cand("n2.x", sim=0.3, status="newcomer")]
+    firsts = [rank(three, rng=random.Random(s))[0].key for s in range(2000)]
+    assert firsts.count("n1.x") > firsts.count("n2.x") and firsts.count("old.x") > 0.85 * len(firsts)
+
+
+@pytest.mark.parametrize("kw", [{"quality_cost": 1.5}, {"quality_cost": float("nan")}, {"newcomer_share": -0.1}, {"newcomer_trials": -1.0},
                                 {"budget": -1.0}, {"budget": float("nan")}, {"min_similarity": 2.0}])
 def test_rank_rejects_bad_knobs(kw):
     with pytest.raises(InputError):
