@@ -32,7 +32,7 @@ class Context:
         default=0.1, metadata={"description": "Candidates within this similarity of the best match compete on trust; the rest are fallbacks"}
     )
     redundancy: int = field(default=1, metadata={"description": "Specialists asked per subtask; 0 = choose automatically from trust uncertainty"})
-    max_attempts: int = field(default=3, metadata={"description": "Candidates tried in turn when one fails or declines"})
+    max_attempts: int = field(default=3, metadata={"description": "Candidates tried in turn when one fails (declines do not count: every candidate may decline)"})
     quality_cost: float = field(default=0.0, metadata={"description": "0 = best quality, 1 = cheapest acceptable"})
     budget: float | None = field(default=None, metadata={"description": "Cost ceiling per task (sum of declared per-call costs)"})
     call_timeout_s: float = field(default=30.0, metadata={"description": "Hard deadline per specialist call"})

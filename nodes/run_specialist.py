@@ -214,7 +214,9 @@ async def solve_subtask(state: WorkerState, runtime: Runtime[Context]) -> Subtas
     cands = state.get("candidates", [])
     k = (cands[0].get("redundancy") if cands else None) or max(ctx.redundancy, 1)  # per subtask, set by select
     tried = 0
-    while tried < len(cands) and tried < max(ctx.max_attempts, k):
+    # a decline ("not mine") is cheap and honest: only failed or answered attempts use up max_attempts, so every
+    # retrieved candidate may be asked before a subtask is called unsupported
+    while tried < len(cands) and sum(a["outcome"] != "declined" for a in attempts) < max(ctx.max_attempts, k):
         batch = cands[tried : tried + (k if tried == 0 else 1)]
         tried += len(batch)
         outs = await asyncio.gather(*(try_candidate(runtime, svc, c, text, context, inputs) for c in batch))

@@ -151,3 +151,41 @@ def test_after_a_decline_the_next_candidate_answers(monkeypatch):
     out = asyncio.run(rs.solve_subtask(state, None))
     assert tried == ["units", "quickcalc"] and out["status"] == "ok" and out["specialist"] == "quickcalc"
     assert out["raw_confidence"] == 0.95 and out["confidence"] == pytest.approx((20 * 0.5 + 8 * 0.95) / 28, abs=1e-3)
+
+
+def test_declines_do_not_use_up_the_attempts(monkeypatch):
+    """Four candidates say "not mine" before the fifth reads the request: with the default max_attempts (3) the
+    fifth is still asked, while failures do use up the attempts."""
+    import asyncio
+
+    import micromarket.nodes.run_specialist as rs
+
+    tried = []
+
+    def fake(outcome_of):
+        async def fake_try(runtime, svc, cand, text, context, inputs=None):
+            tried.append(cand["specialist_id"])
+            outcome = outcome_of(cand["specialist_id"])
+            att = {"key": cand["key"], "specialist_id": cand["specialist_id"], "outcome": outcome, "latency_ms": 1.0}
+            if outcome != "ok":
+                return att, None
+            return att, {"answer": "6", "confidence": 0.95, "explanation": "", "value": 6, "latency_ms": 1.0,
+                         "context_tokens": 0, "version": "1"}
+        return fake_try
+
+    async def no_services(runtime):
+        return None
+
+    monkeypatch.setattr(rs, "aservices", no_services)
+    names = ["units", "dates", "finance", "stats", "math"]
+    cands = [{"key": f"{n}.x", "specialist_id": n, "capability": "x"} for n in names]
+    state = {"run_id": "r", "subtask": {"id": "s1", "text": "the GCD of 84 and 126", "depends_on": []},
+             "candidates": cands, "inputs": {}, "context": ""}
+    monkeypatch.setattr(rs, "try_candidate", fake(lambda n: "ok" if n == "math" else "declined"))
+    out = asyncio.run(rs.solve_subtask(state, None))
+    assert tried == names and out["status"] == "ok" and out["specialist"] == "math"
+
+    tried.clear()
+    monkeypatch.setattr(rs, "try_candidate", fake(lambda n: "ok" if n == "math" else "error"))
+    out = asyncio.run(rs.solve_subtask(state, None))
+    assert tried == names[:3] and out["status"] == "failed"
