@@ -122,7 +122,7 @@ def attach(explanation: str, reading: str) -> str:
 
 
 # Spelled-out amounts ("half a cup", "two weeks"); "one" and "a" are too common in prose to require.
-_WORD_NUMS = {"half": 0.5, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+_WORD_NUMS = {"half": 0.5, "quarter": 0.25, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
               "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100}
 _WORD_NUM_RE = re.compile(r"\b(" + "|".join(_WORD_NUMS) + r")\b", re.I)
 
@@ -192,6 +192,8 @@ def unexplained(request: str, reading: str) -> list[str]:
     words = {w.lower() for w in re.findall(r"[a-z]+", reading, re.I)}
     if re.search(r"/\s*\(?2\b|\*\s*0?\.5\b", reading):
         words.add("half")  # "half of 84" read as 84/2
+    if re.search(r"/\s*\(?4\b|\*\s*0?\.25\b", reading):
+        words.add("quarter")  # "a quarter of 84" read as 84/4
     missing: list[str] = []
     for surface, vals in _numbers(request, request=True):
         if not num_ok(vals) and surface.lower() not in words and surface not in missing:

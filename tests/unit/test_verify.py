@@ -130,6 +130,8 @@ def test_names_of_formats_and_standards_are_not_quantities_to_account_for():
         ("the least common multiple of 12 and 18", "12 * 18", ["multiple"]),
         ("17 mod 5", "17 % 5", []),  # Python's remainder operator names the operation
         ("is 97 prime?", "97", ["prime"]),
+        ("How many teaspoons are in a quarter cup?", "cup -> tsp (no amount given, assumed 1)", ["quarter"]),
+        ("How many teaspoons are in a quarter cup?", "0.25 cup -> tsp", []),
     ],
 )
 def test_an_operation_the_request_names_must_be_in_the_reading(request_text, reading, missing):
