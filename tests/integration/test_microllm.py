@@ -63,7 +63,7 @@ def quick_dates(tmp_path_factory):
 
 def test_train_dates_quick_outputs(quick_dates):
     out, summary = quick_dates
-    assert set(summary) == {"accuracy", "confidence_auroc", "params", "steps", "train_seconds", "size_mb", "gate"}
+    assert set(summary) == {"accuracy", "confidence_auroc", "params", "steps", "train_seconds", "size_mb", "gate", "early_exit"}
     assert summary["steps"] == 60
     # 60 steps make no usable model: the quality gate says so, naming the split and its threshold
     assert not summary["gate"]["passed"] and not summary["gate"]["registered"]
