@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from micromarket.specialists.reading.generate import Domain, Example, Fill, held_out, render, typo, words_of
+from micromarket.specialists.reading.generate import Domain, Fill, held_out, words_of
 
 FUNCS = {"sin": ["sin"], "cos": ["cos"], "tan": ["tan"], "exp": ["exp"], "ln": ["ln"], "log": ["log"], "sqrt": ["sqrt"],
          "sinh": ["sinh"], "cosh": ["cosh"], "atan": ["atan", "arctan"]}
@@ -204,23 +204,16 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
 
 
 class MathDomain(Domain):
-    def sample(self, n: int, rng: random.Random, *, heldout_templates: bool = False, heldout_words: bool = False,
-               typos: float = 0.0, qualified: float = 0.0, wrapped: float = 0.0) -> list[Example]:
-        pool = self.split_templates(heldout_templates)
-        out = []
-        while len(out) < n:
-            op, t = rng.choice(pool)
-            fills, gold = self.fill(op, t, rng, heldout_words)
-            lit, _ = self.finish(t, rng, heldout_templates, heldout_words, qualified, fills, wrapped)
-            lit = typo(lit, rng) if typos and rng.random() < typos else lit
-            if "{E}" in lit and rng.random() < 0.15:  # the function named first: "the curve y = x^3", "f(x) = ..."
-                v = gold.get("var", "x")
-                named = [f"f({v}) = {{E}}", f"the function f({v}) = {{E}}", f"g({v}) = {{E}}"] + ([] if v == "y" else ["y = {E}"])
-                lit = lit.replace("{E}", rng.choice(named), 1)
-            ex = render(lit, fills, op.split("/")[0], gold)
-            ex.template = t
-            out.append(ex)
-        return out
+    def draft(self, op, template, rng, heldout_templates, heldout_words):
+        fills, gold = self.fill(op, template, rng, heldout_words)  # no fragments to expand
+        return fills, gold, template
+
+    def polish(self, t, fills, gold, rng):
+        if "{E}" in t and rng.random() < 0.15:  # the function named first: "the curve y = x^3", "f(x) = ..."
+            v = gold.get("var", "x")
+            named = [f"f({v}) = {{E}}", f"the function f({v}) = {{E}}", f"g({v}) = {{E}}"] + ([] if v == "y" else ["y = {E}"])
+            t = t.replace("{E}", rng.choice(named), 1)
+        return t
 
 
 DOMAIN = MathDomain("math", TEMPLATES, _fill, ["EXPR", "VAR", "PT", "LO", "HI", "N", "SEQ"])

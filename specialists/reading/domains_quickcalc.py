@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from micromarket.specialists.reading.generate import Domain, Example, Fill, render, typo, words_of
+from micromarket.specialists.reading.generate import Domain, Fill, words_of
 
 # operator tag -> spellings (first = the common one); binary operators between two numbers
 BINARY = {
@@ -158,20 +158,8 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
 
 
 class QuickcalcDomain(Domain):
-    def sample(self, n: int, rng: random.Random, *, heldout_templates: bool = False, heldout_words: bool = False,
-               typos: float = 0.0, qualified: float = 0.0, wrapped: float = 0.0) -> list[Example]:
-        pool = self.split_templates(heldout_templates)
-        out = []
-        while len(out) < n:
-            op, t = rng.choice(pool)
-            fills, gold, filled = self.fill(op, t, rng, heldout_words)
-            filled, _ = self.finish(filled, rng, heldout_templates, heldout_words, qualified, fills, wrapped)
-            if typos and rng.random() < typos:
-                filled = typo(filled, rng)
-            ex = render(filled, fills, op, gold)
-            ex.template = t
-            out.append(ex)
-        return out
+    def draft(self, op, template, rng, heldout_templates, heldout_words):
+        return self.fill(op, template, rng, heldout_words)  # (fills, gold, the rewritten template); no fragments
 
 
 DOMAIN = QuickcalcDomain("quickcalc", TEMPLATES, _fill,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from micromarket.specialists.reading.generate import Domain, Fill, words_of
+from micromarket.specialists.reading.generate import Domain, Fill, expand, words_of
 
 OP_WORDS = {
     "mean": ["mean", "average", "arithmetic mean", "avg", "mean value"], "median": ["median", "middle value", "median value"],
@@ -62,23 +62,8 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
 
 
 class StatsDomain(Domain):
-    def sample(self, n, rng, *, heldout_templates=False, heldout_words=False, typos=0.0, qualified=0.0, wrapped=0.0):
-        from micromarket.specialists.reading.generate import expand, render, typo
-
-        pool = self.split_templates(heldout_templates)
-        out = []
-        while len(out) < n:
-            op, t = rng.choice(pool)
-            fills, gold, filled = self.fill(op, expand(t, rng, heldout_templates, self.name), rng, heldout_words)
-            filled, q = self.finish(filled, rng, heldout_templates, heldout_words, qualified, fills, wrapped)
-            if q:
-                gold = {**gold, "qualified": True}
-            if typos and rng.random() < typos:
-                filled = typo(filled, rng)
-            ex = render(filled, fills, op, gold)
-            ex.template = t
-            out.append(ex)
-        return out
+    def draft(self, op, template, rng, heldout_templates, heldout_words):
+        return self.fill(op, expand(template, rng, heldout_templates, self.name), rng, heldout_words)  # rewrites it
 
 
 # Conditions the statistic's call cannot express: a reading that finds one declines.

@@ -178,6 +178,18 @@ class Domain:
     def split_templates(self, heldout: bool) -> list[tuple[str, str]]:
         return [(op, t) for op, ts in self.templates.items() for t in ts if held_out(t, salt=self.name) == heldout]
 
+    def draft(self, op: str, template: str, rng: random.Random, heldout_templates: bool,
+              heldout_words: bool) -> tuple[dict[str, Fill], dict, str]:
+        """The template's fragments chosen and its slots filled: (fills, gold, template). Domains whose filler
+        rewrites the template, or whose templates have no fragments, override this."""
+        t = expand(template, rng, heldout_templates, self.name)
+        fills, gold = self.fill(op, t, rng, heldout_words)
+        return fills, gold, t
+
+    def polish(self, t: str, fills: dict[str, Fill], gold: dict, rng: random.Random) -> str:
+        """A last domain-specific variation of the sentence before it is rendered (none by default)."""
+        return t
+
     def sample(self, n: int, rng: random.Random, *, heldout_templates: bool = False, heldout_words: bool = False,
                typos: float = 0.0, qualified: float = 0.0, wrapped: float = 0.0) -> list[Example]:
         """`wrapped`: the share of sentences given a lead-in, context or tail; `qualified`: the share given a
@@ -186,17 +198,14 @@ class Domain:
         out = []
         while len(out) < n:
             op, t0 = rng.choice(pool)
-            t = expand(t0, rng, heldout_templates, self.name)
-            fills, gold = self.fill(op, t, rng, heldout_words)
+            fills, gold, t = self.draft(op, t0, rng, heldout_templates, heldout_words)
             t, q = self.finish(t, rng, heldout_templates, heldout_words, qualified, fills, wrapped)
             if q:
                 gold = {**gold, "qualified": True}
-            label = op.split("/")[0]  # "convert/compound": templates of one operation, filled differently
-            ex = render(t, fills, label, gold)
             if typos and rng.random() < typos:
-                lit_typo = typo(t, rng)
-                if lit_typo != t:
-                    ex = render(lit_typo, fills, label, gold)
+                t = typo(t, rng)
+            # "convert/compound": templates of one operation, filled differently
+            ex = render(self.polish(t, fills, gold, rng), fills, op.split("/")[0], gold)
             ex.template = t0
             out.append(ex)
         return out
