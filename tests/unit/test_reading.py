@@ -12,14 +12,15 @@ from micromarket.specialists.reading.numbers import amount, per_year
 from micromarket.specialists.reading.words import words
 
 
-@pytest.mark.parametrize("name", ["units", "dates", "finance"])
+@pytest.mark.parametrize("name", sorted(domains()))
 def test_generator_splits_templates_and_words(name):
     dom = domains()[name]
-    train = {t for _, t in dom.split_templates(False)}
-    test = {t for _, t in dom.split_templates(True)}
-    assert train and test and not train & test
+    if name != "planner":  # the planner composes the other domains' sentences
+        train = {t for _, t in dom.split_templates(False)}
+        test = {t for _, t in dom.split_templates(True)}
+        assert train and test and not train & test
     rng = random.Random(0)
-    for e in dom.sample(50, rng, typos=0.3) + dom.sample(50, rng, heldout_templates=True, heldout_words=True):
+    for e in dom.sample(60, rng, typos=0.3) + dom.sample(60, rng, heldout_templates=True, heldout_words=True):
         assert len(words(e.text)) == len(e.tags)
         assert any(t != "O" for t in e.tags)
 

@@ -8,20 +8,6 @@ import random
 import pytest
 
 from micromarket.specialists.reading.domains import domains
-from micromarket.specialists.reading.words import words
-
-
-@pytest.mark.parametrize("name", ["math", "quickcalc", "planner"])
-def test_generators_split_templates_and_tag_every_word(name):
-    dom = domains()[name]
-    if name != "planner":
-        train = {t for _, t in dom.split_templates(False)}
-        test = {t for _, t in dom.split_templates(True)}
-        assert train and test and not train & test
-    rng = random.Random(0)
-    for e in dom.sample(60, rng, typos=0.3) + dom.sample(60, rng, heldout_templates=True, heldout_words=True):
-        assert len(words(e.text)) == len(e.tags)
-        assert any(t != "O" for t in e.tags)
 
 
 def test_generated_gold_calls_compute():
