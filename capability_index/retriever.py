@@ -19,6 +19,7 @@ For each query:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Collection
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from micromarket.capability_index.dense import Int8Bounds, Moments
 from micromarket.capability_index.fusion import Fusion
 from micromarket.capability_index.head import Head
 from micromarket.capability_index.index import CapabilityIndex, Hit, matches_where, public_metadata
@@ -101,6 +103,9 @@ class Retriever:
     w_bm25: float = 0.2
     clause_weight: float = 0.9  # a clause's strength vs the whole query's, in (0, 1]
     spread: float = 3.0  # standard deviations below the best match that count e^-1 (see zero_shot)
+    # from this many capabilities on, dense scores come from int8 bounds plus exact float32 scores of
+    # the candidates that can reach the top (same hits and scores as the full scan; see _retrieve_bounded)
+    bounded_from: int = 20_000
 
     def __init__(self, index: CapabilityIndex, *, memory_path: Path | None = None, fusion_path: Path | None = None):
         self.index = index
@@ -122,6 +127,8 @@ class Retriever:
         self._bm25 = None
         self._pos: dict[str, int] = {}
         self._cols: tuple | None = None
+        self._int8: Int8Bounds | None = None
+        self._moments: dict = {}
 
     # -- state
 
@@ -136,6 +143,8 @@ class Retriever:
             self._emb = snap["embeddings"]
             self._pos = {k: i for i, k in enumerate(self._ids)}
             self._bm25 = None
+            self._int8 = None
+            self._moments = {}
             if self._ids:
                 import bm25s
 
@@ -170,30 +179,56 @@ class Retriever:
         return np.asarray(self._bm25.get_scores(toks), dtype=np.float32)
 
     @staticmethod
-    def _z(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        """Scores standardised over the eligible capabilities (a constant ranking gives 0)."""
+    def _stats(scores: np.ndarray, mask: np.ndarray | None) -> tuple[float, float]:
+        """Mean and standard deviation over the eligible capabilities."""
         s = scores if mask is None or not mask.any() else scores[mask]
-        return (scores - s.mean()) / (s.std() + 1e-6)
+        return s.mean(), s.std()
 
-    def _text_scores(self, text: str, mask: np.ndarray | None, dense: np.ndarray) -> np.ndarray:
-        """Dense and lexical evidence of one text, z-scored and added (unbounded, higher is better)."""
-        return self._z(dense, mask) + self.w_bm25 * self._z(self._bm25_scores(text), mask)
+    @staticmethod
+    def _z(scores: np.ndarray, mask: np.ndarray | None, stats: tuple | None = None) -> np.ndarray:
+        """Scores standardised over the eligible capabilities (a constant ranking gives 0); ``stats``:
+        their (mean, std) when ``scores`` is only part of them."""
+        mean, std = Retriever._stats(scores, mask) if stats is None else stats
+        return (scores - mean) / (std + 1e-6)
 
-    def zero_shot(self, parts: list[str], dense_cols: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        """Fused zero-shot score in (0, 1] of one query from its texts (query first, then its clauses)
-        and their dense scores (n, len(parts)): each clause may lift the capabilities it matches best."""
-        score = self._text_scores(parts[0], mask, dense_cols[:, 0])
+    def _text_scores(self, text: str, mask: np.ndarray | None, dense: np.ndarray, bm25: np.ndarray | None = None,
+                     stats: tuple | None = None) -> np.ndarray:
+        """Dense and lexical evidence of one text, z-scored and added (unbounded, higher is better).
+        ``stats``: (dense (mean, std), BM25 (mean, std)) over all n when ``dense`` and ``bm25`` are a subset."""
+        bm25 = self._bm25_scores(text) if bm25 is None else bm25
+        ds, bs = (None, None) if stats is None else stats
+        return self._z(dense, mask, ds) + self.w_bm25 * self._z(bm25, mask, bs)
+
+    def fused(self, parts: list[str], dense_cols: np.ndarray, mask: np.ndarray | None,
+              bm25: list[np.ndarray] | None = None, stats: list[tuple] | None = None) -> np.ndarray:
+        """The zero-shot score before its squash: the whole query's evidence, lifted by each clause's;
+        ineligible capabilities -inf. ``bm25`` and ``stats`` (per text) as in :meth:`_text_scores`."""
+        def text(j: int) -> np.ndarray:
+            if bm25 is None and stats is None:
+                return self._text_scores(parts[j], mask, dense_cols[:, j])
+            return self._text_scores(parts[j], mask, dense_cols[:, j], bm25=bm25[j], stats=stats[j])
+
+        score = text(0)
         # a clause counts `clause_weight` times its own strength: in the log domain of the strength
         # below that is a fixed shift, so it lowers negative and positive z-scores alike (a factor
         # on a signed z-score would raise the negative ones)
         shift = self.spread * np.log(self.clause_weight)
         for j in range(1, len(parts)):
-            score = np.maximum(score, self._text_scores(parts[j], mask, dense_cols[:, j]) + shift)
-        # relative strength in (0, 1]: the best capability 1, one `spread` standard deviations below it
-        # e^-1 (a wide spread keeps near matches above the select node's similarity floor as fallbacks)
+            score = np.maximum(score, text(j) + shift)
         if mask is not None and mask.any():
             score = np.where(mask, score, -np.inf)
-        return np.exp((score - score.max()) / self.spread).astype(np.float32)
+        return score
+
+    def squash(self, score: np.ndarray, top: float) -> np.ndarray:
+        """Relative strength in (0, 1]: the best capability (``top``) 1, one `spread` standard deviations
+        below it e^-1 (a wide spread keeps near matches above the select node's similarity floor)."""
+        return np.exp((score - top) / self.spread).astype(np.float32)
+
+    def zero_shot(self, parts: list[str], dense_cols: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """Fused zero-shot score in (0, 1] of one query from its texts (query first, then its clauses)
+        and their dense scores (n, len(parts)): each clause may lift the capabilities it matches best."""
+        score = self.fused(parts, dense_cols, mask)
+        return self.squash(score, score.max())
 
     def evidence(self, Q: np.ndarray, eligible: np.ndarray | None, view: MemoryView | None = None) -> np.ndarray:
         """Memory features (b, 3, n) for query embeddings ``Q`` (see :func:`.memory.memory_evidence`)."""
@@ -244,10 +279,14 @@ class Retriever:
         parts = [self.split(q) for q in queries]
         flat = [t for p in parts for t in p]
         embs = self.index.embed(flat)
-        # one pass over the (n, dim) matrix for every text of the call (memory-bound at scale)
-        dense_all = self._emb @ np.ascontiguousarray(embs.T)
         starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
         mem = self.evidence(embs[starts], mask)
+        if n >= self.bounded_from:
+            bounded = self._retrieve_bounded(parts, embs, starts, mask, mem, k)
+            if bounded is not None:
+                return bounded
+        # one pass over the (n, dim) matrix for every text of the call (memory-bound at scale)
+        dense_all = self._emb @ np.ascontiguousarray(embs.T)
         out: list[list[Hit]] = []
         for qi, (ps, row) in enumerate(zip(parts, starts)):
             cols = dense_all[:, row : row + len(ps)]
@@ -258,7 +297,92 @@ class Retriever:
             out.append(self._hits(final, dense, mem[qi], k))
         return out
 
-    def _hits(self, final: np.ndarray, dense: np.ndarray, mem: np.ndarray, k: int) -> list[Hit]:
+    # -- large indexes: exact top k without a float32 pass over every capability
+
+    def _moments_of(self, mask: np.ndarray | None) -> Moments:
+        """Row moments over the capabilities the z-scores are taken over (cached per mask)."""
+        key = None if mask is None or mask.all() or not mask.any() else hashlib.blake2b(
+            np.packbits(mask).tobytes(), digest_size=16).digest()
+        got = self._moments.get(key)
+        if got is None:
+            full = self._moments.get(None)
+            if full is None:
+                full = self._moments[None] = Moments(self._emb)
+            if key is None:
+                return full
+            out = ~mask
+            got = full.minus(Moments(self._emb, out)) if out.sum() < mask.sum() else Moments(self._emb, mask)
+            if len(self._moments) > 8:
+                self._moments = {None: full}
+            self._moments[key] = got
+        return got
+
+    def _retrieve_bounded(self, parts: list[list[str]], embs: np.ndarray, starts: np.ndarray,
+                          mask: np.ndarray | None, mem: np.ndarray, k: int) -> list[list[Hit]] | None:
+        """:meth:`retrieve`'s hits from int8 bounds on every dense score plus exact float32 scores of the
+        candidates whose upper bound reaches the k-th best lower bound (the z-score statistics come from
+        the rows' moments, over all n). Returns None, and the caller scans everything, whenever it cannot
+        prove that no other capability reaches the top k."""
+        n = len(self._ids)
+        if mask is not None and not mask.any():
+            return None
+        if self._int8 is None:
+            with self._lock:
+                if self._int8 is None:
+                    self._int8 = Int8Bounds(self._emb)
+        lo_all, hi_all = self._int8.bounds(embs)
+        mean, std = self._moments_of(mask).stats(embs)
+        kk = min(k, n)
+        w_dense = self.fusion.dense
+        out: list[list[Hit]] = []
+        for qi, (ps, row) in enumerate(zip(parts, starts)):
+            rows = slice(row, row + len(ps))
+            bm = [self._bm25_scores(t) for t in ps]
+            stats = [((np.float32(mean[row + j]), np.float32(std[row + j])), self._stats(bm[j], mask))
+                     for j in range(len(ps))]
+            s_hi = self.fused(ps, hi_all[rows].T, mask, bm, stats)  # the fusion is monotone in each dense score
+            s_lo = self.fused(ps, lo_all[rows].T, mask, bm, stats)
+            lo_top, hi_top = s_lo.max(), s_hi.max()  # the best zero-shot score lies between them
+            # bounds of the final score (Fusion.score: squashed zero-shot + w_dense * dense + memory terms)
+            d_lo, d_hi = w_dense * lo_all[row], w_dense * hi_all[row]
+            d_lo, d_hi = np.minimum(d_lo, d_hi), np.maximum(d_lo, d_hi)
+            memterm = self.fusion.score(np.zeros(n, np.float32), np.zeros(n, np.float32), mem[qi])
+            f_lo = self.squash(s_lo, hi_top) + d_lo + memterm
+            if mask is not None:
+                f_lo = np.where(mask, f_lo, -np.inf)
+            floor = np.partition(f_lo, n - kk)[n - kk]  # k-th best lower bound
+            if not np.isfinite(floor):
+                return None
+            f_hi = self.squash(s_hi, lo_top) + d_hi + memterm
+            memcols = np.flatnonzero((mem[qi] != 0).any(axis=0))
+            cand = np.union1d(np.flatnonzero((f_hi >= floor) | (s_hi >= lo_top)), memcols)
+            if len(cand) > n // 4:
+                return None
+            exact = self._emb[cand] @ np.ascontiguousarray(embs[rows].T)
+            cmask = None if mask is None else mask[cand]
+            s_c = self.fused(ps, exact, cmask, [b[cand] for b in bm], stats)
+            top = s_c.max()
+            final = self.fusion.score(self.squash(s_c, top), exact[:, 0], mem[qi][:, cand])
+            if cmask is not None:
+                final = np.where(cmask, final, -np.inf)
+            good = np.sort(final[np.isfinite(final)])
+            if len(good) < kk:
+                return None
+            # any other capability has no memory evidence: Fusion.score is its squashed zero-shot score
+            # plus w_dense * its dense score, both bounded above
+            rest = np.ones(n, bool)
+            rest[cand] = False
+            if mask is not None:
+                rest &= mask
+            if rest.any():
+                if float((self.squash(s_hi[rest], top) + d_hi[rest]).max()) >= good[-kk]:
+                    return None
+            out.append(self._hits(final, exact[:, 0], mem[qi][:, cand], k, rows=cand))
+        return out
+
+    def _hits(self, final: np.ndarray, dense: np.ndarray, mem: np.ndarray, k: int,
+              rows: np.ndarray | None = None) -> list[Hit]:
+        """The best ``k``; ``rows``: the capability of each position when the arrays are a subset."""
         n = final.shape[0]
         kk = min(k, n)
         top = np.argpartition(-final, kk - 1)[:kk] if kk < n else np.arange(n)
@@ -268,14 +392,15 @@ class Retriever:
             f = float(final[i])
             if not np.isfinite(f):
                 continue
-            md = public_metadata(self._metas[i])
+            g = int(i if rows is None else rows[i])
+            md = public_metadata(self._metas[g])
             md["dense_similarity"] = float(max(0.0, min(1.0, dense[i])))
             md["memory_vote"] = float(mem[0, i])
             # monotone squash of the fused score into [0, 1): the whole query's best zero-shot
             # match ~0.67, with an agreeing memory higher; dense cosine is in metadata
             sim = max(0.0, f) / (max(0.0, f) + 0.5)
-            hits.append(Hit(key=self._ids[i], specialist_id=self._sids[i],
-                            capability=md.get("capability", self._ids[i].split(".", 1)[-1]),
+            hits.append(Hit(key=self._ids[g], specialist_id=self._sids[g],
+                            capability=md.get("capability", self._ids[g].split(".", 1)[-1]),
                             similarity=sim, metadata=md))
         return hits
 
