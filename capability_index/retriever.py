@@ -20,6 +20,7 @@ For each query:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from collections.abc import Collection
@@ -129,6 +130,7 @@ class Retriever:
         self._cols: tuple | None = None
         self._int8: Int8Bounds | None = None
         self._moments: dict = {}
+        self._mask: tuple | None = None  # (where, eligible) -> mask of the last call (100k lookups: ~14 ms)
 
     # -- state
 
@@ -145,6 +147,7 @@ class Retriever:
             self._bm25 = None
             self._int8 = None
             self._moments = {}
+            self._mask = None
             if self._ids:
                 import bm25s
 
@@ -247,6 +250,11 @@ class Retriever:
     def eligibility(self, where: dict | None, eligible: Collection[str] | None) -> np.ndarray | None:
         """Mask of the capabilities a query may return (and the memory may vote for)."""
         n = len(self._ids)
+        key = (json.dumps(where, sort_keys=True, default=str) if where else None,
+               None if eligible is None else frozenset(eligible))
+        cached = self._mask
+        if cached is not None and cached[0] == key:
+            return cached[1]
         mask = None
         if where:
             mask = np.fromiter((matches_where(md, where) for md in self._metas), dtype=bool, count=n)
@@ -254,6 +262,9 @@ class Retriever:
             ok = set(eligible)
             emask = np.fromiter((sid in ok for sid in self._sids), dtype=bool, count=n)
             mask = emask if mask is None else (mask & emask)
+        if mask is not None:
+            mask.flags.writeable = False  # shared by later calls with the same arguments
+        self._mask = (key, mask)
         return mask
 
     def split(self, query: str) -> list[str]:
