@@ -194,15 +194,20 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
     retriever = Retriever(index, memory_path=None)
     qs = synthetic_queries(queries)
     index.embed(["warm up the model"])
-    have, start_id, rows = 0, 0, []
+    have, start_id, rows = index.count(), 0, []  # a --workdir index grown by an earlier run is reused
     for size in sorted(sizes):
+        reused = have >= size
+        if reused:  # no ingest: time the queries over what is there
+            approx, written, ingest_s, ingest_tp, raw_tp, ingest_cpu_s = real_upto is not None, 0, 0.0, None, None, None
+            cards, texts = [], []
         n_new = size - have
-        cards = [parse_card(c) for c in synthetic_cards(n_new, start=start_id)]
-        start_id += len(cards) + 1
-        texts = [capability_text(c, cap) for c in cards for cap in c.capabilities]
-        approx = real_upto is not None and size > real_upto
+        if not reused:
+            cards = [parse_card(c) for c in synthetic_cards(n_new, start=start_id)]
+            start_id += len(cards) + 1
+            texts = [capability_text(c, cap) for c in cards for cap in c.capabilities]
+            approx = real_upto is not None and size > real_upto
         cpu0 = time.process_time()  # this process, all threads (the embedding and Chroma's writer)
-        if approx:
+        if approx and not reused:
             real_embed = index.embed
             index.embed = ApproxEmbedder(index)
             t0 = time.perf_counter()
@@ -216,7 +221,7 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
         sample = texts[: min(raw_sample, len(texts))]
         from micromarket.capability_index.index import EMBED_BATCH
 
-        if not approx:
+        if not approx and not reused:
             t0 = time.perf_counter()
             for off in range(0, len(sample), EMBED_BATCH):
                 index.embed(sample[off : off + EMBED_BATCH])
@@ -226,7 +231,8 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
                 written = index.upsert(cards, progress=bar)
             ingest_s = time.perf_counter() - t0
             ingest_tp = written / ingest_s
-        ingest_cpu_s = time.process_time() - cpu0  # raw sample included for model rows
+        if not reused:
+            ingest_cpu_s = time.process_time() - cpu0  # raw sample included for model rows
         have = index.count()
         t0 = time.perf_counter()
         retriever.refresh()
@@ -271,8 +277,8 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
                 retriever.bounded_from = bounded_from
             same.append(len(set(got) & set(exact_top)) / max(1, len(exact_top)))
         row = {
-            "size": have, "written": written, "vectors": "approx" if approx else "model", "ingest_s": ingest_s, "ingest_per_s": ingest_tp, "raw_embed_per_s": None if approx else raw_tp,
-            "ingest_vs_raw": None if approx else ingest_tp / raw_tp, "refresh_s": refresh_s,
+            "size": have, "written": written, "reused": reused, "vectors": "approx" if approx else "model", "ingest_s": ingest_s, "ingest_per_s": ingest_tp, "raw_embed_per_s": None if approx else raw_tp,
+            "ingest_vs_raw": None if approx or reused else ingest_tp / raw_tp, "refresh_s": refresh_s,
             "query_p50_ms": statistics.median(lat), "query_p99_ms": _pct(lat, 0.99),
             "query_embed_p50_ms": statistics.median(emb_lat),
             "query_excl_embed_p50_ms": statistics.median([a - b for a, b in zip(lat, emb_lat)]),
@@ -282,7 +288,8 @@ def run(sizes: list[int], queries: int, home: Path, progress: bool, raw_sample: 
             "query_cpu_ms_per_query": query_cpu_ms, "rss_mb": _rss_mb(), "load_avg": os.getloadavg()[0],
         }
         rows.append(row)
-        head = (f"{have:>7} caps (approx vectors): ingest {ingest_tp:,.0f}/s; " if approx else
+        head = (f"{have:>7} caps (reused index): " if reused else
+                f"{have:>7} caps (approx vectors): ingest {ingest_tp:,.0f}/s; " if approx else
                 f"{have:>7} caps: ingest {ingest_tp:,.0f}/s vs raw {raw_tp:,.0f}/s ({ingest_tp / raw_tp:.2f}); ")
         log(head + f"query p50 {row['query_p50_ms']:.1f} ms (embedding {row['query_embed_p50_ms']:.1f}, rest "
             f"{row['query_excl_embed_p50_ms']:.1f}) p99 {row['query_p99_ms']:.1f} ms; raw {row['raw_query_p50_ms']:.1f} ms; "
@@ -321,7 +328,7 @@ def plot(result: dict[str, Any], path: Path) -> Path:
     ax.set(xscale="log", xlabel="capabilities", ylabel="ms", title="query latency (embedding included)")
     ax.legend(fontsize=8)
     ax = axes[1]
-    ax.plot(x, [r["ingest_per_s"] for r in rows], "o-", label="ingest (upsert)")
+    ax.plot(x, [r["ingest_per_s"] if r["ingest_per_s"] is not None else float("nan") for r in rows], "o-", label="ingest (upsert)")
     ax.plot(x, [r["raw_embed_per_s"] if r["raw_embed_per_s"] is not None else float("nan") for r in rows], "s:", label="raw batched embedding")
     ax.set(xscale="log", xlabel="capabilities", ylabel="capabilities / s", title="ingest throughput")
     ax.legend(fontsize=8)
@@ -343,7 +350,8 @@ def main(
     queries: int = typer.Option(200, "--queries", help="Timed queries per size"),
     raw_sample: int = typer.Option(2048, "--raw-sample", help="Texts embedded directly to measure raw throughput"),
     plot_path: Optional[Path] = typer.Option(None, "--plot", help="PNG path (default benchmarks/out/scale.png); '-' for none"),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Keep the index here (default: a temp dir)"),
+    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Keep the index here (default: a temp dir); an index "
+                                           "already this size is reused: queries only"),
     real_upto: Optional[int] = typer.Option(None, "--real-upto", help="Embed only the first N capabilities with the model; approximate vectors beyond"),
 ) -> None:
     """Index 1k/10k/100k synthetic capabilities: ingest vs raw embedding throughput, query p50/p99, memory."""
@@ -375,7 +383,7 @@ def main(
               "query p99 ms", "CPU ms/query", "recall@5 vs exact", "embed+HNSW p50 ms", "HNSW recall@5", "RSS MB", "load"):
         t.add_column(c)
     for r in result["rows"]:
-        t.add_row(f"{r['size']:,}", r["vectors"], f"{r['ingest_per_s']:,.0f}", _f(r["raw_embed_per_s"], ",.0f"), _f(r["ingest_vs_raw"], ".2f"),
+        t.add_row(f"{r['size']:,}", r["vectors"], _f(r["ingest_per_s"], ",.0f"), _f(r["raw_embed_per_s"], ",.0f"), _f(r["ingest_vs_raw"], ".2f"),
                   f"{r['query_p50_ms']:.1f}", f"{r['query_embed_p50_ms']:.1f}", f"{r['query_p99_ms']:.1f}",
                   f"{r['query_cpu_ms_per_query']:.1f}", f"{r['recall_at_5_vs_exact']:.3f}", f"{r['raw_query_p50_ms']:.1f}", f"{r['hnsw_recall_at_5']:.3f}",
                   f"{r['rss_mb']:,.0f}", f"{r['load_avg']:.1f}")
