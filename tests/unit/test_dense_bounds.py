@@ -97,3 +97,16 @@ def test_bounded_retrieval_equals_the_full_scan(dense_weight):
                 assert a.similarity == pytest.approx(b.similarity, abs=1e-5)
                 assert a.metadata == pytest.approx(b.metadata, abs=1e-5)
     assert sum(t is not None for t in taken) >= 0.9 * len(taken)  # the bounded path answered, not the fallback
+
+
+def test_bench_scale_reuses_a_grown_index_and_reports_recall_against_the_full_scan(tmp_path, monkeypatch):
+    from micromarket.benchmarks import scale
+    from micromarket.capability_index.retriever import Retriever
+
+    monkeypatch.setenv("MICROMARKET_EMBEDDING_MODEL", "fake")
+    monkeypatch.setattr(Retriever, "bounded_from", 100)  # the bounded path at this small size
+    first = scale.run([300], 8, tmp_path, progress=False, raw_sample=16, log=lambda *a: None)["rows"][0]
+    again = scale.run([300], 8, tmp_path, progress=False, raw_sample=16, log=lambda *a: None)["rows"][0]
+    assert not first["reused"] and first["written"] == 300 and first["ingest_per_s"] > 0
+    assert again["reused"] and again["written"] == 0 and again["ingest_per_s"] is None and again["size"] == 300
+    assert first["recall_at_5_vs_exact"] == again["recall_at_5_vs_exact"] == 1.0
