@@ -7,6 +7,7 @@ refers back ("that", "it", "the result") depends on the previous subtask and rec
 
 from __future__ import annotations
 
+import logging
 import re
 
 from micromarket.graphs.state import Subtask
@@ -14,6 +15,7 @@ from micromarket.errors import MicromarketError
 from micromarket.specialists.reading import read
 
 MAX_SUBTASKS = 16
+log = logging.getLogger("micromarket.planner")
 
 # Words that start a new request (imperatives and question openers).
 _STARTERS = (
@@ -112,18 +114,21 @@ def payload_of(task: str) -> tuple[str, str] | None:
     return (m.group("instr").strip(), m.group("body").strip()) if m else None
 
 
-def split_task(task: str, learned: bool = False) -> list[Subtask]:
-    """Split a request into subtasks; "then" + a back-reference makes a dependency.
+def split_task(task: str, learned: bool = True) -> list[Subtask]:
+    """Split a request into subtasks; a back-reference to the previous request makes a dependency.
 
-    `learned=True` splits with the planner heads first (where they are sure), else with the rules."""
+    `learned=True` (the default) splits where the domain readers read every piece (`_reader_split`), else, and
+    with `learned=False`, by the rules."""
     text = task.strip()
     if not text:
         return []
     if payload_of(text) is not None:
         return [Subtask(id="s1", text=text, depends_on=[])]
-    parts = _model_split(text) if learned else None
+    parts = _reader_split(text) if learned else None
+    if parts is not None and _rules_see_other_requests(text):
+        parts = None
     clauses: list[tuple[str, bool]] = []  # (text, follows a "then")
-    if parts is not None:  # the model's requests: only a list under one verb is split further
+    if parts is not None:  # the readers' requests: only a list under one verb is split further
         for piece, after_then in parts:
             c = _clean(piece)
             clauses += [(item, after_then and n == 0) for n, item in enumerate(_split_items(c) if c else [])]
@@ -136,7 +141,8 @@ def split_task(task: str, learned: bool = False) -> list[Subtask]:
                     c = _clean(sub)
                     for n, item in enumerate(_split_items(c) if c else []):
                         clauses.append((item, j > 0 and k == 0 and n == 0))
-    clauses = _merge_statements(clauses)
+    if parts is None:  # the readers already keep a statement with its question
+        clauses = _merge_statements(clauses)
     clauses = [(_implicit_operand(c) if after_then else c, after_then) for c, after_then in clauses]
     subtasks: list[Subtask] = []
     for i, (c, after_then) in enumerate(clauses[:MAX_SUBTASKS]):
@@ -149,31 +155,190 @@ def split_task(task: str, learned: bool = False) -> list[Subtask]:
     return subtasks
 
 
-def _model_split(text: str) -> list[tuple[str, bool]] | None:
-    """The learned planner's requests (micromarket.specialists.reading, heads `planner`) with whether a "then"
-    joins each to the one before, or None where it is unsure or no model ships: the rules split then."""
-    r = read("planner", text)
-    if r is None or r.confidence < LEARNED_MIN_CONFIDENCE:
-        return None
-    out, pos = [], 0
-    for tag, span in r.spans:
-        if tag != "SUB" or not span.strip():
+# Reader split: a compound is a sequence of spans that some domain reader reads as a complete request, joined by
+# glue. Candidate cuts are runs of punctuation, coordinators and stop words (scikit-learn's English list); the split
+# kept is the one whose segments' reading confidences have the largest product (a single request stays whole).
+_COORDINATORS = frozenset(
+    "and or but nor plus also then next after afterwards finally lastly additionally besides furthermore moreover too "
+    "once meanwhile later subsequently further likewise please thanks as well".split())
+_PUNCT = frozenset(",;.?!&:")
+READER_MIN_CONFIDENCE = 0.5  # every segment must be read at least this sure, else the rules split
+_FOLLOW_FLOOR = 0.5  # a request opener that refers back ("add 10 pounds to that") when no reader reads it
+_MAX_RUNS = 9
+_SURE = 0.85  # readings at least this sure count as sure (the readers' confidences differ by domain)
+_SPLIT_PRIOR = 1.1  # each cut multiplies the score: a reader that reads "X, then square it" whole ignores the rest
+_READERS = ("units", "dates", "finance", "chemistry", "stats", "math", "quickcalc")
+
+
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # deferred: scikit-learn
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+class _Readers:
+    """The domain readers' confidence on candidate segments (each text read once)."""
+
+    def __init__(self):
+        import importlib  # deferred: the built-ins load sympy and pint
+
+        self.mods = {d: importlib.import_module(f"micromarket.specialists.builtin.{d}") for d in _READERS}
+        self.cache: dict[str, tuple[float, object]] = {}
+
+    def prime(self, texts: list[str]) -> None:
+        from micromarket.specialists.reading.model import prime  # deferred: the encoder
+
+        prime([t for t in texts if t not in self.cache])
+
+    def best(self, text: str, answered: bool = False) -> tuple[float, object]:
+        """(confidence, SolveResult) of the reader most sure of `text`; (0, None) when none reads it. `answered`:
+        the built-in's whole answer (its reader and rules competing), for a step given the earlier result."""
+        key = ("answered:" if answered else "") + text
+        if key in self.cache:
+            return self.cache[key]
+        out: tuple[float, object] = (0.0, None)
+        for d, mod in self.mods.items():
+            r = read(d, text)
+            if r is None or r.op_probs.get("none", 0.0) > 0.7:
+                continue  # this reader's operation head says: not mine
+            try:
+                res = mod.solve_task(text) if answered else mod.read_by_model(text)
+            except Exception:  # noqa: BLE001 - a segment a reader cannot read is a low score, never an error
+                res = None
+            if res is not None and res.confidence and res.value is not None and res.confidence > out[0]:
+                out = (float(res.confidence), res)
+        self.cache[key] = out
+        return out
+
+
+_READER_CACHE: list[_Readers] = []
+
+
+def _readers() -> _Readers:
+    if not _READER_CACHE:
+        _READER_CACHE.append(_Readers())
+    return _READER_CACHE[0]
+
+
+def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[tuple[int, int, str]]:
+    """Candidate cuts: (end of the request before, start of the request after, the glue between) in characters.
+    A run is glue words (punctuation, coordinators, stop words) with at least one punctuation mark or coordinator;
+    the stop words before its first such word end the request before it, those after its last begin the next."""
+    stop = _stop_words()
+    n = len(ws)
+    glue = [w.lower() in stop or w.lower() in _COORDINATORS or w in _PUNCT for w, _, _ in ws]
+    strong = [w.lower() in _COORDINATORS or (w in _PUNCT) for w, _, _ in ws]
+    for i, (w, a, _) in enumerate(ws):  # "-" joins requests only before a word ("- then"), not in "x^2 - 4x"
+        if w == "-" and i + 1 < n and ws[i + 1][0][:1].isalpha() and a > 0 and text[a - 1] == " ":
+            glue[i] = strong[i] = True
+    out = []
+    i = 0
+    while i < n:
+        if not glue[i]:
+            i += 1
             continue
-        at = text.find(span, pos)
-        if at < 0:
+        j = i
+        while j < n and glue[j]:
+            j += 1
+        idx = [k for k in range(i, j) if strong[k]]
+        if idx and i > 0 and j < n:
+            first, last = idx[0], idx[-1]
+            numeric = ws[first - 1][0][:1].isdigit() and ws[last + 1][0][:1].isdigit()
+            if not (numeric and all(ws[k][0] in ",;&" or ws[k][0].lower() == "and" for k in idx)):  # "3, 7 and 11"
+                out.append((ws[first - 1][2], ws[last + 1][1], text[ws[first][1]:ws[last][2]]))
+        i = j
+    return out
+
+
+def _edges(text: str) -> str:
+    """The piece without glue at its ends ("and also ...", "... please")."""
+    from micromarket.specialists.reading.words import split
+
+    ws = split(text)
+    a, b = 0, len(ws)
+    lead = lambda w: w.lower() in _COORDINATORS or w in _PUNCT  # noqa: E731
+    while a < b and lead(ws[a][0]) and ws[a][0].lower() not in ("as",):
+        a += 1
+    while b > a and ((ws[b - 1][0] in _PUNCT and ws[b - 1][0] not in "?!") or ws[b - 1][0].lower() in ("please", "thanks")):
+        b -= 1
+    return text[ws[a][1]:ws[b - 1][2]] if a < b else ""
+
+
+def _reader_split(text: str) -> list[tuple[str, bool]] | None:
+    """The requests of `text` by the readers' acceptance, each with whether a "then" joins it to the one before;
+    None where some piece is read by no reader (the rules split then)."""
+    from itertools import combinations
+
+    from micromarket.specialists.reading.model import available
+    from micromarket.specialists.reading.words import split
+
+    if not all(available(d) for d in _READERS):
+        return None
+    pieces = [i for i in _LIST_RE.split(text) if i.strip()] if _LIST_RE.search(text) else [p for p in text.split("\n") if p.strip()]
+    rd = _readers()
+    out: list[tuple[str, bool]] = []
+    for piece in pieces:
+        piece = _edges(piece)
+        if not piece:
+            continue
+        ws = split(piece)
+        runs = _runs(piece, ws)
+        if len(runs) > _MAX_RUNS:
             return None
-        joined = text[pos:at]
-        pos = at + len(span)
-        m = _TRAILING_JOINER.search(span)  # a joiner the tagger left on the request before the next one
-        if m and pos < len(text):
-            joined, span = span[m.start():] + joined, span[: m.start()]
-        out.append((span, bool(out) and bool(_JOINED_BY_THEN.search(joined))))
+        bounds = [0] + [r[1] for r in runs]
+        ends = [r[0] for r in runs] + [len(piece)]
+        segs = {(i, j): piece[bounds[i]:ends[j]].strip() for i in range(len(bounds)) for j in range(i, len(ends))}
+        rd.prime(list(segs.values()))
+        best: tuple[float, list] | None = None
+        for k in range(0, min(len(runs), 5) + 1):
+            for cuts in combinations(range(len(runs)), k):
+                starts, stops = [0, *[c + 1 for c in cuts]], [*cuts, len(runs)]
+                score, chosen, prev = _SPLIT_PRIOR ** k, [], None
+                for i, j in zip(starts, stops):
+                    seg = segs[(i, j)]
+                    sc, res = rd.best(seg)
+                    if chosen and sc < 0.9:
+                        sc, res = max((sc, res), _follow_score(rd, seg, prev), key=lambda t: t[0])
+                    score *= min(1.0, sc / _SURE)
+                    chosen.append((seg, runs[i - 1][2] if i else "", sc))
+                    prev = res
+                    if best is not None and score <= best[0]:
+                        break
+                if best is None or score > best[0]:
+                    best = (score, chosen)
+        if best is None or min(sc for _, _, sc in best[1]) < READER_MIN_CONFIDENCE:
+            return None
+        for seg, glue, _ in best[1]:
+            out.append((seg, bool(out) and bool(_JOINED_BY_THEN.search(glue))))
     return out or None
 
 
-LEARNED_MIN_CONFIDENCE = 0.8  # the model's split is used where its least sure word is at least this sure
+def _rules_see_other_requests(text: str) -> bool:
+    """The rules find a request that no reader reads and that is not a step on an earlier result ("... and write
+    me a limerick"): the readers cannot judge that split, the rules make it."""
+    rd = _readers()
+    clauses = [s["text"] for s in split_task(text, learned=False)]
+    if len(clauses) < 2:
+        return False
+    rd.prime(clauses)
+    return any(_STARTER_RE.match(c) and rd.best(c)[0] < READER_MIN_CONFIDENCE and not (_REFER_RE.search(c) and _refers_back(c))
+               for c in clauses)
+
+
+def _follow_score(rd: _Readers, seg: str, prev) -> tuple[float, object]:
+    """A request on the previous result ("then square it"): read with that result in place of the reference."""
+    c = _implicit_operand(seg)
+    if not (_REFER_RE.search(c) and _refers_back(c)):
+        return 0.0, None
+    if prev is not None:
+        sc, res = rd.best(substitute_inputs(c, {"p": {"value": prev.value, "answer": prev.answer}}), answered=True)
+        log.debug("follow-up %r on %r: %.2f", c, prev.value, sc)
+        if sc >= _FOLLOW_FLOOR:
+            return sc, res
+    return (_FOLLOW_FLOOR, None) if _STARTER_RE.match(c) or c.rstrip().endswith("?") else (0.0, None)
+
+
 _JOINED_BY_THEN = re.compile(r"\b(?:then|after that|next|once you have (?:that|it)|finally)\b", re.I)
-_TRAILING_JOINER = re.compile(r"[\s,;]*(?:\b(?:and|plus|as well as|also|then|and then|after that)\b|&)[\s,;]*$", re.I)
 
 
 # a bare request without an opener: a conversion ("5 km to miles"), an expression or a percentage ("15% of 80")

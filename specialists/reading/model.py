@@ -6,6 +6,7 @@ Inference is numpy over the encoder's features; weights are ``weights/<domain>.n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -108,11 +109,33 @@ def _decode_seq(ws, text, ids, tags):
     return [(t, a, b) for t, a, b in spans]
 
 
+_CACHE: dict[str, tuple] = {}  # text -> encoder features: several readers read the same text (the planner's segments)
+_CACHE_MAX = 256
+_CACHE_LOCK = threading.Lock()
+
+
+def prime(texts: list[str]) -> None:
+    """Encode `texts` in batches ahead of reading them (each reader then reads without encoding again)."""
+    from micromarket.specialists.reading.encoder import features  # deferred: the encoder session
+
+    todo = list(dict.fromkeys(t for t in texts if t not in _CACHE))
+    for t, f in zip(todo, features(todo) if todo else []):
+        with _CACHE_LOCK:
+            while len(_CACHE) >= _CACHE_MAX:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[t] = f
+
+
 def read(domain: str, text: str) -> Reading | None:
     """The reading of `text` by `domain`'s model, or None when no model ships for it."""
     if not available(domain):
         return None
-    from micromarket.specialists.reading.encoder import features
-
-    (ws, rows, sent), = features([text])
+    prime([text])
+    ws, rows, sent = _CACHE.get(text) or _encode_now(text)
     return read_features(domain, text, ws, rows, sent)
+
+
+def _encode_now(text: str) -> tuple:
+    from micromarket.specialists.reading.encoder import features  # deferred: the encoder session
+
+    return features([text])[0]
