@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 
 from micromarket.graphs.state import Subtask
 from micromarket.errors import MicromarketError
@@ -159,20 +160,24 @@ def split_task(task: str, learned: bool = True) -> list[Subtask]:
 # glue. Candidate cuts are runs of punctuation, coordinators and stop words (scikit-learn's English list); the split
 # kept is the one whose segments' reading confidences have the largest product (a single request stays whole).
 _COORDINATORS = frozenset(
-    "and or but nor plus also then next after afterwards finally lastly additionally besides furthermore moreover too "
-    "once meanwhile later subsequently further likewise please thanks as well".split())
+    "and plus also then next after afterwards finally lastly additionally besides furthermore moreover too "
+    "once meanwhile later subsequently further likewise as well".split())
 _PUNCT = frozenset(",;.?!&:")
 READER_MIN_CONFIDENCE = 0.5  # every segment must be read at least this sure, else the rules split
 _FOLLOW_FLOOR = 0.5  # a request opener that refers back ("add 10 pounds to that") when no reader reads it
 _MAX_RUNS = 9
 _SURE = 0.85  # readings at least this sure count as sure (the readers' confidences differ by domain)
-_SPLIT_PRIOR = 1.1  # each cut multiplies the score: a reader that reads "X, then square it" whole ignores the rest
+_SPLIT_PRIOR = 1.1
+_INNER_FOLLOW = 0.5  # each cut multiplies the score: a reader that reads "X, then square it" whole ignores the rest
 _READERS = ("units", "dates", "finance", "chemistry", "stats", "math", "quickcalc")
 
 
+@lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # deferred: scikit-learn
-
+    try:  # the list alone, without importing scikit-learn's text module (scipy and more)
+        from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
+    except ImportError:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # deferred: scikit-learn
     return frozenset(ENGLISH_STOP_WORDS)
 
 
@@ -243,7 +248,8 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[tuple[int, int, str
         idx = [k for k in range(i, j) if strong[k]]
         if idx and i > 0 and j < n:
             first, last = idx[0], idx[-1]
-            numeric = ws[first - 1][0][:1].isdigit() and ws[last + 1][0][:1].isdigit()
+            after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
+            numeric = ws[first - 1][0][:1].isdigit() and after[:1].isdigit()
             if not (numeric and all(ws[k][0] in ",;&" or ws[k][0].lower() == "and" for k in idx)):  # "3, 7 and 11"
                 out.append((ws[first - 1][2], ws[last + 1][1], text[ws[first][1]:ws[last][2]]))
         i = j
@@ -259,7 +265,7 @@ def _edges(text: str) -> str:
     lead = lambda w: w.lower() in _COORDINATORS or w in _PUNCT  # noqa: E731
     while a < b and lead(ws[a][0]) and ws[a][0].lower() not in ("as",):
         a += 1
-    while b > a and ((ws[b - 1][0] in _PUNCT and ws[b - 1][0] not in "?!") or ws[b - 1][0].lower() in ("please", "thanks")):
+    while b > a and ws[b - 1][0] in _PUNCT and ws[b - 1][0] not in "?!":
         b -= 1
     return text[ws[a][1]:ws[b - 1][2]] if a < b else ""
 
@@ -287,6 +293,8 @@ def _reader_split(text: str) -> list[tuple[str, bool]] | None:
             return None
         bounds = [0] + [r[1] for r in runs]
         ends = [r[0] for r in runs] + [len(piece)]
+        # a request on the earlier result after a cut ("..., then square it"): a reading across that cut ignores it
+        follows = [bool(_JOINED_BY_THEN.search(runs[m][2])) and _is_follow(piece[bounds[m + 1]:ends[m + 1]]) for m in range(len(runs))]
         segs = {(i, j): piece[bounds[i]:ends[j]].strip() for i in range(len(bounds)) for j in range(i, len(ends))}
         rd.prime(list(segs.values()))
         best: tuple[float, list] | None = None
@@ -297,8 +305,9 @@ def _reader_split(text: str) -> list[tuple[str, bool]] | None:
                 for i, j in zip(starts, stops):
                     seg = segs[(i, j)]
                     sc, res = rd.best(seg)
+                    sc *= _INNER_FOLLOW if any(follows[m] for m in range(i, j)) else 1.0
                     if chosen and sc < 0.9:
-                        sc, res = max((sc, res), _follow_score(rd, seg, prev), key=lambda t: t[0])
+                        sc, res = max((sc, res), _follow_score(rd, seg, prev, runs[i - 1][2]), key=lambda t: t[0])
                     score *= min(1.0, sc / _SURE)
                     chosen.append((seg, runs[i - 1][2] if i else "", sc))
                     prev = res
@@ -313,19 +322,24 @@ def _reader_split(text: str) -> list[tuple[str, bool]] | None:
     return out or None
 
 
+def _is_follow(clause: str) -> bool:
+    c = _implicit_operand(clause.strip())
+    return bool(_STARTER_RE.match(c) and _REFER_RE.search(c) and _refers_back(c))
+
+
 def _rules_see_other_requests(text: str) -> bool:
-    """The rules find a request that no reader reads and that is not a step on an earlier result ("... and write
-    me a limerick"): the readers cannot judge that split, the rules make it."""
+    """The rules find a request without numbers that no reader reads and that is not a step on an earlier result
+    ("... and write me a limerick"): the readers cannot judge that split, the rules make it."""
     rd = _readers()
     clauses = [s["text"] for s in split_task(text, learned=False)]
     if len(clauses) < 2:
         return False
     rd.prime(clauses)
-    return any(_STARTER_RE.match(c) and rd.best(c)[0] < READER_MIN_CONFIDENCE and not (_REFER_RE.search(c) and _refers_back(c))
-               for c in clauses)
+    return any(_STARTER_RE.match(c) and not re.search(r"\d", c) and rd.best(c)[0] < READER_MIN_CONFIDENCE
+               and not (_REFER_RE.search(c) and _refers_back(c)) for c in clauses)
 
 
-def _follow_score(rd: _Readers, seg: str, prev) -> tuple[float, object]:
+def _follow_score(rd: _Readers, seg: str, prev, glue: str) -> tuple[float, object]:
     """A request on the previous result ("then square it"): read with that result in place of the reference."""
     c = _implicit_operand(seg)
     if not (_REFER_RE.search(c) and _refers_back(c)):
@@ -335,7 +349,9 @@ def _follow_score(rd: _Readers, seg: str, prev) -> tuple[float, object]:
         log.debug("follow-up %r on %r: %.2f", c, prev.value, sc)
         if sc >= _FOLLOW_FLOOR:
             return sc, res
-    return (_FOLLOW_FLOOR, None) if _STARTER_RE.match(c) or c.rstrip().endswith("?") else (0.0, None)
+    # a step no reader reads even with the earlier result: an imperative, or any request after "then"
+    then = bool(_JOINED_BY_THEN.search(glue))
+    return (_FOLLOW_FLOOR, None) if _STARTER_RE.match(c) and (then or not _QUESTION_RE.match(c)) else (0.0, None)
 
 
 _JOINED_BY_THEN = re.compile(r"\b(?:then|after that|next|once you have (?:that|it)|finally)\b", re.I)
