@@ -64,9 +64,9 @@ def _split_and(clause: str) -> list[str]:
         rest = rest[m.end():]
 
 
-def _clean(s: str) -> str:
+def _clean(s: str, keep_please: bool = False) -> str:
     s = s.strip().strip(",;").strip()
-    s = re.sub(r"^(?:and|also|please|then)\s+", "", s, flags=re.I)
+    s = re.sub(r"^(?:and|also|then)\s+" if keep_please else r"^(?:and|also|please|then)\s+", "", s, flags=re.I)
     return s.rstrip(".").strip() if s.endswith(".") and not re.search(r"\d\.$", s) else s.strip()
 
 
@@ -129,10 +129,13 @@ def split_task(task: str, learned: bool = True) -> list[Subtask]:
     if parts is not None and _rules_see_other_requests(text):
         parts = None
     clauses: list[tuple[str, bool]] = []  # (text, follows a "then")
+    needs: list[bool] = []  # the readers' split: whether each request needs the one before's result
     if parts is not None:  # the readers' requests: only a list under one verb is split further
-        for piece, after_then in parts:
-            c = _clean(piece)
-            clauses += [(item, after_then and n == 0) for n, item in enumerate(_split_items(c) if c else [])]
+        for piece, after_then, need in parts:
+            c = _clean(piece, keep_please=True)
+            items = _split_items(c) if c else []
+            clauses += [(item, after_then and n == 0) for n, item in enumerate(items)]
+            needs += [need and n == 0 for n in range(len(items))]
     else:
         items = [i for i in _LIST_RE.split(text) if i.strip()] if _LIST_RE.search(text) else _sentences(text)
         for item in items:
@@ -144,11 +147,11 @@ def split_task(task: str, learned: bool = True) -> list[Subtask]:
                         clauses.append((item, j > 0 and k == 0 and n == 0))
     if parts is None:  # the readers already keep a statement with its question
         clauses = _merge_statements(clauses)
-    clauses = [(_implicit_operand(c) if after_then else c, after_then) for c, after_then in clauses]
+    clauses = [(_implicit_operand(c) if (needs[i] if needs else after_then) else c, after_then) for i, (c, after_then) in enumerate(clauses)]
     subtasks: list[Subtask] = []
     for i, (c, after_then) in enumerate(clauses[:MAX_SUBTASKS]):
         deps: list[str] = []
-        if i > 0 and (after_then or i > 0) and _REFER_RE.search(c) and _refers_back(c):
+        if i > 0 and (needs[i] if needs else _REFER_RE.search(c) and _refers_back(c)):
             deps = [f"s{i}"]
         subtasks.append(Subtask(id=f"s{i + 1}", text=c, depends_on=deps))
     if len(clauses) > MAX_SUBTASKS:  # keep the tail together rather than drop it
@@ -225,10 +228,10 @@ def _readers() -> _Readers:
     return _READER_CACHE[0]
 
 
-def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[tuple[int, int, str]]:
-    """Candidate cuts: (end of the request before, start of the request after, the glue between) in characters.
-    A run is glue words (punctuation, coordinators, stop words) with at least one punctuation mark or coordinator;
-    the stop words before its first such word end the request before it, those after its last begin the next."""
+def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int, str]]]:
+    """Candidate cuts, one group per run of glue words (punctuation, coordinators, stop words) with at least one
+    punctuation mark or coordinator; each variant is (end of the request before, start of the one after, the glue):
+    the glue runs from one such word to the same or a later one, the stop words around it stay with the requests."""
     stop = _stop_words()
     n = len(ws)
     glue = [w.lower() in stop or w.lower() in _COORDINATORS or w in _PUNCT for w, _, _ in ws]
@@ -236,7 +239,7 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[tuple[int, int, str
     for i, (w, a, _) in enumerate(ws):  # "-" joins requests only before a word ("- then"), not in "x^2 - 4x"
         if w == "-" and i + 1 < n and ws[i + 1][0][:1].isalpha() and a > 0 and text[a - 1] == " ":
             glue[i] = strong[i] = True
-    out = []
+    groups = []
     i = 0
     while i < n:
         if not glue[i]:
@@ -247,13 +250,18 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[tuple[int, int, str
             j += 1
         idx = [k for k in range(i, j) if strong[k]]
         if idx and i > 0 and j < n:
-            first, last = idx[0], idx[-1]
-            after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
-            numeric = ws[first - 1][0][:1].isdigit() and after[:1].isdigit()
-            if not (numeric and all(ws[k][0] in ",;&" or ws[k][0].lower() == "and" for k in idx)):  # "3, 7 and 11"
-                out.append((ws[first - 1][2], ws[last + 1][1], text[ws[first][1]:ws[last][2]]))
+            variants = []
+            for x, first in enumerate(idx):
+                for last in idx[x:x + 3]:
+                    after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
+                    numeric = ws[first - 1][0][:1].isdigit() and after[:1].isdigit()
+                    if numeric and all(ws[k][0] in ",;&" or ws[k][0].lower() == "and" for k in range(first, last + 1) if strong[k]):
+                        continue  # "3, 7 and 11": a list of numbers
+                    variants.append((ws[first - 1][2], ws[last + 1][1], text[ws[first][1]:ws[last][2]]))
+            if variants:  # the widest glue first: it wins a tie
+                groups.append(sorted(variants, key=lambda v: v[0] - v[1]))
         i = j
-    return out
+    return groups
 
 
 def _edges(text: str) -> str:
@@ -270,10 +278,10 @@ def _edges(text: str) -> str:
     return text[ws[a][1]:ws[b - 1][2]] if a < b else ""
 
 
-def _reader_split(text: str) -> list[tuple[str, bool]] | None:
-    """The requests of `text` by the readers' acceptance, each with whether a "then" joins it to the one before;
-    None where some piece is read by no reader (the rules split then)."""
-    from itertools import combinations
+def _reader_split(text: str) -> list[tuple[str, bool, bool]] | None:
+    """The requests of `text` by the readers' acceptance, each with whether a "then" joins it to the one before
+    and whether it needs the one before's result; None where some piece is read by no reader (the rules split then)."""
+    from itertools import combinations, product
 
     from micromarket.specialists.reading.model import available
     from micromarket.specialists.reading.words import split
@@ -282,44 +290,55 @@ def _reader_split(text: str) -> list[tuple[str, bool]] | None:
         return None
     pieces = [i for i in _LIST_RE.split(text) if i.strip()] if _LIST_RE.search(text) else [p for p in text.split("\n") if p.strip()]
     rd = _readers()
-    out: list[tuple[str, bool]] = []
+    out: list[tuple[str, bool, bool]] = []
     for piece in pieces:
         piece = _edges(piece)
         if not piece:
             continue
-        ws = split(piece)
-        runs = _runs(piece, ws)
-        if len(runs) > _MAX_RUNS:
+        groups = _runs(piece, split(piece))
+        if len(groups) > _MAX_RUNS:
             return None
-        bounds = [0] + [r[1] for r in runs]
-        ends = [r[0] for r in runs] + [len(piece)]
+        spans = [(min(v[0] for v in g), max(v[1] for v in g)) for g in groups]  # the characters a group may glue
         # a request on the earlier result after a cut ("..., then square it"): a reading across that cut ignores it
-        follows = [bool(_JOINED_BY_THEN.search(runs[m][2])) and _is_follow(piece[bounds[m + 1]:ends[m + 1]]) for m in range(len(runs))]
-        segs = {(i, j): piece[bounds[i]:ends[j]].strip() for i in range(len(bounds)) for j in range(i, len(ends))}
-        rd.prime(list(segs.values()))
+        nxt = [min(v[0] for v in g) for g in groups[1:]] + [len(piece)]
+        follows = [any(_JOINED_BY_THEN.search(v[2]) and _is_follow(piece[v[1]:nxt[m]]) for v in g) for m, g in enumerate(groups)]
         best: tuple[float, list] | None = None
-        for k in range(0, min(len(runs), 5) + 1):
-            for cuts in combinations(range(len(runs)), k):
-                starts, stops = [0, *[c + 1 for c in cuts]], [*cuts, len(runs)]
-                score, chosen, prev = _SPLIT_PRIOR ** k, [], None
-                for i, j in zip(starts, stops):
-                    seg = segs[(i, j)]
-                    sc, res = rd.best(seg)
-                    sc *= _INNER_FOLLOW if any(follows[m] for m in range(i, j)) else 1.0
-                    if chosen and sc < 0.9:
-                        sc, res = max((sc, res), _follow_score(rd, seg, prev, runs[i - 1][2]), key=lambda t: t[0])
-                    score *= min(1.0, sc / _SURE)
-                    chosen.append((seg, runs[i - 1][2] if i else "", sc))
-                    prev = res
-                    if best is not None and score <= best[0]:
-                        break
-                if best is None or score > best[0]:
-                    best = (score, chosen)
-        if best is None or min(sc for _, _, sc in best[1]) < READER_MIN_CONFIDENCE:
+        for k in range(0, min(len(groups), 5) + 1):
+            for cuts in combinations(range(len(groups)), k):
+                for variants in product(*(groups[c] for c in cuts)):
+                    score, chosen = _segmentation(rd, piece, [0, *[v[1] for v in variants]], [*[v[0] for v in variants], len(piece)],
+                                                  ["", *[v[2] for v in variants]], spans, follows, k, best[0] if best else None)
+                    if chosen is not None and (best is None or score > best[0]):
+                        best = (score, chosen)
+        if best is None or min(sc for _, _, sc, _ in best[1]) < READER_MIN_CONFIDENCE:
             return None
-        for seg, glue, _ in best[1]:
-            out.append((seg, bool(out) and bool(_JOINED_BY_THEN.search(glue))))
+        for seg, glue, _, needs in best[1]:
+            out.append((seg, bool(out) and bool(_JOINED_BY_THEN.search(glue)), bool(out) and needs))
     return out or None
+
+
+def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int], glues: list[str], spans, follows, k: int,
+                  beat: float | None) -> tuple[float, list | None]:
+    """The score of one split (the product of its segments' reading confidences, capped at `_SURE`, times the prior
+    per cut) and its segments (text, glue before, confidence, needs the earlier result); None once it cannot beat `beat`."""
+    segs = [piece[a:b].strip() for a, b in zip(starts, stops)]
+    rd.prime(segs)
+    score, chosen, prev = _SPLIT_PRIOR ** k, [], None
+    for seg, a, b, glue in zip(segs, starts, stops, glues):
+        sc, res = rd.best(seg)
+        needs = False
+        if any(follows[m] for m, (x, y) in enumerate(spans) if a <= x and y <= b):
+            sc *= _INNER_FOLLOW
+        if chosen and sc < _SURE:
+            fsc, fres = _follow_score(rd, seg, prev, glue)
+            if fsc > sc:
+                sc, res, needs = fsc, fres, True
+        score *= min(1.0, sc / _SURE)
+        chosen.append((seg, glue, sc, needs))
+        prev = res
+        if beat is not None and score <= beat:
+            return score, None
+    return score, chosen
 
 
 def _is_follow(clause: str) -> bool:
