@@ -255,6 +255,8 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
                 for last in idx[x:x + 3]:
                     after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
                     numeric = ws[first - 1][0][:1].isdigit() and after[:1].isdigit()
+                    if strong[first - 1] or strong[last + 1]:
+                        continue  # a request neither ends nor starts with a joiner ("... weigh; after that")
                     if numeric and all(ws[k][0] in ",;&" or ws[k][0].lower() == "and" for k in range(first, last + 1) if strong[k]):
                         continue  # "3, 7 and 11": a list of numbers
                     variants.append((ws[first - 1][2], ws[last + 1][1], text[ws[first][1]:ws[last][2]]))
@@ -333,6 +335,8 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
             fsc, fres = _follow_score(rd, seg, prev, glue)
             if fsc > sc:
                 sc, res, needs = fsc, fres, True
+        # an imperative on the earlier result ("multiply that by 13.8") needs it even where a reader reads it alone
+        needs = needs or bool(chosen) and _is_follow(seg) and not _QUESTION_RE.match(seg)
         score *= min(1.0, sc / _SURE)
         chosen.append((seg, glue, sc, needs))
         prev = res
