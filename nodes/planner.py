@@ -329,12 +329,12 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
     for seg, a, b, glue in zip(segs, starts, stops, glues):
         sc, res = rd.best(seg)
         needs = False
-        if any(follows[m] for m, (x, y) in enumerate(spans) if a <= x and y <= b):
-            sc *= _INNER_FOLLOW
         if chosen and sc < _SURE:
             fsc, fres = _follow_score(rd, seg, prev, glue)
             if fsc > sc:
                 sc, res, needs = fsc, fres, True
+        if any(follows[m] for m, (x, y) in enumerate(spans) if a <= x and y <= b):
+            sc *= _INNER_FOLLOW
         # an imperative on the earlier result ("multiply that by 13.8") needs it even where a reader reads it alone
         needs = needs or bool(chosen) and _is_follow(seg) and not _QUESTION_RE.match(seg)
         score *= min(1.0, sc / _SURE)
@@ -352,14 +352,19 @@ def _is_follow(clause: str) -> bool:
 
 def _rules_see_other_requests(text: str) -> bool:
     """The rules find a request without numbers that no reader reads and that is not a step on an earlier result
-    ("... and write me a limerick"): the readers cannot judge that split, the rules make it."""
+    ("... and write me a limerick"), and every piece they cut is read or starts like a request: the readers cannot
+    judge that split, the rules make it. ("daily sales were -3; 199.6; ...; find the minimum": the rules cut a
+    list apart, the readers' split stands.)"""
     rd = _readers()
     clauses = [s["text"] for s in split_task(text, learned=False)]
     if len(clauses) < 2:
         return False
     rd.prime(clauses)
-    return any(_STARTER_RE.match(c) and not re.search(r"\d", c) and rd.best(c)[0] < READER_MIN_CONFIDENCE
-               and not (_REFER_RE.search(c) and _refers_back(c)) for c in clauses)
+    read_ok = [rd.best(c)[0] >= READER_MIN_CONFIDENCE for c in clauses]
+    if not all(ok or _STARTER_RE.match(c) for c, ok in zip(clauses, read_ok)):
+        return False  # the rules cut a request apart ("daily sales were -3; 199.6; ...; find the minimum")
+    return any(_STARTER_RE.match(c) and not re.search(r"\d", c) and not ok and not (_REFER_RE.search(c) and _refers_back(c))
+               for c, ok in zip(clauses, read_ok))
 
 
 def _follow_score(rd: _Readers, seg: str, prev, glue: str) -> tuple[float, object]:
