@@ -1,8 +1,11 @@
 """The offline planner: split a compound request into subtasks, with dependencies.
 
-The rules: sentences, semicolons, list items, "then", and "and"/commas when the next clause starts a new
-request (a learned split, the `planner` reading heads, is measured against them but not used by default). A statement followed by its question is one request. A clause that
-refers back ("that", "it", "the result") depends on the previous subtask and receives its result.
+By default the domain readers split (`_reader_split`): a compound is a sequence of spans that some built-in's
+reader reads as a complete request, joined by glue, and a step that a reader reads only with the earlier result
+("then square it") depends on it. The rules split where a piece is read by no reader, or with `learned=False`:
+sentences, semicolons, list items, "then", and "and"/commas when the next clause starts a new request. A statement
+followed by its question is one request. A clause that refers back ("that", "it", "the result") depends on the
+previous subtask and receives its result.
 """
 
 from __future__ import annotations
