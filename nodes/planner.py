@@ -254,17 +254,17 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
         idx = [k for k in range(i, j) if strong[k]]
         if idx and i > 0 and j < n:
             variants = []
-            for x, first in enumerate(idx):
-                for last in idx[x:x + 3]:
-                    after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
-                    numeric = ws[first - 1][0][:1].isdigit() and after[:1].isdigit()
-                    if strong[first - 1] or strong[last + 1]:
-                        continue  # a request neither ends nor starts with a joiner ("... weigh; after that")
-                    if numeric and all(ws[k][0] in ",;&" or ws[k][0].lower() == "and" for k in range(first, last + 1) if strong[k]):
-                        continue  # "3, 7 and 11": a list of numbers
-                    variants.append((ws[first - 1][2], ws[last + 1][1], text[ws[first][1]:ws[last][2]]))
-            if variants:  # the widest glue first: it wins a tie
-                groups.append(sorted(variants, key=lambda v: v[0] - v[1]))
+            last = idx[-1]  # the next request starts after the run's last mark or coordinator
+            for first in idx:
+                if any(ws[k][0].lower() in _COORDINATORS for k in range(i, first)):
+                    continue  # a request does not end with a coordinator ("... weigh; after that", "was. Once you have that")
+                after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
+                numeric = ws[first - 1][0][:1].isdigit() and after[:1].isdigit()
+                if numeric and all(ws[k][0] in ",;&" or ws[k][0].lower() == "and" for k in range(first, last + 1) if strong[k]):
+                    continue  # "3, 7 and 11": a list of numbers
+                variants.append((ws[first - 1][2], ws[last + 1][1], text[ws[first][1]:ws[last][2]]))
+            if variants:  # the narrowest glue first: it wins a tie ("... 2 years. How much will I have | & |")
+                groups.append(sorted(variants, key=lambda v: v[1] - v[0]))
         i = j
     return groups
 
@@ -363,7 +363,7 @@ def _rules_see_other_requests(text: str) -> bool:
     if len(clauses) < 2:
         return False
     rd.prime(clauses)
-    read_ok = [rd.best(c)[0] >= READER_MIN_CONFIDENCE for c in clauses]
+    read_ok = [rd.best(c)[0] >= READER_MIN_CONFIDENCE and bool(re.search(r"[A-Za-z]", c)) for c in clauses]  # "15.9" alone is no request
     if not all(ok or _STARTER_RE.match(c) for c, ok in zip(clauses, read_ok)):
         return False  # the rules cut a request apart ("daily sales were -3; 199.6; ...; find the minimum")
     return any(_STARTER_RE.match(c) and not re.search(r"\d", c) and not ok and not (_REFER_RE.search(c) and _refers_back(c))
