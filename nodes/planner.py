@@ -191,9 +191,12 @@ class _Readers:
     """The domain readers' confidence on candidate segments (each text read once)."""
 
     def __init__(self):
-        import importlib  # deferred: the built-ins load sympy and pint
+        # deferred: the built-ins load sympy and pint
+        from micromarket.specialists.builtin import chemistry, dates, finance, math, quickcalc, stats, units
 
-        self.mods = {d: importlib.import_module(f"micromarket.specialists.builtin.{d}") for d in _READERS}
+        mods = {"units": units, "dates": dates, "finance": finance, "chemistry": chemistry, "stats": stats, "math": math,
+                "quickcalc": quickcalc}
+        self.mods = {d: mods[d] for d in _READERS}
         self.cache: dict[str, tuple[float, object]] = {}
 
     def prime(self, texts: list[str]) -> None:
