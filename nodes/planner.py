@@ -1,19 +1,25 @@
 """The offline planner: split a compound request into subtasks, with dependencies.
 
-The rules: sentences, semicolons, list items, "then", and "and"/commas when the next clause starts a new
-request (a learned split, the `planner` reading heads, is measured against them but not used by default). A statement followed by its question is one request. A clause that
-refers back ("that", "it", "the result") depends on the previous subtask and receives its result.
+By default the domain readers split (`_reader_split`): a compound is a sequence of spans that some built-in's
+reader reads as a complete request, joined by glue, and a step that a reader reads only with the earlier result
+("then square it") depends on it. The rules split where a piece is read by no reader, or with `learned=False`:
+sentences, semicolons, list items, "then", and "and"/commas when the next clause starts a new request. A statement
+followed by its question is one request. A clause that refers back ("that", "it", "the result") depends on the
+previous subtask and receives its result.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from functools import lru_cache
 
 from micromarket.graphs.state import Subtask
 from micromarket.errors import MicromarketError
 from micromarket.specialists.reading import read
 
 MAX_SUBTASKS = 16
+log = logging.getLogger("micromarket.planner")
 
 # Words that start a new request (imperatives and question openers).
 _STARTERS = (
@@ -61,9 +67,9 @@ def _split_and(clause: str) -> list[str]:
         rest = rest[m.end():]
 
 
-def _clean(s: str) -> str:
+def _clean(s: str, keep_please: bool = False) -> str:
     s = s.strip().strip(",;").strip()
-    s = re.sub(r"^(?:and|also|please|then)\s+", "", s, flags=re.I)
+    s = re.sub(r"^(?:and|also|then)\s+" if keep_please else r"^(?:and|also|please|then)\s+", "", s, flags=re.I)
     return s.rstrip(".").strip() if s.endswith(".") and not re.search(r"\d\.$", s) else s.strip()
 
 
@@ -112,21 +118,27 @@ def payload_of(task: str) -> tuple[str, str] | None:
     return (m.group("instr").strip(), m.group("body").strip()) if m else None
 
 
-def split_task(task: str, learned: bool = False) -> list[Subtask]:
-    """Split a request into subtasks; "then" + a back-reference makes a dependency.
+def split_task(task: str, learned: bool = True) -> list[Subtask]:
+    """Split a request into subtasks; a back-reference to the previous request makes a dependency.
 
-    `learned=True` splits with the planner heads first (where they are sure), else with the rules."""
+    `learned=True` (the default) splits where the domain readers read every piece (`_reader_split`), else, and
+    with `learned=False`, by the rules."""
     text = task.strip()
     if not text:
         return []
     if payload_of(text) is not None:
         return [Subtask(id="s1", text=text, depends_on=[])]
-    parts = _model_split(text) if learned else None
+    parts = _reader_split(text) if learned else None
+    if parts is not None and _rules_see_other_requests(text):
+        parts = None
     clauses: list[tuple[str, bool]] = []  # (text, follows a "then")
-    if parts is not None:  # the model's requests: only a list under one verb is split further
-        for piece, after_then in parts:
-            c = _clean(piece)
-            clauses += [(item, after_then and n == 0) for n, item in enumerate(_split_items(c) if c else [])]
+    needs: list[bool] = []  # the readers' split: whether each request needs the one before's result
+    if parts is not None:  # the readers' requests: only a list under one verb is split further
+        for piece, after_then, need in parts:
+            c = _clean(piece, keep_please=True)
+            items = _split_items(c) if c else []
+            clauses += [(item, after_then and n == 0) for n, item in enumerate(items)]
+            needs += [need and n == 0 for n in range(len(items))]
     else:
         items = [i for i in _LIST_RE.split(text) if i.strip()] if _LIST_RE.search(text) else _sentences(text)
         for item in items:
@@ -136,12 +148,13 @@ def split_task(task: str, learned: bool = False) -> list[Subtask]:
                     c = _clean(sub)
                     for n, item in enumerate(_split_items(c) if c else []):
                         clauses.append((item, j > 0 and k == 0 and n == 0))
-    clauses = _merge_statements(clauses)
-    clauses = [(_implicit_operand(c) if after_then else c, after_then) for c, after_then in clauses]
+    if parts is None:  # the readers already keep a statement with its question
+        clauses = _merge_statements(clauses)
+    clauses = [(_implicit_operand(c) if (needs[i] if needs else after_then) else c, after_then) for i, (c, after_then) in enumerate(clauses)]
     subtasks: list[Subtask] = []
     for i, (c, after_then) in enumerate(clauses[:MAX_SUBTASKS]):
         deps: list[str] = []
-        if i > 0 and (after_then or i > 0) and _REFER_RE.search(c) and _refers_back(c):
+        if i > 0 and (needs[i] if needs else _REFER_RE.search(c) and _refers_back(c)):
             deps = [f"s{i}"]
         subtasks.append(Subtask(id=f"s{i + 1}", text=c, depends_on=deps))
     if len(clauses) > MAX_SUBTASKS:  # keep the tail together rather than drop it
@@ -149,31 +162,233 @@ def split_task(task: str, learned: bool = False) -> list[Subtask]:
     return subtasks
 
 
-def _model_split(text: str) -> list[tuple[str, bool]] | None:
-    """The learned planner's requests (micromarket.specialists.reading, heads `planner`) with whether a "then"
-    joins each to the one before, or None where it is unsure or no model ships: the rules split then."""
-    r = read("planner", text)
-    if r is None or r.confidence < LEARNED_MIN_CONFIDENCE:
-        return None
-    out, pos = [], 0
-    for tag, span in r.spans:
-        if tag != "SUB" or not span.strip():
+# Reader split: a compound is a sequence of spans that some domain reader reads as a complete request, joined by
+# glue. Candidate cuts are runs of punctuation, coordinators and stop words (scikit-learn's English list); the split
+# kept is the one whose segments' reading confidences have the largest product (a single request stays whole).
+_COORDINATORS = frozenset(
+    "and plus also then next after afterwards finally lastly additionally besides furthermore moreover too "
+    "once meanwhile later subsequently further likewise as well".split())
+_PUNCT = frozenset(",;.?!&:")
+READER_MIN_CONFIDENCE = 0.5  # every segment must be read at least this sure, else the rules split
+_FOLLOW_FLOOR = 0.5  # a request opener that refers back ("add 10 pounds to that") when no reader reads it
+_MAX_RUNS = 9
+_SURE = 0.85  # readings at least this sure count as sure (the readers' confidences differ by domain)
+_SPLIT_PRIOR = 1.1
+_INNER_FOLLOW = 0.5  # each cut multiplies the score: a reader that reads "X, then square it" whole ignores the rest
+_READERS = ("units", "dates", "finance", "chemistry", "stats", "math", "quickcalc")
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    try:  # the list alone, without importing scikit-learn's text module (scipy and more)
+        from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
+    except ImportError:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # deferred: scikit-learn
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+class _Readers:
+    """The domain readers' confidence on candidate segments (each text read once)."""
+
+    def __init__(self):
+        # deferred: the built-ins load sympy and pint
+        from micromarket.specialists.builtin import chemistry, dates, finance, math, quickcalc, stats, units
+
+        mods = {"units": units, "dates": dates, "finance": finance, "chemistry": chemistry, "stats": stats, "math": math,
+                "quickcalc": quickcalc}
+        self.mods = {d: mods[d] for d in _READERS}
+        self.cache: dict[str, tuple[float, object]] = {}
+
+    def prime(self, texts: list[str]) -> None:
+        from micromarket.specialists.reading.model import prime  # deferred: the encoder
+
+        prime([t for t in texts if t not in self.cache])
+
+    def best(self, text: str, answered: bool = False) -> tuple[float, object]:
+        """(confidence, SolveResult) of the reader most sure of `text`; (0, None) when none reads it. `answered`:
+        the built-in's whole answer (its reader and rules competing), for a step given the earlier result."""
+        key = ("answered:" if answered else "") + text
+        if key in self.cache:
+            return self.cache[key]
+        out: tuple[float, object] = (0.0, None)
+        for d, mod in self.mods.items():
+            r = read(d, text)
+            if r is None or r.op_probs.get("none", 0.0) > 0.7:
+                continue  # this reader's operation head says: not mine
+            try:
+                res = mod.solve_task(text) if answered else mod.read_by_model(text)
+            except Exception:  # noqa: BLE001 - a segment a reader cannot read is a low score, never an error
+                res = None
+            if res is not None and res.confidence and res.value is not None and res.confidence > out[0]:
+                out = (float(res.confidence), res)
+        self.cache[key] = out
+        return out
+
+
+_READER_CACHE: list[_Readers] = []
+
+
+def _readers() -> _Readers:
+    if not _READER_CACHE:
+        _READER_CACHE.append(_Readers())
+    return _READER_CACHE[0]
+
+
+def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int, str]]]:
+    """Candidate cuts, one group per run of glue words (punctuation, coordinators, stop words) with at least one
+    punctuation mark or coordinator; each variant is (end of the request before, start of the one after, the glue):
+    the glue runs from one such word to the same or a later one, the stop words around it stay with the requests."""
+    stop = _stop_words()
+    n = len(ws)
+    glue = [w.lower() in stop or w.lower() in _COORDINATORS or w in _PUNCT for w, _, _ in ws]
+    strong = [w.lower() in _COORDINATORS or (w in _PUNCT) for w, _, _ in ws]
+    for i, (w, a, _) in enumerate(ws):  # "-" joins requests only before a word ("- then"), not in "x^2 - 4x"
+        if w == "-" and i + 1 < n and ws[i + 1][0][:1].isalpha() and a > 0 and text[a - 1] == " ":
+            glue[i] = strong[i] = True
+    groups = []
+    i = 0
+    while i < n:
+        if not glue[i]:
+            i += 1
             continue
-        at = text.find(span, pos)
-        if at < 0:
+        j = i
+        while j < n and glue[j]:
+            j += 1
+        idx = [k for k in range(i, j) if strong[k]]
+        if idx and i > 0 and j < n:
+            variants = []
+            last = idx[-1]  # the next request starts after the run's last mark or coordinator
+            for first in idx:
+                if any(ws[k][0].lower() in _COORDINATORS for k in range(i, first)):
+                    continue  # a request does not end with a coordinator ("... weigh; after that", "was. Once you have that")
+                after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
+                numeric = ws[first - 1][0][:1].isdigit() and after[:1].isdigit()
+                if numeric and all(ws[k][0] in ",;&" or ws[k][0].lower() == "and" for k in range(first, last + 1) if strong[k]):
+                    continue  # "3, 7 and 11": a list of numbers
+                variants.append((ws[first - 1][2], ws[last + 1][1], text[ws[first][1]:ws[last][2]]))
+            if variants:  # the narrowest glue first: it wins a tie ("... 2 years. How much will I have | & |")
+                groups.append(sorted(variants, key=lambda v: v[1] - v[0]))
+        i = j
+    return groups
+
+
+def _edges(text: str) -> str:
+    """The piece without glue at its ends ("and also ...", "... please")."""
+    from micromarket.specialists.reading.words import split
+
+    ws = split(text)
+    a, b = 0, len(ws)
+    lead = lambda w: w.lower() in _COORDINATORS or w in _PUNCT  # noqa: E731
+    while a < b and lead(ws[a][0]) and ws[a][0].lower() not in ("as",):
+        a += 1
+    while b > a and ws[b - 1][0] in _PUNCT and ws[b - 1][0] not in "?!":
+        b -= 1
+    return text[ws[a][1]:ws[b - 1][2]] if a < b else ""
+
+
+def _reader_split(text: str) -> list[tuple[str, bool, bool]] | None:
+    """The requests of `text` by the readers' acceptance, each with whether a "then" joins it to the one before
+    and whether it needs the one before's result; None where some piece is read by no reader (the rules split then)."""
+    from itertools import combinations, product
+
+    from micromarket.specialists.reading.model import available
+    from micromarket.specialists.reading.words import split
+
+    if not all(available(d) for d in _READERS):
+        return None
+    pieces = [i for i in _LIST_RE.split(text) if i.strip()] if _LIST_RE.search(text) else [p for p in text.split("\n") if p.strip()]
+    rd = _readers()
+    out: list[tuple[str, bool, bool]] = []
+    for piece in pieces:
+        piece = _edges(piece)
+        if not piece:
+            continue
+        groups = _runs(piece, split(piece))
+        if len(groups) > _MAX_RUNS:
             return None
-        joined = text[pos:at]
-        pos = at + len(span)
-        m = _TRAILING_JOINER.search(span)  # a joiner the tagger left on the request before the next one
-        if m and pos < len(text):
-            joined, span = span[m.start():] + joined, span[: m.start()]
-        out.append((span, bool(out) and bool(_JOINED_BY_THEN.search(joined))))
+        spans = [(min(v[0] for v in g), max(v[1] for v in g)) for g in groups]  # the characters a group may glue
+        # a request on the earlier result after a cut ("..., then square it"): a reading across that cut ignores it
+        nxt = [min(v[0] for v in g) for g in groups[1:]] + [len(piece)]
+        follows = [any(_JOINED_BY_THEN.search(v[2]) and _is_follow(piece[v[1]:nxt[m]]) for v in g) for m, g in enumerate(groups)]
+        best: tuple[float, list] | None = None
+        for k in range(0, min(len(groups), 5) + 1):
+            for cuts in combinations(range(len(groups)), k):
+                for variants in product(*(groups[c] for c in cuts)):
+                    score, chosen = _segmentation(rd, piece, [0, *[v[1] for v in variants]], [*[v[0] for v in variants], len(piece)],
+                                                  ["", *[v[2] for v in variants]], spans, follows, k, best[0] if best else None)
+                    if chosen is not None and (best is None or score > best[0]):
+                        best = (score, chosen)
+        if best is None or min(sc for _, _, sc, _ in best[1]) < READER_MIN_CONFIDENCE:
+            return None
+        for seg, glue, _, needs in best[1]:
+            out.append((seg, bool(out) and bool(_JOINED_BY_THEN.search(glue)), bool(out) and needs))
     return out or None
 
 
-LEARNED_MIN_CONFIDENCE = 0.8  # the model's split is used where its least sure word is at least this sure
+def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int], glues: list[str], spans, follows, k: int,
+                  beat: float | None) -> tuple[float, list | None]:
+    """The score of one split (the product of its segments' reading confidences, capped at `_SURE`, times the prior
+    per cut) and its segments (text, glue before, confidence, needs the earlier result); None once it cannot beat `beat`."""
+    segs = [piece[a:b].strip() for a, b in zip(starts, stops)]
+    rd.prime(segs)
+    score, chosen, prev = _SPLIT_PRIOR ** k, [], None
+    for seg, a, b, glue in zip(segs, starts, stops, glues):
+        sc, res = rd.best(seg)
+        needs = False
+        if chosen and sc < _SURE:
+            fsc, fres = _follow_score(rd, seg, prev, glue)
+            if fsc > sc:
+                sc, res, needs = fsc, fres, True
+        if any(follows[m] for m, (x, y) in enumerate(spans) if a <= x and y <= b):
+            sc *= _INNER_FOLLOW
+        # an imperative on the earlier result ("multiply that by 13.8") needs it even where a reader reads it alone
+        needs = needs or bool(chosen) and _is_follow(seg) and not _QUESTION_RE.match(seg)
+        score *= min(1.0, sc / _SURE)
+        chosen.append((seg, glue, sc, needs))
+        prev = res
+        if beat is not None and score <= beat:
+            return score, None
+    return score, chosen
+
+
+def _is_follow(clause: str) -> bool:
+    c = _implicit_operand(clause.strip())
+    return bool(_STARTER_RE.match(c) and _REFER_RE.search(c) and _refers_back(c))
+
+
+def _rules_see_other_requests(text: str) -> bool:
+    """The rules find a request without numbers that no reader reads and that is not a step on an earlier result
+    ("... and write me a limerick"), and every piece they cut is read or starts like a request: the readers cannot
+    judge that split, the rules make it. ("daily sales were -3; 199.6; ...; find the minimum": the rules cut a
+    list apart, the readers' split stands.)"""
+    rd = _readers()
+    clauses = [s["text"] for s in split_task(text, learned=False)]
+    if len(clauses) < 2:
+        return False
+    rd.prime(clauses)
+    read_ok = [rd.best(c)[0] >= READER_MIN_CONFIDENCE and bool(re.search(r"[A-Za-z]", c)) for c in clauses]  # "15.9" alone is no request
+    if not all(ok or _STARTER_RE.match(c) for c, ok in zip(clauses, read_ok)):
+        return False  # the rules cut a request apart ("daily sales were -3; 199.6; ...; find the minimum")
+    return any(_STARTER_RE.match(c) and not re.search(r"\d", c) and not ok and not (_REFER_RE.search(c) and _refers_back(c))
+               for c, ok in zip(clauses, read_ok))
+
+
+def _follow_score(rd: _Readers, seg: str, prev, glue: str) -> tuple[float, object]:
+    """A request on the previous result ("then square it"): read with that result in place of the reference."""
+    c = _implicit_operand(seg)
+    if not (_REFER_RE.search(c) and _refers_back(c)):
+        return 0.0, None
+    if prev is not None:
+        sc, res = rd.best(substitute_inputs(c, {"p": {"value": prev.value, "answer": prev.answer}}), answered=True)
+        log.debug("follow-up %r on %r: %.2f", c, prev.value, sc)
+        if sc >= _FOLLOW_FLOOR:
+            return sc, res
+    # a step no reader reads even with the earlier result: an imperative, or any request after "then"
+    then = bool(_JOINED_BY_THEN.search(glue))
+    return (_FOLLOW_FLOOR, None) if _STARTER_RE.match(c) and (then or not _QUESTION_RE.match(c)) else (0.0, None)
+
+
 _JOINED_BY_THEN = re.compile(r"\b(?:then|after that|next|once you have (?:that|it)|finally)\b", re.I)
-_TRAILING_JOINER = re.compile(r"[\s,;]*(?:\b(?:and|plus|as well as|also|then|and then|after that)\b|&)[\s,;]*$", re.I)
 
 
 # a bare request without an opener: a conversion ("5 km to miles"), an expression or a percentage ("15% of 80")

@@ -6,6 +6,7 @@ Inference is numpy over the encoder's features; weights are ``weights/<domain>.n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,8 +40,8 @@ class Reading:
 
 
 def _mlp(x: np.ndarray, w: dict, p: str) -> np.ndarray:
-    h = np.maximum(0, x @ w[p + "W1"].astype(np.float32) + w[p + "b1"])
-    z = h @ w[p + "W2"].astype(np.float32) + w[p + "b2"]
+    h = np.maximum(0, x @ w[p + "W1"] + w[p + "b1"])
+    z = h @ w[p + "W2"] + w[p + "b2"]
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
@@ -52,7 +53,7 @@ def _weights(domain: str) -> dict | None:
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+        return {k: z[k].astype(np.float32) if z[k].dtype == np.float16 else z[k] for k in z.files}  # float16 on disk
 
 
 def pool_context(rows: np.ndarray, outside: np.ndarray) -> np.ndarray:
@@ -72,10 +73,23 @@ def model_name(domain: str) -> str:
     return f"minilm+heads:{domain}"
 
 
+@lru_cache(maxsize=1)
+def _blas():
+    from threadpoolctl import ThreadpoolController  # deferred: a scan of the loaded BLAS libraries
+
+    return ThreadpoolController()
+
+
 def read_features(domain: str, text: str, ws, rows: np.ndarray, sent: np.ndarray) -> Reading | None:
     w = _weights(domain)
     if w is None or not ws:
         return None
+    # the heads' matrices are tiny: one BLAS thread (2 threads on a busy 2-core machine made each 20 ms, not 0.2)
+    with _blas().limit(limits=1, user_api="blas"):
+        return _read(domain, text, ws, rows, sent, w)
+
+
+def _read(domain: str, text: str, ws, rows: np.ndarray, sent: np.ndarray, w: dict) -> Reading:
     tags, ops = [str(t) for t in w["tags"]], [str(o) for o in w["ops"]]
     pt = _mlp(rows, w, "t")
     ids = pt.argmax(axis=1)
@@ -108,11 +122,33 @@ def _decode_seq(ws, text, ids, tags):
     return [(t, a, b) for t, a, b in spans]
 
 
+_CACHE: dict[str, tuple] = {}  # text -> encoder features: several readers read the same text (the planner's segments)
+_CACHE_MAX = 256
+_CACHE_LOCK = threading.Lock()
+
+
+def prime(texts: list[str]) -> None:
+    """Encode `texts` in batches ahead of reading them (each reader then reads without encoding again)."""
+    from micromarket.specialists.reading.encoder import features  # deferred: the encoder session
+
+    todo = list(dict.fromkeys(t for t in texts if t not in _CACHE))
+    for t, f in zip(todo, features(todo) if todo else []):
+        with _CACHE_LOCK:
+            while len(_CACHE) >= _CACHE_MAX:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[t] = f
+
+
 def read(domain: str, text: str) -> Reading | None:
     """The reading of `text` by `domain`'s model, or None when no model ships for it."""
     if not available(domain):
         return None
-    from micromarket.specialists.reading.encoder import features
-
-    (ws, rows, sent), = features([text])
+    prime([text])
+    ws, rows, sent = _CACHE.get(text) or _encode_now(text)
     return read_features(domain, text, ws, rows, sent)
+
+
+def _encode_now(text: str) -> tuple:
+    from micromarket.specialists.reading.encoder import features  # deferred: the encoder session
+
+    return features([text])[0]
