@@ -151,11 +151,16 @@ def read_by_model(task: str) -> SolveResult | None:
     r = read("math", text)
     if r is None or r.op == "none" or r.confidence < 0.5 or r.op_confidence < 0.7:
         return None  # no reading, or the operation is a guess ("x + x" names none): the rules decide
+    outside = "".join(" " if any(a <= i < b for a, b in r.offsets) else ch for i, ch in enumerate(text))
+    if not re.search(r"[A-Za-z]{2,}", outside):
+        return None  # no word names an operation ("x + x"): the head's operation is a guess, the rules decide
     exprs = whole_runs(text, r.get("EXPR"))
     if len(exprs) > 1 or len(set(r.get("PT"))) > 1:
         return None  # two expressions or points: not one call
     one = {t: (r.get(t) or [""])[0].strip() for t in ("EXPR", "VAR", "PT", "LO", "HI", "N", "SEQ")}
     one["EXPR"] = exprs[0] if exprs else ""
+    if r.op != "solve":  # "f(x) = x^2", "y = 3x": the function's name is no part of its expression
+        one["EXPR"] = re.sub(r"^\s*(?:[A-Za-z]\s*\(\s*[a-z]\s*\)|y)\s*=\s*(?=\S)", "", one["EXPR"])
     e, var, pt = one["EXPR"], one["VAR"], one["PT"]
     if e and not var and r.op in ("derivative", "evaluate", "limit") and pt:
         var = _only_variable(e)  # "how steep is t^3 - 4t at t = 2": the point's variable is the expression's
