@@ -133,7 +133,8 @@ def whole_runs(text: str, spans: list[str]) -> list[str]:
             b += 1
         while b > a and (text[b - 1] in ",;:?!" or (text[b - 1] == "." and not text[a:b - 1][-1:].isdigit())):
             b -= 1
-        if ranges and a <= ranges[-1][1] + 1 and not text[ranges[-1][1]:a].strip():
+        gap = text[ranges[-1][1]:a].strip() if ranges and a >= ranges[-1][1] else None
+        if ranges and (a <= ranges[-1][1] + 1 and not gap or gap == "="):  # the two sides of "=" are one equation
             ranges[-1][1] = max(ranges[-1][1], b)
         else:
             ranges.append([a, b])
@@ -157,7 +158,13 @@ def read_by_model(task: str) -> SolveResult | None:
     exprs = whole_runs(text, r.get("EXPR"))
     if len(exprs) > 1 or len(set(r.get("PT"))) > 1:
         return None  # two expressions or points: not one call
+    if r.op == "solve" and r.get("PT") and exprs and "=" not in exprs[0]:  # a point, no equation: not a solve
+        op, share = r.op_among(("evaluate", "derivative", "limit"))
+        if share < 0.5:
+            return None
+        r.op, r.confidence = op, round(min(r.tag_confidence, share, 0.85), 3)
     one = {t: (r.get(t) or [""])[0].strip() for t in ("EXPR", "VAR", "PT", "LO", "HI", "N", "SEQ")}
+    one["SEQ"] = " ".join(x.strip() for x in r.get("SEQ"))  # "perfect" + "cubes": one series
     one["EXPR"] = exprs[0] if exprs else ""
     if r.op != "solve":  # "f(x) = x^2", "y = 3x": the function's name is no part of its expression
         one["EXPR"] = re.sub(r"^\s*(?:[A-Za-z]\s*\(\s*[a-z]\s*\)|y)\s*=\s*(?=\S)", "", one["EXPR"])

@@ -184,7 +184,7 @@ def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
             continue  # "the", "me" tagged as a root names none
         if tag == "POW" and text.strip() in ("*", "×", "x"):  # one star is a product
             tag = "TIMES"
-        if tag in _POSTFIX and not re.search(r"squar|cube|\^|\*\*|power|second|third", text, re.I):
+        if tag in _POSTFIX and not re.search(r"squar|cube|\^|\*\*|power|second|third|raised|\btwo\b|\bthree\b|\b[23](?:nd|rd)\b", text, re.I):
             continue  # a stray word ("to") tagged as a power names none
         if tag == "NUM" and out and out[-1][0] in ("SQ", "CUBE", "POW") and out[-1][1].strip() in ("^", "**"):
             out[-1] = ("POW", out[-1][1])
@@ -280,6 +280,8 @@ def read_by_model(task: str) -> SolveResult | None:
     res = SolveResult(answer=shown, confidence=0.97 if isinstance(v, Fraction) else 0.93,
                       explanation=f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)"), value=value)
     said = " ".join(t for _, t in r.spans)
+    money = sorted({m.lower() for m in re.findall(r"(?<=\d)\s+(dollars?|euros?|bucks|cents)\b", text, re.I)})
+    said += f" (amounts in {', '.join(money)})" if money else ""  # a currency names no computation
     return capped(r.confidence, understood(res, f"{r.op}: {said} = {expr} [read by {r.model}]"))
 
 

@@ -264,7 +264,7 @@ class MathDomain(Domain):
         return fills, gold, template
 
     def polish(self, t, fills, gold, rng):
-        if "{E}" in t and rng.random() < 0.15:  # the function named first: "the curve y = x^3", "f(x) = ..."
+        if "{E}" in t and rng.random() < 0.3:  # the function named first: "the curve y = x^3", "f(x) = ..."
             v = gold.get("var", "x")
             named = [f"f({v}) = {{E}}", f"the function f({v}) = {{E}}", f"g({v}) = {{E}}", f"h({v}) = {{E}}", "the expression {E}",
                      f"p({v}) = {{E}}", "the function {E}"] + ([] if v == "y" else ["y = {E}", "the curve y = {E}"])
