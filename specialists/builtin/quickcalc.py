@@ -199,6 +199,8 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
     """The arithmetic expression of a reading's spans, or None when they do not form one. `text` (the request)
     settles which of two untagged numbers is the whole of a "what percent": the one after "of"."""
     spans = _tidy(spans)
+    if any(g == "PCT" for g, _ in spans):  # with a percentage, a number read as a part or whole is its base
+        spans = [("NUM" if g in ("PART", "WHOLE") else g, t) for g, t in spans]
     nums = [_num(t) for g, t in spans if g == "NUM"]
     if any(n is None for n in nums):
         return None
