@@ -164,6 +164,11 @@ def read_by_model(task: str) -> SolveResult | None:
             return None
         r.op, r.confidence = op, round(min(r.tag_confidence, share, 0.85), 3)
     one = {t: (r.get(t) or [""])[0].strip() for t in ("EXPR", "VAR", "PT", "LO", "HI", "N", "SEQ")}
+    for t in ("LO", "HI"):  # a bound is a number or a constant ("interval" tagged by mistake is none)
+        one[t] = next((x.strip() for x in r.get(t) if re.search(r"\d|\bpi\b|\be\b|oo|inf", x)), "")
+    if r.op in ("evaluate", "derivative", "limit") and not one["PT"] and bool(one["LO"]) != bool(one["HI"]):
+        one["PT"] = one["LO"] or one["HI"]  # one number read as a bound, where the call takes a point: the point
+        one["LO"] = one["HI"] = ""
     one["SEQ"] = " ".join(x.strip() for x in r.get("SEQ"))  # "perfect" + "cubes": one series
     one["EXPR"] = exprs[0] if exprs else ""
     if r.op != "solve":  # "f(x) = x^2", "y = 3x": the function's name is no part of its expression
