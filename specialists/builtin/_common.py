@@ -181,7 +181,7 @@ QUALIFIED = "the request qualifies the computation with"
 _FUNCTION_WORDS = {"a", "an", "the", "of", "no", "not", "just", "so", "ok", "please", "and", "or", "to", "in", "on", "at", "is",
                    "it", "that", "this", "for", "with", "me", "my", "i", "you", "be", "by", "as", "then", "now", "thanks",
                    "else", "nothing", "again", "also", "too", "exactly", "roughly", "there", "here", "all",
-                   "more", "one", "another", "some", "any"}
+                   "more", "one", "another", "some", "any", "list", "numbers", "data", "values"}  # what the data is called
 
 
 def qualified(reading) -> SolveResult | None:

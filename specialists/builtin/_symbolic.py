@@ -209,8 +209,8 @@ def integrate(expression: str, variable: str = "", lower: str = "", upper: str =
         head = f"∫ from {render(a)} to {render(b)} of {render(f)} d{var}"
         if res.has(sp.Integral):
             num = sp.N(sp.Integral(f, (var, a, b)))
-            if not num.is_number:
-                return fail(f"no closed form or numeric value for {head}")
+            if not num.is_number or not num.is_real:  # e.g. ln of a negative inside the bounds: complex
+                return fail(f"no closed form or real numeric value for {head}")
             return _result(f"{head} ≈ {_approx(float(num))}", 0.8, "no closed form found; numeric quadrature", float(num))
         text, value = describe_number(sp.nsimplify(res) if res.is_Float else res)
         return _result(f"{head} = {text}", conf, f"exact antiderivative evaluated between the bounds with sympy (variable {var})", value)

@@ -370,6 +370,18 @@ def _unit_words(text: str, r) -> list[str]:
     return found if len(set(w.lower() for w in found)) == 1 else []
 
 
+_LATER = re.compile(r"\b(?:after|later|forwards?|onwards?|on from|past|beyond|following|plus|hence|add|ahead(?!\s+of))\b|\+", re.I)
+_EARLIER = re.compile(r"\b(?:before|earlier|prior|back|ago|minus|less|subtract|take\s+away|off|rewind|ahead\s+of|remove)\b", re.I)
+
+
+def _direction(text: str, offsets: list[tuple[int, int]]) -> str | None:
+    """The direction the words outside the tagged spans give a moved date: 'add' or 'subtract' when only one
+    direction's words occur, else None."""
+    rest = "".join(" " if any(a <= i < b for a, b in offsets) else ch for i, ch in enumerate(text))
+    later, earlier = bool(_LATER.search(rest)), bool(_EARLIER.search(rest))
+    return "add" if later and not earlier else "subtract" if earlier and not later else None
+
+
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): the operation, the dates, the number and unit
     of a duration or of the answer. None when no model ships or its reading is unsure or incomplete."""
@@ -377,6 +389,9 @@ def read_by_model(task: str) -> SolveResult | None:
     r = read("dates", text) if text else None
     if r is not None:  # a span tagged as a qualifier that is an answer unit ("weekdays") is that unit
         r.spans = [("OUT" if t == "X" and s.lower() in _UNIT_ALIASES else t, s) for t, s in r.spans]
+        keep = [not (t == "X" and (_LATER.fullmatch(s.strip()) or _EARLIER.fullmatch(s.strip()))) for t, s in r.spans]
+        r.spans = [x for x, k in zip(r.spans, keep) if k]  # a direction word ("off", "back") is no condition
+        r.offsets = [x for x, k in zip(r.offsets, keep) if k]
     if qualified(r) is not None:  # a condition the engine's call cannot express: not read past
         return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
@@ -431,6 +446,9 @@ def read_by_model(task: str) -> SolveResult | None:
         res = day_of_week(dates[0])
         return capped(r.confidence, understood(res, f"weekday of {said} ({dates[0]}): {res.answer}{by}"))
     if op in ("add", "subtract") and len(dates) == 1 and len(nums) == 1 and len(durs) == 1:
+        cue = _direction(text, r.offsets)
+        if cue and cue != op:  # the words outside the spans say the other way ("later", "prior to"): they decide,
+            op, r.confidence = cue, min(r.confidence, 0.85)  # and the rules read too
         n = amount(nums[0])
         key = _UNIT_ALIASES.get(durs[0].lower())
         if n is None or key is None or n != int(n):

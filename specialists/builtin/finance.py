@@ -224,6 +224,7 @@ def read_by_model(task: str) -> SolveResult | None:
     cur = "€" if re.search(r"€|euro", amts[0], re.I) else "£" if re.search(r"£|\bgbp\b", amts[0], re.I) else "$"
     by = f" [read by {r.model}]"
     said = f"{amts[0]} = {cur}{value:g} at {rate:g}% for {t:g} {unit}"
+    as_said = f" ({', '.join(freqs)})" if freqs else ""  # "every quarter": the words read, beside the name
     if r.op == "simple":
         res = simple_interest(value, rate, years, cur)
         return capped(r.confidence, understood(res, f"simple interest on a lump sum of {said}{by}"))
@@ -232,12 +233,12 @@ def read_by_model(task: str) -> SolveResult | None:
         if res.confidence and not freq and not re.search(r"month", text, re.I):
             res.confidence = 0.75
             res.explanation += "; payment frequency not stated; assumed monthly"
-        return capped(r.confidence, understood(res, f"loan payment of {said}, payments {_freq_name(freq or 12)}{by}"))
+        return capped(r.confidence, understood(res, f"loan payment of {said}, payments {_freq_name(freq or 12)}{as_said}{by}"))
     if r.op == "annuity":
         if freq is None:
             return None
         res = annuity_value(value, rate, years, int(freq), "future", False, cur)
-        return capped(r.confidence, understood(res, f"future value of periodic payments of {said}, deposits {_freq_name(freq)}{by}"))
+        return capped(r.confidence, understood(res, f"future value of periodic payments of {said}, deposits {_freq_name(freq)}{as_said}{by}"))
     if r.op == "compound":
         if len(freqs) > 1:  # a deposit's frequency and the compounding's: not a lump sum
             return None
@@ -245,7 +246,7 @@ def read_by_model(task: str) -> SolveResult | None:
         if res.confidence and freq is None:
             res.confidence = 0.8
             res.explanation += "; compounding frequency not stated; assumed annual"
-        return capped(r.confidence, understood(res, f"compound growth of a lump sum of {said}, compounded {_freq_name(freq or 1)}{by}"))
+        return capped(r.confidence, understood(res, f"compound growth of a lump sum of {said}, compounded {_freq_name(freq or 1)}{as_said}{by}"))
     return None
 
 

@@ -133,7 +133,8 @@ def whole_runs(text: str, spans: list[str]) -> list[str]:
             b += 1
         while b > a and (text[b - 1] in ",;:?!" or (text[b - 1] == "." and not text[a:b - 1][-1:].isdigit())):
             b -= 1
-        if ranges and a <= ranges[-1][1] + 1 and not text[ranges[-1][1]:a].strip():
+        gap = text[ranges[-1][1]:a].strip() if ranges and a >= ranges[-1][1] else None
+        if ranges and (a <= ranges[-1][1] + 1 and not gap or gap == "="):  # the two sides of "=" are one equation
             ranges[-1][1] = max(ranges[-1][1], b)
         else:
             ranges.append([a, b])
@@ -151,11 +152,27 @@ def read_by_model(task: str) -> SolveResult | None:
     r = read("math", text)
     if r is None or r.op == "none" or r.confidence < 0.5 or r.op_confidence < 0.7:
         return None  # no reading, or the operation is a guess ("x + x" names none): the rules decide
+    outside = "".join(" " if any(a <= i < b for a, b in r.offsets) else ch for i, ch in enumerate(text))
+    if not re.search(r"[A-Za-z]{2,}", outside):
+        return None  # no word names an operation ("x + x"): the head's operation is a guess, the rules decide
     exprs = whole_runs(text, r.get("EXPR"))
     if len(exprs) > 1 or len(set(r.get("PT"))) > 1:
         return None  # two expressions or points: not one call
+    if r.op == "solve" and r.get("PT") and exprs and "=" not in exprs[0]:  # a point, no equation: not a solve
+        op, share = r.op_among(("evaluate", "derivative", "limit"))
+        if share < 0.5:
+            return None
+        r.op, r.confidence = op, round(min(r.tag_confidence, share, 0.85), 3)
     one = {t: (r.get(t) or [""])[0].strip() for t in ("EXPR", "VAR", "PT", "LO", "HI", "N", "SEQ")}
+    for t in ("LO", "HI"):  # a bound is a number or a constant ("interval" tagged by mistake is none)
+        one[t] = next((x.strip() for x in r.get(t) if re.search(r"\d|\bpi\b|\be\b|oo|inf", x)), "")
+    if r.op in ("evaluate", "derivative", "limit") and not one["PT"] and bool(one["LO"]) != bool(one["HI"]):
+        one["PT"] = one["LO"] or one["HI"]  # one number read as a bound, where the call takes a point: the point
+        one["LO"] = one["HI"] = ""
+    one["SEQ"] = " ".join(x.strip() for x in r.get("SEQ"))  # "perfect" + "cubes": one series
     one["EXPR"] = exprs[0] if exprs else ""
+    if r.op != "solve":  # "f(x) = x^2", "y = 3x": the function's name is no part of its expression
+        one["EXPR"] = re.sub(r"^\s*(?:[A-Za-z]\s*\(\s*[a-z]\s*\)|y)\s*=\s*(?=\S)", "", one["EXPR"])
     e, var, pt = one["EXPR"], one["VAR"], one["PT"]
     if e and not var and r.op in ("derivative", "evaluate", "limit") and pt:
         var = _only_variable(e)  # "how steep is t^3 - 4t at t = 2": the point's variable is the expression's

@@ -174,13 +174,17 @@ def _num(text: str) -> str | None:
 
 
 def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Spans as the expression needs them: a power sign tagged apart from its exponent ("^" then "2") is a power;
+    """Spans as the expression needs them: words that state no number or root dropped; a power sign tagged apart from its exponent ("^" then "2") is a power;
     a power phrase cut in two ("to" + "the third power") is one, the later part naming it."""
     out: list[tuple[str, str]] = []
     for tag, text in spans:
+        if tag in ("NUM", "PART", "WHOLE") and amount(text) is None and first_number(text) is None:
+            continue  # a word tagged by mistake ("what number is", ",") states no number
+        if tag == "ROOT" and not re.search(r"root|sqrt|√", text, re.I):
+            continue  # "the", "me" tagged as a root names none
         if tag == "POW" and text.strip() in ("*", "×", "x"):  # one star is a product
             tag = "TIMES"
-        if tag in _POSTFIX and not re.search(r"squar|cube|\^|\*\*|power|second|third", text, re.I):
+        if tag in _POSTFIX and not re.search(r"squar|cube|\^|\*\*|power|second|third|raised|\btwo\b|\bthree\b|\b[23](?:nd|rd)\b", text, re.I):
             continue  # a stray word ("to") tagged as a power names none
         if tag == "NUM" and out and out[-1][0] in ("SQ", "CUBE", "POW") and out[-1][1].strip() in ("^", "**"):
             out[-1] = ("POW", out[-1][1])
@@ -195,6 +199,8 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
     """The arithmetic expression of a reading's spans, or None when they do not form one. `text` (the request)
     settles which of two untagged numbers is the whole of a "what percent": the one after "of"."""
     spans = _tidy(spans)
+    if any(g == "PCT" for g, _ in spans):  # with a percentage, a number read as a part or whole is its base
+        spans = [("NUM" if g in ("PART", "WHOLE") else g, t) for g, t in spans]
     nums = [_num(t) for g, t in spans if g == "NUM"]
     if any(n is None for n in nums):
         return None
@@ -204,7 +210,9 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
             if tag == "NUM":
                 if not want_num:
                     return None
-                out.append((f"sqrt(({_num(text)}))" if root else f"({_num(text)})") + power)
+                n = _num(text)  # a sign binds looser than a power: "-3^2" is -(3^2)
+                n = f"-({n[1:]})" if n.startswith("-") else f"({n})"
+                out.append((f"sqrt({n})" if root else n) + power)
                 want_num, root, power = False, False, ""
             elif tag == "ROOT" and want_num:
                 root = True
@@ -229,7 +237,7 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
         if len(vals) == 2 and sorted(g for g, _ in vals) != ["PART", "WHOLE"]:
             # one role is sure, the other number takes the other role: "31 out of 74" read as PART, NUM
             sure = [g for g, _ in vals if g in ("PART", "WHOLE")]
-            if not sure and text:
+            if (not sure or len(sure) == 2) and text:  # no role sure, or both the same: the whole follows "of"
                 after_of = re.search(r"\bof\s+(?:a\s+|the\s+)?([\d.,]+)", text)
                 whole = first_number(after_of.group(1)) if after_of else None
                 if whole is not None and sum(v == whole for _, v in vals) == 1:
@@ -259,7 +267,11 @@ def read_by_model(task: str) -> SolveResult | None:
     r = read("quickcalc", text)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
-    expr = expression_of(r.op, r.spans, text)
+    spans = list(r.spans)
+    first = next((i for i, (g, _) in enumerate(spans) if g == "NUM"), None)
+    if first is not None and not spans[first][1].startswith("-") and re.fullmatch(r"\s*-\s*", text[:r.offsets[first][0]]):
+        spans[first] = ("NUM", "-" + spans[first][1])  # a leading minus the tagger left out is the number's sign
+    expr = expression_of(r.op, spans, text)
     if expr is None:
         return None
     try:
@@ -270,6 +282,8 @@ def read_by_model(task: str) -> SolveResult | None:
     res = SolveResult(answer=shown, confidence=0.97 if isinstance(v, Fraction) else 0.93,
                       explanation=f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)"), value=value)
     said = " ".join(t for _, t in r.spans)
+    money = sorted({m.lower() for m in re.findall(r"(?<=\d)\s+(dollars?|euros?|bucks|cents)\b", text, re.I)})
+    said += f" (amounts in {', '.join(money)})" if money else ""  # a currency names no computation
     return capped(r.confidence, understood(res, f"{r.op}: {said} = {expr} [read by {r.model}]"))
 
 

@@ -214,6 +214,9 @@ def read_by_model(task: str) -> SolveResult | None:
         return None
     # the data values: spans that state a number ("test" or "scores" tagged by mistake are not data; `checked`
     # still declines a reading that leaves a number of the request out)
+    # a minus touching a number, after a space, comma or bracket, is its sign even where the tagger left it out
+    r.spans = [("NUM", "-" + x) if t == "NUM" and not x.startswith("-") and a > 0 and text[a - 1] == "-" and
+               (a == 1 or text[a - 2] in " ,;([") else (t, x) for (t, x), (a, _) in zip(r.spans, r.offsets)]
     nums = [n for n in r.get("NUM") if amount(n) is not None and (re.search(r"\d", n) or n.lower() not in ("a", "an"))]
     if any(re.search(r"\d", n) for n in nums):  # data in digits: a spelled word ("one more:") is not a value
         nums = [n for n in nums if re.search(r"\d", n)]

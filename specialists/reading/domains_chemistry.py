@@ -46,6 +46,33 @@ COMPOSITION = [
 ]
 
 
+# More phrasings, as people ask them.
+MOLAR += [
+    "what's the molar mass of {F}", "molar mass for {F}?", "I need the molar mass of {F}", "how many g/mol is {F}",
+    "what does one mole of {F} weigh?", "grams per mole of {F}", "look up the molecular weight of {F} for me",
+    "{F} - what is its molar mass?", "can you work out the molar mass of {F}", "mass of a mole of {F} in grams",
+    "what is the formula weight of {F}?", "how much does one mol of {F} weigh in grams", "molar weight of {F}",
+    "what's {F}'s molar mass", "for {F}, what is the molar mass?",
+]
+TO_MOL += [
+    "how many moles is {Q} {U} of {F}?", "{Q} {U} of {F} - how many mol?", "work out the moles in {Q} {U} of {F}",
+    "calculate the number of moles in {Q} {U} of {F}", "I weighed out {Q} {U} of {F}. how many moles?",
+    "moles of {F} in {Q} {U}?", "{Q} {U} of {F} equals how many moles", "change {Q} {U} of {F} into mol",
+    "find the amount of substance in {Q} {U} of {F}", "what is {Q} {U} of {F} in moles",
+]
+TO_GRAMS += [
+    "what is the mass of {Q} {M} of {F}?", "{Q} {M} of {F} is how many grams", "how heavy are {Q} {M} of {F}",
+    "how many grams are {Q} {M} of {F}", "convert {Q} {M} {F} into grams", "find the mass of {Q} {M} of {F}",
+    "{Q} {M} of {F}: mass in grams?", "I need {Q} {M} of {F}; what mass is that", "what does {Q} {M} of {F} come to in grams",
+    "calculate the grams in {Q} {M} of {F}",
+]
+COMPOSITION += [
+    "how much of {F} is {E}, as a percentage?", "what is the percent {E} in {F}", "{E} content of {F} by mass",
+    "find the mass percentage of {E} in {F}", "what share of the mass of {F} is {E}?", "percent composition of {E} in {F}",
+    "in {F}, what percent by mass is {E}?", "how many percent of {F} is {E}",
+]
+
+
 def _compound(rng: random.Random, heldout: bool) -> tuple[Fill, str, Fill | None]:
     """A formula (or a name) on one side of the word split."""
     pool = [f for f in FORMULAS if held_out(f, 0.25, "chem") == heldout]

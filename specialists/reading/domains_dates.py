@@ -15,7 +15,10 @@ HOLIDAYS = {"christmas": (["Christmas", "Christmas Day", "Xmas"], (12, 25)), "ne
 # the output unit of a difference: pint-free names the engine takes
 OUT_UNITS = {"days": ["days", "day"], "weeks": ["weeks", "wks"], "months": ["months", "full months"], "years": ["years", "full years", "yrs"],
              "business days": ["business days", "working days", "weekdays"], "hours": ["hours", "hrs"]}
-DUR_UNITS = {"days": ["days", "day", "d"], "weeks": ["weeks", "week", "wks"], "months": ["months", "month"], "years": ["years", "year", "yrs"]}
+DUR_UNITS = {"days": ["days", "day", "d"], "weeks": ["weeks", "week", "wks"], "months": ["months", "month"], "years": ["years", "year", "yrs"],
+             "fortnights": ["fortnights"]}
+_SPELLED_N = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten",
+              12: "twelve", 14: "fourteen", 15: "fifteen", 20: "twenty", 30: "thirty"}
 
 BETWEEN = [
     "how many {U} between {D} and {D:2}?", "How many {U} are there between {D} and {D:2}", "{U} from {D} to {D:2}",
@@ -96,13 +99,45 @@ SUB += [
     "[subtract|take away|remove] {N} {DU} [from|off] {D}",
 ]
 
+# More phrasings of each question, written as people ask them.
+BETWEEN += [
+    "[how many|what number of] {U} [lie|fall] between {D} and {D:2}?", "[please |]work out how many {U} from {D} to {D:2}",
+    "[our trip|the course|the season|my internship|the exhibition] [is|runs|lasts] from {D} [to|until|till] {D:2}. [how many|how long in] {U} [is that|in total]?",
+    "[I|we] [signed up|joined|arrived] on {D}[,| and] [today is|it is now|now it's] {D:2}: [how many|how long in] {U}[ has it been|]?",
+    "{U} [elapsed|passed|gone by] [between|from] {D} [and|to] {D:2}[?|]",
+    "[exactly |]how many {U} [are|were] [left |]between {D} and {D:2}[?|]",
+    "[duration|length|interval] [in|as] {U} [from|between] {D} [to|and] {D:2}",
+    "[a|the] [baby|puppy|company|website] [born|founded|launched|started] on {D} [is|will be|was] how many {U} old on {D:2}?",
+    "{D} and {D:2}: how many {U} apart[?|]",
+    "how far apart are {D} and {D:2} in {U}?",
+]
+WEEKDAY += [
+    "[so |]{D} - [what|which] day [is|was] that[?|]", "[what|which] day [is|falls on] {D}, [a weekday or the weekend|which weekday]?",
+    "[is|was] {D} [a Monday|a Tuesday|a Sunday|a Friday|on a weekend]? [what day is it|which day]?",
+    "[tell me|give me|I need] the day of the week [of|for|on] {D}",
+    "[the party|the match|our anniversary|the appointment|graduation] [falls on|is set for|will be] {D} - [which|what] day of the week?",
+    "[name|say] the weekday [of|for] {D}",
+]
+ADD += [
+    "[the lease|my contract|the permit|the trial period] [begins|starts] {D} and [runs|lasts|is valid] for {N} {DU}. [when|what day] does it [end|expire|run out]?",
+    "[set|move|push] {D} [ahead|forward|on] [by |]{N} {DU}[: what date?|]", "{N} {DU} [after|following|from] {D} [falls on|is] [which|what] date?",
+    "[if I|if we|if you] [wait|count forward|go forward] {N} {DU} from {D}, [what|which] date [is it|do I get|is that]?",
+    "[deliver|ship|finish] {N} {DU} after {D}: [which|what] date?", "[date|day] [that is|which is] {N} {DU} [after|past] {D}",
+]
+SUB += [
+    "[if|when] [the event|my exam|the wedding|the trip] is [on|] {D}, [what date|which day] is {N} {DU} [earlier|before]?",
+    "[rewind|go back|step back] {D} by {N} {DU}", "{N} {DU} [earlier than|before|ahead of] {D}: [which|what] date?",
+    "[the deadline|the due date|the launch] is {D}. [we need to start|the work must begin|I should begin] {N} {DU} [before|earlier]; [on what date|what date is that]?",
+    "[what|which] [date|day] [was it|is it] {N} {DU} [before|prior to] {D}",
+]
+
 _MONTHS = list(calendar.month_name)[1:]
 _ABBR = list(calendar.month_abbr)[1:]
 
 
 def _date_text(d: date, rng: random.Random, heldout: bool) -> str:
-    forms = ["iso", "mdy", "mdy_comma", "dmy", "abbr", "ord", "dmy_of"]
-    forms = [f for f in forms if (f in ("ord", "dmy_of")) == heldout] if rng.random() < 0.5 else forms[:3]
+    forms = ["iso", "mdy", "mdy_comma", "dmy", "abbr", "abbr_nc", "dabbr", "slash", "ord", "dmy_of", "ord_nc"]
+    forms = [f for f in forms if (f in ("ord", "dmy_of", "ord_nc")) == heldout] if rng.random() < 0.5 else forms[:3]
     f = rng.choice(forms)
     if f == "iso":
         return d.isoformat()
@@ -114,9 +149,17 @@ def _date_text(d: date, rng: random.Random, heldout: bool) -> str:
         return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
     if f == "abbr":
         return f"{_ABBR[d.month - 1]} {d.day}, {d.year}"
+    if f == "abbr_nc":
+        return f"{_ABBR[d.month - 1]} {d.day} {d.year}"
+    if f == "dabbr":
+        return f"{d.day} {_ABBR[d.month - 1]} {d.year}"
+    if f == "slash":
+        return f"{d.year}/{d.month:02d}/{d.day:02d}"
     suffix = "th" if 11 <= d.day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d.day % 10, "th")
     if f == "ord":
         return f"{_MONTHS[d.month - 1]} {d.day}{suffix}, {d.year}"
+    if f == "ord_nc":
+        return f"{d.day}{suffix} {_MONTHS[d.month - 1]} {d.year}"
     return f"the {d.day}{suffix} of {_MONTHS[d.month - 1]} {d.year}"
 
 
@@ -151,9 +194,13 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
     units = words_of(DUR_UNITS, heldout, "dates")
     u = rng.choice(list(units))
     n = rng.randint(1, 120 if u == "days" else 30)
-    fills["N"] = Fill(str(n), "NUM")
-    fills["DU"] = Fill(rng.choice(units[u]), "DUR")
-    return fills, {"op": op, "dates": [a.isoformat()], "n": n * (1 if op == "add" else -1), "unit": u}
+    spelled = words_of({str(k): [w] for k, w in _SPELLED_N.items()}, heldout, "datesnum")
+    said = spelled[str(n)][0] if str(n) in spelled and rng.random() < 0.4 else str(n)
+    fills["N"] = Fill(said, "NUM")
+    du = rng.choice(units[u])
+    fills["DU"] = Fill(du if n != 1 or not du.endswith("s") or du in ("yrs", "wks") else du[:-1], "DUR")
+    k, u = (2, "weeks") if u == "fortnights" else (1, u)
+    return fills, {"op": op, "dates": [a.isoformat()], "n": k * n * (1 if op == "add" else -1), "unit": u}
 
 
 # Conditions the date engine's call cannot express: a reading that finds one declines.

@@ -79,6 +79,54 @@ SERIES = [
     "sum the first {N} {S}", "how much are the first {N} {S} added together", "compute the sum of the first {N} {S}",
     "what's the total when you add the first {N} {S}", "the first {N} {S} sum to what?",
 ]
+# More phrasings per operation (requests as people write them: a role word, a question after, an aside).
+DERIV += [
+    "what is d/d{V} {E}", "I have {E}; what's its derivative?", "show me the derivative of {E} please",
+    "can you find the derivative for {E}", "work out the derivative of {E} with respect to {V}", "{E} differentiated is what?",
+    "get the derivative of {E}", "d/d{V} [{E}]", "what's the first derivative of {E} wrt {V}", "how does {E} change with {V}? give the derivative",
+    "compute d/d{V} of {E}", "tell me the derivative of the expression {E}", "what is the rate of change of {E} with respect to {V}",
+]
+DERIV_AT += [
+    "the slope of {E} when {V} is {P}", "what is f'({P}) when f = {E}", "derivative of {E}, evaluated at {V} = {P}",
+    "how fast does {E} change at {V} = {P}?", "find the instantaneous rate of change of {E} at {V} = {P}",
+    "compute the derivative of {E} at {V}={P}", "I need the slope of {E} at the point where {V} = {P}",
+    "differentiate {E}, then plug in {V} = {P}", "what's the gradient of the curve {E} at {V} = {P}?",
+    "tangent slope of {E} at {V} = {P}",
+]
+INTEGRAL += [
+    "what's the integral of {E}?", "can you integrate {E} for me", "find the antiderivative of {E} with respect to {V}",
+    "indefinite integral of {E}", "work out the integral of {E} d{V}", "I'd like the antiderivative of {E}",
+    "integrate the expression {E} wrt {V}", "what function has derivative {E}?", "show me the integral of {E}",
+]
+DEF_INT += [
+    "integral from {A} to {B} of {E} d{V}", "what's the area under {E} between {V} = {A} and {V} = {B}?",
+    "find the integral of {E} with {V} going from {A} to {B}", "compute the integral of {E} on the interval from {A} to {B}",
+    "integrate {E} d{V} between the limits {A} and {B}", "the definite integral of {E} with bounds {A} and {B}",
+    "evaluate the integral from {A} to {B} of {E}", "how much area is under {E} from {V} = {A} to {V} = {B}?",
+    "integrate {E} with lower limit {A} and upper limit {B}",
+]
+SOLVE += [
+    "find {V}: {Q}", "what is the solution of {Q}?", "solve {Q} please", "I need to solve {Q} for {V}", "work out {V} in {Q}",
+    "if {Q}, what does {V} equal?", "what are the solutions to {Q}", "determine {V} given {Q}", "{Q}. what is {V}?",
+    "solve this equation: {Q}", "which value of {V} solves {Q}?",
+]
+ROOTS += ["for which {V} is {E} zero?", "solve {E} = 0", "what are the zeros of {E}?", "find where {E} crosses zero",
+          "the roots of the quadratic {E}", "at what {V} does {E} vanish?"]
+SIMPLIFY += ["please simplify {E}", "what is {E} in its simplest form?", "simplify this: {E}", "clean up the expression {E}",
+             "how can {E} be simplified?", "give me a simpler form of {E}"]
+EXPAND += ["expand out {E}", "can you expand {E}?", "open the brackets of {E}", "what do you get if you expand {E}",
+           "expand and simplify {E}", "multiply {E} out"]
+FACTOR += ["can you factor {E}?", "factorise the expression {E}", "what are the factors of {E}", "factor this: {E}",
+           "put {E} in factored form", "factorize {E} completely"]
+EVALUATE += ["what's {E} for {V} = {P}?", "work out {E} when {V} = {P}", "calculate {E} with {V} = {P}",
+             "find {E} at {V} = {P}", "let {V} = {P}; what is {E}?", "what value does {E} take at {V} = {P}?",
+             "plug in {V} = {P} to {E}", "evaluate {E} when {V} equals {P}"]
+LIMIT += ["what's the limit of {E} when {V} tends to {P}?", "find lim {V}->{P} of {E}", "limit as {V} -> {P} of {E}",
+          "compute the limit of {E} for {V} approaching {P}", "what value does {E} approach as {V} nears {P}?",
+          "take the limit of {E} as {V} goes to {P}"]
+SERIES += ["what's the sum of the first {N} {S}", "add together the first {N} {S}", "the first {N} {S} added up",
+           "total of the first {N} {S}?", "sum up the first {N} {S}", "if I add up the first {N} {S}, what's the total?",
+           "what is the total of the first {N} {S} added together"]
 TEMPLATES = {"derivative": DERIV, "derivative/at": DERIV_AT, "integral": INTEGRAL, "integral/definite": DEF_INT, "solve": SOLVE,
              "solve/roots": ROOTS, "simplify": SIMPLIFY, "expand": EXPAND, "factor": FACTOR, "evaluate": EVALUATE, "limit": LIMIT,
              "series": SERIES}
@@ -131,6 +179,11 @@ class _Expr:
         return e
 
     def _any(self) -> str:
+        if self.rng.random() < 0.2:  # other shapes: quotients, powers of a sum, sums of functions, decimals
+            v, k = self.v, self.rng.randint(2, 9)
+            return self.rng.choice([f"{self.func()}/{v}", f"1/{v}", f"{k}/({v} + 1)", f"({v} + {k}){self.pow}{self.rng.choice([2, 3])}",
+                                    f"{self.func()} + {self.func()}", f"{k}*{self.func()}", f"{v}{self.pow}3 - {k}{v}",
+                                    f"0.5{v}{self.pow}2 + {k}", f"{self.func()} - {self.mono()}", f"({self.mono()} - {k})*{self.func()}"])
         r = self.rng.random()
         if r < 0.3:
             return self.poly()
@@ -163,6 +216,8 @@ class _Expr:
 
 def _fill(op: str, template: str, rng: random.Random, heldout: bool):
     g = _Expr(rng, heldout)
+    if op == "integral/definite":  # functions defined on every interval (no poles of tan, no log of negatives)
+        g.funcs = [f for f in g.funcs if f in ("sin", "cos", "exp", "sinh", "cosh", "atan", "arctan")] or ["sin"]
     base = op.split("/")[0]
     gold: dict = {"op": base, "var": g.v}
     fills: dict = {"V": Fill(g.v, "VAR")}
@@ -209,9 +264,10 @@ class MathDomain(Domain):
         return fills, gold, template
 
     def polish(self, t, fills, gold, rng):
-        if "{E}" in t and rng.random() < 0.15:  # the function named first: "the curve y = x^3", "f(x) = ..."
+        if "{E}" in t and rng.random() < 0.3:  # the function named first: "the curve y = x^3", "f(x) = ..."
             v = gold.get("var", "x")
-            named = [f"f({v}) = {{E}}", f"the function f({v}) = {{E}}", f"g({v}) = {{E}}"] + ([] if v == "y" else ["y = {E}"])
+            named = [f"f({v}) = {{E}}", f"the function f({v}) = {{E}}", f"g({v}) = {{E}}", f"h({v}) = {{E}}", "the expression {E}",
+                     f"p({v}) = {{E}}", "the function {E}"] + ([] if v == "y" else ["y = {E}", "the curve y = {E}"])
             t = t.replace("{E}", rng.choice(named), 1)
         return t
 

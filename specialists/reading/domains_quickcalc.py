@@ -15,15 +15,16 @@ from micromarket.specialists.reading.generate import Domain, Fill, words_of
 
 # operator tag -> spellings (first = the common one); binary operators between two numbers
 BINARY = {
-    "PLUS": ["plus", "+", "added to", "and", "increased by", "more than"],
-    "MINUS": ["minus", "-", "less", "take away", "decreased by", "subtract"],
-    "TIMES": ["times", "*", "x", "×", "multiplied by", "lots of"],
-    "DIV": ["divided by", "/", "÷", "over", "shared equally by"],
-    "POW": ["to the power of", "^", "raised to", "**", "to the power"],
+    "PLUS": ["plus", "+", "added to", "and", "increased by", "more than", "add", "together with", "summed with"],
+    "MINUS": ["minus", "-", "less", "take away", "decreased by", "subtract", "reduced by", "subtracting"],
+    "TIMES": ["times", "*", "x", "×", "multiplied by", "lots of", "multiplied with", "times by", "multiplied times"],
+    "DIV": ["divided by", "/", "÷", "over", "shared equally by", "split by", "divided evenly by", "split evenly between"],
+    "POW": ["to the power of", "^", "raised to", "**", "to the power", "raised to the power of", "to the exponent", "with exponent"],
 }
-POSTFIX = {"SQ": ["squared", "^2", "to the second power", "to the power of two"], "CUBE": ["cubed", "^3", "to the third power"]}
-PREFIX = {"ROOT": ["the square root of", "sqrt", "square root of", "root of"]}
-PRE_POWER = {"SQ": ["the square of", "square", "the square of the number"], "CUBE": ["the cube of", "cube"]}
+POSTFIX = {"SQ": ["squared", "^2", "to the second power", "to the power of two", "to the power 2", "to the 2nd power", "raised to two"],
+           "CUBE": ["cubed", "^3", "to the third power", "to the power of three", "to the 3rd power", "to the power 3"]}
+PREFIX = {"ROOT": ["the square root of", "sqrt", "square root of", "root of", "the root of", "the sqrt of", "square-root of", "sq root of"]}
+PRE_POWER = {"SQ": ["the square of", "square", "the square of the number", "square of"], "CUBE": ["the cube of", "cube", "cube of", "the cube of the number"]}
 SPELLED = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten", 12: "twelve",
            20: "twenty", 11: "eleven", 15: "fifteen", 30: "thirty", 50: "fifty", 100: "a hundred"}
 
@@ -61,6 +62,20 @@ SUB_FROM = [
     "deduct {B} from {A}", "remove {B} from {A}", "what's left if you take {B} from {A}", "subtract {B} from {A} please",
     "{B} less than {A}", "what do you get when you subtract {B} from {A}",
 ]
+# More phrasings, as people ask them.
+EXPR += ["what's the answer to {X}?", "{X} is what?", "calc {X}", "solve {X}", "need the result of {X}", "what comes out of {X}",
+         "tell me what {X} is", "{X} - what do I get?", "so what's {X}", "can you do {X}?", "{X} makes?", "find {X}",
+         "what is the answer for {X}", "could you calculate {X} please", "quick sum: {X}", "just work out {X}"]
+PERCENT_OF += ["what's {P} of {N} dollars", "{P} of {N} please", "find {P} of the {N}", "compute {P} of {N}", "what amount is {P} of {N}?",
+               "{P} of {N} comes to?", "the tip is {P} of {N}; how much?", "get {P} of {N}"]
+INCREASE += ["{N} plus a {P} increase", "what is {N} after a {P} increase", "{N} raised by {P}", "boost {N} by {P}",
+             "{N} with a {P} markup", "add {P} onto {N}"]
+DECREASE += ["{N} with a {P} discount", "what is {N} after {P} off", "{N} lowered by {P}", "knock {P} off {N}",
+             "reduce {N} by {P}", "{N} minus a {P} discount"]
+WHAT_PERCENT += ["{A} out of {W} is what percent?", "what percentage of {W} is {A}", "{A} as a share of {W} in percent",
+                 "percent: {A} of {W}", "{A} is how many percent of {W}?", "what fraction of {W} is {A}, in percent"]
+SUB_FROM += ["take away {B} from {A}", "subtract {B} from the {A}", "minus {B} from {A}"]
+
 TEMPLATES = {"expr": EXPR, "percent_of": PERCENT_OF, "increase": INCREASE, "decrease": DECREASE,
              "what_percent": WHAT_PERCENT, "sub_from": SUB_FROM}
 OPERATORS = {"PLUS": "+", "MINUS": "-", "TIMES": "*", "DIV": "/", "POW": "**", "SQ": "**2", "CUBE": "**3", "ROOT": "sqrt"}
