@@ -196,7 +196,7 @@ def _knn_ranker(retriever, k_vote: int = 10):
     cols = np.fromiter((retriever._pos.get(x, -1) for x in view.keys), dtype=np.int64, count=len(view))
 
     def rank(queries: list[str], k: int) -> list[list[str]]:
-        S = knn_scores(retriever.index.embed(queries), view.emb, cols, len(retriever._ids), k_vote)
+        S = knn_scores(retriever.embed_queries(queries), view.emb, cols, len(retriever._ids), k_vote)
         out = []
         for s in S:
             top = np.argsort(-s, kind="stable")[:k]

@@ -60,7 +60,7 @@ def learn_fusion(retriever, *, holdout: float = 0.2, max_holdout: int = 2000, se
     # zero-shot of the held-out queries (their clauses embedded in one batch)
     parts = [retriever.split(q) for q in held]
     extra = [t for p in parts for t in p[1:]]
-    E = retriever.index.embed(extra) if extra else np.zeros((0, Q.shape[1]), np.float32)
+    E = retriever.embed_queries(extra) if extra else np.zeros((0, Q.shape[1]), np.float32)
     Z = np.zeros((len(held), n), np.float32)
     D = (Q @ retriever._emb.T).astype(np.float32)
     e = 0
@@ -80,7 +80,7 @@ def learn_fusion(retriever, *, holdout: float = 0.2, max_holdout: int = 2000, se
         "zero_shot_hit@5": hit_at(Z[B], R[B]),
         "knn10_hit@5": hit_at(knn_scores(Q[B], fit_view.emb, cols, n, 10), R[B]),
     }
-    base = Fusion(model=retriever.index.model)
+    base = Fusion(model=retriever.query_model)
     mem = memory_evidence(Q, fit_view, pos, n, k=base.k, min_sim=base.min_sim, protos=protos)
     report["default_mix_hit@5"] = hit_at(base.score(Z[B], D[B], mem[B]), R[B])
     if len(held) < MIN_FIT:  # too few to fit five weights honestly: keep the defaults
@@ -94,7 +94,7 @@ def learn_fusion(retriever, *, holdout: float = 0.2, max_holdout: int = 2000, se
                 retriever.head_path.unlink()
         return base
     say("training the classifier head on the kept part ...")
-    head = train_head(fit_view.emb, fit_view.keys, fit_view.signs, retriever.index.model)
+    head = train_head(fit_view.emb, fit_view.keys, fit_view.signs, retriever.query_model)
     H = head.probabilities(Q, pos, n, None) if head is not None else np.zeros((len(held), n), np.float32)
     report["head_hit@5"] = hit_at(H[B], R[B])
     best: tuple[float, Fusion] | None = None
@@ -117,7 +117,7 @@ def learn_fusion(retriever, *, holdout: float = 0.2, max_holdout: int = 2000, se
     final.fitted = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in report.items()}
     if head is not None:
         say("training the classifier head on the whole memory ...")
-        head = train_head(view.emb, view.keys, view.signs, retriever.index.model)
+        head = train_head(view.emb, view.keys, view.signs, retriever.query_model)
     retriever.set_fusion(final, head)
     if retriever.fusion_path is not None:
         final.save(retriever.fusion_path)

