@@ -322,9 +322,12 @@ def test_early_exit_on_the_validation_split_is_deterministic_and_saves_the_weigh
     met = replace(train_dates.DatesTask(), val_acceptance={"val_dates": 0.0})  # always met: stops at the first check
     model, _, _, steps = train_model(met, cfg, Console(quiet=True))
     assert steps == 2 and model.early_exit and [v["step"] for v in model.val_log] == [2]
-    unmet = train_dates.DatesTask()  # an untrained model never meets 99.8 %: the whole budget, checked at 2 and 4
+    unmet = train_dates.DatesTask()  # an untrained model never meets 99.8 %: the whole budget, checked at 2, 4 and the end
     model, _, _, steps = train_model(unmet, cfg, Console(quiet=True))
-    assert steps == 6 and not model.early_exit and [v["step"] for v in model.val_log] == [2, 4]
+    assert steps == 6 and not model.early_exit and [v["step"] for v in model.val_log] == [2, 4, 6]
+    odd = replace(cfg, steps=5)  # a budget that is not a multiple of check_every still ends with the saved model's score
+    model5, _, _, _ = train_model(unmet, odd, Console(quiet=True))
+    assert [v["step"] for v in model5.val_log] == [2, 4, 5] and not model5.early_exit
     again, _, _, _ = train_model(unmet, cfg, Console(quiet=True))
     assert all((x == y).all() for x, y in zip(model.parameters(), again.parameters()))
     assert model.val_log == again.val_log
