@@ -363,3 +363,11 @@ def test_quality_gate_refuses_registration_below_thresholds_unless_forced():
         summary = {"gate": {"passed": False, "failed": low, "acceptance": acceptance}}
         finish(summary, card, force=force, register_card=lambda card, home: registered.append(card), home=None, console=Console(quiet=True))
         assert registered == want and summary["gate"]["registered"] is bool(want)
+
+
+def test_numwords_test_numbers_use_only_words_seen_in_training():
+    """A held-out number is a new combination of trained words: no word (e.g. "zero") occurs only in test numbers."""
+    style = (1, 0, 0, 0)
+    trained = {w for n in range(0, 2000) if not train_roman.is_test_number(n) for w in train_roman.words(n, style).split()}
+    tested = {w for n in range(0, 2000) if train_roman.is_test_number(n) for w in train_roman.words(n, style).split()}
+    assert not train_roman.is_test_number(0) and tested <= trained
