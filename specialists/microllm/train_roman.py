@@ -58,8 +58,9 @@ CANONICAL = {roman(n) for n in range(1, 4000)}
 
 
 def is_test_number(n: int) -> bool:
-    """~10% of numbers never appear in training."""
-    return (n * 2654435761) % 1009 < 101
+    """~10% of numbers never appear in training. Never 0: it is the only number read as "zero", so holding it
+    out would test a word never seen, not a new number (it was ~14 % of the numwords test split: 5/6 x 1/6)."""
+    return n > 0 and (n * 2654435761) % 1009 < 101
 
 
 def is_val_number(n: int) -> bool:

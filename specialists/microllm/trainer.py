@@ -245,12 +245,12 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
                     pe.lerp_(p, 1.0 - d)
             loss_ema = loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * loss.item()
             progress.update(bar, completed=step, loss=f"{loss_ema:.4f}")
-            if validate is not None and step % cfg.check_every == 0 and step < cfg.steps:
+            if validate is not None and (step % cfg.check_every == 0 or step == cfg.steps):  # the last: the saved model's
                 acc = validate(ema)
                 val_log.append({"step": step, **acc})
                 console.print(f"step {step}: validation " + ", ".join(f"{k} {v:.2%}" for k, v in acc.items()))
                 if not quality_gate(acc, task.val_acceptance):
-                    early = True
+                    early = step < cfg.steps
                     break
     model = ema
     model.final_loss = loss_ema  # for metrics.json

@@ -322,9 +322,12 @@ def test_early_exit_on_the_validation_split_is_deterministic_and_saves_the_weigh
     met = replace(train_dates.DatesTask(), val_acceptance={"val_dates": 0.0})  # always met: stops at the first check
     model, _, _, steps = train_model(met, cfg, Console(quiet=True))
     assert steps == 2 and model.early_exit and [v["step"] for v in model.val_log] == [2]
-    unmet = train_dates.DatesTask()  # an untrained model never meets 99.8 %: the whole budget, checked at 2 and 4
+    unmet = train_dates.DatesTask()  # an untrained model never meets 99.8 %: the whole budget, checked at 2, 4 and the end
     model, _, _, steps = train_model(unmet, cfg, Console(quiet=True))
-    assert steps == 6 and not model.early_exit and [v["step"] for v in model.val_log] == [2, 4]
+    assert steps == 6 and not model.early_exit and [v["step"] for v in model.val_log] == [2, 4, 6]
+    odd = replace(cfg, steps=5)  # a budget that is not a multiple of check_every still ends with the saved model's score
+    model5, _, _, _ = train_model(unmet, odd, Console(quiet=True))
+    assert [v["step"] for v in model5.val_log] == [2, 4, 5] and not model5.early_exit
     again, _, _, _ = train_model(unmet, cfg, Console(quiet=True))
     assert all((x == y).all() for x, y in zip(model.parameters(), again.parameters()))
     assert model.val_log == again.val_log
@@ -360,3 +363,11 @@ def test_quality_gate_refuses_registration_below_thresholds_unless_forced():
         summary = {"gate": {"passed": False, "failed": low, "acceptance": acceptance}}
         finish(summary, card, force=force, register_card=lambda card, home: registered.append(card), home=None, console=Console(quiet=True))
         assert registered == want and summary["gate"]["registered"] is bool(want)
+
+
+def test_numwords_test_numbers_use_only_words_seen_in_training():
+    """A held-out number is a new combination of trained words: no word (e.g. "zero") occurs only in test numbers."""
+    style = (1, 0, 0, 0)
+    trained = {w for n in range(0, 2000) if not train_roman.is_test_number(n) for w in train_roman.words(n, style).split()}
+    tested = {w for n in range(0, 2000) if train_roman.is_test_number(n) for w in train_roman.words(n, style).split()}
+    assert not train_roman.is_test_number(0) and tested <= trained
