@@ -90,6 +90,34 @@ class ExperienceMemory:
             ).fetchone()
         return row is not None
 
+    def reembed(self, model: str, embed, batch: int = 256) -> int:
+        """Re-embed experiences recorded with another model than ``model`` from their stored query text.
+
+        Nothing is dropped: query, capability and sign stay; only the vector and its model change (a new
+        query encoder would otherwise hide earlier feedback). Returns how many rows were rewritten."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT run_id, query, key FROM experience WHERE model != ? ORDER BY rowid", (model,)
+            ).fetchall()
+        if not rows:
+            return 0
+        texts = sorted({q for _, q, _ in rows})
+        vecs: dict[str, bytes] = {}
+        for i in range(0, len(texts), batch):
+            chunk = texts[i : i + batch]
+            for q, e in zip(chunk, np.asarray(embed(chunk), dtype=np.float32)):
+                vecs[q] = e.tobytes()
+        with self._lock:
+            with self._db:
+                self._db.executemany(
+                    "UPDATE experience SET model=?, embedding=? WHERE run_id=? AND query=? AND key=? AND model != ?",
+                    [(model, vecs[q], r, q, k, model) for r, q, k in rows],
+                )
+            self._view = None
+            self._protos = None
+            self.version += 1
+        return len(rows)
+
     def view(self, model: str, dim: int) -> MemoryView:
         """Every experience recorded with ``model`` (others are ignored). Cached until the next write."""
         c = self._view

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 from collections.abc import Collection
@@ -34,6 +35,8 @@ from micromarket.capability_index.head import Head
 from micromarket.capability_index.index import CapabilityIndex, Hit, matches_where, public_metadata
 from micromarket.capability_index.memory import ExperienceMemory, MemoryView, columns, memory_evidence
 from micromarket.capability_index.query_adapter import TAG, query_embeddings
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- lexical analysis
 
@@ -136,6 +139,8 @@ class Retriever:
         self._int8: Int8Bounds | None = None
         self._moments: dict = {}
         self._mask: tuple | None = None  # (where, eligible) -> mask of the last call (100k lookups: ~14 ms)
+        self._reembedded = False
+        self._reembed_lock = threading.Lock()
 
     # -- state
 
@@ -171,7 +176,19 @@ class Retriever:
         self.fusion, self.head = fusion, head
 
     def memory_view(self) -> MemoryView:
+        self._reembed_memory()
         return self.memory.view(self.query_model, self._emb.shape[1] if self._emb.size else self.index.dim)
+
+    def _reembed_memory(self) -> None:
+        """Once per retriever: experiences recorded under another query model are re-embedded from their text."""
+        if self._reembedded:
+            return
+        with self._reembed_lock:
+            if not self._reembedded:
+                n = self.memory.reembed(self.query_model, self.embed_queries)
+                if n:
+                    log.info("re-embedded %d remembered outcomes for the query model %s", n, self.query_model)
+                self._reembedded = True
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Query vectors (n, dim): the tuned query encoder's, else the index's model's."""

@@ -45,3 +45,24 @@ def test_adapter_only_for_the_packaged_model_and_can_be_turned_off(tmp_path, mon
     assert r.query_model == "fake"
     assert np.allclose(r.embed_queries(["weather in Paris"]), idx.embed(["weather in Paris"]))
     r.close()
+
+
+def test_feedback_recorded_under_another_query_model_is_re_embedded_not_hidden(tmp_path):
+    # a home's earlier feedback (e.g. plain-MiniLM vectors, before the adapter) stays in force under the new encoder
+    idx = CapabilityIndex(Settings(home=tmp_path / "home", embedding_model="fake", builtins=False))
+    idx.upsert(CARDS)
+    mem = tmp_path / "mem.sqlite"
+    r = Retriever(idx, memory_path=mem)
+    stale = np.ones(idx.dim, np.float32)  # not what the current model gives for this text
+    r.memory.add("weather in Paris", "weather.forecast", 1, "old-model", stale, None)
+    r.memory.add("weather in Paris", "units.convert", -1, "old-model", stale, "run-1")
+    view = r.memory_view()
+    assert sorted(view.keys) == ["units.convert", "weather.forecast"]
+    want = r.embed_queries(["weather in Paris"])[0]
+    assert np.allclose(view.emb, want[None, :], atol=1e-6)
+    assert sorted(view.signs.tolist()) == [-1.0, 1.0]
+    r.close()
+    # a second open finds nothing left to rewrite and the same rows
+    r2 = Retriever(idx, memory_path=mem)
+    assert r2.memory.reembed(r2.query_model, r2.embed_queries) == 0 and len(r2.memory_view().keys) == 2
+    r2.close()
