@@ -45,5 +45,11 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     if code is None:
+        import logging
+
+        # as in the daemon: warnings on stderr (logging's last resort); the handler also keeps a library's
+        # basicConfig (the MCP SDK's rich INFO handler, on importing a built-in) from printing debug lines
+        if not logging.root.handlers:
+            logging.root.addHandler(logging.lastResort)
         code = _commands().run_argv(argv)
     sys.exit(code)
