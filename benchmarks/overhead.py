@@ -269,6 +269,14 @@ def _cold(base: Path, n: int, embedding_model: str | None, daemon: bool) -> dict
     return res
 
 
+def _replacements(home: Path) -> int:
+    """How many times a client replaced the home's daemon (the product logs each, with why, in cli-daemon.log)."""
+    try:
+        return (home / "cli-daemon.log").read_text(errors="replace").count(" replacing the daemon (pid ")
+    except OSError:
+        return 0
+
+
 def _with_daemon(home: Path, env: dict[str, str], n: int, solve: list[str]) -> dict[str, Any]:
     """The CLI's own daemon: its start, then every command through it (p50 wall and client CPU)."""
     denv = dict(env)
@@ -278,7 +286,11 @@ def _with_daemon(home: Path, env: dict[str, str], n: int, solve: list[str]) -> d
     subprocess.run([*cli, "daemon", "stop", "--home", str(home)], env=denv, capture_output=True, timeout=60)
     try:
         start, _, _, _ = _time_cmd([*cli, "daemon", "start", "--home", str(home)], denv, 1)
+        replaced0 = _replacements(home)
         warm, warm_all, out, warm_cpu = _time_cmd(solve, denv, n)
+        # a daemon replaced during the solves (its identity changed: e.g. a .py file of the package was edited) is
+        # restarted by the client; the old daemon's CPU is reaped here and would read as client CPU
+        restarts = _replacements(home) - replaced0
         run_id = json.loads(out)["run_id"]
         card = home.parent / "bench-shout.json"
         card.write_text(json.dumps({"id": "bench-shout", "name": "bench-shout", "description": "shouts",
@@ -300,7 +312,7 @@ def _with_daemon(home: Path, env: dict[str, str], n: int, solve: list[str]) -> d
         per["specialists remove"] = {"p50_s": rm_w, "client_cpu_s": rm_c}
         st = json.loads(subprocess.run([*cli, "daemon", "status", "--json", "--home", str(home)], env=denv, capture_output=True,
                                        text=True, timeout=60).stdout)
-        return {"daemon_start_s": start, "daemon_solve_s": warm, "daemon_solve_runs_s": warm_all, "daemon_solve_client_cpu_s": warm_cpu,
+        return {"daemon_replaced_during_solves": restarts, "daemon_start_s": start, "daemon_solve_s": warm, "daemon_solve_runs_s": warm_all, "daemon_solve_client_cpu_s": warm_cpu,
                 "daemon_solve_subtasks_ok": sum(r["status"] == "ok" for r in json.loads(out)["subtasks"]),
                 "daemon_commands": per, "daemon_rss_mb": (st.get("rss_bytes") or 0) / 2**20}
     except RuntimeError as e:
@@ -386,6 +398,9 @@ def _print(r: dict[str, Any]) -> None:
             for name, v in c["daemon_commands"].items():
                 t.add_row(name, f"{v['p50_s']:.3f}", f"{v['client_cpu_s']:.3f}", "")
             con.print(t)
+            if c.get("daemon_replaced_during_solves"):
+                con.print(f"[red]the daemon was replaced {c['daemon_replaced_during_solves']} time(s) during the timed solves "
+                          f"(see {Path('<home>') / 'cli-daemon.log'}): those runs include a new warm-up[/red]")
         elif "daemon_error" in c:
             con.print(f"daemon: {c['daemon_error']}")
     con.print(f"load average {r['load_avg_start']:.2f} -> {r['load_avg_end']:.2f} on {r['cpus']} CPUs")

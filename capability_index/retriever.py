@@ -161,6 +161,8 @@ class Retriever:
             if self._ids:
                 import bm25s
 
+                if logging.getLogger("bm25s").level == logging.DEBUG:  # bm25s sets DEBUG on import: its "Building index
+                    logging.getLogger("bm25s").setLevel(logging.WARNING)  # from tokens" reached a cold CLI's stderr
                 bm = bm25s.BM25()
                 corpus = [self.analyzer(d) for d in self._docs]
                 corpus = [c if c else ["\u2205"] for c in corpus]

@@ -494,11 +494,19 @@ def start(home: str | Path | None = None) -> dict[str, Any]:
         st = ping(home_path)
         if st is not None and st.get("identity") == want:
             return st
-        if st is not None or info(home_path):
+        old = st or info(home_path)
+        if old:
+            why = _why_replaced(old, want, answered=st is not None)
             stop(home_path)
         env = dict(os.environ, MICROMARKET_HOME=str(home_path))
         env.pop("MICROMARKET_NO_DAEMON", None)
         with open(home_path / LOG_FILE, "ab") as log:
+            if old:  # a replaced daemon costs a new warm-up (seconds): say why, here and on a terminal
+                line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} replacing the daemon (pid {old.get('pid')}): {why}"
+                log.write((line + "\n").encode())
+                log.flush()
+                if sys.stderr.isatty():
+                    sys.stderr.write(f"restarting the micromarket daemon: {why}\n")
             proc = subprocess.Popen([sys.executable, "-P", "-m", "micromarket.cli", "daemon", "run", "--home", str(home_path)],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=str(home_path),
                                     start_new_session=True, close_fds=True)
@@ -512,6 +520,18 @@ def start(home: str | Path | None = None) -> dict[str, Any]:
                                   f"see {home_path / LOG_FILE} (or run with --no-daemon)")
             time.sleep(0.05)
         raise DaemonError(f"the micromarket daemon did not start within {START_TIMEOUT_S:.0f} s; see {home_path / LOG_FILE}")
+
+
+def _why_replaced(old: dict[str, Any], want: dict[str, Any], *, answered: bool) -> str:
+    """Why a running daemon cannot serve this client: the parts of its identity that differ (never their values:
+    the environment's may hold keys), or that it did not answer."""
+    if not answered:
+        return "it did not answer a ping"
+    have = old.get("identity") or {}
+    names = {"version": "package version", "package": "package location", "code": "source files (a .py file changed since it started)",
+             "python": "Python", "home": "home", "env": "settings or environment (MICROMARKET_*, API keys, PATH, ...)"}
+    diff = [names.get(k, k) for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k)]
+    return ("its " + ", ".join(diff) + " differ from this client's") if diff else "it was not ready"
 
 
 def _home_arg(argv: list[str]) -> str | None:

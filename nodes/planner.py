@@ -180,24 +180,37 @@ _READERS = ("units", "dates", "finance", "chemistry", "stats", "math", "quickcal
 
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    try:  # the list alone, without importing scikit-learn's text module (scipy and more)
-        from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
-    except ImportError:
+    """scikit-learn's English stop-word list, read from its module file: importing it as a module would run
+    ``sklearn/__init__`` and ``sklearn.feature_extraction`` (its text module, scipy: ~2-4 CPU-s of a cold solve)."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("sklearn")  # a top-level package: found, not imported
+        path = Path(next(iter(spec.submodule_search_locations or []))) / "feature_extraction" / "_stop_words.py"
+        mod_spec = importlib.util.spec_from_file_location("_micromarket_sklearn_stop_words", path)
+        mod = importlib.util.module_from_spec(mod_spec)
+        mod_spec.loader.exec_module(mod)  # the file is one frozenset literal
+        return frozenset(mod.ENGLISH_STOP_WORDS)
+    except (ImportError, StopIteration, AttributeError, TypeError, OSError):
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # deferred: scikit-learn
-    return frozenset(ENGLISH_STOP_WORDS)
+
+        return frozenset(ENGLISH_STOP_WORDS)
 
 
 class _Readers:
     """The domain readers' confidence on candidate segments (each text read once)."""
 
     def __init__(self):
-        # deferred: the built-ins load sympy and pint
-        from micromarket.specialists.builtin import chemistry, dates, finance, math, quickcalc, stats, units
-
-        mods = {"units": units, "dates": dates, "finance": finance, "chemistry": chemistry, "stats": stats, "math": math,
-                "quickcalc": quickcalc}
-        self.mods = {d: mods[d] for d in _READERS}
         self.cache: dict[str, tuple[float, object]] = {}
+
+    @staticmethod
+    def _module(domain: str):
+        """The built-in of ``domain``, imported when its reader first claims a text: the built-ins load sympy, pint
+        and scipy (seconds of a cold solve), which a task no reader claims never needs."""
+        import importlib
+
+        return importlib.import_module(f"micromarket.specialists.builtin.{domain}")
 
     def prime(self, texts: list[str]) -> None:
         from micromarket.specialists.reading.model import prime  # deferred: the encoder
@@ -211,10 +224,11 @@ class _Readers:
         if key in self.cache:
             return self.cache[key]
         out: tuple[float, object] = (0.0, None)
-        for d, mod in self.mods.items():
+        for d in _READERS:
             r = read(d, text)
             if r is None or r.op_probs.get("none", 0.0) > 0.7:
                 continue  # this reader's operation head says: not mine
+            mod = self._module(d)
             try:
                 res = mod.solve_task(text) if answered else mod.read_by_model(text)
             except Exception:  # noqa: BLE001 - a segment a reader cannot read is a low score, never an error

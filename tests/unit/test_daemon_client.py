@@ -187,3 +187,13 @@ def test_a_progress_bar_of_a_command_draws_to_its_client_not_the_log(monkeypatch
     assert log.getvalue() == ""
     shown = "".join(m.get("out", "") for m in got)
     assert "indexing capabilities" in shown and "1/3" in shown and "3/3" in shown  # drawn as it went, to the client
+
+
+def test_why_a_daemon_is_replaced_names_the_differing_parts_never_values():
+    from micromarket.daemon import _why_replaced
+
+    want = {"version": "0.1.0", "code": "127:2", "env": "abc", "home": "/h"}
+    old = {"pid": 7, "identity": {**want, "code": "127:1", "env": "secret-digest"}}
+    why = _why_replaced(old, want, answered=True)
+    assert "source files" in why and "settings or environment" in why and "secret-digest" not in why
+    assert _why_replaced({"pid": 7}, want, answered=False) == "it did not answer a ping"
