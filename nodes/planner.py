@@ -52,7 +52,7 @@ def _split_and(clause: str) -> list[str]:
     rest = clause
     while True:
         m = None
-        for cand in re.finditer(r",\s*(?:and\s+|also\s+)?|\s+and\s+(?:also\s+)?|\s+also\s+", rest):
+        for cand in re.finditer(r",\s*(?:and\s+|also\s+)?|\s+(?:and|&)\s+(?:also\s+)?|\s+also\s+", rest):
             right = rest[cand.end():]
             left = rest[: cand.start()]
             if _STARTER_RE.match(right) and len(left.split()) >= 2:
@@ -115,7 +115,14 @@ def payload_of(task: str) -> tuple[str, str] | None:
     """("summarize this text", "<the text>") for a request that carries the text to work on after a colon, else None.
     The text belongs in the run's context, not in subtasks; decompose may move it there."""
     m = _PAYLOAD_RE.match(task.strip())
+    if m and _OPERAND_NOUN_RE.search(m.group("instr")):
+        return None  # "solve this equation: 4c + 10 = 0; ...": the equation is an operand, the rest may be requests
     return (m.group("instr").strip(), m.group("body").strip()) if m else None
+
+
+# what "this"/"the following" names when it is an operand of a calculation, not a text
+_OPERAND_NOUN_RE = re.compile(r"\b(?:equation|expression|function|integral|derivative|polynomial|system|sum|product|"
+                              r"numbers?|values?|data(?:\s*set)?|series|sequence|matrix|fraction|formula|problem)s?\b", re.I)
 
 
 def split_task(task: str, learned: bool = True) -> list[Subtask]:
@@ -156,6 +163,7 @@ def split_task(task: str, learned: bool = True) -> list[Subtask]:
         deps: list[str] = []
         if i > 0 and (needs[i] if needs else _REFER_RE.search(c) and _refers_back(c)):
             deps = [f"s{i}"]
+            c = re.sub(r"[\s,]+please$", "", c, flags=re.I)  # "then square it please": the step keeps no closing "please"
         subtasks.append(Subtask(id=f"s{i + 1}", text=c, depends_on=deps))
     if len(clauses) > MAX_SUBTASKS:  # keep the tail together rather than drop it
         subtasks[-1]["text"] += " " + " ".join(c for c, _ in clauses[MAX_SUBTASKS:])
@@ -333,6 +341,8 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
     rd.prime(segs)
     score, chosen, prev = _SPLIT_PRIOR ** k, [], None
     for seg, a, b, glue in zip(segs, starts, stops, glues):
+        if chosen and _question_of(chosen[-1][0], seg, glue):
+            return score, None  # "I have 398.2 miles of water, | how much in feet": a statement with its question is one request
         sc, res = rd.best(seg)
         needs = False
         if chosen and sc < _SURE:
@@ -376,7 +386,7 @@ def _rules_see_other_requests(text: str) -> bool:
 def _follow_score(rd: _Readers, seg: str, prev, glue: str) -> tuple[float, object]:
     """A request on the previous result ("then square it"): read with that result in place of the reference."""
     c = _implicit_operand(seg)
-    if not (_REFER_RE.search(c) and _refers_back(c)):
+    if not (_REFER_RE.search(c) and _refers_back(c)) or _has_own_statement(c):
         return 0.0, None
     if prev is not None:
         sc, res = rd.best(substitute_inputs(c, {"p": {"value": prev.value, "answer": prev.answer}}), answered=True)
@@ -386,6 +396,22 @@ def _follow_score(rd: _Readers, seg: str, prev, glue: str) -> tuple[float, objec
     # a step no reader reads even with the earlier result: an imperative, or any request after "then"
     then = bool(_JOINED_BY_THEN.search(glue))
     return (_FOLLOW_FLOOR, None) if _STARTER_RE.match(c) and (then or not _QUESTION_RE.match(c)) else (0.0, None)
+
+
+def _question_of(before: str, seg: str, glue: str) -> bool:
+    """`seg` asks about the statement `before` ("They counted 110, 16 and 66. | give me the sum"), as
+    `_merge_statements` joins them; never across a "then"."""
+    last = re.split(r"(?<=[.?!;])\s+", before.strip())[-1]  # "...? Also, I have 398.2 miles of water": its last sentence
+    last = re.sub(r"^(?:and|also|plus|then)\b[,\s]*", "", last, flags=re.I)
+    return (not _JOINED_BY_THEN.search(glue) and _is_statement(last) and bool(_STARTER_RE.match(seg) or seg.rstrip().endswith("?"))
+            and bool(_REFER_RE.search(seg) or not re.search(r"\d", seg) or _SPEAKER_RE.search(seg)))
+
+
+def _has_own_statement(seg: str) -> bool:
+    """"We have 480 kilos of paint. what is that in short tons": the reference is to the segment's own statement."""
+    m = _REFER_RE.search(seg)
+    head = re.split(r"[.?!;,]\s+", seg[: m.start()]) if m else []
+    return len(head) > 1 and _is_statement(head[0])
 
 
 _JOINED_BY_THEN = re.compile(r"\b(?:then|after that|next|once you have (?:that|it)|finally)\b", re.I)
@@ -434,6 +460,9 @@ def _implicit_operand(clause: str) -> str:
     return clause
 
 
+_VERB_IT_RE = re.compile(rf"^\s*(?:please\s+|also\s+|and\s+)?(?:{_STARTERS})\s+(?:it|this)\b", re.I)
+
+
 def _refers_back(clause: str) -> bool:
     """'multiply that by 4' refers back; 'is it a leap year in 2024' with its own numbers does not always."""
     m = _REFER_RE.search(clause)
@@ -441,6 +470,8 @@ def _refers_back(clause: str) -> bool:
         return False
     word = m.group(1).lower()
     if word in ("it", "this") and re.search(r"\d", clause):
+        if _STARTER_RE.match(clause) and not _QUESTION_RE.match(clause) and _VERB_IT_RE.match(clause):
+            return True  # "evaluate it at x = 65", "plot this for x = 1": the verb's object is the earlier result
         # "is it a leap year in 2024" names its own operand; "add 4 to it" still refers back
         return bool(re.search(r"\b(?:to|by|from|of|with|into|in)\s+(?:it|this)\b|\b(?:it|this)\s+(?:by|to|times|plus|minus)\b", clause, re.I))
     return True
