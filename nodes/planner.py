@@ -266,7 +266,9 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
         if idx and i > 0 and j < n:
             variants = []
             last = idx[-1]  # the next request starts after the run's last mark or coordinator
-            for first in idx:
+            # ... or after an earlier one when a request opener follows it ("and next | what is that plus 37.3")
+            lasts = [last] + [k for k in idx[:-1] if k + 1 < j and _STARTER_RE.match(ws[k + 1][0]) and not _STARTER_RE.match(ws[k][0])]
+            for first, last in ((f, la) for la in lasts for f in idx if f <= la):
                 if any(ws[k][0].lower() in _COORDINATORS for k in range(i, first)):
                     continue  # a request does not end with a coordinator ("... weigh; after that", "was. Once you have that")
                 after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
@@ -349,10 +351,14 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
             fsc, fres = _follow_score(rd, seg, prev, glue)
             if fsc > sc:
                 sc, res, needs = fsc, fres, True
+                if any(a <= x and y <= b for x, y in spans):  # "cube 5. convert 6,690 fahrenheit to K": a step on the
+                    sc *= _INNER_FOLLOW  # earlier result read whole with the request after it ignores that request
         if any(follows[m] for m, (x, y) in enumerate(spans) if a <= x and y <= b):
             sc *= _INNER_FOLLOW
         # an imperative on the earlier result ("multiply that by 13.8") needs it even where a reader reads it alone
         needs = needs or bool(chosen) and _is_follow(seg) and not _QUESTION_RE.match(seg)
+        if sc < READER_MIN_CONFIDENCE:
+            return 0.0, None  # only splits whose every segment is read compete (not the best split, then rejected)
         score *= min(1.0, sc / _SURE)
         chosen.append((seg, glue, sc, needs))
         prev = res
