@@ -229,6 +229,8 @@ class _Readers:
                 res = None
             if res is not None and res.confidence and res.value is not None and res.confidence > out[0]:
                 out = (float(res.confidence), res)
+        if not answered and out[0] < READER_MIN_CONFIDENCE and _BARE_REQUEST_RE.match(text) and re.search(r"[\d)]\s*[-+*/^×÷]\s*[\d(]|%", text):
+            out = max(out, self.best(text, answered=True), key=lambda o: o[0])  # "2+3*4": the engines read a bare expression
         self.cache[key] = out
         return out
 
