@@ -269,7 +269,8 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
             variants = []
             last = idx[-1]  # the next request starts after the run's last mark or coordinator
             # ... or after an earlier one when a request opener follows it ("and next | what is that plus 37.3")
-            lasts = [last] + [k for k in idx[:-1] if k + 1 < j and _STARTER_RE.match(ws[k + 1][0]) and not _STARTER_RE.match(ws[k][0])]
+            lasts = [last] + [k for k in idx[:-1] if k + 1 < j and _STARTER_RE.match(ws[k + 1][0])
+                              and ws[k + 1][0].lower() not in _COORDINATORS and not _STARTER_RE.match(ws[k][0])]
             for first, last in ((f, la) for la in lasts for f in idx if f <= la):
                 if any(ws[k][0].lower() in _COORDINATORS for k in range(i, first)):
                     continue  # a request does not end with a coordinator ("... weigh; after that", "was. Once you have that")
