@@ -163,7 +163,7 @@ def split_task(task: str, learned: bool = True) -> list[Subtask]:
         deps: list[str] = []
         if i > 0 and (needs[i] if needs else _REFER_RE.search(c) and _refers_back(c)):
             deps = [f"s{i}"]
-            c = re.sub(r"[\s,]+please$", "", c, flags=re.I)  # "then square it please": the step keeps no closing "please"
+            c = re.sub(r"[\s,]+please[\s,;.!-]*$", "", c, flags=re.I)  # "then square it please": the step keeps no closing "please"
         subtasks.append(Subtask(id=f"s{i + 1}", text=c, depends_on=deps))
     if len(clauses) > MAX_SUBTASKS:  # keep the tail together rather than drop it
         subtasks[-1]["text"] += " " + " ".join(c for c, _ in clauses[MAX_SUBTASKS:])
@@ -270,7 +270,7 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
             last = idx[-1]  # the next request starts after the run's last mark or coordinator
             # ... or after an earlier one when a request opener follows it ("and next | what is that plus 37.3")
             lasts = [last] + [k for k in idx[:-1] if k + 1 < j and _STARTER_RE.match(ws[k + 1][0])
-                              and ws[k + 1][0].lower() not in _COORDINATORS and not _STARTER_RE.match(ws[k][0])]
+                              and ws[k + 1][0].lower() not in _COORDINATORS]
             for first, last in ((f, la) for la in lasts for f in idx if f <= la):
                 if any(ws[k][0].lower() in _COORDINATORS for k in range(i, first)):
                     continue  # a request does not end with a coordinator ("... weigh; after that", "was. Once you have that")
