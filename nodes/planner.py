@@ -52,7 +52,7 @@ def _split_and(clause: str) -> list[str]:
     rest = clause
     while True:
         m = None
-        for cand in re.finditer(r",\s*(?:and\s+|also\s+)?|\s+and\s+(?:also\s+)?|\s+also\s+", rest):
+        for cand in re.finditer(r",\s*(?:and\s+|also\s+)?|\s+(?:and|&)\s+(?:also\s+)?|\s+also\s+", rest):
             right = rest[cand.end():]
             left = rest[: cand.start()]
             if _STARTER_RE.match(right) and len(left.split()) >= 2:
@@ -115,7 +115,14 @@ def payload_of(task: str) -> tuple[str, str] | None:
     """("summarize this text", "<the text>") for a request that carries the text to work on after a colon, else None.
     The text belongs in the run's context, not in subtasks; decompose may move it there."""
     m = _PAYLOAD_RE.match(task.strip())
+    if m and _OPERAND_NOUN_RE.search(m.group("instr")):
+        return None  # "solve this equation: 4c + 10 = 0; ...": the equation is an operand, the rest may be requests
     return (m.group("instr").strip(), m.group("body").strip()) if m else None
+
+
+# what "this"/"the following" names when it is an operand of a calculation, not a text
+_OPERAND_NOUN_RE = re.compile(r"\b(?:equation|expression|function|integral|derivative|polynomial|system|sum|product|"
+                              r"numbers?|values?|data(?:\s*set)?|series|sequence|matrix|fraction|formula|problem)s?\b", re.I)
 
 
 def split_task(task: str, learned: bool = True) -> list[Subtask]:
@@ -156,6 +163,7 @@ def split_task(task: str, learned: bool = True) -> list[Subtask]:
         deps: list[str] = []
         if i > 0 and (needs[i] if needs else _REFER_RE.search(c) and _refers_back(c)):
             deps = [f"s{i}"]
+            c = re.sub(r"[\s,]+please[\s,;.!-]*$", "", c, flags=re.I)  # "then square it please": the step keeps no closing "please"
         subtasks.append(Subtask(id=f"s{i + 1}", text=c, depends_on=deps))
     if len(clauses) > MAX_SUBTASKS:  # keep the tail together rather than drop it
         subtasks[-1]["text"] += " " + " ".join(c for c, _ in clauses[MAX_SUBTASKS:])
@@ -235,6 +243,8 @@ class _Readers:
                 res = None
             if res is not None and res.confidence and res.value is not None and res.confidence > out[0]:
                 out = (float(res.confidence), res)
+        if not answered and out[0] < READER_MIN_CONFIDENCE and _BARE_REQUEST_RE.match(text) and re.search(r"[\d)]\s*[-+*/^×÷]\s*[\d(]|%", text):
+            out = max(out, self.best(text, answered=True), key=lambda o: o[0])  # "2+3*4": the engines read a bare expression
         self.cache[key] = out
         return out
 
@@ -272,7 +282,10 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
         if idx and i > 0 and j < n:
             variants = []
             last = idx[-1]  # the next request starts after the run's last mark or coordinator
-            for first in idx:
+            # ... or after an earlier one when a request opener follows it ("and next | what is that plus 37.3")
+            lasts = [last] + [k for k in idx[:-1] if k + 1 < j and _STARTER_RE.match(ws[k + 1][0])
+                              and ws[k + 1][0].lower() not in _COORDINATORS]
+            for first, last in ((f, la) for la in lasts for f in idx if f <= la):
                 if any(ws[k][0].lower() in _COORDINATORS for k in range(i, first)):
                     continue  # a request does not end with a coordinator ("... weigh; after that", "was. Once you have that")
                 after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
@@ -333,10 +346,48 @@ def _reader_split(text: str) -> list[tuple[str, bool, bool]] | None:
                     if chosen is not None and (best is None or score > best[0]):
                         best = (score, chosen)
         if best is None or min(sc for _, _, sc, _ in best[1]) < READER_MIN_CONFIDENCE:
+            if halves := _weak_cut(rd, piece):  # no split by the known joiners: an unknown joiner word
+                out += [(h, False, False) for h in halves]
+                continue
             return None
         for seg, glue, _, needs in best[1]:
-            out.append((seg, bool(out) and bool(_JOINED_BY_THEN.search(glue)), bool(out) and needs))
+            halves = None if needs else _weak_cut(rd, seg)
+            for m, part in enumerate(halves or [seg]):
+                out.append((part, m == 0 and bool(out) and bool(_JOINED_BY_THEN.search(glue)), m == 0 and bool(out) and needs))
     return out or None
+
+
+def _weak_cut(rd: _Readers, seg: str) -> list[str] | None:
+    """A joiner no list knows and without punctuation ("Convert 3 miles to km alongside the mean of 4, 8 and 9",
+    "what is 20% of 150 together with the molar mass of NaCl"): a cut at one word that is no stop word, or at a
+    run of two or more stop words without a coordinator, between two spans of three words or more that readers each read sure; the
+    surest such cut, else None. Tried only inside a segment of seven words or more with a number."""
+    from micromarket.specialists.reading.words import split
+
+    ws = split(seg)
+    if len(ws) < 7 or not re.search(r"\d", seg):
+        return None
+    stop = _stop_words()
+    content = [w[:1].isalnum() and w.lower() not in stop and w.lower() not in _COORDINATORS for w, _, _ in ws]
+    cands: list[tuple[str, str]] = []
+    i = 2
+    while i < len(ws) - 2:
+        w = ws[i][0]
+        if content[i - 1] and content[i] and w.isalpha() and w.islower() and len(w) >= 4 and not content[i + 1]:
+            cands.append((seg[: ws[i][1]].strip(), seg[ws[i][2]:].strip()))  # "... km | alongside | the mean of ..."
+        elif content[i - 1] and w.lower() in stop and i + 1 < len(ws) - 1 and ws[i + 1][0].lower() in stop:
+            j = i
+            while j < len(ws) and ws[j][0].lower() in stop and ws[j][0].lower() not in _COORDINATORS:
+                j += 1
+            if j - i >= 2 and j < len(ws):  # "... of 150 | together with | the molar mass ..."
+                cands.append((seg[: ws[i][1]].strip(), seg[ws[i + 1][2]:].strip()))
+        i += 1
+    cands = [(a, b) for a, b in cands if len(a.split()) >= 3 and len(b.split()) >= 3]  # "I signed | up on | August 17": no request
+    if not cands:
+        return None
+    rd.prime([t for c in cands for t in c])
+    best = max(cands, key=lambda c: min(rd.best(c[0])[0], rd.best(c[1])[0]))
+    return list(best) if min(rd.best(best[0])[0], rd.best(best[1])[0]) >= _SURE else None
 
 
 def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int], glues: list[str], spans, follows, k: int,
@@ -347,16 +398,22 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
     rd.prime(segs)
     score, chosen, prev = _SPLIT_PRIOR ** k, [], None
     for seg, a, b, glue in zip(segs, starts, stops, glues):
+        if chosen and _question_of(chosen[-1][0], seg, glue):
+            return score, None  # "I have 398.2 miles of water, | how much in feet": a statement with its question is one request
         sc, res = rd.best(seg)
         needs = False
         if chosen and sc < _SURE:
             fsc, fres = _follow_score(rd, seg, prev, glue)
             if fsc > sc:
                 sc, res, needs = fsc, fres, True
+                if any(a <= x and y <= b for x, y in spans):  # "cube 5. convert 6,690 fahrenheit to K": a step on the
+                    sc *= _INNER_FOLLOW  # earlier result read whole with the request after it ignores that request
         if any(follows[m] for m, (x, y) in enumerate(spans) if a <= x and y <= b):
             sc *= _INNER_FOLLOW
         # an imperative on the earlier result ("multiply that by 13.8") needs it even where a reader reads it alone
         needs = needs or bool(chosen) and _is_follow(seg) and not _QUESTION_RE.match(seg)
+        if sc < READER_MIN_CONFIDENCE:
+            return 0.0, None  # only splits whose every segment is read compete (not the best split, then rejected)
         score *= min(1.0, sc / _SURE)
         chosen.append((seg, glue, sc, needs))
         prev = res
@@ -390,7 +447,7 @@ def _rules_see_other_requests(text: str) -> bool:
 def _follow_score(rd: _Readers, seg: str, prev, glue: str) -> tuple[float, object]:
     """A request on the previous result ("then square it"): read with that result in place of the reference."""
     c = _implicit_operand(seg)
-    if not (_REFER_RE.search(c) and _refers_back(c)):
+    if not (_REFER_RE.search(c) and _refers_back(c)) or _has_own_statement(c):
         return 0.0, None
     if prev is not None:
         sc, res = rd.best(substitute_inputs(c, {"p": {"value": prev.value, "answer": prev.answer}}), answered=True)
@@ -400,6 +457,22 @@ def _follow_score(rd: _Readers, seg: str, prev, glue: str) -> tuple[float, objec
     # a step no reader reads even with the earlier result: an imperative, or any request after "then"
     then = bool(_JOINED_BY_THEN.search(glue))
     return (_FOLLOW_FLOOR, None) if _STARTER_RE.match(c) and (then or not _QUESTION_RE.match(c)) else (0.0, None)
+
+
+def _question_of(before: str, seg: str, glue: str) -> bool:
+    """`seg` asks about the statement `before` ("They counted 110, 16 and 66. | give me the sum"), as
+    `_merge_statements` joins them; never across a "then"."""
+    last = re.split(r"(?<=[.?!;])\s+", before.strip())[-1]  # "...? Also, I have 398.2 miles of water": its last sentence
+    last = re.sub(r"^(?:and|also|plus|then)\b[,\s]*", "", last, flags=re.I)
+    return (not _JOINED_BY_THEN.search(glue) and _is_statement(last) and bool(_STARTER_RE.match(seg) or seg.rstrip().endswith("?"))
+            and bool(_REFER_RE.search(seg) or not re.search(r"\d", seg) or _SPEAKER_RE.search(seg)))
+
+
+def _has_own_statement(seg: str) -> bool:
+    """"We have 480 kilos of paint. what is that in short tons": the reference is to the segment's own statement."""
+    m = _REFER_RE.search(seg)
+    head = re.split(r"[.?!;,]\s+", seg[: m.start()]) if m else []
+    return len(head) > 1 and _is_statement(head[0])
 
 
 _JOINED_BY_THEN = re.compile(r"\b(?:then|after that|next|once you have (?:that|it)|finally)\b", re.I)
@@ -448,6 +521,9 @@ def _implicit_operand(clause: str) -> str:
     return clause
 
 
+_VERB_IT_RE = re.compile(rf"^\s*(?:please\s+|also\s+|and\s+)?(?:{_STARTERS})\s+(?:it|this)\b", re.I)
+
+
 def _refers_back(clause: str) -> bool:
     """'multiply that by 4' refers back; 'is it a leap year in 2024' with its own numbers does not always."""
     m = _REFER_RE.search(clause)
@@ -455,6 +531,8 @@ def _refers_back(clause: str) -> bool:
         return False
     word = m.group(1).lower()
     if word in ("it", "this") and re.search(r"\d", clause):
+        if _STARTER_RE.match(clause) and not _QUESTION_RE.match(clause) and _VERB_IT_RE.match(clause):
+            return True  # "evaluate it at x = 65", "plot this for x = 1": the verb's object is the earlier result
         # "is it a leap year in 2024" names its own operand; "add 4 to it" still refers back
         return bool(re.search(r"\b(?:to|by|from|of|with|into|in)\s+(?:it|this)\b|\b(?:it|this)\s+(?:by|to|times|plus|minus)\b", clause, re.I))
     return True

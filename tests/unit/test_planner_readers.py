@@ -36,3 +36,36 @@ def test_a_statement_with_its_question_and_a_list_of_numbers_stay_whole():
 def test_a_request_no_reader_reads_is_split_by_the_rules():
     assert _plan("Convert 3 feet to meters and write me a limerick") == [
         ("Convert 3 feet to meters", []), ("write me a limerick", [])]
+
+
+def test_an_imperative_on_it_depends_on_the_step_before_whatever_its_own_numbers():
+    plan = _plan("Take the median of 12, 5 and 9. After that, evaluate it at x = 3")
+    assert plan[-1] == ("evaluate it at x = 3", ["s1"])
+    assert _plan("is it a leap year in 2028") == [("is it a leap year in 2028", [])]  # a question names its operand
+
+
+def test_a_statement_and_its_question_inside_a_chain_are_one_request_of_their_own():
+    plan = _plan("How many days are between 2020-01-01 and 2020-03-01, then We own 12 kilos of flour. what is that in pounds")
+    assert [d for _, d in plan] == [[], []]
+    assert plan[1][0].startswith("We own 12 kilos of flour")
+
+
+def test_an_equation_after_a_colon_is_an_operand_not_a_text_to_work_on():
+    from micromarket.nodes.planner import payload_of
+
+    assert payload_of("Solve this equation: 3x - 12 = 0; after that, add that to 7") is None
+    plan = _plan("Solve this equation: 3x - 12 = 0; after that, add that to 7")
+    assert [d for _, d in plan] == [[], ["s1"]]
+
+
+def test_a_step_on_the_result_drops_its_closing_please_and_a_bare_expression_is_a_request():
+    assert _plan("Take the mean of 2, 4 and 9, then double it please") == [
+        ("Take the mean of 2, 4 and 9", []), ("double it", ["s1"])]
+    assert _plan("7*6-2; what is it squared?") == [("7*6-2", []), ("what is it squared?", ["s1"])]
+
+
+def test_a_joiner_no_list_knows_is_a_cut_between_two_requests_read_whole():
+    assert _plan("Convert 10 pounds to kg alongside the median of 3, 8 and 1") == [
+        ("Convert 10 pounds to kg", []), ("the median of 3, 8 and 1", [])]
+    assert _plan("what is 30% of 90 together with the molar mass of KCl") == [
+        ("what is 30% of 90", []), ("the molar mass of KCl", [])]
