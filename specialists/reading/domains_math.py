@@ -127,12 +127,6 @@ LIMIT += ["what's the limit of {E} when {V} tends to {P}?", "find lim {V}->{P} o
 SERIES += ["what's the sum of the first {N} {S}", "add together the first {N} {S}", "the first {N} {S} added up",
            "total of the first {N} {S}?", "sum up the first {N} {S}", "if I add up the first {N} {S}, what's the total?",
            "what is the total of the first {N} {S} added together"]
-# Bounds written as an interval ("over [2, 4]", "on [0, pi]"), as maths texts write them.
-DEF_INT += ["integral of {E} on [{A}, {B}]", "integrate {E} on the interval [{A}, {B}]", "find the integral of {E} over [{A}, {B}]",
-            "area under {E} on [{A}, {B}]", "what is the integral of {E} d{V} over the interval [{A}, {B}]?",
-            "compute the integral of {E} over [{A}, {B}]", "definite integral of {E} for {V} in [{A}, {B}]",
-            "integrate {E} with respect to {V} on [{A}, {B}]"]
-EVALUATE += ["what is {E} at {V} = {P}?", "give {E} at {V} = {P}", "compute {E} at {V} = {P}"]
 TEMPLATES = {"derivative": DERIV, "derivative/at": DERIV_AT, "integral": INTEGRAL, "integral/definite": DEF_INT, "solve": SOLVE,
              "solve/roots": ROOTS, "simplify": SIMPLIFY, "expand": EXPAND, "factor": FACTOR, "evaluate": EVALUATE, "limit": LIMIT,
              "series": SERIES}

@@ -25,25 +25,6 @@ POSTFIX = {"SQ": ["squared", "^2", "to the second power", "to the power of two",
            "CUBE": ["cubed", "^3", "to the third power", "to the power of three", "to the 3rd power", "to the power 3"]}
 PREFIX = {"ROOT": ["the square root of", "sqrt", "square root of", "root of", "the root of", "the sqrt of", "square-root of", "sq root of"]}
 PRE_POWER = {"SQ": ["the square of", "square", "the square of the number", "square of"], "CUBE": ["the cube of", "cube", "cube of", "the cube of the number"]}
-# Issue 22: a wider operator vocabulary (new spellings fall on both sides of the word split by the same hash, so
-# held-out spellings stay unseen in training; training sees more ways to name each operator).
-BINARY["PLUS"] += ["added onto", "incremented by", "combined with", "add on", "plus another", "augmented by", "topped up by",
-                   "with an extra", "summed together with"]
-BINARY["MINUS"] += ["take off", "decremented by", "diminished by", "lowered by", "cut by", "deduct"]
-BINARY["TIMES"] += ["multiply by", "scaled by", "groups of", "multiplied up by", "product with",
-                    "multiplied through by", "multiplied together with"]
-BINARY["DIV"] += ["divide by", "shared among", "shared between", "split among", "split between", "divided up by", "distributed over",
-                  "divided equally by", "split into"]
-BINARY["POW"] += ["raised to power", "to power", "raised by the power of", "to the exponent of", "powered to", "raised to the exponent",
-                  "exponentiated by", "raised up to", "to the power of the number", "with a power of"]
-POSTFIX["SQ"] += ["to the second", "raised to the second power", "to the power of 2", "raised to the power of two", "raised to the power 2",
-                  "times itself", "to the second degree", "to power two"]
-POSTFIX["CUBE"] += ["to the third", "raised to the third power", "to the power of 3", "raised to the power of three", "raised to three",
-                    "to the third degree", "to power three", "raised to the power 3"]
-PREFIX["ROOT"] += ["root", "the positive square root of", "sq. root of", "squareroot of", "the principal square root of",
-                   "the square-root of", "square root", "the sq root of", "the positive root of", "sqrt of"]
-PRE_POWER["SQ"] += ["the square value of", "the squared value of", "the second power of"]
-PRE_POWER["CUBE"] += ["the cube value of", "the cubed value of", "the third power of"]
 SPELLED = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten", 12: "twelve",
            20: "twenty", 11: "eleven", 15: "fifteen", 30: "thirty", 50: "fifty", 100: "a hundred"}
 
