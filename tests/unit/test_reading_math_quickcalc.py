@@ -187,3 +187,10 @@ def test_math_interval_bounds_and_operation_words():
     assert not _OP_WORDS["derivative"].search("find sin(k) at k = -2")  # no word names a derivative: an evaluation
     assert _OP_WORDS["derivative"].search("what is f'(2) when f = x^3")
     assert _OP_WORDS["limit"].search("what does 1/x tend to as x goes to oo")
+
+
+def test_quickcalc_power_phrase_names_its_power():
+    from micromarket.specialists.builtin.quickcalc import expression_of
+
+    spans = [("NUM", "206"), ("CUBE", "to the second power"), ("PLUS", "together with"), ("NUM", "207"), ("CUBE", "to the power of three")]
+    assert expression_of("expr", spans) == "(206.0)**2 + (207.0)**3"
