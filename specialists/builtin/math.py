@@ -142,6 +142,15 @@ def whole_runs(text: str, spans: list[str]) -> list[str]:
     return [text[a:b] for a, b in ranges if text[a:b].strip()]
 
 
+# an interval of integration, "[2, 4]", "[0, pi/2]", "(-1, 3)"
+_BOUND = r"-?\s*(?:\d+(?:\.\d+)?(?:\s*\*?\s*pi)?|pi)(?:\s*/\s*\d+)?"
+_INTERVAL_RE = re.compile(rf"[\[(]\s*(?P<lo>{_BOUND})\s*,\s*(?P<hi>{_BOUND})\s*[\])]", re.I)
+# words that name an operation the head may choose; a request naming none of them is not asking for it
+_OP_WORDS = {"derivative": re.compile(r"deriv|differen|d/d|slope|gradient|rate\s+of\s+change|steep|tangent|\w'\s*\(|\bchang|\bfast", re.I),
+             "integral": re.compile(r"integr|antideriv|primitive|has\s+(?:a\s+|the\s+)?derivative|whose\s+derivative|\barea\b|∫", re.I),
+             "limit": re.compile(r"\blim|approach|\btend|\bgo(?:es|ing)?\s+to|->|→|\bnear", re.I)}
+
+
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (micromarket.specialists.reading, heads `math`): the operation and its expression,
     variable, point, bounds or series, computed by sympy. None when no model ships or its reading is unsure or
@@ -156,6 +165,9 @@ def read_by_model(task: str) -> SolveResult | None:
     if not re.search(r"[A-Za-z]{2,}", outside):
         return None  # no word names an operation ("x + x"): the head's operation is a guess, the rules decide
     exprs = whole_runs(text, r.get("EXPR"))
+    interval = _INTERVAL_RE.search(text) if r.op == "integral" else None
+    if interval:  # bounds written as an interval, "over [2, 4]": its parts are no expression
+        exprs = [x for x in exprs if x.strip() not in interval.group(0)]
     if len(exprs) > 1 or len(set(r.get("PT"))) > 1:
         return None  # two expressions or points: not one call
     if r.op == "solve" and r.get("PT") and exprs and "=" not in exprs[0]:  # a point, no equation: not a solve
@@ -169,6 +181,14 @@ def read_by_model(task: str) -> SolveResult | None:
     if r.op in ("evaluate", "derivative", "limit") and not one["PT"] and bool(one["LO"]) != bool(one["HI"]):
         one["PT"] = one["LO"] or one["HI"]  # one number read as a bound, where the call takes a point: the point
         one["LO"] = one["HI"] = ""
+    if interval:
+        one["LO"], one["HI"] = interval.group("lo"), interval.group("hi")
+    if r.op in _OP_WORDS and not _OP_WORDS[r.op].search(text):
+        # the head's operation is named by no word of the request ("find sin(k) at k = -2" is no derivative):
+        # with a point it is an evaluation, read surely only as far as the rules agree; else the rules decide
+        if r.op == "integral" or not (one["PT"] or one["LO"] or one["HI"]):
+            return None
+        r.op, r.confidence = "evaluate", round(min(r.confidence, 0.85), 3)
     one["SEQ"] = " ".join(x.strip() for x in r.get("SEQ"))  # "perfect" + "cubes": one series
     one["EXPR"] = exprs[0] if exprs else ""
     if r.op != "solve":  # "f(x) = x^2", "y = 3x": the function's name is no part of its expression

@@ -192,7 +192,21 @@ def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
             out[-1] = (tag, f"{out[-1][1]} {text}")
             continue
         out.append((tag, text))
-    return out
+    return [(_named_power(g, t), t) for g, t in out]
+
+
+_SQ_WORDS = re.compile(r"squar|second|\btwo\b|\b2(?:nd)?\b|²", re.I)
+_CUBE_WORDS = re.compile(r"cube|third|\bthree\b|\b3(?:rd)?\b|³", re.I)
+
+
+def _named_power(tag: str, text: str) -> str:
+    """A power phrase that names its power is that power, whichever the tagger chose ("to the second power" read as
+    a cube was 206^3 at 0.89)."""
+    if tag in _POSTFIX:
+        sq, cube = bool(_SQ_WORDS.search(text)), bool(_CUBE_WORDS.search(text))
+        if sq != cube:
+            return "SQ" if sq else "CUBE"
+    return tag
 
 
 def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str | None:

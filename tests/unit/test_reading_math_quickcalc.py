@@ -175,3 +175,22 @@ def test_declines_do_not_use_up_the_attempts(monkeypatch):
     monkeypatch.setattr(rs, "try_candidate", fake(lambda n: "ok" if n == "math" else "error"))
     out = asyncio.run(rs.solve_subtask(state, None))
     assert tried == names[:3] and out["status"] == "failed"
+
+
+def test_math_interval_bounds_and_operation_words():
+    from micromarket.specialists.builtin.math import _INTERVAL_RE, _OP_WORDS
+
+    m = _INTERVAL_RE.search("integrate x^2 over [2, 4]")
+    assert (m.group("lo"), m.group("hi")) == ("2", "4")
+    assert _INTERVAL_RE.search("area under sin(x) on [0, pi/2]").group("hi") == "pi/2"
+    assert not _INTERVAL_RE.search("integrate sin(x)")
+    assert not _OP_WORDS["derivative"].search("find sin(k) at k = -2")  # no word names a derivative: an evaluation
+    assert _OP_WORDS["derivative"].search("what is f'(2) when f = x^3")
+    assert _OP_WORDS["limit"].search("what does 1/x tend to as x goes to oo")
+
+
+def test_quickcalc_power_phrase_names_its_power():
+    from micromarket.specialists.builtin.quickcalc import expression_of
+
+    spans = [("NUM", "206"), ("CUBE", "to the second power"), ("PLUS", "together with"), ("NUM", "207"), ("CUBE", "to the power of three")]
+    assert expression_of("expr", spans) == "(206.0)**2 + (207.0)**3"
