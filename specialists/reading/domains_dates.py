@@ -135,32 +135,21 @@ _MONTHS = list(calendar.month_name)[1:]
 _ABBR = list(calendar.month_abbr)[1:]
 
 
+# how a date may be written: {M} month name, {A} its abbreviation, {o} the day's ordinal suffix
+_DATE_FORMS = {
+    "iso": "{y:04d}-{m:02d}-{d:02d}", "mdy": "{M} {d} {y}", "mdy_comma": "{M} {d}, {y}", "dmy": "{d} {M} {y}",
+    "abbr": "{A} {d}, {y}", "abbr_nc": "{A} {d} {y}", "dabbr": "{d} {A} {y}", "slash": "{y}/{m:02d}/{d:02d}",
+    "ord": "{M} {d}{o}, {y}", "dmy_of": "the {d}{o} of {M} {y}", "ord_nc": "{d}{o} {M} {y}",
+}
+
+
 def _date_text(d: date, rng: random.Random, heldout: bool) -> str:
-    forms = ["iso", "mdy", "mdy_comma", "dmy", "abbr", "abbr_nc", "dabbr", "slash", "ord", "dmy_of", "ord_nc"]
+    forms = list(_DATE_FORMS)
     forms = [f for f in forms if (f in ("ord", "dmy_of", "ord_nc")) == heldout] if rng.random() < 0.5 else forms[:3]
-    f = rng.choice(forms)
-    if f == "iso":
-        return d.isoformat()
-    if f == "mdy":
-        return f"{_MONTHS[d.month - 1]} {d.day} {d.year}"
-    if f == "mdy_comma":
-        return f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"
-    if f == "dmy":
-        return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
-    if f == "abbr":
-        return f"{_ABBR[d.month - 1]} {d.day}, {d.year}"
-    if f == "abbr_nc":
-        return f"{_ABBR[d.month - 1]} {d.day} {d.year}"
-    if f == "dabbr":
-        return f"{d.day} {_ABBR[d.month - 1]} {d.year}"
-    if f == "slash":
-        return f"{d.year}/{d.month:02d}/{d.day:02d}"
     suffix = "th" if 11 <= d.day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d.day % 10, "th")
-    if f == "ord":
-        return f"{_MONTHS[d.month - 1]} {d.day}{suffix}, {d.year}"
-    if f == "ord_nc":
-        return f"{d.day}{suffix} {_MONTHS[d.month - 1]} {d.year}"
-    return f"the {d.day}{suffix} of {_MONTHS[d.month - 1]} {d.year}"
+    return _DATE_FORMS[rng.choice(forms)].format(
+        y=d.year, m=d.month, d=d.day, M=_MONTHS[d.month - 1], A=_ABBR[d.month - 1], o=suffix
+    )
 
 
 def _a_date(rng: random.Random, heldout: bool, lo: int = 1950, hi: int = 2040) -> tuple[str, date]:
