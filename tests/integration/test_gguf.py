@@ -83,7 +83,8 @@ def test_orchestrator_plans_with_the_gguf_chat_model(tmp_path):
     finally:
         mp.close()
     # the model planned: its plan was used, or it was read and refused (SmolLM2-135M often invents dependencies)
-    assert all(w.startswith("the chat model's plan") for w in res["warnings"]), res["warnings"]
+    # every warning is the chat model's own output read and refused (its plan, or a summary that changed a value)
+    assert all(w.startswith(("the chat model's plan", "the chat model's summary")) for w in res["warnings"]), res["warnings"]
     assert any("6" in s["answer"] and s["specialist"] == "stats" for s in res["subtasks"]), res["subtasks"]
 
 
