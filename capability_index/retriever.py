@@ -34,7 +34,7 @@ from micromarket.capability_index.fusion import Fusion
 from micromarket.capability_index.head import Head
 from micromarket.capability_index.index import CapabilityIndex, Hit, matches_where, public_metadata
 from micromarket.capability_index.memory import ExperienceMemory, MemoryView, columns, memory_evidence
-from micromarket.capability_index.query_adapter import TAG, query_embeddings
+from micromarket.capability_index.query_adapter import TAG, enabled, query_embeddings
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,9 @@ class Retriever:
         self.index = index
         # queries go through the tuned query encoder when there is one (capability vectors stay the index's);
         # the memory and the fit hold query vectors, so they are keyed by the query model
-        self._query_emb = query_embeddings(index.model)
-        self.query_model = f"{index.model}+{TAG}" if self._query_emb is not None else index.model
+        # the tuned encoder (a second ONNX session) loads on the first query, not when a retriever is built
+        self._tuned = enabled(index.model)
+        self.query_model = f"{index.model}+{TAG}" if self._tuned else index.model
         self.memory = ExperienceMemory(memory_path)
         if fusion_path is None and memory_path is not None:
             fusion_path = Path(memory_path).with_suffix(".fusion.json")
@@ -194,9 +195,9 @@ class Retriever:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Query vectors (n, dim): the tuned query encoder's, else the index's model's."""
-        if self._query_emb is None or not texts:
+        if not self._tuned or not texts:
             return self.index.embed(texts)
-        return np.asarray(self._query_emb.embed_documents(list(texts)), dtype=np.float32)
+        return np.asarray(query_embeddings(self.index.model).embed_documents(list(texts)), dtype=np.float32)
 
     # -- scoring pieces
 
