@@ -75,7 +75,8 @@ class Services:
         from micromarket.specialists.pool import SpecialistPool  # deferred: the mcp SDK
 
         # a model that loads slowly (a GGUF dequantized on a busy machine) gets a longer call deadline, and its handshake too
-        return SpecialistPool(call_timeout=self.settings.call_timeout_s, connect_timeout=max(30.0, self.settings.call_timeout_s))
+        return SpecialistPool(call_timeout=self.settings.call_timeout_s, connect_timeout=max(30.0, self.settings.call_timeout_s),
+                              host_builtins=self.settings.inprocess_builtins)
 
     def chat_model(self, spec: str | None):
         if not spec:
