@@ -102,8 +102,8 @@ class Marketplace:
 
     @property
     def graph(self):
-        if self._graph is None:
-            self._graph = self.builder.compile(name="micromarket")
+        if self._graph is None:  # compiled once per home in this process (a daemon opens the home per command)
+            self._graph = self._svc.shared("graph", lambda: self.builder.compile(name="micromarket"))
         return self._graph
 
     def context(self, **overrides) -> Any:

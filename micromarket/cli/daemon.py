@@ -182,6 +182,16 @@ def _trim() -> None:
         pass
 
 
+def _tree_rss(own: int | None) -> int | None:
+    """RSS of this process and its descendants (launched specialists and their watchdogs)."""
+    try:
+        import psutil  # deferred: only for a status
+
+        return (own or 0) + sum(p.memory_info().rss for p in psutil.Process().children(recursive=True))
+    except Exception:  # noqa: BLE001 - a child that just ended, or no psutil support
+        return None
+
+
 class _CwdGate:
     """Commands run in their client's working directory (relative paths mean what they mean in process). The
     process has one: commands from the same directory run together; one from another directory waits for them."""
@@ -210,6 +220,7 @@ class _Daemon:
     def __init__(self, home: Path):
         self.home = home
         self.identity = client.identity(home)
+        self.code = client.CodeWatch()
         self.sock_path = client.socket_path(home)
         self.ready = threading.Event()
         self.warm_error: str | None = None
@@ -252,7 +263,7 @@ class _Daemon:
                 rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError):
             pass
-        return {"pid": os.getpid(), "identity": self.identity, "ready": self.ready.is_set(), "warm_error": self.warm_error,
+        return {"pid": os.getpid(), "tree_rss_bytes": _tree_rss(rss), "identity": self.identity, "stale": self.code.changed(), "ready": self.ready.is_set(), "warm_error": self.warm_error,
                 "socket": str(self.sock_path), "started": self.started, "uptime_s": round(time.time() - self.started, 1),
                 "requests": self.requests, "active": self.active, "idle_timeout_s": client.idle_timeout(), "rss_bytes": rss,
                 "log": str(self.home / client.LOG_FILE)}
@@ -436,7 +447,7 @@ def daemon_status(home: Optional[Path] = HomeOpt, as_json: bool = typer.Option(F
     if st is None:
         con.print(f"no daemon for {client.home_dir(home)}")
         return
-    current = st.get("identity") == client.identity(home)
+    current = client.serves(st, client.identity(home))
     rss = f"{st['rss_bytes'] / 2**20:.0f} MB" if st.get("rss_bytes") else "?"
     con.print(f"daemon pid {st['pid']} for {st['identity']['home']}: {'ready' if st.get('ready') else 'starting'}, "
               f"up {st['uptime_s']:.0f} s, {st['requests']} requests, RSS {rss}, idle timeout {st['idle_timeout_s']:.0f} s"
