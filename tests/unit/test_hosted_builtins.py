@@ -119,10 +119,23 @@ def test_the_setting_turns_hosting_off(tmp_path, monkeypatch):
 
 
 def test_reading_with_a_builtin_does_not_load_the_mcp_server_stack():
-    code = ("import sys, micromarket.specialists.builtin.units as u, micromarket.specialists.builtin.math as m\n"
+    code = ("import sys, micromarket.specialists.builtin.units as u\n"
             "print(sorted(k for k in sys.modules if k == 'mcp' or k.startswith('mcp.')))\n"
             "print(type(u.mcp.build_server()).__name__)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     loaded, made = out.stdout.splitlines()
     assert loaded == "[]" and made == "MCPServer"
+
+
+def test_the_list_says_where_a_builtin_runs(tmp_path, monkeypatch):
+    from micromarket import Marketplace
+
+    monkeypatch.setenv("MICROMARKET_EMBEDDING_MODEL", "fake")
+    with Marketplace.open(home=tmp_path / "in") as mp:
+        rows = {r["id"]: r for r in mp.specialists()}
+    assert rows["units"]["launch"] == "in process (built-in): micromarket.specialists.builtin.units"
+    monkeypatch.setenv("MICROMARKET_INPROCESS_BUILTINS", "0")
+    with Marketplace.open(home=tmp_path / "out") as mp:
+        rows = {r["id"]: r for r in mp.specialists()}
+    assert rows["units"]["launch"] == f"stdio: {sys.executable} -m micromarket.specialists.builtin.units"
