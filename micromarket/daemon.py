@@ -420,14 +420,15 @@ class _Conn:
             self.sock.close()
 
 
-def ping(home: str | Path | None = None, timeout: float = 2.0) -> dict[str, Any] | None:
-    """The running daemon's status ({pid, identity, ready, ...}), or None if none answers."""
+def ping(home: str | Path | None = None, timeout: float = 2.0, *, tree: bool = False) -> dict[str, Any] | None:
+    """The running daemon's status ({pid, identity, ready, ...}), or None if none answers. ``tree``: also the RSS
+    of its process tree (a scan of its descendants: only for `daemon status`, not on each command)."""
     try:
         conn = _Conn(socket_path(home), timeout)
     except OSError:
         return None
     try:
-        conn.send({"op": "ping"})
+        conn.send({"op": "ping", "tree": True} if tree else {"op": "ping"})
         return conn.recv()
     except (OSError, ValueError):
         return None
