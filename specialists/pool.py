@@ -188,7 +188,8 @@ class SpecialistPool:
         errlog = None  # the stdio server's stderr: its tail explains a crash
         try:
             async with AsyncExitStack() as stack:
-                module = hosted_builtin(t) if self.host_builtins and name not in self._demoted else None
+                # the packaged cards are read once (off the loop: `langgraph dev` forbids blocking calls on it)
+                module = await asyncio.to_thread(hosted_builtin, t) if self.host_builtins and name not in self._demoted else None
                 if module:
                     log.info("hosting built-in specialist %s in this process (%s)", name, module)
                     server: Any = await asyncio.to_thread(load_builtin, module)

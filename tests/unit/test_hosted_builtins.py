@@ -132,10 +132,9 @@ def test_the_list_says_where_a_builtin_runs(tmp_path, monkeypatch):
     from micromarket import Marketplace
 
     monkeypatch.setenv("MICROMARKET_EMBEDDING_MODEL", "fake")
-    with Marketplace.open(home=tmp_path / "in") as mp:
-        rows = {r["id"]: r for r in mp.specialists()}
-    assert rows["units"]["launch"] == "in process (built-in): micromarket.specialists.builtin.units"
-    monkeypatch.setenv("MICROMARKET_INPROCESS_BUILTINS", "0")
-    with Marketplace.open(home=tmp_path / "out") as mp:
-        rows = {r["id"]: r for r in mp.specialists()}
-    assert rows["units"]["launch"] == f"stdio: {sys.executable} -m micromarket.specialists.builtin.units"
+    with Marketplace.open(home=tmp_path / "home") as mp:
+        hosted = {r["id"]: r for r in mp.specialists()}
+        mp.settings = mp.settings.model_copy(update={"inprocess_builtins": False})  # MICROMARKET_INPROCESS_BUILTINS=0
+        launched = {r["id"]: r for r in mp.specialists()}
+    assert hosted["units"]["launch"] == "in process (built-in): micromarket.specialists.builtin.units"
+    assert launched["units"]["launch"] == f"stdio: {sys.executable} -m micromarket.specialists.builtin.units"
