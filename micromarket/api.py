@@ -15,6 +15,7 @@ from micromarket.errors import InputError
 from micromarket.progress import progress_bar
 from micromarket.services import Services, drop_services, services_for
 from micromarket.settings import Settings
+from micromarket.specialists.launch import hosted_builtin
 from micromarket.specialists.launchable import check_transport, shown
 
 MAX_TASK_CHARS = 20_000
@@ -102,8 +103,8 @@ class Marketplace:
 
     @property
     def graph(self):
-        if self._graph is None:
-            self._graph = self.builder.compile(name="micromarket")
+        if self._graph is None:  # compiled once per home in this process (a daemon opens the home per command)
+            self._graph = self._svc.shared("graph", lambda: self.builder.compile(name="micromarket"))
         return self._graph
 
     def context(self, **overrides) -> Any:
@@ -199,8 +200,9 @@ class Marketplace:
             r.update(status=st["status"], status_reason=st["reason"])
             c = cards.get(r["id"])
             if c:
+                hosted = hosted_builtin(c.transport) if self.settings.inprocess_builtins else None
                 r.update(name=c.name, capabilities=[x.name for x in c.capabilities], cost_per_call=c.cost_per_call, transport=c.transport.kind,
-                         launch=shown(c.transport))
+                         launch=f"in process (built-in): {hosted}" if hosted else shown(c.transport))
         return rows
 
     def callable_cards(self) -> list[SpecialistCard]:

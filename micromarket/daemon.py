@@ -264,9 +264,10 @@ def solve_via_daemon(
 # daemon answers "run" with {"out": s} / {"err": s} / {"read": 1} (the command asks for a line: the client answers
 # {"line": s}) and ends with {"exit": code}.
 #
-# A daemon is used only when its identity -- package version, location and source files, Python, home, the
+# A daemon is used only when its identity -- package version and location, Python, home, the
 # MICROMARKET_* settings and the other variables a command may read (API keys, proxies, PATH; `_daemon_reads`) --
-# equals the client's; otherwise it is stopped and a new one is started. Starting
+# equals the client's, and no package module it has loaded changed on disk since (`CodeWatch`: an edit of a module
+# it never imported, e.g. a trainer, keeps it); otherwise it is stopped and a new one is started. Starting
 # is serialised by a lock file in the home: a second CLI waits for the daemon the first one is starting.
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -298,26 +299,55 @@ def socket_path(home: str | Path | None = None) -> Path:
     return d / f"{hashlib.sha256(str(home_path).encode()).hexdigest()[:20]}.sock"
 
 
-def _code_stamp() -> str:
-    """The package's source files: their number and newest mtime (~1 ms). An editable install changes code without
-    changing its version; a daemon running older code must not serve it."""
+def _package_dirs() -> list[str]:
     import importlib.util
 
     import micromarket
 
     dirs = [os.path.dirname(micromarket.__file__)]
-    for sub in ("capability_index", "specialists", "nodes", "graphs"):  # mapped by package-dir (pyproject.toml)
+    for sub in ("capability_index", "specialists", "nodes", "graphs", "benchmarks"):  # mapped by package-dir (pyproject.toml)
         spec = importlib.util.find_spec(f"micromarket.{sub}")
         dirs += list(spec.submodule_search_locations or []) if spec else []
-    n = newest = 0
-    for d in dirs:
-        for root, subdirs, files in os.walk(d):
-            subdirs[:] = [x for x in subdirs if x != "__pycache__"]
-            for f in files:
-                if f.endswith(".py"):
-                    n += 1
-                    newest = max(newest, os.stat(os.path.join(root, f)).st_mtime_ns)
-    return f"{n}:{newest}"
+    return dirs
+
+
+def _signature(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class CodeWatch:
+    """Whether a package module this process has loaded changed on disk since the process started (an editable
+    install changes code without changing its version). Made at the daemon's start: every source file's mtime and
+    size then; a module imported later whose file was not there yet is remembered as it is when first seen."""
+
+    def __init__(self):
+        self._seen: dict[str, tuple[int, int] | None] = {}
+        for d in _package_dirs():
+            for root, subdirs, files in os.walk(d):
+                subdirs[:] = [x for x in subdirs if x != "__pycache__"]
+                for f in files:
+                    if f.endswith(".py"):
+                        path = os.path.join(root, f)
+                        self._seen[path] = _signature(path)
+
+    def changed(self) -> str | None:
+        """The name of a loaded package module whose file changed (or went away), else None (~1 ms)."""
+        import sys
+
+        for name, mod in list(sys.modules.items()):
+            if name != "micromarket" and not name.startswith("micromarket."):
+                continue
+            path = getattr(mod, "__file__", None)
+            if not path or not path.endswith(".py"):
+                continue
+            now = _signature(path)
+            if self._seen.setdefault(path, now) != now or now is None:
+                return name
+        return None
 
 
 def identity(home: str | Path | None = None) -> dict[str, Any]:
@@ -331,7 +361,7 @@ def identity(home: str | Path | None = None) -> dict[str, Any]:
     env = sorted((k, v) for k, v in os.environ.items() if _daemon_reads(k))
     env_digest = hashlib.sha256(json.dumps(env).encode()).hexdigest()[:16]  # values may hold passwords: never written
     return {"version": micromarket.__version__, "package": str(Path(micromarket.__file__).resolve().parent),
-            "code": _code_stamp(), "python": os.path.realpath(sys.executable), "home": str(home_dir(home).resolve()),
+            "python": os.path.realpath(sys.executable), "home": str(home_dir(home).resolve()),
             "env": env_digest}
 
 
@@ -390,14 +420,15 @@ class _Conn:
             self.sock.close()
 
 
-def ping(home: str | Path | None = None, timeout: float = 2.0) -> dict[str, Any] | None:
-    """The running daemon's status ({pid, identity, ready, ...}), or None if none answers."""
+def ping(home: str | Path | None = None, timeout: float = 2.0, *, tree: bool = False) -> dict[str, Any] | None:
+    """The running daemon's status ({pid, identity, ready, ...}), or None if none answers. ``tree``: also the RSS
+    of its process tree (a scan of its descendants: only for `daemon status`, not on each command)."""
     try:
         conn = _Conn(socket_path(home), timeout)
     except OSError:
         return None
     try:
-        conn.send({"op": "ping"})
+        conn.send({"op": "ping", "tree": True} if tree else {"op": "ping"})
         return conn.recv()
     except (OSError, ValueError):
         return None
@@ -492,7 +523,7 @@ def start(home: str | Path | None = None) -> dict[str, Any]:
     with open(home_path / START_LOCK_FILE, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         st = ping(home_path)
-        if st is not None and st.get("identity") == want:
+        if serves(st, want):
             return st
         old = st or info(home_path)
         if old:
@@ -522,13 +553,20 @@ def start(home: str | Path | None = None) -> dict[str, Any]:
         raise DaemonError(f"the micromarket daemon did not start within {START_TIMEOUT_S:.0f} s; see {home_path / LOG_FILE}")
 
 
+def serves(st: dict[str, Any] | None, want: dict[str, Any]) -> bool:
+    """Whether the daemon that answered a ping (its status ``st``) may serve a client of identity ``want``."""
+    return st is not None and st.get("identity") == want and not st.get("stale")
+
+
 def _why_replaced(old: dict[str, Any], want: dict[str, Any], *, answered: bool) -> str:
     """Why a running daemon cannot serve this client: the parts of its identity that differ (never their values:
     the environment's may hold keys), or that it did not answer."""
     if not answered:
         return "it did not answer a ping"
+    if old.get("stale"):
+        return f"its loaded module {old['stale']} changed on disk since it started"
     have = old.get("identity") or {}
-    names = {"version": "package version", "package": "package location", "code": "source files (a .py file changed since it started)",
+    names = {"version": "package version", "package": "package location",
              "python": "Python", "home": "home", "env": "settings or environment (MICROMARKET_*, API keys, PATH, ...)"}
     diff = [names.get(k, k) for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k)]
     return ("its " + ", ".join(diff) + " differ from this client's") if diff else "it was not ready"
@@ -593,7 +631,7 @@ def run_via_daemon(argv: list[str]) -> int | None:
         return None  # the in-process command reports it, in its words
     want = identity(home)
     st = ping(home)
-    if st is None or st.get("identity") != want or not st.get("ready"):
+    if not serves(st, want) or not st.get("ready"):
         if sys.stderr.isatty() and st is None:
             sys.stderr.write(f"starting the micromarket daemon for {home_dir(home)} ...\r")
             sys.stderr.flush()

@@ -11,11 +11,11 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from micromarket.capability_index.cards import SpecialistCard
-from micromarket.specialists.launchable import GROUP, installed_cards
+from micromarket.specialists.launchable import GROUP, group_entry_points, installed_cards
 
 __all__ = ["GROUP", "plugin_cards"]
 
 
 def plugin_cards() -> list[tuple[SpecialistCard, str]]:
     """All cards from installed plugins, with the entry point that supplied each."""
-    return installed_cards(entry_points(group=GROUP))
+    return installed_cards(group_entry_points(entry_points))

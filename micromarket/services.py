@@ -32,6 +32,16 @@ class Services:
         self.settings = settings
         prepare_home(settings.home)  # a directory the user means; created (and said) when missing
         self._lock = threading.RLock()
+        self._shared: dict[str, object] = {}
+
+    def shared(self, name: str, make):
+        """One object per services (per home) made by ``make()`` on first use: e.g. the compiled graph, which every
+        command of a warm daemon would otherwise compile again (~40 ms)."""
+        with self._lock:
+            have = self._shared.get(name)
+            if have is None:
+                have = self._shared[name] = make()
+            return have
 
     def sqlite_path(self, name: str) -> Path:
         """The path of one of the home's SQLite stores, checked intact (or new) and noted in the manifest."""
@@ -75,7 +85,8 @@ class Services:
         from micromarket.specialists.pool import SpecialistPool  # deferred: the mcp SDK
 
         # a model that loads slowly (a GGUF dequantized on a busy machine) gets a longer call deadline, and its handshake too
-        return SpecialistPool(call_timeout=self.settings.call_timeout_s, connect_timeout=max(30.0, self.settings.call_timeout_s))
+        return SpecialistPool(call_timeout=self.settings.call_timeout_s, connect_timeout=max(30.0, self.settings.call_timeout_s),
+                              host_builtins=self.settings.inprocess_builtins)
 
     def chat_model(self, spec: str | None):
         if not spec:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     chat_model: str | None = None  # "provider:model" (init_chat_model), "hf:<id or path>", "hf-endpoint:<url>"
     call_timeout_s: float = 30.0
     builtins: bool = True  # register the built-in specialists on first open
+    # serve the trusted built-in specialists in this process (in-memory MCP, one shared encoder); False: a process each
+    inprocess_builtins: bool = True
 
     @field_validator("home")
     @classmethod

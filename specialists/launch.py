@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+from functools import lru_cache
 
 from micromarket.capability_index.cards import Transport
 from micromarket.specialists.launchable import check_inprocess, resolve_program
@@ -94,6 +95,42 @@ def resolve_target(target: str):
     threads (SDK 2.x), so one slow tool does not block the pool loop that serves every in-process session."""
     mod, _, attr = check_inprocess(target).partition(":")
     obj = getattr(importlib.import_module(mod), attr or "mcp")
+    build = getattr(obj, "build_server", None)  # a server made on first use (builtin/_common.py)
+    if build is not None:
+        return build()
     if callable(obj) and not hasattr(obj, "_lowlevel_server"):
         obj = obj()
     return obj
+
+
+BUILTIN_PACKAGE = "micromarket.specialists.builtin"
+
+
+@lru_cache(maxsize=1)
+def _builtin_commands() -> dict[tuple[str, ...], str]:
+    """The packaged built-in cards' exact stdio commands -> the module each one runs."""
+    from micromarket.specialists import builtin  # deferred: reads the packaged card files once
+
+    out = {}
+    for card in builtin.cards():
+        t, cmd = card.transport, card.transport.command or []
+        if (t.kind == "stdio" and not t.env and t.cwd is None and len(cmd) == 3 and cmd[:2] == ["{python}", "-m"]
+                and cmd[2].startswith(BUILTIN_PACKAGE + ".")):
+            out[tuple(cmd)] = cmd[2]
+    return out
+
+
+def hosted_builtin(t: Transport) -> str | None:
+    """The module of a trusted built-in this process may host itself instead of launching it: the transport is
+    exactly a packaged built-in card's (``{python} -m micromarket.specialists.builtin.X``, no env, no cwd), so the
+    code that runs is the same package code either way. Anything else (third-party cards) gets None."""
+    if t.kind != "stdio" or t.env or t.cwd is not None:
+        return None
+    return _builtin_commands().get(tuple(t.command or ()))
+
+
+def load_builtin(module: str):
+    """The MCPServer of a built-in module (an import: call it off the event loop)."""
+    obj = importlib.import_module(module).mcp
+    build = getattr(obj, "build_server", None)  # the built-ins make their server on first use (builtin/_common.py)
+    return build() if build is not None else obj

@@ -29,13 +29,35 @@ GROUP = "micromarket.specialists"
 ALLOW_INPROCESS_ENV = "MICROMARKET_ALLOW_INPROCESS_MODULES"
 _TARGET = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?$")
 _declared_cache: dict[frozenset, frozenset[str]] = {}
+_eps_cache: dict[tuple, list] = {}
 
 log = logging.getLogger("micromarket.plugins")
 
 
+def _dir_stamp(path: str) -> int | None:
+    try:
+        return os.stat(path or ".").st_mtime_ns
+    except OSError:
+        return None
+
+
+def group_entry_points(finder=None) -> list:
+    """The entry points of the plugin group, read again only when a directory on sys.path changed (installing or
+    removing a distribution adds or removes its metadata directory there): reading every distribution's metadata
+    costs ~60 ms, which a warm daemon would pay on each command. ``finder`` defaults to importlib.metadata's."""
+    finder = finder or md.entry_points
+    key = (finder, tuple((p, _dir_stamp(p)) for p in sys.path))
+    eps = _eps_cache.get(key)
+    if eps is None:
+        eps = list(finder(group=GROUP))
+        _eps_cache.clear()
+        _eps_cache[key] = eps
+    return list(eps)
+
+
 def installed_cards(eps=None) -> list[tuple[SpecialistCard, str]]:
     """All cards from installed plugins (and the built-ins), with the entry point that supplied each."""
-    eps = list(md.entry_points(group=GROUP) if eps is None else eps)
+    eps = list(group_entry_points() if eps is None else eps)
     found: list[tuple[SpecialistCard, str]] = []
     if not any(ep.value.startswith("micromarket.specialists.builtin") for ep in eps):
         from micromarket.specialists import builtin  # running from a source tree that is not installed
@@ -64,7 +86,7 @@ def installed_cards(eps=None) -> list[tuple[SpecialistCard, str]]:
 
 def declared_targets() -> frozenset[str]:
     """In-process targets that installed plugins declare (cached per set of entry points)."""
-    eps = list(md.entry_points(group=GROUP))
+    eps = group_entry_points()
     key = frozenset((ep.name, ep.value) for ep in eps)
     if key not in _declared_cache:
         _declared_cache[key] = frozenset(

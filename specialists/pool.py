@@ -3,6 +3,10 @@
 Sessions live on a private event loop in a background thread, so callers on
 any loop (asyncio.run per solve, a notebook, `langgraph dev`) share them.
 Starting a server process per call would cost ~0.5 s; here it is paid once.
+
+With ``host_builtins`` the trusted built-in specialists (a card whose transport is exactly a packaged built-in's)
+are served in this process over the SDK's in-memory MCP transport: one encoder and one copy of their libraries
+for all of them instead of a process each. Every other card keeps its own supervised process.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from micromarket.specialists.failures import classify, describe, retryable
 from micromarket.specialists.launch import (
     child_env,
     failure_cause,
+    hosted_builtin,
     launch_command,
+    load_builtin,
     preload_mcp,
     resolve_target,
     stderr_tail,
@@ -81,13 +87,14 @@ class _Conn:
     progress: int = 0  # progress notifications received (they never extend a deadline)
     recheck: asyncio.Task | None = None  # verification started by a list_changed notification
     stderr: str = ""  # the tail of a stdio server's stderr (with its exit code), once its session has ended
+    hosted: bool = False  # a built-in served in this process (in-memory MCP), not a launched process
 
 
 class SpecialistPool:
     """Keeps one MCP session per specialist and calls its tools under a deadline."""
 
     def __init__(self, *, call_timeout: float = 30.0, connect_timeout: float = 30.0, retries: int = 2,
-                 backoff_s: float = 0.1, max_backoff_s: float = 1.0):
+                 backoff_s: float = 0.1, max_backoff_s: float = 1.0, host_builtins: bool = False):
         self.call_timeout = call_timeout
         self.connect_timeout = connect_timeout
         self.retries = retries  # extra attempts for transient errors only
@@ -99,6 +106,8 @@ class SpecialistPool:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._conn_locks: dict[str, asyncio.Lock] = {}
+        self.host_builtins = host_builtins
+        self._demoted: set[str] = set()  # hosted built-ins that overran a deadline: launched as processes from then on
 
     # ---- loop plumbing -------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
@@ -179,7 +188,13 @@ class SpecialistPool:
         errlog = None  # the stdio server's stderr: its tail explains a crash
         try:
             async with AsyncExitStack() as stack:
-                if t.kind == "stdio":
+                # the packaged cards are read once (off the loop: `langgraph dev` forbids blocking calls on it)
+                module = await asyncio.to_thread(hosted_builtin, t) if self.host_builtins and name not in self._demoted else None
+                if module:
+                    log.info("hosting built-in specialist %s in this process (%s)", name, module)
+                    server: Any = await asyncio.to_thread(load_builtin, module)
+                    conn.hosted = True
+                elif t.kind == "stdio":
                     from mcp import StdioServerParameters
                     from mcp.client.stdio import stdio_client
 
@@ -191,7 +206,7 @@ class SpecialistPool:
                     argv, env, errlog = await asyncio.to_thread(prepare)
                     run = supervised(argv)
                     params = StdioServerParameters(command=run[0], args=run[1:], env=env, cwd=t.cwd)
-                    server: Any = stdio_client(params, errlog=errlog)
+                    server = stdio_client(params, errlog=errlog)
                 elif t.kind == "http":
                     from mcp.client.streamable_http import streamable_http_client
 
@@ -373,11 +388,14 @@ class SpecialistPool:
             )
         except asyncio.TimeoutError:
             await self._drop(card.id)  # cancel: the session (and a stdio process) is torn down, restarted on the next call
+            self._demote(card.id, conn)
             raise SpecialistCallError(f"specialist {card.id}: {tool} exceeded its {timeout:g} s deadline (cancelled)", kind="timeout") from None
         except Exception as e:  # noqa: BLE001
             kind, transient = classify(e)
             if kind == "timeout" or transient:
                 await self._drop(card.id)  # waits for a stdio server to end: conn.stderr is then filled
+                if kind == "timeout":
+                    self._demote(card.id, conn)
             if transient and conn.stderr:
                 raise SpecialistCallError(_with_cause(f"specialist {card.id}: {tool} failed: {describe(e)}", conn), kind=kind, transient=True) from None
             if kind == "timeout":
@@ -389,6 +407,13 @@ class SpecialistPool:
         latency = (time.perf_counter() - t0) * 1000
         text = "\n".join(getattr(c, "text", "") for c in (res.content or []) if getattr(c, "type", "") == "text")
         return CallOutcome(structured=res.structured_content, text=text, latency_ms=latency, is_error=bool(res.is_error))
+
+    def _demote(self, key: str, conn: _Conn) -> None:
+        """A hosted built-in that overran its deadline: its worker thread cannot be killed, so this specialist is
+        launched as a supervised process from now on (a second overrun is then killed with its process)."""
+        if conn.hosted and key not in self._demoted:
+            self._demoted.add(key)
+            log.warning("built-in specialist %s overran its deadline in this process; it runs as its own process from now on", key)
 
     async def _transient(self, card_or_transport, key):
         if isinstance(card_or_transport, SpecialistCard):

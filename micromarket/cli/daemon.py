@@ -182,6 +182,16 @@ def _trim() -> None:
         pass
 
 
+def _tree_rss(own: int | None) -> int | None:
+    """RSS of this process and its descendants (launched specialists and their watchdogs)."""
+    try:
+        import psutil  # deferred: only for a status
+
+        return (own or 0) + sum(p.memory_info().rss for p in psutil.Process().children(recursive=True))
+    except Exception:  # noqa: BLE001 - a child that just ended, or no psutil support
+        return None
+
+
 class _CwdGate:
     """Commands run in their client's working directory (relative paths mean what they mean in process). The
     process has one: commands from the same directory run together; one from another directory waits for them."""
@@ -210,6 +220,7 @@ class _Daemon:
     def __init__(self, home: Path):
         self.home = home
         self.identity = client.identity(home)
+        self.code = client.CodeWatch()
         self.sock_path = client.socket_path(home)
         self.ready = threading.Event()
         self.warm_error: str | None = None
@@ -245,14 +256,14 @@ class _Daemon:
         self.ready.set()
 
     # ---- requests -----------------------------------------------------------
-    def status(self) -> dict:
+    def status(self, tree: bool = False) -> dict:
         rss = None
         try:
             with open("/proc/self/statm") as f:
                 rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError):
             pass
-        return {"pid": os.getpid(), "identity": self.identity, "ready": self.ready.is_set(), "warm_error": self.warm_error,
+        return {"pid": os.getpid(), "tree_rss_bytes": _tree_rss(rss) if tree else None, "identity": self.identity, "stale": self.code.changed(), "ready": self.ready.is_set(), "warm_error": self.warm_error,
                 "socket": str(self.sock_path), "started": self.started, "uptime_s": round(time.time() - self.started, 1),
                 "requests": self.requests, "active": self.active, "idle_timeout_s": client.idle_timeout(), "rss_bytes": rss,
                 "log": str(self.home / client.LOG_FILE)}
@@ -272,7 +283,7 @@ class _Daemon:
             req = json.loads(line)
             op = req.get("op")
             if op == "ping":
-                send(self.status())
+                send(self.status(tree=bool(req.get("tree"))))
             elif op == "stop":
                 send({"stopping": True, "pid": os.getpid()})
                 threading.Thread(target=self.shutdown, daemon=True).start()
@@ -428,7 +439,7 @@ def daemon_start(home: Optional[Path] = HomeOpt) -> None:
 @daemon_app.command("status")
 def daemon_status(home: Optional[Path] = HomeOpt, as_json: bool = typer.Option(False, "--json")) -> None:
     """Whether a daemon serves the home: pid, uptime, requests, memory, idle timeout."""
-    st = client.ping(home)
+    st = client.ping(home, tree=True)
     if as_json:
         sys.stdout.write(json.dumps({"running": st is not None, **(st or {})}) + "\n")
         return
@@ -436,8 +447,10 @@ def daemon_status(home: Optional[Path] = HomeOpt, as_json: bool = typer.Option(F
     if st is None:
         con.print(f"no daemon for {client.home_dir(home)}")
         return
-    current = st.get("identity") == client.identity(home)
+    current = client.serves(st, client.identity(home))
     rss = f"{st['rss_bytes'] / 2**20:.0f} MB" if st.get("rss_bytes") else "?"
+    if st.get("tree_rss_bytes") and st.get("rss_bytes") and st["tree_rss_bytes"] > st["rss_bytes"]:
+        rss += f" ({st['tree_rss_bytes'] / 2**20:.0f} MB with its specialist processes)"
     con.print(f"daemon pid {st['pid']} for {st['identity']['home']}: {'ready' if st.get('ready') else 'starting'}, "
               f"up {st['uptime_s']:.0f} s, {st['requests']} requests, RSS {rss}, idle timeout {st['idle_timeout_s']:.0f} s"
               + ("" if current else " (another version or settings: the next command restarts it)"), soft_wrap=True)

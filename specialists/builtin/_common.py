@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
-from mcp.server.mcpserver import MCPServer
 from micromarket.specialists.interpretation import attach, stated, unexplained
 from micromarket.specialists.result import SolveResult, unparsed
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
 
 CARD_DIR = Path(__file__).parent / "cards"
 
@@ -20,9 +24,57 @@ def card_text(specialist_id: str) -> str:
     return (CARD_DIR / f"{specialist_id}.yaml").read_text(encoding="utf-8")
 
 
-def make_server(specialist_id: str, name: str, instructions: str) -> MCPServer:
-    """An MCP server (SDK 2.x MCPServer) exposing its card as the resource ``card://<id>``."""
-    mcp = MCPServer(name, instructions=instructions, log_level="WARNING")
+class LazyServer:
+    """A built-in's MCP server, made on first use: the planner imports a built-in only for its reader, and the
+    mcp server stack (~1 CPU-s of imports) is then never loaded. ``@x.tool(...)`` and ``@x.resource(...)`` are
+    recorded; ``build_server()`` (or any other attribute) makes the MCPServer once and applies them."""
+
+    def __init__(self, factory: Callable[[], MCPServer]):
+        self._factory = factory
+        self._calls: list[tuple[str, tuple, dict, Callable]] = []
+        self._server: MCPServer | None = None
+        self._lock = threading.Lock()
+
+    def _recorder(self, kind: str, args: tuple, kwargs: dict):
+        def register(fn: Callable) -> Callable:
+            if self._server is not None:
+                getattr(self._server, kind)(*args, **kwargs)(fn)
+            else:
+                self._calls.append((kind, args, kwargs, fn))
+            return fn
+
+        return register
+
+    def tool(self, *args: Any, **kwargs: Any):
+        return self._recorder("tool", args, kwargs)
+
+    def resource(self, *args: Any, **kwargs: Any):
+        return self._recorder("resource", args, kwargs)
+
+    def build_server(self) -> MCPServer:
+        with self._lock:
+            if self._server is None:
+                server = self._factory()
+                for kind, args, kwargs, fn in self._calls:
+                    getattr(server, kind)(*args, **kwargs)(fn)
+                self._server = server
+            return self._server
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name in ("_factory", "_calls", "_server", "_lock"):
+            raise AttributeError(name)
+        return getattr(self.build_server(), name)
+
+
+def make_server(specialist_id: str, name: str, instructions: str) -> LazyServer:
+    """An MCP server (SDK 2.x MCPServer, made on first use) exposing its card as the resource ``card://<id>``."""
+
+    def build() -> MCPServer:
+        from mcp.server.mcpserver import MCPServer  # deferred: the server stack, only where the server is used
+
+        return MCPServer(name, instructions=instructions, log_level="WARNING")
+
+    mcp = LazyServer(build)
 
     @mcp.resource(f"card://{specialist_id}", name=f"{specialist_id}-card", mime_type="application/yaml",
                   description=f"Specialist card of {specialist_id}")
@@ -32,12 +84,12 @@ def make_server(specialist_id: str, name: str, instructions: str) -> MCPServer:
     return mcp
 
 
-def serve(mcp: MCPServer) -> None:
+def serve(mcp: LazyServer) -> None:
     """Run a built-in server on stdio, with the process speed-ups an entry point applies."""
     from micromarket import _speedups  # applied by entry points only: importing the package has no side effects
 
     _speedups.apply()
-    mcp.run()
+    mcp.build_server().run()
 
 
 def fail(why: str) -> SolveResult:

@@ -180,7 +180,8 @@ def test_attack_path_traversal_list_shows_the_resolved_command(home, tmp_path):
     assert _cli(home, "specialists", "add", str(py)).returncode == 0
     assert _cli(home, "specialists", "add", str(onpath)).returncode == 0
     rows = {r["id"]: r for r in json.loads(_cli(home, "specialists", "list", "--json").stdout)}
-    assert rows["units"]["launch"] == f"stdio: {sys.executable} -m micromarket.specialists.builtin.units"
+    # exactly a packaged built-in's command: the same package code, served in this process (MICROMARKET_INPROCESS_BUILTINS)
+    assert rows["units"]["launch"] == "in process (built-in): micromarket.specialists.builtin.units"
     assert rows["envy"]["launch"] == f"stdio: {os.path.abspath(shutil.which('env'))} python3 -V"
     table = _cli(home, "specialists", "list", env=_env(COLUMNS="400")).stdout
     assert os.path.abspath(shutil.which("env")) in table

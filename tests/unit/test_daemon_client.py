@@ -142,19 +142,26 @@ def test_a_refused_home_is_left_to_the_in_process_command(monkeypatch):
     assert not Path("/etc/micromarket").exists()
 
 
-def test_changed_source_files_make_another_identity(tmp_path, monkeypatch):
+def test_a_daemon_is_stale_when_a_module_it_loaded_changes_not_another(tmp_path):
     import micromarket
+    import micromarket.errors  # noqa: F401 - loaded here, as in every daemon
 
-    before = client.identity(tmp_path)
-    src = Path(micromarket.__file__).parent / "errors.py"
-    st = src.stat()
-    try:
-        newest = int(client._code_stamp().split(":")[1])
-        os.utime(src, ns=(st.st_atime_ns, max(newest, st.st_mtime_ns) + 10**9))  # the file was just edited
-        assert client.identity(tmp_path)["code"] != before["code"]  # an edited editable install: a new daemon
-    finally:
-        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert client.identity(tmp_path) == before
+    watch = client.CodeWatch()
+    assert watch.changed() is None
+    loaded = Path(micromarket.__file__).parent / "errors.py"
+    loaded_files = {getattr(m, "__file__", None) for m in list(__import__("sys").modules.values())}
+    never = next(Path(d) / f for d in client._package_dirs() for f in sorted(os.listdir(d))  # e.g. a trainer
+                 if f.endswith(".py") and str(Path(d) / f) not in loaded_files)
+    for src, want in ((never, None), (loaded, "micromarket.errors")):
+        st = src.stat()
+        try:
+            os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the file was just edited
+            assert watch.changed() == want
+        finally:
+            os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert watch.changed() is None
+    assert client.serves({"identity": client.identity(tmp_path), "stale": None}, client.identity(tmp_path))
+    assert not client.serves({"identity": client.identity(tmp_path), "stale": "micromarket.errors"}, client.identity(tmp_path))
 
 
 def test_a_progress_bar_of_a_command_draws_to_its_client_not_the_log(monkeypatch):
@@ -192,8 +199,10 @@ def test_a_progress_bar_of_a_command_draws_to_its_client_not_the_log(monkeypatch
 def test_why_a_daemon_is_replaced_names_the_differing_parts_never_values():
     from micromarket.daemon import _why_replaced
 
-    want = {"version": "0.1.0", "code": "127:2", "env": "abc", "home": "/h"}
-    old = {"pid": 7, "identity": {**want, "code": "127:1", "env": "secret-digest"}}
+    want = {"version": "0.1.0", "python": "/usr/bin/python3", "env": "abc", "home": "/h"}
+    old = {"pid": 7, "identity": {**want, "python": "/opt/python3", "env": "secret-digest"}}
     why = _why_replaced(old, want, answered=True)
-    assert "source files" in why and "settings or environment" in why and "secret-digest" not in why
+    assert "Python" in why and "settings or environment" in why and "secret-digest" not in why
+    stale = _why_replaced({"pid": 7, "identity": want, "stale": "micromarket.errors"}, want, answered=True)
+    assert "micromarket.errors" in stale and "changed" in stale
     assert _why_replaced({"pid": 7}, want, answered=False) == "it did not answer a ping"

@@ -65,3 +65,28 @@ def test_third_party_card_is_registered_on_first_open(simulated_entry_points, tm
         assert any(h["specialist_id"] == "acme-weather" for h in mp.find("weather forecast for Paris tomorrow", 10))
     finally:
         mp.close()
+
+
+def test_a_plugin_installed_while_a_process_runs_is_seen_by_its_next_command(tmp_path, monkeypatch):
+    """The entry points are cached between commands (a warm daemon) until a directory on sys.path changes."""
+    import os
+    import sys
+
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    installed = _eps()
+    reads = []
+
+    def entry_points(**kw):
+        reads.append(1)
+        return list(installed)
+
+    monkeypatch.setattr(plugins, "entry_points", entry_points)
+    before = {c.id for c, _ in plugins.plugin_cards()}
+    assert {c.id for c, _ in plugins.plugin_cards()} == before and len(reads) == 1  # not read again
+    installed += _eps(("acme", "tests.unit.test_plugins:acme_cards"))[1:]
+    (site / "acme-1.0.dist-info").mkdir()  # what installing a distribution does to its directory
+    st = site.stat()
+    os.utime(site, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # a coarse clock: the change is seen
+    assert {c.id for c, _ in plugins.plugin_cards()} == before | {"acme-weather"}
