@@ -331,6 +331,9 @@ def _reader_split(text: str) -> list[tuple[str, bool, bool]] | None:
                 continue
             return None
         for seg, glue, _, needs in best[1]:
+            core = _edges(seg)
+            if core and core != seg and seg.endswith(core):  # a tie kept the coordinator with the request ("Also, what's ...")
+                glue, seg = f"{glue} {seg[: len(seg) - len(core)].strip()}", core
             halves = None if needs else _weak_cut(rd, seg)
             for m, part in enumerate(halves or [seg]):
                 out.append((part, m == 0 and bool(out) and bool(_JOINED_BY_THEN.search(glue)), m == 0 and bool(out) and needs))

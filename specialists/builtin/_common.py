@@ -206,12 +206,21 @@ def _said(res: SolveResult) -> tuple[set[str], set[float]]:
     return {k for k, *_ in keys(said)}, {to_float(n) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", said)}
 
 
-def _claims(other: str, text: str) -> bool:
-    """Whether `other`'s reader reads `text` as a request of its own (an operation, not "none")."""
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
+
+
+def _claims(other: str, text: str, at: int) -> bool:
+    """Whether `other`'s reader reads `text`, or the sentence of `text` around character `at`, as a request of its
+    own (an operation, not "none"): "... between two dates? Also, what's NaOH's molar mass" is chemistry's there."""
     from micromarket.specialists.reading import read  # deferred: numpy and the heads
 
-    r = read(other, text)
-    return r is not None and r.op != "none" and r.op_confidence >= 0.5
+    starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= at]
+    end = next((m.start() for m in _SENTENCE_END.finditer(text, at)), len(text))
+    for part in dict.fromkeys((text, text[starts[-1]:end].strip())):
+        r = read(other, part) if part else None
+        if r is not None and r.op != "none" and r.op_confidence >= 0.5:
+            return True
+    return False
 
 
 def unaccounted(domain: str, text: str, spans: list, res: SolveResult, model: str = "") -> SolveResult | None:
@@ -234,7 +243,8 @@ def unaccounted(domain: str, text: str, spans: list, res: SolveResult, model: st
             used.append(offsets)
     shapes = {text[a:b] for k, a, b, shape in keys(text) if shape}
     found = [w for w, users, applied in foreign(domain, text, used)
-             if w in shapes or (not {k for k, *_ in keys(w)} & said_keys and (applied or any(_claims(o, text) for o in users)))]
+             if w in shapes or (not {k for k, *_ in keys(w)} & said_keys
+                                and (applied or any(_claims(o, text, text.find(w)) for o in users)))]
     if not found:
         return None
     return fail(f"{FOREIGN} {', '.join(repr(w) for w in found)}, which this reading does not account for"

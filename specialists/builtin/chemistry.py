@@ -254,6 +254,7 @@ def _model_formula(spans: list[str]) -> tuple[str, str] | None:
     """(formula, as said) from the compound spans: a formula that parses wins over a name; names must agree."""
     found = []
     for sp in spans:
+        sp = re.sub(r"(?<=\w)['’]s?$", "", sp.strip())  # a possessive: "NaOH's molar mass", "water's"
         name = COMMON_COMPOUNDS.get(sp.strip().lower())
         if name:
             found.append((name, sp))

@@ -65,3 +65,18 @@ def test_foreign_words_are_another_domains_and_shapes():
     assert "mean" in words and words["1996-03-30"] is True
     assert vocabulary.foreign("stats", "the mean of 3, 5 and 10") == []  # its own word
     assert vocabulary.foreign("units", "I'm planning a trip: 5 km in miles") == []  # nobody's words are not foreign
+
+
+def test_chemistry_reads_a_possessive_formula():
+    from micromarket.specialists.builtin import chemistry
+
+    assert chemistry.solve_task("what's NaOH's molar mass").value == pytest.approx(39.997, rel=1e-4)
+
+
+def test_a_compound_is_cut_where_a_reader_declines_the_other_domains_request():
+    from micromarket.nodes.planner import split_task
+
+    # dates read the whole text, ignoring the molar mass: now it names chemistry's words, which chemistry reads there
+    text = "How many hrs are there between February 28, 1994 and Nov 26 2038? Also, what's NaOH's molar mass"
+    assert [s["text"] for s in split_task(text)] == ["How many hrs are there between February 28, 1994 and Nov 26 2038?",
+                                                     "what's NaOH's molar mass"]
