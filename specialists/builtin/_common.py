@@ -211,14 +211,15 @@ _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
 
 def _claims(other: str, text: str, at: int) -> bool:
     """Whether `other`'s reader reads `text`, or the sentence of `text` around character `at`, as a request of its
-    own (an operation, not "none"): "... between two dates? Also, what's NaOH's molar mass" is chemistry's there."""
+    own (an operation, not "none", and tagged spans to compute it on): "... between two dates? Also, what's NaOH's
+    molar mass" is chemistry's there; "I'm new to this." is nobody's."""
     from micromarket.specialists.reading import read  # deferred: numpy and the heads
 
     starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= at]
     end = next((m.start() for m in _SENTENCE_END.finditer(text, at)), len(text))
     for part in dict.fromkeys((text, text[starts[-1]:end].strip())):
         r = read(other, part) if part else None
-        if r is not None and r.op != "none" and r.op_confidence >= 0.5:
+        if r is not None and r.op != "none" and r.op_confidence >= 0.5 and r.spans:  # something to compute it on
             return True
     return False
 

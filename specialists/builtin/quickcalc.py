@@ -135,6 +135,13 @@ def calculate(expression: str) -> tuple[Number, str]:
 
 
 def _show(v: Number) -> tuple[str, float]:
+    try:
+        return _shown(v)
+    except OverflowError:  # an exact result beyond a float ("99,999 to the power of 12 ...")
+        raise CalcError("the result is too large to show") from None
+
+
+def _shown(v: Number) -> tuple[str, float]:
     if isinstance(v, Fraction):
         if v.denominator == 1:
             return f"{v.numerator:,}" if abs(v) >= 10_000 else str(v.numerator), float(v)
@@ -302,11 +309,14 @@ def read_by_model(task: str) -> SolveResult | None:
         v = _eval(ast.parse(expr, mode="eval"))
     except (CalcError, SyntaxError, OverflowError, ValueError, ZeroDivisionError):
         return None
-    shown, value = _show(v)
+    try:
+        shown, value = _show(v)
+    except CalcError:
+        return None
     res = SolveResult(answer=shown, confidence=0.97 if isinstance(v, Fraction) else 0.93,
                       explanation=f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)"), value=value)
     said = " ".join(t for g, t in r.spans if _names_something(g, t))
-    money = sorted({m.lower() for m in re.findall(r"(?<=\d)\s+(dollars?|euros?|bucks|cents)\b", text, re.I)})
+    money = sorted({m.lower() for m in re.findall(r"\b(dollars?|euros?|bucks|cents)\b", text, re.I)})
     said += f" (amounts in {', '.join(money)})" if money else ""  # a currency names no computation
     return capped(r.confidence, understood(res, f"{r.op}: {said} = {expr} [read by {r.model}]"))
 
@@ -359,7 +369,10 @@ def with_units(task: str) -> SolveResult | None:
     scaled = re.search(r"[*/]", expr)
     if (scaled and len(found) != 1) or (not scaled and len(found) != len(re.findall(r"\d+(?:\.\d+)?", expr))):
         return fail("arithmetic on amounts with units: only sums and differences of one kind of quantity, or one amount scaled by numbers")
-    shown, v = _show(value)
+    try:
+        shown, v = _show(value)
+    except CalcError as e:
+        return fail(str(e))
     said = " ".join(m.group(0) for m, _ in found)
     res = SolveResult(answer=f"{shown} {target.label}", confidence=0.95, value=v,
                       explanation=f"in {target.label}: evaluated {expr} = {shown} {target.label}")
@@ -379,7 +392,10 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
         return fail(str(e))
     except (OverflowError, ValueError, ZeroDivisionError) as e:
         return fail(str(e))
-    text, value = _show(v)
+    try:
+        text, value = _show(v)
+    except CalcError as e:
+        return fail(str(e))
     conf = 0.97 if isinstance(v, Fraction) else 0.93
     expl = f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)")
     bare = re.search(r"[-+]\s*\(\d+(?:\.\d+)?/100\)", expr)

@@ -80,3 +80,10 @@ def test_a_compound_is_cut_where_a_reader_declines_the_other_domains_request():
     text = "How many hrs are there between February 28, 1994 and Nov 26 2038? Also, what's NaOH's molar mass"
     assert [s["text"] for s in split_task(text)] == ["How many hrs are there between February 28, 1994 and Nov 26 2038?",
                                                      "what's NaOH's molar mass"]
+
+
+def test_quickcalc_shows_a_result_beyond_a_float_as_a_decline():
+    from micromarket.specialists.builtin import quickcalc
+
+    res = quickcalc.solve_task("99999 to the power of 99")  # was an OverflowError out of the tool
+    assert res.confidence == 0 and "too large" in res.explanation
