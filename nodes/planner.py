@@ -115,8 +115,10 @@ def payload_of(task: str) -> tuple[str, str] | None:
     """("summarize this text", "<the text>") for a request that carries the text to work on after a colon, else None.
     The text belongs in the run's context, not in subtasks; decompose may move it there."""
     m = _PAYLOAD_RE.match(task.strip())
-    if m and _OPERAND_NOUN_RE.search(m.group("instr")):
-        return None  # "solve this equation: 4c + 10 = 0; ...": the equation is an operand, the rest may be requests
+    if m and (_OPERAND_NOUN_RE.search(m.group("instr")) or re.match(r"[-+]?\d", m.group("body"))):
+        # "solve this equation: 4c + 10 = 0; ...", "temperatures this week: 63, 79, ...": an operand (an equation,
+        # data), not a text to work on; the rest may be requests
+        return None
     return (m.group("instr").strip(), m.group("body").strip()) if m else None
 
 

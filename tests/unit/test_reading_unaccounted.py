@@ -87,3 +87,12 @@ def test_quickcalc_shows_a_result_beyond_a_float_as_a_decline():
 
     res = quickcalc.solve_task("99999 to the power of 99")  # was an OverflowError out of the tool
     assert res.confidence == 0 and "too large" in res.explanation
+
+
+def test_data_after_a_colon_is_no_text_to_work_on():
+    from micromarket.nodes.planner import payload_of, split_task
+
+    text = "temperatures this week: 63, 79, 114, 21, 11, 29. what was the median value. Next, what day of the week is Halloween 2011"
+    assert payload_of(text) is None
+    assert [s["text"] for s in split_task(text)][-1] == "what day of the week is Halloween 2011"
+    assert payload_of("summarize this text: The meeting moved to Tuesday because the room was booked.") is not None
