@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
 
 from micromarket.graphs.state import Subtask
 from micromarket.errors import MicromarketError
 from micromarket.specialists.reading import read
+from micromarket.specialists.reading.words import stop_words
 
 MAX_SUBTASKS = 16
 log = logging.getLogger("micromarket.planner")
@@ -115,8 +115,10 @@ def payload_of(task: str) -> tuple[str, str] | None:
     """("summarize this text", "<the text>") for a request that carries the text to work on after a colon, else None.
     The text belongs in the run's context, not in subtasks; decompose may move it there."""
     m = _PAYLOAD_RE.match(task.strip())
-    if m and _OPERAND_NOUN_RE.search(m.group("instr")):
-        return None  # "solve this equation: 4c + 10 = 0; ...": the equation is an operand, the rest may be requests
+    if m and (_OPERAND_NOUN_RE.search(m.group("instr")) or re.match(r"[-+]?\d", m.group("body"))):
+        # "solve this equation: 4c + 10 = 0; ...", "temperatures this week: 63, 79, ...": an operand (an equation,
+        # data), not a text to work on; the rest may be requests
+        return None
     return (m.group("instr").strip(), m.group("body").strip()) if m else None
 
 
@@ -186,26 +188,6 @@ _INNER_FOLLOW = 0.5  # each cut multiplies the score: a reader that reads "X, th
 _READERS = ("units", "dates", "finance", "chemistry", "stats", "math", "quickcalc")
 
 
-@lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    """scikit-learn's English stop-word list, read from its module file: importing it as a module would run
-    ``sklearn/__init__`` and ``sklearn.feature_extraction`` (its text module, scipy: ~2-4 CPU-s of a cold solve)."""
-    import importlib.util
-    from pathlib import Path
-
-    try:
-        spec = importlib.util.find_spec("sklearn")  # a top-level package: found, not imported
-        path = Path(next(iter(spec.submodule_search_locations or []))) / "feature_extraction" / "_stop_words.py"
-        mod_spec = importlib.util.spec_from_file_location("_micromarket_sklearn_stop_words", path)
-        mod = importlib.util.module_from_spec(mod_spec)
-        mod_spec.loader.exec_module(mod)  # the file is one frozenset literal
-        return frozenset(mod.ENGLISH_STOP_WORDS)
-    except (ImportError, StopIteration, AttributeError, TypeError, OSError):
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # deferred: scikit-learn
-
-        return frozenset(ENGLISH_STOP_WORDS)
-
-
 class _Readers:
     """The domain readers' confidence on candidate segments (each text read once)."""
 
@@ -262,7 +244,7 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
     """Candidate cuts, one group per run of glue words (punctuation, coordinators, stop words) with at least one
     punctuation mark or coordinator; each variant is (end of the request before, start of the one after, the glue):
     the glue runs from one such word to the same or a later one, the stop words around it stay with the requests."""
-    stop = _stop_words()
+    stop = stop_words()
     n = len(ws)
     glue = [w.lower() in stop or w.lower() in _COORDINATORS or w in _PUNCT for w, _, _ in ws]
     strong = [w.lower() in _COORDINATORS or (w in _PUNCT) for w, _, _ in ws]
@@ -351,6 +333,9 @@ def _reader_split(text: str) -> list[tuple[str, bool, bool]] | None:
                 continue
             return None
         for seg, glue, _, needs in best[1]:
+            core = _edges(seg)
+            if core and core != seg and seg.endswith(core):  # a tie kept the coordinator with the request ("Also, what's ...")
+                glue, seg = f"{glue} {seg[: len(seg) - len(core)].strip()}", core
             halves = None if needs else _weak_cut(rd, seg)
             for m, part in enumerate(halves or [seg]):
                 out.append((part, m == 0 and bool(out) and bool(_JOINED_BY_THEN.search(glue)), m == 0 and bool(out) and needs))
@@ -367,7 +352,7 @@ def _weak_cut(rd: _Readers, seg: str) -> list[str] | None:
     ws = split(seg)
     if len(ws) < 7 or not re.search(r"\d", seg):
         return None
-    stop = _stop_words()
+    stop = stop_words()
     content = [w[:1].isalnum() and w.lower() not in stop and w.lower() not in _COORDINATORS for w, _, _ in ws]
     cands: list[tuple[str, str]] = []
     i = 2

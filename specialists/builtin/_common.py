@@ -247,15 +247,103 @@ def qualified(reading) -> SolveResult | None:
                 f" [read by {reading.model}]")
 
 
+FOREIGN = "the request names"
+
+
+def _said(res: SolveResult) -> tuple[set[str], set[float]]:
+    """The vocabulary keys and the numbers of an answer's stated reading."""
+    from micromarket.specialists.reading.vocabulary import keys  # deferred: the vocabulary file
+
+    said = stated(res.explanation) or f"{res.answer} {res.explanation}"
+    return {k for k, *_ in keys(said)}, {to_float(n) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", said)}
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
+
+
+def _claims(other: str, text: str, at: int) -> bool:
+    """Whether `other`'s reader reads `text`, or the sentence of `text` around character `at`, as a request of its
+    own (an operation, not "none", and tagged spans to compute it on): "... between two dates? Also, what's NaOH's
+    molar mass" is chemistry's there; "I'm new to this." is nobody's."""
+    from micromarket.specialists.reading import read  # deferred: numpy and the heads
+
+    starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= at]
+    end = next((m.start() for m in _SENTENCE_END.finditer(text, at)), len(text))
+    for part in dict.fromkeys((text, text[starts[-1]:end].strip())):
+        r = read(other, part) if part else None
+        if r is not None and r.op != "none" and r.op_confidence >= 0.5 and r.spans:  # something to compute it on
+            return True
+    return False
+
+
+def unaccounted(domain: str, text: str, spans: list, res: SolveResult, model: str = "") -> SolveResult | None:
+    """A decline where the request names an operation or quantity the learned reading's answer does not account
+    for: a word of another domain's training sentences (`reading.vocabulary.foreign`) when that domain's reader
+    reads the request as its own ("the *mean* of 3, 5 and 10" read by quickcalc as a sum: stats reads a mean), or
+    a date, time or formula where `domain` has none. A word is accounted for when the stated reading names it,
+    or when it lies in a tagged span (`spans`: (tag, text), offsets) that the stated reading used (names one of
+    its words or numbers: "28 yrs" stated as 28 years); a tagged span the normaliser dropped ("mean" tagged as a
+    unit) accounts for nothing."""
+    from micromarket.specialists.reading.vocabulary import foreign, keys  # deferred: the vocabulary file
+
+    if not res.confidence:
+        return None
+    said_keys, said_nums = _said(res)
+    used = []
+    for (_, span), offsets in spans:
+        nums = {to_float(n) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", span)}
+        if nums & said_nums or {k for k, *_ in keys(span)} & said_keys:
+            used.append(offsets)
+    shapes = {text[a:b] for k, a, b, shape in keys(text) if shape}
+    found = [w for w, users, applied in foreign(domain, text, used)
+             if w in shapes or (not {k for k, *_ in keys(w)} & said_keys
+                                and (applied or any(_claims(o, text, text.find(w)) for o in users)))]
+    if not found:
+        return None
+    return fail(f"{FOREIGN} {', '.join(repr(w) for w in found)}, which this reading does not account for"
+                f" [read by {model or domain}]")
+
+
+def reader(domain: str):
+    """Decorate a built-in's ``read_by_model(task)``: its answer declines where the request names what the
+    reading does not account for (`unaccounted`), whichever normaliser made it."""
+    from functools import wraps
+
+    def wrap(read_by_model):
+        @wraps(read_by_model)
+        def checked_reading(task: str) -> SolveResult | None:
+            from micromarket.specialists.reading.model import collect  # deferred: numpy and the heads
+
+            with collect() as seen:
+                res = read_by_model(task)
+            mine = [s for s in seen if s[1].domain == domain]
+            if res is None or not res.confidence or not mine:
+                return res
+            text, r, spans = mine[-1]
+            return unaccounted(domain, text, spans, res, r.model) or res
+        return checked_reading
+    return wrap
+
+
+def foreign_shapes(task: str, domain: str) -> list[str]:
+    """Dates, clock times or formulas in `task` that `domain`'s readers never saw (the rules' check too: "1996-03-30
+    plus 37.3" is no subtraction)."""
+    from micromarket.specialists.reading.vocabulary import foreign, keys  # deferred: the vocabulary file
+
+    shapes = {task[a:b] for _, a, b, shape in keys(task) if shape}
+    return [w for w, *_ in foreign(domain, task) if w in shapes] if shapes else []
+
+
 def _covers(res: SolveResult, decline: SolveResult) -> bool:
-    """Whether an answer's reading names every word of the qualifiers a decline found."""
-    found = re.findall(r"'([^']*)'", decline.explanation.split(QUALIFIED, 1)[1].split(", which")[0])
+    """Whether an answer's reading names every word of the qualifiers (or unaccounted words) a decline found."""
+    marker = QUALIFIED if QUALIFIED in decline.explanation else FOREIGN
+    found = re.findall(r"'([^']*)'", decline.explanation.split(marker, 1)[1].split(", which")[0])
     said = (stated(res.explanation) or f"{res.answer} {res.explanation}").lower()
     said = re.sub(r"(?:ignored|set aside:?)\s*(?:'[^']*'|[^;)]*)", " ", said)  # what it says it left out covers nothing
     return all(w in said for q in found for w in re.findall(r"[a-z]{4,}", q.lower()))
 
 
-def compete(task: str, model: SolveResult | None, rules) -> SolveResult:
+def compete(task: str, model: SolveResult | None, rules, domain: str | None = None) -> SolveResult:
     """The learned reading's answer, with the rules (``rules()``, a SolveResult) as the competing reading.
 
     The model reads first; at confidence >= 0.9 (its answer is no surer than its reading) its answer stands.
@@ -263,8 +351,13 @@ def compete(task: str, model: SolveResult | None, rules) -> SolveResult:
     answer otherwise, the rules' answer stands and names the model's; where they have no reading, the model's
     answer stands at its own (lower) confidence. Both are checked against the request (`checked`).
     Where the model found a qualifier it cannot compute (`qualified`), the rules' answer stands only if its
-    reading names that qualifier; otherwise the request is declined."""
-    if model is not None and not model.confidence and QUALIFIED in model.explanation:
+    reading names that qualifier; otherwise the request is declined. The same holds where the model found words
+    it does not account for (`unaccounted`); and a date, time or formula `domain`'s readers never saw is read by
+    neither ("1996-03-30 plus 37.3" is no subtraction)."""
+    shapes = foreign_shapes(task, domain) if domain else []
+    if shapes:
+        return fail(f"{FOREIGN} {', '.join(repr(w) for w in shapes)}, which this specialist does not read")
+    if model is not None and not model.confidence and (QUALIFIED in model.explanation or FOREIGN in model.explanation):
         r = checked(task, rules())
         return r if r.confidence and _covers(r, model) else model
     m = checked(task, model) if model is not None and model.confidence else None
@@ -273,6 +366,8 @@ def compete(task: str, model: SolveResult | None, rules) -> SolveResult:
     if m is not None and m.confidence >= 0.9:
         return m
     raw = rules()
+    if domain and raw.confidence:  # the rules' reading, too, accounts for what the request names
+        raw = unaccounted(domain, task, [], raw) or raw
     if m is None:
         return raw  # as the rules alone answered (the solve tool checks it)
     r = checked(task, raw)

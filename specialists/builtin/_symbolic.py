@@ -362,8 +362,12 @@ def _rounded(res: SolveResult, places: int) -> SolveResult:
 
 def evaluate(expression: str) -> SolveResult:
     """Evaluate an arithmetic expression exactly, with a decimal when the result is not a terminating decimal."""
+    ops = words_to_ops(expression)
+    if re.search(r"\d\s*%\s*\)?\s*[-+]|[-+]\s*\(?\s*[\d.]+\s*%(?!\s*(?:of|\*))", ops):
+        # "add 98% to 212": a percentage increase (212 * 1.98) or 212 + 0.98? Not read as a number here
+        return fail("a percentage added to or taken from a number (an increase or a discount?) is not read as a number")
     try:
-        f = parse(words_to_ops(expression), imaginary_i=True)
+        f = parse(ops, imaginary_i=True)
     except ParseError as e:
         return fail(str(e))
     if not isinstance(f, sp.Expr) or any(isinstance(a, sp.Tuple) for a in sp.preorder_traversal(f)):

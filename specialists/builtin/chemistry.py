@@ -10,6 +10,7 @@ import re
 from collections import Counter
 
 from micromarket.specialists.builtin._common import (
+    reader,
     qualified,
     NUMBER_RE,
     capped,
@@ -246,13 +247,14 @@ def _plausible(text: str, formula: str) -> bool:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a chemistry-formula request: molar mass, mass composition, grams <-> moles. The learned reader reads
     first; the rules read what it cannot."""
-    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
 
 def _model_formula(spans: list[str]) -> tuple[str, str] | None:
     """(formula, as said) from the compound spans: a formula that parses wins over a name; names must agree."""
     found = []
     for sp in spans:
+        sp = re.sub(r"(?<=\w)['’]s?$", "", sp.strip())  # a possessive: "NaOH's molar mass", "water's"
         name = COMMON_COMPOUNDS.get(sp.strip().lower())
         if name:
             found.append((name, sp))
@@ -267,6 +269,7 @@ def _model_formula(spans: list[str]) -> tuple[str, str] | None:
     return found[0]
 
 
+@reader(SPECIALIST_ID)
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): the operation, the compound, an amount and its
     unit, an element. None when no model ships or its reading is unsure or incomplete (the rules then read)."""

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from dateutil import parser as du_parser
 from dateutil.relativedelta import relativedelta
 
-from micromarket.specialists.builtin._common import capped, checked, compete, clean, fail, make_server, qualified, serve, understood
+from micromarket.specialists.builtin._common import reader, capped, checked, compete, clean, fail, make_server, qualified, serve, understood
 from micromarket.specialists.builtin._named_days import resolve_named_days
 from micromarket.specialists.reading import read
 from micromarket.specialists.reading.numbers import amount
@@ -305,7 +305,7 @@ def _clock_difference(a: str, b: str, unit: str) -> SolveResult | None:
 
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a calendar question in plain language. The learned reader reads first; the rules read what it cannot."""
-    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
 
 def _model_date(span: str) -> tuple[str, ParsedDate] | None:
@@ -382,6 +382,7 @@ def _direction(text: str, offsets: list[tuple[int, int]]) -> str | None:
     return "add" if later and not earlier else "subtract" if earlier and not later else None
 
 
+@reader(SPECIALIST_ID)
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): the operation, the dates, the number and unit
     of a duration or of the answer. None when no model ships or its reading is unsure or incomplete."""

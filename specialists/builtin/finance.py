@@ -9,6 +9,7 @@ import math
 import re
 
 from micromarket.specialists.builtin._common import (
+    reader,
     qualified,
     capped,
     compete,
@@ -178,7 +179,7 @@ def _payment_frequency(text: str, end: int) -> int | None:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer an interest, loan or annuity question in plain language. The learned reader reads first; the rules
     read what it cannot."""
-    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
 
 # Questions the reader's operations do not cover yet (present value, the interest alone): the rules read them.
@@ -186,6 +187,7 @@ _NOT_MODELLED = re.compile(r"present\s+value|\bpv\b|worth\s+today|value\s+today|
                            r"|annuity\s+due|beginning\s+of\s+each|start\s+of\s+each|in\s+advance|continuous", re.I)
 
 
+@reader(SPECIALIST_ID)
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): the operation, the amount, rate, term and
     frequency. None when no model ships or its reading is unsure or incomplete (the rules then read)."""

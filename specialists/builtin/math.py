@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from micromarket.specialists.builtin._common import (
+    reader,
     LEAD_IN_RE,
     capped,
     checked,
@@ -77,7 +78,7 @@ def _order(word: str | None) -> int:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a mathematical request in plain language: the learned reader reads first (the expression and the
     operation), the rules compete and read what it cannot (see _common.compete)."""
-    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
 
 # A series the reader names ("the first 100 odd numbers"): its general term in k = 1..n.
@@ -151,6 +152,7 @@ _OP_WORDS = {"derivative": re.compile(r"deriv|differen|d/d|slope|gradient|rate\s
              "limit": re.compile(r"\blim|approach|\btend|\bgo(?:es|ing)?\s+to|->|→|\bnear", re.I)}
 
 
+@reader(SPECIALIST_ID)
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (micromarket.specialists.reading, heads `math`): the operation and its expression,
     variable, point, bounds or series, computed by sympy. None when no model ships or its reading is unsure or

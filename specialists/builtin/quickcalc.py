@@ -13,6 +13,7 @@ import re
 from fractions import Fraction
 
 from micromarket.specialists.builtin._common import (
+    reader,
     LEAD_IN_RE,
     capped,
     checked,
@@ -134,6 +135,13 @@ def calculate(expression: str) -> tuple[Number, str]:
 
 
 def _show(v: Number) -> tuple[str, float]:
+    try:
+        return _shown(v)
+    except OverflowError:  # an exact result beyond a float ("99,999 to the power of 12 ...")
+        raise CalcError("the result is too large to show") from None
+
+
+def _shown(v: Number) -> tuple[str, float]:
     if isinstance(v, Fraction):
         if v.denominator == 1:
             return f"{v.numerator:,}" if abs(v) >= 10_000 else str(v.numerator), float(v)
@@ -161,7 +169,7 @@ def _exact_decimal(v: Fraction) -> str:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Evaluate an arithmetic request: '12 * (3 + 4)', '15% of 80', 'multiply 42.1648 by 4'. The learned reader
     reads first (numbers and operator words); the rules compete and read what it cannot (_common.compete)."""
-    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
 
 _OPERATORS = {"PLUS": "+", "MINUS": "-", "TIMES": "*", "DIV": "/", "POW": "**"}
@@ -173,19 +181,27 @@ def _num(text: str) -> str | None:
     return None if v is None else repr(float(v))
 
 
+def _names_something(tag: str, text: str) -> bool:
+    """Whether a tagged span states what its tag says: a word tagged by mistake as a number ("what number is",
+    ","), a root ("the", "me") or a power ("to") names none."""
+    if tag in ("NUM", "PART", "WHOLE"):
+        return amount(text) is not None or first_number(text) is not None
+    if tag == "ROOT":
+        return bool(re.search(r"root|sqrt|√", text, re.I))
+    if tag in _POSTFIX:
+        return bool(re.search(r"squar|cube|\^|\*\*|power|second|third|raised|\btwo\b|\bthree\b|\b[23](?:nd|rd)\b", text, re.I))
+    return True
+
+
 def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Spans as the expression needs them: words that state no number or root dropped; a power sign tagged apart from its exponent ("^" then "2") is a power;
     a power phrase cut in two ("to" + "the third power") is one, the later part naming it."""
     out: list[tuple[str, str]] = []
     for tag, text in spans:
-        if tag in ("NUM", "PART", "WHOLE") and amount(text) is None and first_number(text) is None:
-            continue  # a word tagged by mistake ("what number is", ",") states no number
-        if tag == "ROOT" and not re.search(r"root|sqrt|√", text, re.I):
-            continue  # "the", "me" tagged as a root names none
+        if not _names_something(tag, text):
+            continue
         if tag == "POW" and text.strip() in ("*", "×", "x"):  # one star is a product
             tag = "TIMES"
-        if tag in _POSTFIX and not re.search(r"squar|cube|\^|\*\*|power|second|third|raised|\btwo\b|\bthree\b|\b[23](?:nd|rd)\b", text, re.I):
-            continue  # a stray word ("to") tagged as a power names none
         if tag == "NUM" and out and out[-1][0] in ("SQ", "CUBE", "POW") and out[-1][1].strip() in ("^", "**"):
             out[-1] = ("POW", out[-1][1])
         elif tag in _POSTFIX and out and out[-1][0] in _POSTFIX:
@@ -271,6 +287,7 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
     return {"percent_of": f"({p!r}/100)*({n})", "increase": f"({n})*(1+{p!r}/100)", "decrease": f"({n})*(1-{p!r}/100)"}.get(op)
 
 
+@reader(SPECIALIST_ID)
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (micromarket.specialists.reading, heads `quickcalc`): numbers and operator words in
     order, or a percentage and its base, evaluated exactly. None when no model ships or its reading is unsure
@@ -292,11 +309,14 @@ def read_by_model(task: str) -> SolveResult | None:
         v = _eval(ast.parse(expr, mode="eval"))
     except (CalcError, SyntaxError, OverflowError, ValueError, ZeroDivisionError):
         return None
-    shown, value = _show(v)
+    try:
+        shown, value = _show(v)
+    except CalcError:
+        return None
     res = SolveResult(answer=shown, confidence=0.97 if isinstance(v, Fraction) else 0.93,
                       explanation=f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)"), value=value)
-    said = " ".join(t for _, t in r.spans)
-    money = sorted({m.lower() for m in re.findall(r"(?<=\d)\s+(dollars?|euros?|bucks|cents)\b", text, re.I)})
+    said = " ".join(t for g, t in r.spans if _names_something(g, t))
+    money = sorted({m.lower() for m in re.findall(r"\b(dollars?|euros?|bucks|cents)\b", text, re.I)})
     said += f" (amounts in {', '.join(money)})" if money else ""  # a currency names no computation
     return capped(r.confidence, understood(res, f"{r.op}: {said} = {expr} [read by {r.model}]"))
 
@@ -349,7 +369,10 @@ def with_units(task: str) -> SolveResult | None:
     scaled = re.search(r"[*/]", expr)
     if (scaled and len(found) != 1) or (not scaled and len(found) != len(re.findall(r"\d+(?:\.\d+)?", expr))):
         return fail("arithmetic on amounts with units: only sums and differences of one kind of quantity, or one amount scaled by numbers")
-    shown, v = _show(value)
+    try:
+        shown, v = _show(value)
+    except CalcError as e:
+        return fail(str(e))
     said = " ".join(m.group(0) for m, _ in found)
     res = SolveResult(answer=f"{shown} {target.label}", confidence=0.95, value=v,
                       explanation=f"in {target.label}: evaluated {expr} = {shown} {target.label}")
@@ -369,7 +392,10 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
         return fail(str(e))
     except (OverflowError, ValueError, ZeroDivisionError) as e:
         return fail(str(e))
-    text, value = _show(v)
+    try:
+        text, value = _show(v)
+    except CalcError as e:
+        return fail(str(e))
     conf = 0.97 if isinstance(v, Fraction) else 0.93
     expl = f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)")
     bare = re.search(r"[-+]\s*\(\d+(?:\.\d+)?/100\)", expr)

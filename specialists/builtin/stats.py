@@ -10,6 +10,7 @@ import re
 import statistics as st
 
 from micromarket.specialists.builtin._common import (
+    reader,
     qualified,
     NUMBER_RE,
     capped,
@@ -198,9 +199,10 @@ def correlation(xs: list[float], ys: list[float]) -> SolveResult:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a descriptive-statistics request; the numbers may be in the task or in the context. The learned
     reader reads first; the rules read what it cannot."""
-    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
 
+@reader(SPECIALIST_ID)
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): the statistic and the numbers of the data.
     None when no model ships or its reading is unsure or incomplete (the rules then read)."""

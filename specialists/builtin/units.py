@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from micromarket.specialists.builtin._common import (
+    reader,
     qualified,
     capped,
     compete,
@@ -265,7 +266,7 @@ def _compound(quantities: list[tuple[float, Resolved, str]]) -> bool:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a unit-conversion request in plain language: quantities ('2 pounds 4 ounces', '5 foot 6') to one
     or more target units; 'how many X in a Y'. The learned reader reads first; the rules read what it cannot."""
-    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context))
+    return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
 
 def solve_by_rules(task: str, context: str = "") -> SolveResult:
@@ -360,6 +361,7 @@ def _answer(quantities: list[tuple[float, Resolved, str]], targets: list[tuple[R
 _SMALLER = {"foot": "inch", "pound": "ounce", "hour": "minute", "stone": "pound", "meter": "centimeter", "minute": "second"}
 
 
+@reader(SPECIALIST_ID)
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): tagged quantities, source and target units,
     resolved and converted. None when no model ships or its reading is unsure or incomplete (the rules then read)."""

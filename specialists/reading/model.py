@@ -5,6 +5,7 @@ Inference is numpy over the encoder's features; weights are ``weights/<domain>.n
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 import threading
 from functools import lru_cache
@@ -139,13 +140,32 @@ def prime(texts: list[str]) -> None:
             _CACHE[t] = f
 
 
+_SEEN = threading.local()  # the readings made inside `collect()` (per thread)
+
+
+@contextmanager
+def collect():
+    """Collect the readings `read` makes inside the block: (text, reading, its tagged spans with offsets, as read,
+    before a normaliser edits them)."""
+    prev = getattr(_SEEN, "out", None)
+    _SEEN.out = []
+    try:
+        yield _SEEN.out
+    finally:
+        _SEEN.out = prev
+
+
 def read(domain: str, text: str) -> Reading | None:
     """The reading of `text` by `domain`'s model, or None when no model ships for it."""
     if not available(domain):
         return None
     prime([text])
     ws, rows, sent = _CACHE.get(text) or _encode_now(text)
-    return read_features(domain, text, ws, rows, sent)
+    r = read_features(domain, text, ws, rows, sent)
+    seen = getattr(_SEEN, "out", None)
+    if seen is not None and r is not None:
+        seen.append((text, r, list(zip(r.spans, r.offsets))))
+    return r
 
 
 def _encode_now(text: str) -> tuple:

@@ -112,6 +112,10 @@ def main(names: Optional[list[str]] = typer.Argument(None, help="domains (defaul
                                 progress=lambda s, loss: bar.update(task, completed=s + 1, description=f"{name} loss {loss:.3f}"))
         info.update(domain=name, seed=seed, weights=str(out / f"{name}.npz"))
         typer.echo(json.dumps(info) if json_out else f"{name}: {info}")
+    if wanted != ["planner"]:  # the words the heads were trained on (vocabulary.py): from the same generators
+        from micromarket.specialists.reading import vocabulary
+
+        vocabulary.save(vocabulary.build(), out / vocabulary.PATH.name)
 
 
 if __name__ == "__main__":

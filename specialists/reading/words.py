@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Dates, clock times, chemical formulas with digits ("C8H10N4O2", "Ca(OH)2") and numbers first (kept whole), then
 # words (with °, /, ', ² inside), then single symbols.
@@ -21,3 +22,23 @@ def split(text: str) -> list[tuple[str, int, int]]:
 
 def words(text: str) -> list[str]:
     return [w for w, _, _ in split(text)]
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop-word list, read from its module file: importing it as a module would run
+    ``sklearn/__init__`` and ``sklearn.feature_extraction`` (its text module, scipy: ~2-4 CPU-s of a cold solve)."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("sklearn")  # a top-level package: found, not imported
+        path = Path(next(iter(spec.submodule_search_locations or []))) / "feature_extraction" / "_stop_words.py"
+        mod_spec = importlib.util.spec_from_file_location("_micromarket_sklearn_stop_words", path)
+        mod = importlib.util.module_from_spec(mod_spec)
+        mod_spec.loader.exec_module(mod)  # the file is one frozenset literal
+        return frozenset(mod.ENGLISH_STOP_WORDS)
+    except (ImportError, StopIteration, AttributeError, TypeError, OSError):
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # deferred: scikit-learn
+
+        return frozenset(ENGLISH_STOP_WORDS)

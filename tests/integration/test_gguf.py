@@ -72,8 +72,6 @@ def test_smollm2_gguf_served_as_mcp_specialist_through_the_marketplace(tmp_path,
     assert "Paris" in sub["answer"] and 0 < sub["confidence"] <= 1
 
 
-@pytest.mark.xfail(reason="known defect (issue 22, next session): when trust sampling routes 'What is the mean of 3, 5 and "
-                   "10?' to quickcalc, quickcalc answers the sum (18) instead of declining", strict=False)
 def test_orchestrator_plans_with_the_gguf_chat_model(tmp_path):
     from micromarket import Marketplace
 

@@ -47,8 +47,14 @@ def test_unparseable_gets_zero(task):
 
 
 def test_scattered_numbers_lower_confidence():
-    r = solve_task("what is the average speed if I drive 100 km in 2 hours")
+    r = solve_task("the average of the scores is what, if Ann got 7 and Bo got 9")
     assert 0 < r.confidence < 0.5
+
+
+def test_a_speed_is_no_data_set():
+    # the mean of 100 and 2 was answered (unsure); "speed" and "hours" are units' words, and units reads the request
+    r = solve_task("what is the average speed if I drive 100 km in 2 hours")
+    assert r.confidence == 0 and "speed" in r.explanation
 
 
 def test_describe_tool():
