@@ -173,8 +173,19 @@ _POSTFIX = {"SQ": "**2", "CUBE": "**3"}
 
 
 def _num(text: str) -> str | None:
-    v = amount(text)
+    v = _leading_amount(text)
     return None if v is None else repr(float(v))
+
+
+def _leading_amount(text: str) -> float | None:
+    """The number a span states: the whole span, else its longest leading run of words that states one ("94 bill",
+    "$30 jacket": a noun tagged with its amount)."""
+    ws = text.split()
+    for k in range(len(ws), 0, -1):
+        v = amount(" ".join(ws[:k]))
+        if v is not None:
+            return v
+    return None
 
 
 def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -182,8 +193,12 @@ def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
     a power phrase cut in two ("to" + "the third power") is one, the later part naming it."""
     out: list[tuple[str, str]] = []
     for tag, text in spans:
-        if tag in ("NUM", "PART", "WHOLE") and amount(text) is None and first_number(text) is None:
+        if tag in ("NUM", "PART", "WHOLE", "OLD", "NEW") and _leading_amount(text) is None and first_number(text) is None:
             continue  # a word tagged by mistake ("what number is", ",") states no number
+        if tag == "PCT" and _pct_value(text) is None:
+            continue  # "how many percent": the question, no percentage
+        if tag == "FRAC" and text.strip() in ("/", "÷"):
+            tag = "DIV"  # a slash between two numbers read apart is a division
         if tag == "FRAC" and fraction(text) is None:
             continue  # a word tagged as a fraction that names none ("of")
         if tag in ("OLD", "NEW") and amount(text) is None:
@@ -221,6 +236,8 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
     """The arithmetic expression of a reading's spans, or None when they do not form one. `text` (the request)
     settles which of two untagged numbers is the whole of a "what percent": the one after "of"."""
     spans = _tidy(spans)
+    if op in ("expr", "sub_from"):  # in arithmetic, an amount read in a percent role is a number
+        spans = [("NUM" if g in ("PART", "WHOLE", "OLD", "NEW") else g, t) for g, t in spans]
     if any(g == "PCT" for g, _ in spans):  # with a percentage, a number read as a part, whole, old or new is its base
         spans = [("NUM" if g in ("PART", "WHOLE", "OLD", "NEW") else g, t) for g, t in spans]
     nums = [_num(t) for g, t in spans if g == "NUM"]
@@ -301,7 +318,7 @@ _FALL = re.compile(r"\b(?:decrease[sd]?|drop(?:ped|s)?|fall|fell|fallen|down|dec
 
 def _change(spans: list[tuple[str, str]], text: str) -> str | None:
     """The percent change from the OLD amount to the NEW one; a fall asked as a decrease is positive."""
-    old, new = ([amount(t) for g, t in spans if g == tag] for tag in ("OLD", "NEW"))
+    old, new = ([_leading_amount(t) for g, t in spans if g == tag] for tag in ("OLD", "NEW"))
     if len(old) != 1 or len(new) != 1 or len(spans) != 2 or not old[0]:
         return None
     a, b = old[0], new[0]
@@ -319,7 +336,9 @@ def read_by_model(task: str) -> SolveResult | None:
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
     spans, offsets = _regroup(r.spans, r.offsets, text)
-    op, conf = _percent_question(r, spans, text)
+    op, conf = _percent_question(r, spans, text, offsets)
+    if conf < 0.5:
+        return None
     first = next((i for i, (g, _) in enumerate(spans) if g == "NUM"), None)
     if first is not None and not spans[first][1].startswith("-") and re.fullmatch(r"\s*-\s*", text[:offsets[first][0]]):
         spans[first] = ("NUM", "-" + spans[first][1])  # a leading minus the tagger left out is the number's sign
@@ -385,7 +404,10 @@ _MORE_LESS_THAN = re.compile(r"(?:percent|percentage|%)\s+(?:more|less|higher|lo
 _PERCENT_OPS = ("percent_of", "increase", "decrease", "before_increase", "before_decrease")
 
 
-def _percent_question(r, spans: list[tuple[str, str]], text: str) -> tuple[str, float]:
+_FROM_TO = re.compile(r"\s*(?:,\s*)?(?:to|became|becomes|turned into|went to|grew to|rose to|fell to|dropped to|up to|down to|->|→|and)\s*", re.I)
+
+
+def _percent_question(r, spans: list[tuple[str, str]], text: str, offs: list[tuple[int, int]]) -> tuple[str, float]:
     """The operation and how sure it is. "X is what percent more/less than Y" is a percent change from Y (the amount
     after "than") to X; in a percent change one amount given a role gives the other the other role. Where the
     operation head hesitates between two percent questions (the tax vs the price with tax, the price vs the price
@@ -401,8 +423,13 @@ def _percent_question(r, spans: list[tuple[str, str]], text: str) -> tuple[str, 
                 spans[i] = ("OLD" if i == after[0] else "NEW", spans[i][1])
     roles = [spans[i][0] for i in amounts]
     pct = any(g == "PCT" for g, _ in spans)
-    change = op == "pct_change" or ({"OLD", "NEW"} & set(roles) and not {"PART", "WHOLE"} & set(roles) and op != "what_percent")
-    if change and not pct and len(amounts) == 2 and sorted(roles) != ["NEW", "OLD"]:
+    change = op == "pct_change" or (op == "expr" and {"OLD", "NEW"} & set(roles) and not {"PART", "WHOLE"} & set(roles))
+    if op == "pct_change" and not {"OLD", "NEW"} & set(roles):
+        between = text[offs[amounts[0]][1]:offs[amounts[1]][0]] if len(amounts) == 2 else ""
+        if not _FROM_TO.fullmatch(between):
+            return op, 0.0  # no amount read as the old or the new one, and no "from A to B" between them: not read
+        conf = min(conf, 0.75)  # the roles follow the order "A became B": the rules read too
+    if change and not pct and len(amounts) == 2 and sorted(roles) != ["NEW", "OLD"] and len(spans) == 2:
         sure = [g for g in roles if g in ("OLD", "NEW")]
         order = ["OLD", "NEW"]  # none or both the same role: "from A to B", in that order
         if len(sure) == 1:  # the other amount takes the other role
@@ -419,9 +446,13 @@ def _percent_question(r, spans: list[tuple[str, str]], text: str) -> tuple[str, 
             conf = min(conf, 0.75)
         if r.op_probs.get(op, 0.0) < 0.9:  # the head hesitates between percent questions: the rules read too
             conf = min(conf, 0.75)
+        if (op == "percent_of" and _TOTAL.search(asked)) or (op == "increase" and _SHARE.search(asked)):
+            conf = min(conf, 0.75)  # "... comes to how much" asks the total, "how much is the tip" the share: unsure
     return op, conf
 
 
+_TOTAL = re.compile(r"\b(?:total|altogether|in all|all in|comes? to|including|included|final|pay)\b", re.I)
+_SHARE = re.compile(r"\b(?:tip|tax|charge|commission|deposit|fee|discount|saving|save)\b", re.I)
 _BEFORE = re.compile(r"\b(?:original(?:ly)?|before|beforehand|prior|regular|full price|used to|previous(?:ly)?|at first|"
                      r"to begin with|without|excluding|pre-\w+)\b", re.I)
 _AFTER = re.compile(r"\b(?:with|including|incl|total|altogether|now|new|final|after|comes? to)\b", re.I)
