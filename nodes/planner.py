@@ -265,7 +265,7 @@ class _Readers:
 _NUMBER_TAGS = frozenset({"NUM", "QTY", "AMT", "PCT", "PART", "WHOLE", "DATE", "FRAC"})
 # arithmetic joiners: between two amounts, a cut only where no reader reads the sum or difference whole
 _OPERATOR_GLUE = re.compile(r"^\s*(?:plus|and|&|\+|-|minus|times)\s*$", re.I)
-_AMOUNT_END = re.compile(r"(?:\d|%|\b(?:squared|cubed|power|percent|dollars?|euros?|bucks|[a-z]+s)|\))\s*$", re.I)
+_AMOUNT_END = re.compile(r"(?:\d|%|\b(?:squared|cubed|power|percent|dollars?|euros?|bucks)|\))\s*$", re.I)
 _AMOUNT_START = re.compile(r"^\s*(?:[$€£]?\d|(?:the\s+)?(?:square|cube|sqrt|root)\b|(?:a|an|one|two|three|half)\b)", re.I)
 
 

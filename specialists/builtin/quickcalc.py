@@ -103,6 +103,7 @@ def _prepare(text: str) -> str:
     t = re.sub(r"\s*(?:=|equals?)\s*\??$", "", t, flags=re.I)
     t = re.sub(r"(?:\bUS)?[$€£]\s*(?=\d)|(?<=\d)\s+(?:dollars?|euros?|bucks|quid)\b", "", t, flags=re.I)  # money is a number
     t = re.sub(r"(?<![\d/.])(\d+)\s*/\s*(\d+)\s+of\b", r"(\1/\2)*", t, flags=re.I)  # "3/4 of 96"
+    t = SPOKEN_AMOUNT_RE.sub(lambda m: _spoken_part(m) or m.group(0), t)  # "a quarter of 1000", "two thirds of 90"
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%\s*of\b", r"(\1/100)*", t, flags=re.I)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*percent\s+of\b", r"(\1/100)*", t, flags=re.I)
     t = re.sub(r"\s+(?:as\s+a\s+decimal(?:\s+number)?|in\s+decimal(?:\s+form)?)$", "", t, flags=re.I)
@@ -119,6 +120,15 @@ def _prepare(text: str) -> str:
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%(?=\s*(?:$|[-+*/)]))", r"(\1/100)", t)
     t = t.replace("^", "**").replace("x", "*") if re.fullmatch(r"[\d\s.+\-*/()x^%]+", t) else t.replace("^", "**")
     return t
+
+
+def _spoken_part(m: re.Match) -> str | None:
+    """A spoken fraction before "of" as a factor ("three quarters of" -> "(3/4)*"), else None."""
+    v = fraction(m.group("amt")) if re.search(r"[a-z]", m.group("amt"), re.I) else None
+    if v is None or not re.fullmatch(r"\s+of", m.group(0)[len(m.group("amt")):]):
+        return None
+    f = Fraction(v).limit_denominator(1000)
+    return f"({f.numerator}/{f.denominator})* "
 
 
 def calculate(expression: str) -> tuple[Number, str]:
@@ -255,7 +265,8 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
                 out.append((f"sqrt({n})" if root else n) + power)
                 want_num, root, power, part = False, False, "", ""
             elif tag == "FRAC" and want_num and not part:
-                part = repr(fraction(text))
+                f = Fraction(fraction(text)).limit_denominator(1000)  # exact: "2/3 of 150" is 100, not 99.99...
+                part = f"({f.numerator}/{f.denominator})"
             elif tag == "ROOT" and want_num:
                 root = True
             elif tag in _POSTFIX and want_num:  # "the square of 12", "cube 3": a power before its number
@@ -440,8 +451,14 @@ def _percent_question(r, spans: list[tuple[str, str]], text: str, offs: list[tup
     if op in _PERCENT_OPS:
         ends = [b for (g, _), (_, b) in zip(r.spans, r.offsets) if g in ("PCT", *_AMOUNT_ROLES)]
         asked = text[max(ends):] if ends else ""  # the question after the last amount: "what did it cost before?"
+        asked = re.split(r"[,;:.?]", asked, maxsplit=1)[-1] if re.search(r"[,;:.?]\s*\w", asked) else asked  # "tip, how much in total"
         if op in ("increase", "decrease") and _BEFORE.search(asked) and not _AFTER.search(asked):
             op, conf = "before_" + op, min(conf, 0.75)
+        if op == "percent_of" and not _SHARE.search(asked):  # the price after it, not the percentage's share:
+            if re.search(r"(?:%|percent|per\s*cent|pct)\s+off\b", text, re.I) and not _SHARE.search(text):
+                op, conf = "decrease", min(conf, 0.75)  # "30 percent off 60 bucks, what's the price"
+            elif _TOTAL.search(asked) and _SHARE.search(text):
+                op, conf = "increase", min(conf, 0.75)  # "a $72 meal plus a 20% tip, how much in total"
         if op.startswith("before") and not _BEFORE.search(text):
             conf = min(conf, 0.75)
         if r.op_probs.get(op, 0.0) < 0.9:  # the head hesitates between percent questions: the rules read too

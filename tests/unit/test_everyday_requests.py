@@ -38,7 +38,7 @@ def test_a_mixed_number_is_one_number_of_the_request():
 def test_quickcalc_expressions_of_the_new_readings():
     e = quickcalc.expression_of
     assert e("expr", [("FRAC", "two thirds"), ("NUM", "90"), ("MINUS", "minus"), ("FRAC", "1/4"), ("NUM", "$20")]) \
-        == "(0.6666666666666666*(90.0)) - (0.25*(20.0))"
+        == "((2/3)*(90.0)) - ((1/4)*(20.0))"  # exact: two thirds of 90 is 60, not 59.99...
     assert e("pct_change", [("OLD", "$2.40"), ("NEW", "$3")], "what percent did it go up") == "((3.0)-(2.4))/(2.4)*100"
     # a fall asked as a decrease is positive; a plain "change" keeps its sign
     assert e("pct_change", [("OLD", "500"), ("NEW", "450")], "percentage drop from 500 to 450") == "((500.0)-(450.0))/(500.0)*100"
@@ -56,6 +56,11 @@ def test_quickcalc_regroups_split_amounts_and_money_words():
     got, _ = quickcalc._regroup(spans, offsets, text)
     assert got == [("PCT", "9 and 3/4 pct"), ("NUM", "EUR 480")]
     assert quickcalc.expression_of("percent_of", got) == "(9.75/100)*(480.0)"
+
+
+def test_quickcalc_rules_read_spoken_fractions_of_amounts():
+    r = quickcalc.checked("two thirds of 90 minus a quarter of 20", quickcalc.solve_by_rules("two thirds of 90 minus a quarter of 20"))
+    assert r.value == 55
 
 
 def test_quickcalc_rules_read_money_and_a_fraction_of_a_number():
