@@ -463,6 +463,8 @@ def _percent_question(r, spans: list[tuple[str, str]], text: str, offs: list[tup
             conf = min(conf, 0.75)
         if r.op_probs.get(op, 0.0) < 0.9:  # the head hesitates between percent questions: the rules read too
             conf = min(conf, 0.75)
+        if op in ("increase", "decrease") and re.search(r"\d\s*[-+]\s*\d[\d.,]*\s*%", text):
+            conf = min(conf, 0.6)  # "50 + 10%": 55, or 50.1 (a percent as a number)? ambiguous as written
         if (op == "percent_of" and _TOTAL.search(asked)) or (op == "increase" and _SHARE.search(asked)):
             conf = min(conf, 0.75)  # "... comes to how much" asks the total, "how much is the tip" the share: unsure
     return op, conf
