@@ -463,6 +463,11 @@ def _percent_question(r, spans: list[tuple[str, str]], text: str, offs: list[tup
             conf = min(conf, 0.75)
         if r.op_probs.get(op, 0.0) < 0.9:  # the head hesitates between percent questions: the rules read too
             conf = min(conf, 0.75)
+        up, down = bool(_UP.search(text)), bool(_DOWN.search(text))
+        if op in ("increase", "decrease", "before_increase", "before_decrease") and up != down:
+            named = op.replace("decrease", "increase") if up else op.replace("increase", "decrease")
+            if named != op:  # the words name one direction ("after a 25% discount"), the head chose the other:
+                op, conf = named, min(conf, 0.75)  # the words decide, and the rules read too
         if op in ("increase", "decrease") and re.search(r"\d\s*[-+]\s*\d[\d.,]*\s*%", text):
             conf = min(conf, 0.6)  # "50 + 10%": 55, or 50.1 (a percent as a number)? ambiguous as written
         if (op == "percent_of" and _TOTAL.search(asked)) or (op == "increase" and _SHARE.search(asked)):
@@ -470,6 +475,11 @@ def _percent_question(r, spans: list[tuple[str, str]], text: str, offs: list[tup
     return op, conf
 
 
+# the direction a percentage moves an amount, by the words that name it
+_UP = re.compile(r"\b(?:tax|taxes|tip|vat|markup|marked up|mark-up|raise|raised|rise|rose|increase[sd]?|surcharge|service charge|"
+                 r"added|plus|up|grew|grown|gain(?:ed)?|boost(?:ed)?|more|higher|inflation|commission)\b", re.I)
+_DOWN = re.compile(r"\b(?:off|discount(?:ed)?|markdown|marked down|reduction|reduced|reduce|cut|sale|cheaper|less|lower(?:ed)?|"
+                   r"down|drop(?:ped)?|fell|fall|decrease[sd]?|minus|lost|loses|lose|coupon|knock(?:ed)?)\b", re.I)
 _TOTAL = re.compile(r"\b(?:total|altogether|in all|all in|comes? to|including|included|final|pay)\b", re.I)
 _SHARE = re.compile(r"\b(?:tip|tax|charge|commission|deposit|fee|discount|saving|save)\b", re.I)
 _BEFORE = re.compile(r"\b(?:original(?:ly)?|before|beforehand|prior|regular|full price|used to|previous(?:ly)?|at first|"
