@@ -231,6 +231,26 @@ class _Readers:
         return out
 
 
+    def reads_operator(self, text: str, a: int, b: int) -> bool:
+        """Whether a reader reads `text` whole and sure with an operator word at characters a..b inside one of its
+        spans ("12 squared | plus | 5 cubed": quickcalc reads "plus" as the sum of the two)."""
+        key = f"operator:{a}:{b}:" + text
+        if key not in self.cache:
+            sure = self.best(text)[0] >= _SURE
+            self.cache[key] = (float(sure and any(
+                r is not None and r.op != "none" and any(x < b and a < y for (g, _), (x, y) in zip(r.spans, r.offsets) if g not in _NUMBER_TAGS)
+                for r in (read(d, text) for d in _READERS))), None)
+        return bool(self.cache[key][0])
+
+
+# tags of a reader's amounts (not operator words); an operator glue must fall in another span
+_NUMBER_TAGS = frozenset({"NUM", "QTY", "AMT", "PCT", "PART", "WHOLE", "DATE", "FRAC"})
+# arithmetic joiners: between two amounts, a cut only where no reader reads the sum or difference whole
+_OPERATOR_GLUE = re.compile(r"^\s*(?:plus|and|&|\+|-|minus|times)\s*$", re.I)
+_AMOUNT_END = re.compile(r"(?:\d|%|\b(?:squared|cubed|power|percent|dollars?|euros?|bucks)|\))\s*$", re.I)
+_AMOUNT_START = re.compile(r"^\s*(?:[$€£]?\d|(?:the\s+)?(?:square|cube|sqrt|root)\b|(?:a|an|one|two|three|half)\b)", re.I)
+
+
 _READER_CACHE: list[_Readers] = []
 
 
@@ -382,9 +402,11 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
     segs = [piece[a:b].strip() for a, b in zip(starts, stops)]
     rd.prime(segs)
     score, chosen, prev = _SPLIT_PRIOR ** k, [], None
-    for seg, a, b, glue in zip(segs, starts, stops, glues):
+    for i, (seg, a, b, glue) in enumerate(zip(segs, starts, stops, glues)):
         if chosen and _question_of(chosen[-1][0], seg, glue):
             return score, None  # "I have 398.2 miles of water, | how much in feet": a statement with its question is one request
+        if chosen and _operator_joins(rd, piece, starts[i - 1], stops[i - 1], a, b, glue):
+            return 0.0, None  # "12 squared | plus | 5 cubed": one sum, which a reader reads whole
         sc, res = rd.best(seg)
         needs = False
         if chosen and sc < _SURE:
@@ -405,6 +427,13 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
         if beat is not None and score <= beat:
             return score, None
     return score, chosen
+
+
+def _operator_joins(rd: _Readers, piece: str, a0: int, b0: int, a: int, b: int, glue: str) -> bool:
+    """An arithmetic word between two amounts that a reader reads, with both amounts, as one calculation."""
+    if not _OPERATOR_GLUE.match(glue) or not _AMOUNT_END.search(piece[a0:b0]) or not _AMOUNT_START.match(piece[a:b]):
+        return False
+    return rd.reads_operator(piece[a0:b], b0 - a0, a - a0)
 
 
 def _is_follow(clause: str) -> bool:

@@ -127,12 +127,37 @@ _WORD_NUMS = {"half": 0.5, "quarter": 0.25, "two": 2, "three": 3, "four": 4, "fi
 _WORD_NUM_RE = re.compile(r"\b(" + "|".join(_WORD_NUMS) + r")\b", re.I)
 
 
+_FRAC_WORD = r"(?:half|thirds?|quarters?|fourths?|fifths?|sixths?|eighths?|tenths?)"
+# Amounts said in parts, each one number: "7 and a half", "2 1/2", "3/4" (not a date's "3/4/2025"), "two thirds".
+_FRACTION_RE = re.compile(
+    rf"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+and\s+(?:(?:a|an|one|two|three|\d+)\s+)?{_FRAC_WORD}\b"
+    rf"|(?<![\d/.,])\d+\s+(?:and\s+)?\d+/\d+(?![\d/])|(?<![\d/.,])\d+/\d+(?![\d/])"
+    rf"|\b(?:two|three|four|five|seven|nine|\d+)\s+(?:thirds|quarters|fourths|fifths|sixths|eighths|tenths)\b", re.I)
+
+
+def _fractions(text: str) -> list[tuple[str, set[float], tuple[int, int]]]:
+    from micromarket.specialists.reading.numbers import amount  # one parser of spoken amounts
+
+    out = []
+    for m in _FRACTION_RE.finditer(text):
+        v = amount(m.group(0))
+        if v is not None:
+            out.append((m.group(0), {v}, m.span()))
+    return out
+
+
 def _numbers(text: str, request: bool) -> list[tuple[str, set[float]]]:
     out = []
     if request:
+        fracs = _fractions(text)
+        inside = lambda m: any(a <= m.start() < b for _, _, (a, b) in fracs)  # noqa: E731 - parts of one amount
+        out += [(surface, vals) for surface, vals, _ in fracs]
         for m in _WORD_NUM_RE.finditer(text):
-            out.append((m.group(1), {_WORD_NUMS[m.group(1).lower()]}))
+            if not inside(m):
+                out.append((m.group(1), {_WORD_NUMS[m.group(1).lower()]}))
         for m in _REQ_NUM.finditer(text):
+            if inside(m):
+                continue
             v = float(m.group(1).replace(",", ""))
             vals = {v}
             if m.group(2):
@@ -196,6 +221,9 @@ def unexplained(request: str, reading: str) -> list[str]:
         words.add("quarter")  # "a quarter of 84" read as 84/4
     missing: list[str] = []
     for surface, vals in _numbers(request, request=True):
+        parts = re.fullmatch(r"(\d+)\s*/\s*(\d+)", surface)  # "3/4" kept as written: (3/4)*96
+        if parts and re.search(rf"(?<![\d.]){parts.group(1)}\s*/\s*\(?{parts.group(2)}(?![\d])", reading):
+            continue
         if not num_ok(vals) and surface.lower() not in words and surface not in missing:
             missing.append(surface)
     for surface, g in _groups(request, request=True):

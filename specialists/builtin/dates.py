@@ -60,6 +60,8 @@ def parse_date(text: str, *, today: date | None = None) -> ParsedDate | None:
     if wd:
         stated_weekday = next(i for i, n in enumerate(WEEKDAYS) if n.lower().startswith(wd.group(1).lower()[:3]))
         raw = (raw[: wd.start()] + " " + raw[wd.end():]).strip(" ,")
+    if re.search(r"(?<![\d/.-])\d+\s*/\s*\d+(?![\d/.-])\s*[a-z]", raw, re.I) and len(re.findall(r"\d+", raw)) > 2:
+        return None  # a fraction and another number ("3/4 of 96") is no date: only "3/4/1996" writes one with slashes
     dayfirst = False
     num = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})", raw)
     if num:
@@ -82,6 +84,8 @@ def parse_date(text: str, *, today: date | None = None) -> ParsedDate | None:
         conf = min(conf, 0.5)
         notes.append(f"ignored {' '.join(words)!r}")
     result = d1.date()
+    if result.year < 1000:
+        return None  # "2/3 of 150" is no date in the year 150
     if d1.year != d2.year:
         result = result.replace(year=(today or date.today()).year)
         conf = min(conf, 0.55)

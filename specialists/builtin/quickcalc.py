@@ -15,6 +15,7 @@ from fractions import Fraction
 from micromarket.specialists.builtin._common import (
     reader,
     LEAD_IN_RE,
+    WORD_NUMBERS,
     capped,
     checked,
     clean,
@@ -27,8 +28,9 @@ from micromarket.specialists.builtin._common import (
     understood,
     words_to_ops,
 )
+from micromarket.specialists.interpretation import attach
 from micromarket.specialists.reading import read
-from micromarket.specialists.reading.numbers import amount, first_number
+from micromarket.specialists.reading.numbers import SPOKEN_AMOUNT_RE, amount, first_number, fraction
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "quickcalc"
@@ -100,6 +102,9 @@ def _prepare(text: str) -> str:
     t = strip_thousands(clean(text))
     t = LEAD_IN_RE.sub("", t, count=1).strip() or t
     t = re.sub(r"\s*(?:=|equals?)\s*\??$", "", t, flags=re.I)
+    t = re.sub(r"(?:\bUS)?[$€£]\s*(?=\d)|(?<=\d)\s+(?:dollars?|euros?|bucks|quid)\b", "", t, flags=re.I)  # money is a number
+    t = re.sub(r"(?<![\d/.])(\d+)\s*/\s*(\d+)\s+of\b", r"(\1/\2)*", t, flags=re.I)  # "3/4 of 96"
+    t = SPOKEN_AMOUNT_RE.sub(lambda m: _spoken_part(m) or m.group(0), t)  # "a quarter of 1000", "two thirds of 90"
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%\s*of\b", r"(\1/100)*", t, flags=re.I)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*percent\s+of\b", r"(\1/100)*", t, flags=re.I)
     t = re.sub(r"\s+(?:as\s+a\s+decimal(?:\s+number)?|in\s+decimal(?:\s+form)?)$", "", t, flags=re.I)
@@ -116,6 +121,15 @@ def _prepare(text: str) -> str:
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%(?=\s*(?:$|[-+*/)]))", r"(\1/100)", t)
     t = t.replace("^", "**").replace("x", "*") if re.fullmatch(r"[\d\s.+\-*/()x^%]+", t) else t.replace("^", "**")
     return t
+
+
+def _spoken_part(m: re.Match) -> str | None:
+    """A spoken fraction before "of" as a factor ("three quarters of" -> "(3/4)*"), else None."""
+    v = fraction(m.group("amt")) if re.search(r"[a-z]", m.group("amt"), re.I) else None
+    if v is None or not re.fullmatch(r"\s+of", m.group(0)[len(m.group("amt")):]):
+        return None
+    f = Fraction(v).limit_denominator(1000)
+    return f"({f.numerator}/{f.denominator})* "
 
 
 def calculate(expression: str) -> tuple[Number, str]:
@@ -177,15 +191,32 @@ _POSTFIX = {"SQ": "**2", "CUBE": "**3"}
 
 
 def _num(text: str) -> str | None:
-    v = amount(text)
+    v = _leading_amount(text)
     return None if v is None else repr(float(v))
+
+
+def _leading_amount(text: str) -> float | None:
+    """The number a span states: the whole span, else its longest leading run of words that states one ("94 bill",
+    "$30 jacket": a noun tagged with its amount)."""
+    ws = text.split()
+    for k in range(len(ws), 0, -1):
+        v = amount(" ".join(ws[:k]))
+        if v is not None:
+            return v
+    return None
 
 
 def _names_something(tag: str, text: str) -> bool:
     """Whether a tagged span states what its tag says: a word tagged by mistake as a number ("what number is",
-    ","), a root ("the", "me") or a power ("to") names none."""
+    ","), a percentage ("how many percent"), a fraction ("of"), a root ("the", "me") or a power ("to") names none."""
+    if tag in ("OLD", "NEW"):
+        return amount(text) is not None
     if tag in ("NUM", "PART", "WHOLE"):
-        return amount(text) is not None or first_number(text) is not None
+        return _leading_amount(text) is not None or first_number(text) is not None
+    if tag == "PCT":
+        return _pct_value(text) is not None
+    if tag == "FRAC":
+        return text.strip() in ("/", "÷") or fraction(text) is not None
     if tag == "ROOT":
         return bool(re.search(r"root|sqrt|√", text, re.I))
     if tag in _POSTFIX:
@@ -200,6 +231,8 @@ def _tidy(spans: list[tuple[str, str]]) -> list[tuple[str, str]]:
     for tag, text in spans:
         if not _names_something(tag, text):
             continue
+        if tag == "FRAC" and text.strip() in ("/", "÷"):
+            tag = "DIV"  # a slash between two numbers read apart is a division
         if tag == "POW" and text.strip() in ("*", "×", "x"):  # one star is a product
             tag = "TIMES"
         if tag == "NUM" and out and out[-1][0] in ("SQ", "CUBE", "POW") and out[-1][1].strip() in ("^", "**"):
@@ -229,21 +262,27 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
     """The arithmetic expression of a reading's spans, or None when they do not form one. `text` (the request)
     settles which of two untagged numbers is the whole of a "what percent": the one after "of"."""
     spans = _tidy(spans)
-    if any(g == "PCT" for g, _ in spans):  # with a percentage, a number read as a part or whole is its base
-        spans = [("NUM" if g in ("PART", "WHOLE") else g, t) for g, t in spans]
+    if op in ("expr", "sub_from"):  # in arithmetic, an amount read in a percent role is a number
+        spans = [("NUM" if g in ("PART", "WHOLE", "OLD", "NEW") else g, t) for g, t in spans]
+    if any(g == "PCT" for g, _ in spans):  # with a percentage, a number read as a part, whole, old or new is its base
+        spans = [("NUM" if g in ("PART", "WHOLE", "OLD", "NEW") else g, t) for g, t in spans]
     nums = [_num(t) for g, t in spans if g == "NUM"]
     if any(n is None for n in nums):
         return None
     if op == "expr":
-        out, want_num, root, power = [], True, False, ""
+        out, want_num, root, power, part = [], True, False, "", ""
         for tag, text in spans:
             if tag == "NUM":
                 if not want_num:
                     return None
                 n = _num(text)  # a sign binds looser than a power: "-3^2" is -(3^2)
                 n = f"-({n[1:]})" if n.startswith("-") else f"({n})"
+                n = f"({part}*{n})" if part else n  # "3/4 of 96"
                 out.append((f"sqrt({n})" if root else n) + power)
-                want_num, root, power = False, False, ""
+                want_num, root, power, part = False, False, "", ""
+            elif tag == "FRAC" and want_num and not part:
+                f = Fraction(fraction(text)).limit_denominator(1000)  # exact: "2/3 of 150" is 100, not 99.99...
+                part = f"({f.numerator}/{f.denominator})"
             elif tag == "ROOT" and want_num:
                 root = True
             elif tag in _POSTFIX and want_num:  # "the square of 12", "cube 3": a power before its number
@@ -256,10 +295,14 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
                 out[-1] += _POSTFIX[tag]
             else:
                 return None
-        return " ".join(out) if out and not want_num and not power and (len(out) > 1 or "**" in out[0] or "sqrt" in out[0]) else None
+        return " ".join(out) if out and not want_num and not power and (len(out) > 1 or re.search(r"\*|sqrt", out[0])) else None
+    if op == "pct_change":
+        return _change(spans, text)
     if op == "sub_from" and len(nums) == 2 and len(spans) == 2:
         return f"({nums[1]}) - ({nums[0]})"
     tags = {g for g, _ in spans}
+    if tags >= {"OLD", "NEW"} and "PCT" not in tags:
+        return _change(spans, text)  # an old and a new amount name a percent change, whatever the operation head says
     if tags & {"PART", "WHOLE"} and "PCT" not in tags:
         op = "what_percent"  # the part and the whole name the question more surely than the operation head
     if op == "what_percent":
@@ -280,11 +323,33 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
                 vals = [(g if g in ("PART", "WHOLE") else other, v) for g, v in vals]
         part, whole = ([v for g, v in vals if g == tag] for tag in ("PART", "WHOLE"))
         return f"({part[0]!r})/({whole[0]!r})*100" if len(part) == 1 and len(whole) == 1 and None not in part + whole else None
-    pct = [first_number(t) for g, t in spans if g == "PCT"]
+    pct = [_pct_value(t) for g, t in spans if g == "PCT"]
     if len(pct) != 1 or pct[0] is None or len(nums) != 1 or len(spans) != 2:
         return None
     p, n = pct[0], nums[0]
-    return {"percent_of": f"({p!r}/100)*({n})", "increase": f"({n})*(1+{p!r}/100)", "decrease": f"({n})*(1-{p!r}/100)"}.get(op)
+    if op.startswith("before") and p >= 100:
+        return None
+    return {"percent_of": f"({p!r}/100)*({n})", "increase": f"({n})*(1+{p!r}/100)", "decrease": f"({n})*(1-{p!r}/100)",
+            "before_decrease": f"({n})/(1-{p!r}/100)", "before_increase": f"({n})/(1+{p!r}/100)"}.get(op)
+
+
+def _pct_value(text: str) -> float | None:
+    """A percentage's number: '15%', '7 and a half percent', 'twelve per cent'."""
+    v = amount(re.sub(r"\s*(?:%|per\s*cent|percent|pct)\.?\s*$", "", text.strip(), flags=re.I))
+    return v if v is not None else first_number(text)
+
+
+# words that name a fall: a percent change "from 8,000 to 7,200" asked as a decrease is answered positive
+_FALL = re.compile(r"\b(?:decrease[sd]?|drop(?:ped|s)?|fall|fell|fallen|down|declin\w*|lower|less|cheaper|cut|shr[iu]nk\w*|lost|loss|reduc\w*|slump\w*|sank|sunk)\b", re.I)
+
+
+def _change(spans: list[tuple[str, str]], text: str) -> str | None:
+    """The percent change from the OLD amount to the NEW one; a fall asked as a decrease is positive."""
+    old, new = ([_leading_amount(t) for g, t in spans if g == tag] for tag in ("OLD", "NEW"))
+    if len(old) != 1 or len(new) != 1 or len(spans) != 2 or not old[0]:
+        return None
+    a, b = old[0], new[0]
+    return f"(({a!r})-({b!r}))/({a!r})*100" if b < a and _FALL.search(text) else f"(({b!r})-({a!r}))/({a!r})*100"
 
 
 @reader(SPECIALIST_ID)
@@ -298,27 +363,145 @@ def read_by_model(task: str) -> SolveResult | None:
     r = read("quickcalc", text)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
-    spans = list(r.spans)
+    spans, offsets = _regroup(r.spans, r.offsets, text)
+    op, conf = _percent_question(r, spans, text, offsets)
+    if conf < 0.5:
+        return None
     first = next((i for i, (g, _) in enumerate(spans) if g == "NUM"), None)
-    if first is not None and not spans[first][1].startswith("-") and re.fullmatch(r"\s*-\s*", text[:r.offsets[first][0]]):
+    if first is not None and not spans[first][1].startswith("-") and re.fullmatch(r"\s*-\s*", text[:offsets[first][0]]):
         spans[first] = ("NUM", "-" + spans[first][1])  # a leading minus the tagger left out is the number's sign
-    expr = expression_of(r.op, spans, text)
+    expr = expression_of(op, spans, text)
     if expr is None:
         return None
     try:
         v = _eval(ast.parse(expr, mode="eval"))
-    except (CalcError, SyntaxError, OverflowError, ValueError, ZeroDivisionError):
-        return None
-    try:
         shown, value = _show(v)
-    except CalcError:
+    except (CalcError, SyntaxError, OverflowError, ValueError, ZeroDivisionError):
         return None
     res = SolveResult(answer=shown, confidence=0.97 if isinstance(v, Fraction) else 0.93,
                       explanation=f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)"), value=value)
-    said = " ".join(t for g, t in r.spans if _names_something(g, t))
-    money = sorted({m.lower() for m in re.findall(r"\b(dollars?|euros?|bucks|cents)\b", text, re.I)})
-    said += f" (amounts in {', '.join(money)})" if money else ""  # a currency names no computation
-    return capped(r.confidence, understood(res, f"{r.op}: {said} = {expr} [read by {r.model}]"))
+    said = " ".join(t for g, t in spans if _names_something(g, t))
+    said += _in_money(text)
+    said += {"pct_change": " (percent change, old to new)", "before_decrease": " (the amount before the percentage was taken off)",
+             "before_increase": " (the amount before the percentage was added)"}.get("pct_change" if {"OLD", "NEW"} <= {g for g, _ in spans} else op, "")
+    return capped(conf, understood(res, f"{op}: {said} = {expr} [read by {r.model}]"))
+
+
+_CURRENCY_WORD = re.compile(r"(?:US|USD|EUR|GBP|US\$|\$|€|£|bucks|dollars?|euros?|quid|sterling|pounds sterling|cents?)", re.I)
+_PERCENT_AMOUNT = re.compile(rf"(?:{SPOKEN_AMOUNT_RE.pattern.replace('(?P<amt>', '(?:')}|(?<![\w.,])\d[\d,]*(?:\.\d+)?|\b(?:{'|'.join(WORD_NUMBERS)})\b)"
+                             r"\s*(?:%|percent\b|per\s*cent\b|pct\b)", re.I)
+_AMOUNT_ROLES = ("NUM", "OLD", "NEW", "PART", "WHOLE")
+
+
+def _regroup(spans: list[tuple[str, str]], offsets: list[tuple[int, int]], text: str):
+    """The reading's spans with amounts made whole, whichever words the tagger split or left out: a number followed by
+    a percent word is one percentage ("12.5 pct", "7 and a half percent"); an amount said in parts ("2 1/2",
+    "13 and 3/4") is one amount, a fraction before "of" a fraction ("3/4 of"); a currency word alone ("US", "EUR",
+    "bucks") is no amount (the amount next to it states its number)."""
+    items: list[tuple[str, int, int]] = []
+    money = [(a, b) for (_, t), (a, b) in zip(spans, offsets) if _CURRENCY_WORD.fullmatch(t.strip())]
+    for (g, t), (a, b) in zip(spans, offsets):
+        if (a, b) in money:
+            continue
+        if g in _AMOUNT_ROLES:  # a currency word right before or after an amount is part of it ("195.97 pounds" + "sterling")
+            a = min([x for x, y in money if not text[y:a].strip()] + [a])
+            b = max([y for x, y in money if not text[b:x].strip()] + [b])
+        items.append((g, a, b))
+
+    def merge(a: int, b: int, tag: str | None) -> None:
+        inside = [it for it in items if it[1] < b and it[2] > a]
+        if not inside:
+            return
+        roles = [g for g, _, _ in inside if g in _AMOUNT_ROLES]
+        at = items.index(inside[0])
+        for it in inside:
+            items.remove(it)
+        items.insert(at, (tag or (roles[0] if roles else "NUM"), a, b))
+    for m in _PERCENT_AMOUNT.finditer(text):
+        merge(m.start(), m.end(), "PCT")
+    for m in SPOKEN_AMOUNT_RE.finditer(text):
+        a, b = m.span("amt")
+        if any(g == "PCT" and x <= a and b <= y for g, x, y in items):
+            continue
+        pure = re.fullmatch(r"\d+/\d+|(?:a|an|one|two|three|four|five|seven|nine|half)\b.*", m.group("amt"), re.I)
+        merge(a, b, "FRAC" if pure and re.match(r"\s+of\b", text[b:]) else None)
+    return [(g, text[a:b]) for g, a, b in items], [(a, b) for _, a, b in items]
+
+
+_MORE_LESS_THAN = re.compile(r"(?:percent|percentage|%)\s+(?:more|less|higher|lower|bigger|smaller|greater|larger|cheaper|fewer)\s+than\b", re.I)
+_PERCENT_OPS = ("percent_of", "increase", "decrease", "before_increase", "before_decrease")
+
+
+_FROM_TO = re.compile(r"\s*(?:,\s*)?(?:to|became|becomes|turned into|went to|grew to|rose to|fell to|dropped to|up to|down to|->|→|and)\s*", re.I)
+
+
+def _percent_question(r, spans: list[tuple[str, str]], text: str, offs: list[tuple[int, int]]) -> tuple[str, float]:
+    """The operation and how sure it is. "X is what percent more/less than Y" is a percent change from Y (the amount
+    after "than") to X; in a percent change one amount given a role gives the other the other role. Where the
+    operation head hesitates between two percent questions (the tax vs the price with tax, the price vs the price
+    before the discount), the reading is no surer than 0.75: the rules read too."""
+    op, conf = r.op, r.confidence
+    amounts = [i for i, (g, _) in enumerate(spans) if g in _AMOUNT_ROLES]
+    if _MORE_LESS_THAN.search(text) and len(amounts) == 2 and not any(g == "PCT" for g, _ in spans):
+        than = text.lower().rfind(" than ")
+        after = [i for i in amounts if text.find(spans[i][1]) > than]
+        if len(after) == 1:
+            op = "pct_change"
+            for i in amounts:
+                spans[i] = ("OLD" if i == after[0] else "NEW", spans[i][1])
+    roles = [spans[i][0] for i in amounts]
+    pct = any(g == "PCT" for g, _ in spans)
+    change = op == "pct_change" or (op == "expr" and {"OLD", "NEW"} & set(roles) and not {"PART", "WHOLE"} & set(roles))
+    if op == "pct_change" and not {"OLD", "NEW"} & set(roles):
+        between = text[offs[amounts[0]][1]:offs[amounts[1]][0]] if len(amounts) == 2 else ""
+        if not _FROM_TO.fullmatch(between):
+            return op, 0.0  # no amount read as the old or the new one, and no "from A to B" between them: not read
+        conf = min(conf, 0.75)  # the roles follow the order "A became B": the rules read too
+    if change and not pct and len(amounts) == 2 and sorted(roles) != ["NEW", "OLD"] and len(spans) == 2:
+        sure = [g for g in roles if g in ("OLD", "NEW")]
+        order = ["OLD", "NEW"]  # none or both the same role: "from A to B", in that order
+        if len(sure) == 1:  # the other amount takes the other role
+            order = [g if g in ("OLD", "NEW") else ("NEW" if sure[0] == "OLD" else "OLD") for g in roles]
+        for i, g in zip(amounts, order):
+            spans[i] = (g, spans[i][1])
+        op = "pct_change"
+    if op in _PERCENT_OPS:
+        ends = [b for (g, _), (_, b) in zip(r.spans, r.offsets) if g in ("PCT", *_AMOUNT_ROLES)]
+        asked = text[max(ends):] if ends else ""  # the question after the last amount: "what did it cost before?"
+        asked = re.split(r"[,;:.?]", asked, maxsplit=1)[-1] if re.search(r"[,;:.?]\s*\w", asked) else asked  # "tip, how much in total"
+        if op in ("increase", "decrease") and _BEFORE.search(asked) and not _AFTER.search(asked):
+            op, conf = "before_" + op, min(conf, 0.75)
+        if op == "percent_of" and not _SHARE.search(asked):  # the price after it, not the percentage's share:
+            if re.search(r"(?:%|percent|per\s*cent|pct)\s+off\b", text, re.I) and not _SHARE.search(text):
+                op, conf = "decrease", min(conf, 0.75)  # "30 percent off 60 bucks, what's the price"
+            elif _TOTAL.search(asked) and _SHARE.search(text):
+                op, conf = "increase", min(conf, 0.75)  # "a $72 meal plus a 20% tip, how much in total"
+        if op.startswith("before") and not _BEFORE.search(text):
+            conf = min(conf, 0.75)
+        if r.op_probs.get(op, 0.0) < 0.9:  # the head hesitates between percent questions: the rules read too
+            conf = min(conf, 0.75)
+        up, down = bool(_UP.search(text)), bool(_DOWN.search(text))
+        if op in ("increase", "decrease", "before_increase", "before_decrease") and up != down:
+            named = op.replace("decrease", "increase") if up else op.replace("increase", "decrease")
+            if named != op:  # the words name one direction ("after a 25% discount"), the head chose the other:
+                op, conf = named, min(conf, 0.75)  # the words decide, and the rules read too
+        if op in ("increase", "decrease") and re.search(r"\d\s*[-+]\s*\d[\d.,]*\s*%", text):
+            conf = min(conf, 0.6)  # "50 + 10%": 55, or 50.1 (a percent as a number)? ambiguous as written
+        if (op == "percent_of" and _TOTAL.search(asked)) or (op == "increase" and _SHARE.search(asked)):
+            conf = min(conf, 0.75)  # "... comes to how much" asks the total, "how much is the tip" the share: unsure
+    return op, conf
+
+
+# the direction a percentage moves an amount, by the words that name it
+_UP = re.compile(r"\b(?:tax|taxes|tip|vat|markup|marked up|mark-up|raise|raised|rise|rose|increase[sd]?|surcharge|service charge|"
+                 r"added|plus|up|grew|grown|gain(?:ed)?|boost(?:ed)?|more|higher|inflation|commission)\b", re.I)
+_DOWN = re.compile(r"\b(?:off|discount(?:ed)?|markdown|marked down|reduction|reduced|reduce|cut|sale|cheaper|less|lower(?:ed)?|"
+                   r"down|drop(?:ped)?|fell|fall|decrease[sd]?|minus|lost|loses|lose|coupon|knock(?:ed)?)\b", re.I)
+_TOTAL = re.compile(r"\b(?:total|altogether|in all|all in|comes? to|including|included|final|pay)\b", re.I)
+_SHARE = re.compile(r"\b(?:tip|tax|charge|commission|deposit|fee|discount|saving|save)\b", re.I)
+_BEFORE = re.compile(r"\b(?:original(?:ly)?|before|beforehand|prior|regular|full price|used to|previous(?:ly)?|at first|"
+                     r"to begin with|without|excluding|pre-\w+)\b", re.I)
+_AFTER = re.compile(r"\b(?:with|including|incl|total|altogether|now|new|final|after|comes? to)\b", re.I)
 
 
 # an amount with a unit after it: "10 pounds", "11.02311311 lb", "68 °F"
@@ -379,6 +562,16 @@ def with_units(task: str) -> SolveResult | None:
     return understood(res, f"{said} in {target.label}: {expr}")
 
 
+_CURRENCIES = ((r"\$|\b(?:dollars?|bucks|usd)\b", "dollars"), (r"€|\b(?:euros?|eur)\b", "euros"),
+               (r"£|\b(?:pounds sterling|quid|gbp)\b", "pounds sterling"), (r"(?<=\d)\s*cents?\b", "cents"))
+
+
+def _in_money(text: str) -> str:
+    """The currencies a request's amounts are in, as the stated reading names them: a currency names no computation."""
+    found = [name for pat, name in _CURRENCIES if re.search(pat, text, re.I)]
+    return f" (amounts in {', '.join(found)})" if found else ""
+
+
 def solve_by_rules(task: str, context: str = "") -> SolveResult:
     """The rule-based reading (regular expressions): the competing reading, and the benchmark's baseline."""
     if not clean(task):
@@ -398,6 +591,8 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
         return fail(str(e))
     conf = 0.97 if isinstance(v, Fraction) else 0.93
     expl = f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)")
+    if _in_money(task):  # the stated reading names the currency (the numbers are in the expression)
+        expl = attach(expl, f"{expr}{_in_money(task)}")
     bare = re.search(r"[-+]\s*\(\d+(?:\.\d+)?/100\)", expr)
     if bare and not re.search(r"\bof\b", task, re.I):
         conf = 0.5  # "50 + 10%" may mean 55 (percentage increase) rather than 50.1

@@ -27,7 +27,7 @@ from micromarket.specialists.builtin._common import (
     understood,
 )
 from micromarket.specialists.reading import read
-from micromarket.specialists.reading.numbers import amount
+from micromarket.specialists.reading.numbers import SPOKEN_AMOUNT_RE, amount
 from micromarket.specialists.result import SolveResult
 
 SPECIALIST_ID = "units"
@@ -276,6 +276,8 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
     if not text:
         return fail("empty request")
     named = re.findall(r"\bhalf[\s-]marathon|\bmarathon", text, re.I)
+    text = SPOKEN_AMOUNT_RE.sub(lambda m: f"{amount(m.group('amt')):.10g} " if amount(m.group("amt")) is not None and not named
+                                else m.group(0), text)  # "2 and a half cups" -> "2.5 cups"
     text = spelled_numbers(text)
     for pat, rep in _REWRITES:
         text = pat.sub(rep, text)
@@ -340,6 +342,8 @@ def _answer(quantities: list[tuple[float, Resolved, str]], targets: list[tuple[R
         return fail("the request names several quantities that do not add up to one (" + ", ".join(s for _, _, s in quantities) + ")")
     if len(quantities) > 1 and "degree_" in str(src.unit):
         return fail("temperatures cannot be added")
+    if len(quantities) == 1 and all(str(dst.unit) == str(src.unit) for dst, _ in targets):
+        return fail(f"{quantities[0][2]} is already in {src.label}: no conversion was asked (the question is about something else)")
     results = [_convert(total, src, dst, value_given=value_given) for dst, _ in targets]
     bad = next((r for r in results if not r.confidence), None)
     if bad is not None:
@@ -361,6 +365,22 @@ def _answer(quantities: list[tuple[float, Resolved, str]], targets: list[tuple[R
 _SMALLER = {"foot": "inch", "pound": "ounce", "hour": "minute", "stone": "pound", "meter": "centimeter", "minute": "second"}
 
 
+def _spoken_amounts(r, text: str) -> None:
+    """An amount said in parts right before a source unit ("1 and a half pounds", "3/4 cup", "a quarter cup",
+    "three quarters of a mile") is one QTY span, whichever of its words the tagger tagged (it splits or drops them)."""
+    for m in SPOKEN_AMOUNT_RE.finditer(text):
+        if amount(m.group("amt")) is None:
+            continue
+        src = [i for i, ((g, _), (a, _)) in enumerate(zip(r.spans, r.offsets)) if g == "SRC" and a >= m.end() and not text[m.end():a].strip()]
+        if not src:
+            continue
+        keep = [i for i, (a, b) in enumerate(r.offsets) if not (a < m.end() and b > m.start())]
+        at = sum(1 for i in keep if i < src[0])
+        spans, offsets = [r.spans[i] for i in keep], [r.offsets[i] for i in keep]
+        r.spans = spans[:at] + [("QTY", m.group("amt"))] + spans[at:]
+        r.offsets = offsets[:at] + [m.span("amt")] + offsets[at:]
+
+
 @reader(SPECIALIST_ID)
 def read_by_model(task: str) -> SolveResult | None:
     """The learned reading (see micromarket.specialists.reading): tagged quantities, source and target units,
@@ -371,6 +391,7 @@ def read_by_model(task: str) -> SolveResult | None:
         return qualified(r)
     if r is None or r.op == "none" or r.confidence < 0.5:
         return None
+    _spoken_amounts(r, text)
     joined: list[list] = []  # neighbouring unit spans that together name one unit ("nautical" + "miles", "sq" + "mi")
     for (tag, span), (a, b) in zip(r.spans, r.offsets):
         if (joined and tag in ("SRC", "TGT") and joined[-1][0] in ("SRC", "TGT") and not text[joined[-1][3]:a].strip()

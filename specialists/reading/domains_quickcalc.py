@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from micromarket.specialists.reading.generate import Domain, Fill, words_of
+from micromarket.specialists.reading.generate import Domain, Fill, held_out, words_of
 
 # operator tag -> spellings (first = the common one); binary operators between two numbers
 BINARY = {
@@ -76,13 +76,111 @@ WHAT_PERCENT += ["{A} out of {W} is what percent?", "what percentage of {W} is {
                  "percent: {A} of {W}", "{A} is how many percent of {W}?", "what fraction of {W} is {A}, in percent"]
 SUB_FROM += ["take away {B} from {A}", "subtract {B} from the {A}", "minus {B} from {A}"]
 
+# Prices, tips, taxes and discounts as people say them ({I}: what is bought, untagged context).
+PERCENT_OF += ["how much is a {P} tip on a {N} {I}", "what's the tip at {P} on {N}", "{P} tip on a {N} {I}?",
+               "the {P} tax on a {N} {I} is how much", "what would a {P} service charge be on {N}",
+               "how much do I save with {P} off a {N} {I}", "sales tax of {P} on {N}: how much tax", "my {I} was {N}; what is a {P} tip",
+               "what's my commission at {P} of {N}", "the deposit is {P} of the {N} {I}; how much is that"]
+INCREASE += ["a {N} {I} with a {P} tip comes to how much", "{N} {I} plus {P} tip: total?", "what's the total for a {N} {I} with {P} tax",
+             "{N} plus {P} sales tax", "a {N} {I} plus a {P} tip, what do I pay in total", "the {I} is {N} before {P} VAT; price with VAT?",
+             "total with a {P} tip on {N}", "if I tip {P} on a {N} {I}, what do I pay altogether",
+             "my pay of {N} goes up by {P}; new pay?", "what do I pay for a {N} {I} once {P} tax is added"]
+DECREASE += ["{P} off a {N} {I}", "a {N} {I} is {P} off; what do I pay", "what does a {N} {I} cost at {P} off",
+             "the {I} is {N} with a {P} discount: sale price?", "{N} {I}, {P} off - final price", "how much is a {N} {I} after {P} off",
+             "sale: {P} off everything. what's a {N} {I} now", "with a {P} coupon, what does the {N} {I} cost",
+             "my {N} {I} lost {P} of its value; what is it worth now"]
+# Percent change: OLD and NEW amounts; a fall is answered as a positive decrease.
+PCT_RISE = ["it went from {A} to {B}; by what percent did it rise?", "percentage increase from {A} to {B}",
+            "what is the percent increase from {A} to {B}", "{A} to {B} is an increase of what percent",
+            "the price rose from {A} to {B}. what's the percentage increase?", "by how many percent did it grow from {A} to {B}",
+            "my rent went up from {A} to {B}; how much is that in percent", "sales climbed from {A} to {B}, what percent growth is that",
+            "how big a percentage rise is {A} to {B}", "from {A} up to {B}: what percent increase", "{B} is what percent more than {A}",
+            "a rise from {A} to {B} is how many percent", "if my wage goes from {A} to {B}, what's the raise in percent"]
+PCT_FALL = ["it dropped from {A} to {B}; by what percent did it fall?", "percentage decrease from {A} to {B}",
+            "what is the percent drop from {A} to {B}", "the price fell from {A} to {B}. what's the percentage decrease?",
+            "by how many percent did it decline from {A} to {B}", "{A} down to {B} is a decrease of what percent",
+            "my weight went down from {A} to {B}; how many percent is that", "{B} is what percent less than {A}",
+            "a cut from {A} to {B} is how many percent", "visitors fell from {A} to {B}: what percent decrease",
+            "what percentage reduction takes {A} to {B}"]
+PCT_CHANGE = ["percent change from {A} to {B}", "what's the percentage change between {A} and {B}", "% change from {A} to {B}?",
+              "compute the percent change: {A} -> {B}", "relative change from {A} to {B} in percent",
+              "what percentage change is it going from {A} to {B}", "the percent difference from {A} to {B}, old to new"]
+# The amount before a percentage was taken off or added.
+BEFORE_DECREASE = ["after a {P} discount it costs {N}; what was the original price?", "I paid {N} after {P} off; what was the price before the discount?",
+                   "a {I} is {N} after a {P} markdown; what did it cost originally?", "{N} is the price after {P} off. original price?",
+                   "what was the full price if {N} is {P} off", "with {P} off I paid {N}: what was it before",
+                   "the sale price is {N} at {P} off; what's the regular price", "{N} after a {P} reduction - what was it before the reduction?",
+                   "it lost {P} and is now worth {N}; what was it worth before", "what did the {I} cost before {P} off if I paid {N}"]
+BEFORE_INCREASE = ["{N} including {P} tax; what was the price before tax?", "after a {P} raise I earn {N}; what did I earn before?",
+                   "the price with {P} VAT is {N}; what is it without VAT", "{N} is after a {P} increase; what was the original amount?",
+                   "it grew by {P} to {N}: what was it before", "what number increased by {P} gives {N}",
+                   "a {I} costs {N} including a {P} tip; how much before the tip?", "{N} with {P} markup included - the price before markup?",
+                   "prices rose {P} and it now costs {N}; what did it cost before"]
+
+PERCENT_OF += ["how much tax is {P} on a {N} {I}", "what's {P} of the {N} {I} price", "the {I} costs {N}; how much is {P} of that",
+               "what does a {P} tip on {N} come to", "I want to leave {P} on a {N} {I}. how much is the tip?"]
+INCREASE += ["{N} {I}, {P} tip included: what's the total", "how much is {N} after adding {P} tax", "add a {P} tip to {N}: total?"]
+DECREASE += ["what's the sale price of a {N} {I} at {P} off", "I get {P} off a {N} {I}; how much do I pay", "{N} minus a {P} discount, final price?"]
+PCT_RISE += ["the cost went up from {A} to {B}. what percentage rise is that", "{A} became {B}: by what percent did it increase"]
+PCT_FALL += ["the cost came down from {A} to {B}. what percentage drop is that", "{A} became {B}: by what percent did it decrease"]
+BEFORE_DECREASE += ["the {I} was reduced by {P} to {N}; what was it originally", "after {P} off it's {N}. what was the price before?",
+                    "what was the original price of a {I} that costs {N} after a {P} discount"]
+BEFORE_INCREASE += ["after a {P} increase it is {N}; what was it originally", "{N} includes a {P} service charge; what was it before the charge",
+                    "what was the original price if it's {N} after a {P} rise"]
+
 TEMPLATES = {"expr": EXPR, "percent_of": PERCENT_OF, "increase": INCREASE, "decrease": DECREASE,
-             "what_percent": WHAT_PERCENT, "sub_from": SUB_FROM}
+             "what_percent": WHAT_PERCENT, "sub_from": SUB_FROM, "pct_change/rise": PCT_RISE, "pct_change/fall": PCT_FALL,
+             "pct_change": PCT_CHANGE, "before_decrease": BEFORE_DECREASE, "before_increase": BEFORE_INCREASE}
+ITEMS = ["jacket", "dinner", "bill", "coat", "TV", "laptop", "meal", "pair of shoes", "sofa", "ticket", "book", "bike", "haircut",
+         "taxi ride", "phone", "lamp", "check", "tab", "hotel room", "concert ticket", "blender", "watch", "rug", "order"]
+# amounts of money: (currency) -> forms; split by word like the operator spellings
+MONEY = {"dollar": ["${}", "{} dollars", "{} bucks", "{} USD", "US${}"], "euro": ["€{}", "{} euros", "{} EUR", "EUR {}"],
+         "pound": ["£{}", "{} pounds sterling", "{} quid", "GBP {}"]}
+# fractions of an amount ("3/4 of 96", "two thirds of 90"): spellings per fraction
+FRACTIONS = {"half": ["half", "a half", "1/2", "one half"], "third": ["a third", "1/3", "one third"], "two_thirds": ["two thirds", "2/3"],
+             "quarter": ["a quarter", "1/4", "one quarter", "one fourth"], "three_quarters": ["three quarters", "3/4", "three fourths"],
+             "fifth": ["a fifth", "1/5", "one fifth"], "two_fifths": ["two fifths", "2/5"], "eighth": ["an eighth", "1/8"],
+             "three_eighths": ["three eighths", "3/8"], "tenth": ["a tenth", "1/10", "one tenth"], "seven_tenths": ["seven tenths", "7/10"]}
+MIXED = ["{} and a half", "{} and a quarter", "{} and three quarters", "{} 1/2", "{} and 3/4", "{} and a third"]
 OPERATORS = {"PLUS": "+", "MINUS": "-", "TIMES": "*", "DIV": "/", "POW": "**", "SQ": "**2", "CUBE": "**3", "ROOT": "sqrt"}
+
+
+def _money(rng: random.Random, heldout: bool) -> tuple[str, float]:
+    forms = words_of(MONEY, heldout, "qcmoney", whole_keys=False)
+    v = rng.choice([rng.randint(5, 300), round(rng.uniform(1, 250), 2), rng.randint(10, 90) * 10, rng.randint(1, 60) * 50])
+    s = f"{v:,.2f}" if isinstance(v, float) else f"{v:,}"
+    return rng.choice(forms[rng.choice(list(forms))]).format(s), float(s.replace(",", ""))
+
+
+def _mixed(rng: random.Random, heldout: bool) -> tuple[str, float]:
+    """A mixed number ("7 and a half", "2 1/2"); the forms split by word."""
+    from micromarket.specialists.reading.numbers import amount
+
+    forms = [f for f in MIXED if held_out(f, 0.3, "qcmixed") == heldout] or MIXED
+    n, form = rng.randint(1, 20), rng.choice(forms)
+    whole = SPELLED.get(n, str(n)) if rng.random() < 0.3 and " and " in form else str(n)  # "two 1/2" is no amount
+    text = form.format(whole)
+    return text, float(amount(text))
+
+
+def _fraction(rng: random.Random, heldout: bool) -> tuple[str, float]:
+    from micromarket.specialists.reading.numbers import fraction
+
+    if rng.random() < 0.35:
+        b = rng.randint(2, 12)
+        text = f"{rng.randint(1, b - 1)}/{b}"
+    else:
+        words = words_of(FRACTIONS, heldout, "qcfrac")
+        text = rng.choice(words[rng.choice(list(words))])
+    return text, float(fraction(text))
 
 
 def _number(rng: random.Random, heldout: bool, small: bool = False) -> tuple[str, float]:
     r = rng.random()
+    if r > 0.95 and not small:
+        return _mixed(rng, heldout)
+    if r > 0.88 and not small:
+        return _money(rng, heldout)
     if r < 0.1:
         words = words_of({str(k): [v] for k, v in SPELLED.items()}, heldout, "qcnum")
         k = rng.choice(list(words))
@@ -115,6 +213,12 @@ def _chain(rng: random.Random, heldout: bool) -> tuple[str, dict[str, Fill], str
             fills[slot] = Fill(rng.choice(binary[op]), op)
             expr.append(OPERATORS[op])
         s, v = _number(rng, heldout, small=bool(expr) and expr[-1] == "**")
+        if rng.random() < (0.35 if k == 1 else 0.1) and not (expr and expr[-1] == "**"):  # "3/4 of 96", "half of 3,250"
+            ft, fv = _fraction(rng, heldout)
+            parts += ["{F:%d}" % i, "of", "{N:%d}" % i]
+            fills[f"F:{i}"], fills[f"N:{i}"] = Fill(ft, "FRAC"), Fill(s, "NUM")
+            expr.append(f"({fv!r}*{v!r})")
+            continue
         root = rng.random() < 0.1
         if not root and rng.random() < 0.08 and not (expr and expr[-1] == "**"):  # "the square of 12", "cube 3"
             pp = words_of(PRE_POWER, heldout, "qcop", whole_keys=False)
@@ -140,7 +244,7 @@ def _chain(rng: random.Random, heldout: bool) -> tuple[str, dict[str, Fill], str
             fills[f"Q:{i}"] = Fill(rng.choice(post[p]), p)
             term += OPERATORS[p]
         expr.append(term)
-    if k == 1 and not any(k_.startswith(("Q", "R")) for k_ in fills):  # one bare number is not a calculation
+    if k == 1 and not any(k_.startswith(("Q", "R", "F")) for k_ in fills):  # one bare number is not a calculation
         fills["Q:0"] = Fill(rng.choice(post["SQ"]), "SQ")
         parts.append("{Q:0}")
         expr[-1] += "**2"
@@ -151,6 +255,9 @@ def _pct(rng: random.Random, heldout: bool) -> tuple[Fill, float]:
     p = rng.choice([rng.randint(1, 99), rng.choice([5, 10, 12.5, 15, 20, 25, 33, 40, 50, 75]), round(rng.uniform(0.5, 60), 1)])
     forms = ["{:g}%", "{:g} percent", "{:g} per cent", "{:g} pct"]
     forms = [f for i, f in enumerate(forms) if (i >= 2) == heldout] if rng.random() < 0.4 else forms[:2]
+    if rng.random() < 0.08:  # "7 and a half percent"
+        text, v = _mixed(rng, heldout)
+        return Fill(rng.choice(forms).replace("{:g}", "{}").format(text), "PCT"), v
     return Fill(rng.choice(forms).format(p), "PCT"), float(p)
 
 
@@ -165,17 +272,32 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
     if op == "sub_from":
         (sa, a), (sb, b) = _number(rng, heldout), _number(rng, heldout)
         return {"A": Fill(sa, "NUM"), "B": Fill(sb, "NUM")}, {"op": op, "expr": f"({a!r}) - ({b!r})"}, template
+    items = [i for i in ITEMS if held_out(i, 0.3, "qcitem") == heldout] or ITEMS
+    context = {"I": Fill(rng.choice(items), None)} if "{I}" in template else {}
+    if op == "pct_change":  # rise: new above old; fall: below (answered as a positive decrease); change: either, signed
+        kind = template.split("/")[1] if "/" in template else ""
+        money = rng.random() < 0.4
+        (sa, a), (sb, b) = [_money(rng, heldout) if money else _number(rng, heldout) for _ in range(2)]
+        while a == b or a == 0:
+            (sa, a), (sb, b) = [_money(rng, heldout) if money else _number(rng, heldout) for _ in range(2)]
+        if (kind == "rise" and b < a) or (kind == "fall" and b > a):
+            (sa, a), (sb, b) = (sb, b), (sa, a)
+        expr = f"(({a!r})-({b!r}))/({a!r})*100" if kind == "fall" else f"(({b!r})-({a!r}))/({a!r})*100"
+        return {"A": Fill(sa, "OLD"), "B": Fill(sb, "NEW"), **context}, {"op": op, "expr": expr}, template.split("/")[0]
     p, pv = _pct(rng, heldout)
-    s, n = _number(rng, heldout)
+    while op.startswith("before") and pv >= 100:
+        p, pv = _pct(rng, heldout)
+    s, n = _money(rng, heldout) if context or rng.random() < 0.3 else _number(rng, heldout)
     expr = {"percent_of": f"({pv!r}/100)*({n!r})", "increase": f"({n!r})*(1+{pv!r}/100)",
-            "decrease": f"({n!r})*(1-{pv!r}/100)"}[op]
-    return {"P": p, "N": Fill(s, "NUM")}, {"op": op, "expr": expr}, template
+            "decrease": f"({n!r})*(1-{pv!r}/100)", "before_decrease": f"({n!r})/(1-{pv!r}/100)",
+            "before_increase": f"({n!r})/(1+{pv!r}/100)"}[op]
+    return {"P": p, "N": Fill(s, "NUM"), **context}, {"op": op, "expr": expr}, template
 
 
 class QuickcalcDomain(Domain):
     def draft(self, op, template, rng, heldout_templates, heldout_words):
-        return self.fill(op, template, rng, heldout_words)  # (fills, gold, the rewritten template); no fragments
+        return self.fill(op.split("/")[0], template + ("/" + op.split("/")[1] if "/" in op else ""), rng, heldout_words)
 
 
 DOMAIN = QuickcalcDomain("quickcalc", TEMPLATES, _fill,
-                         ["NUM", "PLUS", "MINUS", "TIMES", "DIV", "POW", "SQ", "CUBE", "ROOT", "PCT", "PART", "WHOLE"])
+                         ["NUM", "PLUS", "MINUS", "TIMES", "DIV", "POW", "SQ", "CUBE", "ROOT", "PCT", "PART", "WHOLE", "FRAC", "OLD", "NEW"])
