@@ -270,7 +270,9 @@ def _claims(other: str, text: str, at: int) -> bool:
     starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= at]
     end = next((m.start() for m in _SENTENCE_END.finditer(text, at)), len(text))
     for part in dict.fromkeys((text, text[starts[-1]:end].strip())):
-        r = read(other, part) if part else None
+        if not part or foreign_shapes(part, other):
+            continue  # a date, time or formula `other` never reads: no request of its own ("subtract 2 months from 2024-03-31")
+        r = read(other, part)
         if r is not None and r.op != "none" and r.op_confidence >= 0.5 and r.spans:  # something to compute it on
             return True
     return False
