@@ -286,6 +286,7 @@ def unaccounted(domain: str, text: str, spans: list, res: SolveResult, model: st
     or when it lies in a tagged span (`spans`: (tag, text), offsets) that the stated reading used (names one of
     its words or numbers: "28 yrs" stated as 28 years); a tagged span the normaliser dropped ("mean" tagged as a
     unit) accounts for nothing."""
+    from micromarket.specialists.reading.numbers import amount  # deferred with the vocabulary
     from micromarket.specialists.reading.vocabulary import foreign, keys  # deferred: the vocabulary file
 
     if not res.confidence:
@@ -298,7 +299,8 @@ def unaccounted(domain: str, text: str, spans: list, res: SolveResult, model: st
             used.append(offsets)
     shapes = {text[a:b] for k, a, b, shape in keys(text) if shape}
     found = [w for w, users, applied in foreign(domain, text, used)
-             if w in shapes or (not {k for k, *_ in keys(w)} & said_keys
+             if w in shapes or (amount(w) is None  # "half", "a dozen" state an amount, no operation
+                                and not {k for k, *_ in keys(w)} & said_keys
                                 and (applied or any(_claims(o, text, text.find(w)) for o in users)))]
     if not found:
         return None
