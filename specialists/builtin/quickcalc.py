@@ -480,9 +480,9 @@ def _percent_question(r, spans: list[tuple[str, str]], text: str, offs: list[tup
             conf = min(conf, 0.75)
         if r.op_probs.get(op, 0.0) < 0.9:  # the head hesitates between percent questions: the rules read too
             conf = min(conf, 0.75)
-        up, down = bool(_UP.search(text)), bool(_DOWN.search(text))
-        if op in ("increase", "decrease", "before_increase", "before_decrease") and up != down:
-            named = op.replace("decrease", "increase") if up else op.replace("increase", "decrease")
+        way = _direction(text, [o for (g, _), o in zip(spans, offs) if g == "PCT"])
+        if op in ("increase", "decrease", "before_increase", "before_decrease") and way:
+            named = op.replace("decrease", "increase") if way == "up" else op.replace("increase", "decrease")
             if named != op:  # the words name one direction ("after a 25% discount"), the head chose the other:
                 op, conf = named, min(conf, 0.75)  # the words decide, and the rules read too
         if op in ("increase", "decrease") and re.search(r"\d\s*[-+]\s*\d[\d.,]*\s*%", text):
@@ -490,6 +490,21 @@ def _percent_question(r, spans: list[tuple[str, str]], text: str, offs: list[tup
         if (op == "percent_of" and _TOTAL.search(asked)) or (op == "increase" and _SHARE.search(asked)):
             conf = min(conf, 0.75)  # "... comes to how much" asks the total, "how much is the tip" the share: unsure
     return op, conf
+
+
+def _direction(text: str, pct: list[tuple[int, int]]) -> str | None:
+    """"up" or "down": the direction word nearest a percentage ("It came up at dinner: 13% off a $1,850 ticket" is
+    off), or the only direction named; None when none is named or two are equally near."""
+    near: dict[str, int] = {}
+    for way, words in (("up", _UP), ("down", _DOWN)):
+        for m in words.finditer(text):
+            d = min((max(a - m.end(), m.start() - b, 0) for a, b in pct), default=0)
+            near[way] = min(near.get(way, d), d)
+    if len(near) == 1:
+        return next(iter(near))
+    if len(near) == 2 and near["up"] != near["down"]:
+        return min(near, key=near.get)
+    return None
 
 
 # the direction a percentage moves an amount, by the words that name it

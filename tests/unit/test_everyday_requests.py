@@ -105,3 +105,12 @@ def test_an_arithmetic_word_between_two_amounts_is_no_cut():
 
     assert [s["text"] for s in split_task("what's 6 cubed plus 2 squared")] == ["what's 6 cubed plus 2 squared"]
     assert len(split_task("what is 30% of 90 plus how many days are between 2025-01-01 and 2025-02-01")) == 2
+
+
+@pytest.mark.parametrize("text, value", [
+    ("This came up at lunch. 15% off a 2,000 dollars sofa", 1700),  # "up" is far, "off" names the percentage's way
+    ("It came up in class: a 640 dollars laptop with 25% off", 480),
+])
+def test_the_direction_word_nearest_the_percentage_decides(text, value):
+    r = quickcalc.solve_task(text)
+    assert r.value == pytest.approx(value), r
