@@ -261,10 +261,11 @@ def _said(res: SolveResult) -> tuple[set[str], set[float]]:
 _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
 
 
-def _claims(other: str, text: str, at: int) -> bool:
+def _claims(other: str, text: str, at: int, must_answer: bool = False) -> bool:
     """Whether `other`'s reader reads `text`, or the sentence of `text` around character `at`, as a request of its
     own (an operation, not "none", and tagged spans to compute it on): "... between two dates? Also, what's NaOH's
-    molar mass" is chemistry's there; "I'm new to this." is nobody's."""
+    molar mass" is chemistry's there; "I'm new to this." is nobody's. With `must_answer`, `other`'s built-in must
+    also compute it (a sure reading yields only to a reader that can)."""
     from micromarket.specialists.reading import read  # deferred: numpy and the heads
 
     starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= at]
@@ -273,9 +274,25 @@ def _claims(other: str, text: str, at: int) -> bool:
         if not part or foreign_shapes(part, other):
             continue  # a date, time or formula `other` never reads: no request of its own ("subtract 2 months from 2024-03-31")
         r = read(other, part)
-        if r is not None and r.op != "none" and r.op_confidence >= 0.5 and r.spans:  # something to compute it on
+        if r is not None and r.op != "none" and r.op_confidence >= 0.5 and r.spans and (not must_answer or _answers(other, part)):
             return True
     return False
+
+
+def _answers(other: str, text: str) -> bool:
+    """Whether `other`'s built-in reading answers `text` (unchecked, so claims do not recurse): a finance word in
+    "the deposit is 31% of the $90.50 order" is no claim when finance cannot compute it."""
+    import importlib  # deferred: the built-in is imported only when its claim is weighed
+
+    try:
+        module = importlib.import_module(f"micromarket.specialists.builtin.{other}")
+    except ImportError:
+        return True  # no built-in of that name: its reader's claim stands
+    read_by_model = getattr(getattr(module, "read_by_model", None), "__wrapped__", None)
+    if read_by_model is None:
+        return True
+    res = read_by_model(text)
+    return res is not None and res.confidence >= 0.5
 
 
 def unaccounted(domain: str, text: str, spans: list, res: SolveResult, model: str = "") -> SolveResult | None:
@@ -292,6 +309,7 @@ def unaccounted(domain: str, text: str, spans: list, res: SolveResult, model: st
     if not res.confidence:
         return None
     said_keys, said_nums = _said(res)
+    sure = res.confidence >= 0.8  # a sure reading yields only to a reader that computes the request, an unsure one to any that reads it
     used = []
     for (_, span), offsets in spans:
         nums = {to_float(n) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", span)}
@@ -301,7 +319,7 @@ def unaccounted(domain: str, text: str, spans: list, res: SolveResult, model: st
     found = [w for w, users, applied in foreign(domain, text, used)
              if w in shapes or (amount(w) is None  # "half", "a dozen" state an amount, no operation
                                 and not {k for k, *_ in keys(w)} & said_keys
-                                and (applied or any(_claims(o, text, text.find(w)) for o in users)))]
+                                and (applied or any(_claims(o, text, text.find(w), sure) for o in users)))]
     if not found:
         return None
     return fail(f"{FOREIGN} {', '.join(repr(w) for w in found)}, which this reading does not account for"

@@ -97,3 +97,11 @@ def test_data_after_a_colon_is_no_text_to_work_on():
     assert payload_of(text) is None
     assert [s["text"] for s in split_task(text)][-1] == "what day of the week is Halloween 2011"
     assert payload_of("summarize this text: The meeting moved to Tuesday because the room was booked.") is not None
+
+
+def test_a_sure_reading_yields_only_to_a_reader_that_computes_the_request():
+    from micromarket.specialists.builtin import finance, quickcalc
+
+    # "deposit" is a finance word, but finance computes nothing here: quickcalc's sure reading stands
+    assert not finance.solve_task("a savings deposit of 12% of 900 dollars, how much is it").confidence >= 0.5
+    assert quickcalc.solve_task("a savings deposit of 12% of 900 dollars, how much is it").value == pytest.approx(108)
