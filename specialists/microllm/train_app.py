@@ -11,7 +11,7 @@ import typer
 from micromarket.errors import MicromarketError
 from micromarket.settings import Settings
 from micromarket.specialists.microllm import trainer
-from micromarket.specialists.microllm.trainer import QUICK, ModelSize, Task, TrainConfig
+from micromarket.specialists.microllm.trainer import ModelSize, Task, TrainConfig, config_for
 
 
 def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
@@ -59,7 +59,7 @@ def make_app(task_factory: Callable[[], Task], help: str) -> typer.Typer:
                 lcfg = lora.LoraTrainConfig.for_run(quick=quick, seed=seed, threads=threads, rank=lora_rank, **over)
                 summary = lora.run(task, base, lcfg, target, json_out=json_out, register_card=register_card, home=home, force=force)
             else:
-                cfg = TrainConfig(**{**(QUICK if quick else TrainConfig()).__dict__, "seed": seed})
+                cfg = TrainConfig(**{**config_for(task, quick).__dict__, "seed": seed})
                 over.update(prompt_weight=prompt_weight, threads=threads, check_every=check_every)
                 cfg = TrainConfig(**{**cfg.__dict__, **{k: v for k, v in over.items() if v is not None}})
                 size = {"hidden": hidden, "layers": layers, "ffn": ffn}

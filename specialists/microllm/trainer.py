@@ -93,6 +93,19 @@ class TrainConfig:
 QUICK = TrainConfig(steps=400, eval_n=200, check_every=0)
 
 
+def config_for(task: Task, quick: bool = False) -> TrainConfig:
+    """The default recipe of ``task``: TrainConfig (or QUICK) with the task's optional ``train_defaults`` on top.
+
+    ``--quick`` keeps its short budget and small evaluation and takes the task's other settings (e.g. its lr).
+    """
+    base = QUICK if quick else TrainConfig()
+    over = dict(getattr(task, "train_defaults", None) or {})
+    if quick:
+        for k in ("steps", "eval_n", "check_every"):
+            over.pop(k, None)
+    return TrainConfig(**{**base.__dict__, **over})
+
+
 def build_char_tokenizer(alphabet: str, unknown: str, max_len: int, words: Sequence[str] = ()):
     """Character-level tokenizer (lowercasing, NFKC) with the task's 'unknown' answer as one token and a chat template.
 

@@ -292,6 +292,25 @@ def test_train_register_goes_through_the_marketplace_of_the_cli(tmp_path, monkey
         cmd.main(args=["--quick", "--register", "--home", str(home)], standalone_mode=False)
 
 
+@pytest.mark.parametrize("args, want", [
+    ([], {"lr": 3e-3, "steps": 6000, "check_every": 250}),  # dates' own recipe
+    (["--quick"], {"lr": 3e-3, "steps": 400, "check_every": 0}),  # quick keeps its short budget, takes the task's lr
+    (["--lr", "1e-3", "--steps", "50"], {"lr": 1e-3, "steps": 50}),  # options beat the task's defaults
+])
+def test_train_dates_command_uses_the_task_recipe(monkeypatch, tmp_path, args, want):
+    """`micromarket train dates` trains with dates' recipe (lr 3e-3, 6,000 steps); roman / numwords keep TrainConfig's."""
+    import typer
+
+    from micromarket.specialists.microllm import trainer
+
+    seen = {}
+    monkeypatch.setattr(trainer, "run", lambda task, cfg, out, **kw: seen.update(cfg=cfg) or {"gate": {}})
+    typer.main.get_command(train_dates.app).main(args=[*args, "--out", str(tmp_path)], standalone_mode=False)
+    assert {k: getattr(seen["cfg"], k) for k in want} == want
+    for task in (train_roman.RomanTask(), train_numwords.NumberWordsTask()):
+        assert trainer.config_for(task) == trainer.TrainConfig()
+
+
 def test_training_is_a_step_budget_and_seeded(tmp_path):
     """Same command, same hardware -> the same model: the budget is steps, not seconds, and the generators are seeded."""
     from rich.console import Console
