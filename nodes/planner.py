@@ -271,6 +271,9 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
     for i, (w, a, _) in enumerate(ws):  # "-" joins requests only before a word ("- then"), not in "x^2 - 4x"
         if w == "-" and i + 1 < n and ws[i + 1][0][:1].isalpha() and a > 0 and text[a - 1] == " ":
             glue[i] = strong[i] = True
+    for i in range(1, n):  # "after that" is one coordinator: its "that" is no back-reference of the next request
+        if ws[i][0].lower() in ("that", "this") and ws[i - 1][0].lower() == "after" and strong[i - 1]:
+            strong[i] = glue[i] = True
     groups = []
     i = 0
     while i < n:

@@ -69,3 +69,9 @@ def test_a_joiner_no_list_knows_is_a_cut_between_two_requests_read_whole():
         ("Convert 10 pounds to kg", []), ("the median of 3, 8 and 1", [])]
     assert _plan("what is 30% of 90 together with the molar mass of KCl") == [
         ("what is 30% of 90", []), ("the molar mass of KCl", [])]
+
+
+def test_after_that_is_one_chain_phrase():
+    # the "that" of "after that" is glue, not a back-reference left at the start of the next step
+    assert _plan("Find the middle value of 8; 3; 12, after that subtract that from 40") == [
+        ("Find the middle value of 8; 3; 12", []), ("subtract that from 40", ["s1"])]
