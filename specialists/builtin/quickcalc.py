@@ -465,6 +465,9 @@ def _percent_question(r, spans: list[tuple[str, str]], text: str, offs: list[tup
         for i, g in zip(amounts, order):
             spans[i] = (g, spans[i][1])
         op = "pct_change"
+    comparative = _MORE_LESS_THAN.search(text)
+    if comparative and pct and op == "percent_of":  # "20% more than 150" is 150 raised by 20%, not 20% of it
+        op = "decrease" if re.search(r"less|lower|smaller|cheaper|fewer", comparative.group(0), re.I) else "increase"
     if op in _PERCENT_OPS:
         ends = [b for (g, _), (_, b) in zip(r.spans, r.offsets) if g in ("PCT", *_AMOUNT_ROLES)]
         asked = text[max(ends):] if ends else ""  # the question after the last amount: "what did it cost before?"

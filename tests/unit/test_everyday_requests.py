@@ -114,3 +114,8 @@ def test_an_arithmetic_word_between_two_amounts_is_no_cut():
 def test_the_direction_word_nearest_the_percentage_decides(text, value):
     r = quickcalc.solve_task(text)
     assert r.value == pytest.approx(value), r
+
+
+@pytest.mark.parametrize("text, value", [("what is 30 percent less than 90", 63), ("What's 25% more than 64?", 80)])
+def test_a_percentage_more_or_less_than_an_amount_moves_it(text, value):
+    assert quickcalc.solve_task(text).value == pytest.approx(value)  # not the percentage's share of it
