@@ -281,7 +281,7 @@ def _claims(other: str, text: str, at: int, must_answer: bool = False) -> bool:
 
 def _answers(other: str, text: str) -> bool:
     """Whether `other`'s built-in reading answers `text` (unchecked, so claims do not recurse): a finance word in
-    "the deposit is 31% of the $90.50 order" is no claim when finance cannot compute it."""
+    "a savings deposit of 12% of 900 dollars" is no claim when finance cannot compute it."""
     import importlib  # deferred: the built-in is imported only when its claim is weighed
 
     try:
