@@ -448,6 +448,8 @@ def read_by_model(task: str) -> SolveResult | None:
         res = difference(dates[0], dates[1], unit)
         return capped(r.confidence, understood(res, f"{unit} from {said} ({dates[0]} to {dates[1]}): {res.answer}{by}"))
     if op == "weekday" and len(dates) == 1:
+        if re.search(r"\bhow\s+(?:many|much|long)\b", text, re.I):
+            return None  # a count asks no weekday ("how many days are there in February 2100")
         res = day_of_week(dates[0])
         return capped(r.confidence, understood(res, f"weekday of {said} ({dates[0]}): {res.answer}{by}"))
     if op in ("add", "subtract") and len(dates) == 1 and len(nums) == 1 and len(durs) == 1:
