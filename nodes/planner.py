@@ -69,7 +69,7 @@ def _split_and(clause: str) -> list[str]:
 
 def _clean(s: str, keep_please: bool = False) -> str:
     s = s.strip().strip(",;").strip()
-    s = re.sub(r"^(?:and|also|then)\s+" if keep_please else r"^(?:and|also|please|then)\s+", "", s, flags=re.I)
+    s = re.sub(r"^(?:and|also|then)[\s,]+" if keep_please else r"^(?:and|also|please|then)[\s,]+", "", s, flags=re.I)  # "Also, what's ..."
     return s.rstrip(".").strip() if s.endswith(".") and not re.search(r"\d\.$", s) else s.strip()
 
 

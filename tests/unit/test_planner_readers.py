@@ -75,3 +75,8 @@ def test_after_that_is_one_chain_phrase():
     # the "that" of "after that" is glue, not a back-reference left at the start of the next step
     assert _plan("Find the middle value of 8; 3; 12, after that subtract that from 40") == [
         ("Find the middle value of 8; 3; 12", []), ("subtract that from 40", ["s1"])]
+
+
+def test_a_leading_also_with_its_comma_is_glue():
+    plan = _plan("what is a light year in kilometres? Also, How much is a $250000 mortgage at 4 percent over 20 years per month")
+    assert [t for t, _ in plan] == ["what is a light year in kilometres?", "How much is a $250000 mortgage at 4 percent over 20 years per month"]
