@@ -531,7 +531,8 @@ def _implicit_operand(clause: str) -> str:
         return clause
     for pat, rep in ((r"^(divide|multiply)\s+by\b", r"\1 that by"), (r"^(add)\s+(\S+)$", r"\1 \2 to that"),
                      (r"^(subtract)\s+(\S+)$", r"\1 \2 from that"), (r"^(double|halve|square|cube|negate)$", r"\1 that"),
-                     (r"^(round)\s+(?=to\b)", r"\1 that ")):
+                     (r"^(round)\s+(?=to\b)", r"\1 that "),
+                     (r"^(?:to|into|in)\s+(?!the\b|a\b|an\b)(?=[A-Za-z°])", "convert that to ")):  # "..., then to Kelvin"
         out, n = re.subn(pat, rep, clause, flags=re.I)
         if n:
             return out

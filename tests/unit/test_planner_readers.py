@@ -80,3 +80,9 @@ def test_after_that_is_one_chain_phrase():
 def test_a_leading_also_with_its_comma_is_glue():
     plan = _plan("what is a light year in kilometres? Also, How much is a $250000 mortgage at 4 percent over 20 years per month")
     assert [t for t, _ in plan] == ["what is a light year in kilometres?", "How much is a $250000 mortgage at 4 percent over 20 years per month"]
+
+
+def test_then_to_a_unit_converts_the_earlier_result():
+    # "..., and then to Kelvin" was read whole as one conversion, and the Celsius asked for was never answered
+    assert _plan("Convert 50 degrees F to C and then to Kelvin") == [
+        ("Convert 50 degrees F to C", []), ("convert that to Kelvin", ["s1"])]
