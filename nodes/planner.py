@@ -196,11 +196,10 @@ class _Readers:
 
     @staticmethod
     def _module(domain: str):
-        """The built-in of ``domain``, imported when its reader first claims a text: the built-ins load sympy, pint
-        and scipy (seconds of a cold solve), which a task no reader claims never needs."""
-        import importlib
+        """The built-in of ``domain``, imported when its reader first claims a text."""
+        from micromarket.specialists.builtin import module_of
 
-        return importlib.import_module(f"micromarket.specialists.builtin.{domain}")
+        return module_of(domain)
 
     def prime(self, texts: list[str]) -> None:
         from micromarket.specialists.reading.model import prime  # deferred: the encoder

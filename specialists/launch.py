@@ -95,12 +95,17 @@ def resolve_target(target: str):
     threads (SDK 2.x), so one slow tool does not block the pool loop that serves every in-process session."""
     mod, _, attr = check_inprocess(target).partition(":")
     obj = getattr(importlib.import_module(mod), attr or "mcp")
-    build = getattr(obj, "build_server", None)  # a server made on first use (builtin/_common.py)
-    if build is not None:
-        return build()
+    if hasattr(obj, "build_server"):
+        return _server(obj)
     if callable(obj) and not hasattr(obj, "_lowlevel_server"):
         obj = obj()
     return obj
+
+
+def _server(obj):
+    """The MCPServer of a module's ``mcp``: the built-ins make theirs on first use (builtin/_common.LazyServer)."""
+    build = getattr(obj, "build_server", None)
+    return build() if build is not None else obj
 
 
 BUILTIN_PACKAGE = "micromarket.specialists.builtin"
@@ -131,6 +136,4 @@ def hosted_builtin(t: Transport) -> str | None:
 
 def load_builtin(module: str):
     """The MCPServer of a built-in module (an import: call it off the event loop)."""
-    obj = importlib.import_module(module).mcp
-    build = getattr(obj, "build_server", None)  # the built-ins make their server on first use (builtin/_common.py)
-    return build() if build is not None else obj
+    return _server(importlib.import_module(module).mcp)

@@ -14,6 +14,14 @@ if TYPE_CHECKING:
 CARD_DIR = Path(__file__).parent / "cards"
 
 
+def module_of(domain: str):
+    """The built-in module of ``domain`` ("units", "dates", ...), imported on first use: the built-ins load sympy,
+    pint and scipy (seconds of a cold start), which a text no reader claims never needs."""
+    import importlib  # deferred with the import it makes
+
+    return importlib.import_module(f"{__name__}.{domain}")
+
+
 _parsed: dict[tuple[str, int, int], SpecialistCard] = {}
 
 

@@ -255,7 +255,11 @@ def _said(res: SolveResult) -> tuple[set[str], set[float]]:
     from micromarket.specialists.reading.vocabulary import keys  # deferred: the vocabulary file
 
     said = stated(res.explanation) or f"{res.answer} {res.explanation}"
-    return {k for k, *_ in keys(said)}, {to_float(n) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", said)}
+    return {k for k, *_ in keys(said)}, _numbers_in(said)
+
+
+def _numbers_in(text: str) -> set[float]:
+    return {to_float(n) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
@@ -282,10 +286,10 @@ def _claims(other: str, text: str, at: int, must_answer: bool = False) -> bool:
 def _answers(other: str, text: str) -> bool:
     """Whether `other`'s built-in reading answers `text` (unchecked, so claims do not recurse): a finance word in
     "a savings deposit of 12% of 900 dollars" is no claim when finance cannot compute it."""
-    import importlib  # deferred: the built-in is imported only when its claim is weighed
+    from micromarket.specialists.builtin import module_of
 
     try:
-        module = importlib.import_module(f"micromarket.specialists.builtin.{other}")
+        module = module_of(other)  # imported only when its claim is weighed
     except ImportError:
         return True  # no built-in of that name: its reader's claim stands
     read_by_model = getattr(getattr(module, "read_by_model", None), "__wrapped__", None)
@@ -312,8 +316,7 @@ def unaccounted(domain: str, text: str, spans: list, res: SolveResult, model: st
     sure = res.confidence >= 0.8  # a sure reading yields only to a reader that computes the request, an unsure one to any that reads it
     used = []
     for (_, span), offsets in spans:
-        nums = {to_float(n) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", span)}
-        if nums & said_nums or {k for k, *_ in keys(span)} & said_keys:
+        if _numbers_in(span) & said_nums or {k for k, *_ in keys(span)} & said_keys:
             used.append(offsets)
     shapes = {text[a:b] for k, a, b, shape in keys(text) if shape}
     found = [w for w, users, applied in foreign(domain, text, used)
