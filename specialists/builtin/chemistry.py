@@ -247,7 +247,92 @@ def _plausible(text: str, formula: str) -> bool:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a chemistry-formula request: molar mass, mass composition, grams <-> moles. The learned reader reads
     first; the rules read what it cannot."""
+    text = clean(task)
+    shaped = balance(text) or element_mass(text)
+    if shaped is not None:  # shapes the reader's schema has no slot for: an equation, an element's mass in a sample
+        return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
+
+
+_ARROW = re.compile(r"\s*(?:->|-->|→|⟶|=>|=|\byields\b|\bgives\b|\bproduces\b|\bmakes\b|\breacts?\s+to\s+(?:form|give)\b)\s*", re.I)
+
+
+def balance(text: str) -> SolveResult | None:
+    """Balance a chemical equation ("balance H2 + O2 -> H2O"): the smallest whole coefficients that conserve every
+    element (the null space of the element-count matrix, with sympy). None when the text holds no equation."""
+    import sympy as sp  # deferred: sympy is heavy
+
+    if not re.search(r"\bbalanc", text, re.I):
+        return None
+    body = re.sub(r"^.*?\bbalanc\w*\b\s*(?:the\s+)?(?:chemical\s+)?(?:equation|reaction)?\s*:?\s*", "", text, flags=re.I).strip(" ?.")
+    sides = _ARROW.split(body)
+    if len(sides) != 2:
+        return None
+    try:
+        species = [[t.strip() for t in re.split(r"\s+\+\s+|\s*\+\s*(?=[A-Z(\d])", side) if t.strip()] for side in sides]
+        species = [[re.sub(r"^\d+\s*(?=[A-Z(])", "", t) for t in side] for side in species]  # given coefficients are recomputed
+        counts = [[parse_formula(t) for t in side] for side in species]
+    except FormulaError:
+        return None
+    if not all(species):
+        return None
+    elements = sorted({el for side in counts for c in side for el in c})
+    columns = [c for c in counts[0]] + [c for c in counts[1]]
+    matrix = sp.Matrix([[c.get(el, 0) * (1 if i < len(counts[0]) else -1) for i, c in enumerate(columns)] for el in elements])
+    null = matrix.nullspace()
+    if len(null) != 1:
+        return fail("the equation cannot be balanced uniquely" if null else "the equation cannot be balanced (an element appears on one side only)")
+    vec = null[0] * sp.ilcm(*[sp.fraction(x)[1] for x in null[0]])
+    vec = vec / sp.igcd(*[int(x) for x in vec])
+    if any(x <= 0 for x in vec):
+        vec = -vec
+    if any(x <= 0 for x in vec):
+        return fail("the equation cannot be balanced with positive coefficients")
+    coef = [int(x) for x in vec]
+    names = species[0] + species[1]
+    term = lambda k, n: f"{'' if k == 1 else k}{n}"  # noqa: E731
+    left = " + ".join(term(k, n) for k, n in zip(coef[:len(species[0])], names))
+    right = " + ".join(term(k, n) for k, n in zip(coef[len(species[0]):], names[len(species[0]):]))
+    res = SolveResult(answer=f"{left} → {right}", confidence=0.97, value=f"{left} -> {right}",
+                      explanation=f"coefficients {coef} conserve {', '.join(elements)}")
+    return understood(res, f"balance {body}")
+
+
+_SAMPLE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>kg|kilograms?|mg|milligrams?|g|grams?)\b\s*(?:of\s+)?(?P<rest>.+)$", re.I)
+
+
+def element_mass(text: str) -> SolveResult | None:
+    """The mass of one element in a sample of a compound ("how many grams of carbon are in 100 g of glucose"):
+    the sample's mass times the element's mass fraction. None when the text does not ask that."""
+    m = re.search(r"\b(?:how\s+(?:many|much)\s+(?P<u>kg|kilograms?|mg|milligrams?|g|grams?)\s+of|how\s+much|(?:the\s+)?mass\s+of)\s+(?P<el>[A-Za-z]+)\s+(?:is\s+|are\s+|would\s+be\s+)?(?:there\s+)?(?:in|contained\s+in)\s+(?P<sample>.+)$", text, re.I)
+    if not m:
+        return None
+    word = m["el"]
+    el = ELEMENT_NAMES.get(word.lower()) or (word if word in ATOMIC_WEIGHTS else None)
+    sample = _SAMPLE.search(m["sample"])
+    if el is None or sample is None:
+        return None
+    found = find_formula(sample["rest"])
+    if found is None:
+        return None
+    formula, factor, note = found
+    try:
+        counts = parse_formula(formula)
+    except FormulaError:
+        return None
+    if el not in counts:
+        return fail(f"{el} is not in {formula}")
+    share = ATOMIC_WEIGHTS[el] * counts[el] / mass_of(counts)
+    per = {"k": 1000.0, "m": 0.001}.get(sample["u"].lower()[0], 1.0) if sample["u"].lower() not in ("g", "gram", "grams") else 1.0
+    grams = float(sample["n"]) * per * share
+    out_per = {"k": 1000.0, "m": 0.001}.get((m["u"] or "g").lower()[0], 1.0) if (m["u"] or "g").lower() not in ("g", "gram", "grams") else 1.0
+    value = grams / out_per
+    unit = {1000.0: "kg", 0.001: "mg"}.get(out_per, "g")
+    res = SolveResult(answer=f"{value:.4g} {unit} of {el} in {sample['n']} {sample['u']} of {_pretty(formula)}",
+                      confidence=round(0.96 * factor, 3), value=round(value, 9),
+                      explanation=f"{el} is {100 * share:.2f}% of {formula} by mass ({counts[el]}×{ATOMIC_WEIGHTS[el]} / {mass_of(counts):.3f} g/mol)"
+                                  + (f"; {note}" if note else ""))
+    return understood(res, f"{m['u'] or 'mass'} of {el} ({word}) in {sample['n']} {sample['u']} of {formula}")
 
 
 def _model_formula(spans: list[str]) -> tuple[str, str] | None:

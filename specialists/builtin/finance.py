@@ -179,7 +179,37 @@ def _payment_frequency(text: str, end: int) -> int | None:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer an interest, loan or annuity question in plain language. The learned reader reads first; the rules
     read what it cannot."""
+    shaped = growth_time(clean(task))
+    if shaped is not None:  # a question the reader's schema has no slot for: the time to grow by a factor
+        return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
+
+
+_GROW = re.compile(r"\b(?P<f>double|doubles|doubling|triple|triples|tripling|quadruple|quadruples|quadrupling)\b|\b(?P<x>\d+(?:\.\d+)?)\s*(?:x|times)\b", re.I)
+_GROW_ASK = re.compile(r"\bhow\s+(?:long|many\s+years|many\s+months)\b|\bwhen\s+will\b|\b(?:doubling|tripling)\s+time\b|\byears?\s+(?:to|until|till|for)\b|\bnumber\s+of\s+years\b", re.I)
+_FACTORS = {"doubl": 2, "tripl": 3, "quadrupl": 4}
+
+
+def growth_time(text: str) -> SolveResult | None:
+    """Years for money at a compound rate to double, triple or grow N times ("how long to double my money at 7% a
+    year"): log(factor) / log(1 + r/m) / m. None when the text does not ask that."""
+    g, ask, rates = _GROW.search(text), _GROW_ASK.search(text), list(_RATE_RE.finditer(text))
+    if not g or not ask or len(rates) != 1:
+        return None
+    factor = float(g["x"]) if g["x"] else next(v for k, v in _FACTORS.items() if g["f"].lower().startswith(k))
+    rate = float(rates[0]["r"].replace(",", ""))
+    if factor <= 1 or not 0 < rate < 1000:
+        return None
+    times = _frequency(text) or 1
+    years = math.log(factor) / (times * math.log(1 + rate / 100 / times))
+    how = "" if times == 1 else f", compounded {_freq_name(times)}"
+    y, m = int(years), round((years - int(years)) * 12)
+    y, m = (y + 1, 0) if m == 12 else (y, m)
+    said = {2: "double", 3: "triple", 4: "quadruple"}.get(int(factor) if factor == int(factor) else 0, f"grow {factor:g}-fold")
+    res = SolveResult(answer=f"{years:.2f} years (about {y} years{f' and {m} months' if m else ''}) to {said} at {rate:g}% a year{how}",
+                      confidence=0.95, value=round(years, 4),
+                      explanation=f"n = ln({factor:g}) / ({times:g}·ln(1 + {rate:g}%/{times:g})); the rule of 72 gives {72 / rate:.1f} years")
+    return understood(res, f"time to {said} at {rate:g}%{how}")
 
 
 # Questions the reader's operations do not cover yet (present value, the interest alone): the rules read them.

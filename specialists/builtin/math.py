@@ -77,8 +77,55 @@ def _order(word: str | None) -> int:
 
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a mathematical request in plain language: the learned reader reads first (the expression and the
-    operation), the rules compete and read what it cannot (see _common.compete)."""
+    operation), the rules compete and read what it cannot (see _common.compete). Questions about whole numbers
+    (prime, factors, gcd, lcm), which the reader's schema has no slot for, are read by their shape."""
+    shaped = number_theory(clean(task))
+    if shaped is not None:
+        return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
+
+
+_NT_ASK = {
+    "gcd": re.compile(r"\b(?:gcd|gcf|hcf|g\.c\.d\.?|greatest\s+common\s+(?:divisor|factor|denominator)|highest\s+common\s+factor|largest\s+common\s+(?:divisor|factor))\b", re.I),
+    "lcm": re.compile(r"\b(?:lcm|l\.c\.m\.?|(?:least|lowest|smallest)\s+common\s+(?:multiple|denominator))\b", re.I),
+    "factors": re.compile(r"\bprime\s+factor(?:s|i[sz]ation)?\b|\bfactori[sz]e\b|\bfactor\b(?!\s+of\b)", re.I),
+    "prime": re.compile(r"\bprime\b", re.I),
+}
+_INTS = re.compile(r"(?<![\w.^*/+-])\d[\d,]*(?![\w.^*/%]|,\d)(?!\.\d)")
+_NOT_NT = re.compile(r"[a-z]\s*\^|\bx\b|[=+*/^]|\bnumbers?\s+between\b|\bhow\s+many\s+primes?\b|\bprimes?\s+(?:below|under|less|up\s+to|between)\b", re.I)
+
+
+def number_theory(text: str) -> SolveResult | None:
+    """Whole-number questions: is N prime, the prime factors of N, the gcd or lcm of two or more integers.
+    None when the text does not have that shape (an expression, a variable, a count of primes)."""
+    import sympy as sp  # deferred: sympy is heavy
+
+    asked = [k for k, pat in _NT_ASK.items() if pat.search(text)]
+    if not asked or _NOT_NT.search(text):
+        return None
+    kind = asked[0]  # gcd/lcm before factors before prime ("greatest common factor", "prime factors")
+    nums = [int(m.group(0).replace(",", "")) for m in _INTS.finditer(text)]
+    if kind in ("gcd", "lcm"):
+        if len(nums) < 2 or any(n == 0 for n in nums) or len(set(asked) & {"gcd", "lcm"}) > 1:
+            return None
+        value = int(sp.gcd_list(nums) if kind == "gcd" else sp.lcm_list(nums))
+        name = "greatest common divisor" if kind == "gcd" else "least common multiple"
+        listed = ", ".join(f"{n:,}" for n in nums)
+        return understood(SolveResult(answer=f"{name} of {listed} = {value:,}", confidence=0.97, value=float(value),
+                                      explanation=f"{kind} computed exactly with sympy"), f"{kind} of {listed}")
+    if len(nums) != 1 or nums[0] < 2:
+        return None
+    n = nums[0]
+    f = sp.factorint(n)
+    shown = " × ".join(f"{p}^{e}" if e > 1 else f"{p}" for p, e in sorted(f.items()))
+    if kind == "factors":
+        return understood(SolveResult(answer=f"{n:,} = {shown}", confidence=0.97, value=shown,
+                                      explanation="prime factorisation with sympy.factorint"), f"prime factors of {n}")
+    if sp.isprime(n):
+        return understood(SolveResult(answer=f"Yes, {n:,} is a prime number", confidence=0.97, value="yes",
+                                      explanation=f"{n} has no divisor between 2 and its square root"), f"is {n} prime")
+    return understood(SolveResult(answer=f"No, {n:,} is not a prime number ({n:,} = {shown})", confidence=0.97, value="no",
+                                  explanation=f"{n} = {shown}"), f"is {n} prime")
 
 
 # A series the reader names ("the first 100 odd numbers"): its general term in k = 1..n.
@@ -250,9 +297,10 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
     text = re.sub(r"\bto\s+the\s+(\d+)(?:st|nd|rd|th)(?:\s+power)?\b", r"^\1", text, flags=re.I)
     text = re.sub(r"\b(\d+(?:\.\d+)?)\s+dozen\b", r"(\1*12)", text, flags=re.I)
     text = re.sub(r"\bfactorial\s+of\s+(\d+)\b", r"factorial(\1)", text, flags=re.I)
-    m = re.match(r"^(?:round\s+)?(?P<f>.+?),?\s+(?:to|rounded\s+to|correct\s+to|accurate\s+to)\s+(?P<n>\d+)\s+(?:decimal\s+places|decimals|dp|d\.p\.|places)$", text, re.I)
-    if m:
-        return _rounded(solve_task(m.group("f")), int(m.group("n")))
+    m = re.match(r"^(?:round\s+)?(?P<f>.+?),?\s+(?:to|rounded\s+to|correct\s+to|accurate\s+to)\s+(?:the\s+)?(?P<n>\d+|[a-z]+)\s+(?:decimal\s+places?|decimals?|dp|d\.p\.|places?|digits?\s+after\s+the\s+(?:decimal\s+)?point)$", text, re.I)
+    places = amount(m.group("n")) if m else None
+    if m and places is not None and places == int(places) and 0 <= places <= 15:
+        return _rounded(solve_task(m.group("f")), int(places))
     m = re.match(r"^(?P<f>.+?)\s+(?:as\s+a\s+decimal(?:\s+number)?|in\s+decimal(?:\s+form)?|as\s+decimals?)$", text, re.I)
     if m:
         res = solve_task(m.group("f"))

@@ -199,7 +199,31 @@ def correlation(xs: list[float], ys: list[float]) -> SolveResult:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a descriptive-statistics request; the numbers may be in the task or in the context. The learned
     reader reads first; the rules read what it cannot."""
+    shaped = weighted_mean(clean(task))
+    if shaped is not None:  # values paired with weights: a shape the reader's schema has no slot for
+        return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
+
+
+_NUM = r"-?\d+(?:,\d{3})*(?:\.\d+)?"
+_PAIR = re.compile(rf"(?P<v>{_NUM})\s*%?\s*(?:\((?:with\s+)?(?:a\s+)?weight(?:ed)?\s*(?:of\s+)?(?P<w1>{_NUM})\s*%?\)|,?\s*(?:with\s+(?:a\s+)?weight(?:ing)?|weight(?:ed)?(?:\s+by)?|at\s+(?:a\s+)?weight(?:ing)?(?:\s+of)?|weighing|counting|x|×)\s*(?:of\s+)?(?P<w2>{_NUM})\s*%?)", re.I)
+
+
+def weighted_mean(text: str) -> SolveResult | None:
+    """The weighted average of values each given with its weight ("80 with weight 2 and 90 with weight 3",
+    "85 weighted 40% and 92 weighted 60%"). None when the text does not have that shape."""
+    if not re.search(r"\bweight", text, re.I) or not re.search(r"\b(?:average|mean)\b", text, re.I):
+        return None
+    found = list(_PAIR.finditer(text))
+    pairs = [(float(m["v"].replace(",", "")), float((m["w1"] or m["w2"]).replace(",", ""))) for m in found]
+    if len(pairs) < 2 or sum(w for _, w in pairs) <= 0 or any(w < 0 for _, w in pairs):
+        return None
+    total = sum(w for _, w in pairs)
+    value = sum(v * w for v, w in pairs) / total
+    shown = " + ".join(f"{_f(v)}×{_f(w)}" for v, w in pairs)
+    res = SolveResult(answer=f"weighted mean = {_f(value)}", confidence=0.95, value=value,
+                      explanation=f"({shown}) / {_f(total)}")
+    return understood(res, "weighted mean of " + "; ".join(m.group(0) for m in found))
 
 
 @reader(SPECIALIST_ID)

@@ -121,7 +121,11 @@ def test_a_percentage_more_or_less_than_an_amount_moves_it(text, value):
     assert quickcalc.solve_task(text).value == pytest.approx(value)  # not the percentage's share of it
 
 
-def test_a_count_of_days_in_a_month_is_no_weekday():
-    # was "February 1, 2100 is a Monday" at 0.6: a count question asks no weekday (declined until dates can count)
-    assert not dates.solve_task("how many days does March 2031 have").answer
+def test_a_count_of_days_in_a_month_is_its_length_not_a_weekday():
+    # was "February 1, 2100 is a Monday" at 0.6: a count question asks no weekday
+    assert dates.solve_task("how many days does March 2031 have").value == 31
+    assert dates.solve_task("How many days are there in February 2100?").value == 28  # a century, not a leap year
+    assert dates.solve_task("how many days has February 2028 got").value == 29
+    assert dates.solve_task("number of days in the month of April").value == 30
+    assert dates.solve_task("how many days are in 2024").value == 366
     assert "Wednesday" in dates.solve_task("What day of the week was 14 February 1990?").answer

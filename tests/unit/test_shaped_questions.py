@@ -1,0 +1,94 @@
+"""Questions the readers' schemas have no slot for, read by their shape in each built-in's solve path (the MCP
+tool's function): times of day, month lengths, whole-number questions, doubling time, weighted means, chemical
+equations and an element's mass in a sample. Each shape declines what it does not fully read."""
+
+from __future__ import annotations
+
+import pytest
+
+from micromarket.specialists.builtin import chemistry, dates, finance, math, stats
+from micromarket.specialists.builtin._common import checked
+
+
+def solved(module, text):
+    """As the MCP tool answers: the built-in's reading, checked against the request."""
+    return checked(text, module.solve_task(text))
+
+
+@pytest.mark.parametrize("text, value", [
+    ("How many hours between 9:30 am and 5:15 pm?", 7.75),
+    ("the shift runs from 7 am to 3:30 pm; how long is it in minutes", 510),
+    ("my flight leaves at 10:40 pm and lands at 6:05 am the next morning, how long is the flight?", 445 / 60),  # overnight
+    ("how many minutes from noon to 2:45 pm", 165),
+])
+def test_time_between_two_times_of_day(text, value):
+    res = solved(dates, text)
+    assert res.confidence >= 0.9 and res.value == pytest.approx(value)
+
+
+def test_times_with_a_condition_or_a_date_are_not_read_as_a_bare_clock_span():
+    assert not solved(dates, "how many hours between 9 am and 5 pm excluding lunch").confidence
+    res = solved(dates, "how many hours from 2026-11-29 09:15 to 2026-11-30 18:45")  # dates decide: 33.5 h, not 9.5
+    assert res.value == pytest.approx(33.5)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("Is 97 a prime number?", "yes"), ("is 1,001 prime", "no"), ("what's the greatest common divisor of 84 and 126", 42),
+    ("highest common factor of 18, 24 and 60", 6), ("least common multiple of 4, 6 and 10", 60),
+    ("Round 3.14159 to three decimal places", 3.142), ("round 2.71828 to 2 decimal places", 2.72),
+])
+def test_whole_number_questions_and_rounding(text, value):
+    res = solved(math, text)
+    assert res.confidence >= 0.9 and res.value == (pytest.approx(value) if isinstance(value, (int, float)) else value)
+
+
+def test_prime_factors_and_polynomial_factoring_stay_apart():
+    assert solved(math, "prime factors of 360").answer == "360 = 2^3 × 3^2 × 5"
+    assert "(x − 3)" in solved(math, "factor x^2 - 5x + 6").answer
+    assert not math.number_theory("how many primes are below 100")  # a count of primes is not read as 'is 100 prime'
+
+
+@pytest.mark.parametrize("text, years", [
+    ("How long to double my money at 7% a year?", 10.24), ("how many years until my savings triple at 5% compounded monthly", 22.02),
+    ("doubling time at 3.5% annual interest", 20.15),
+])
+def test_time_for_money_to_grow(text, years):
+    res = solved(finance, text)
+    assert res.confidence >= 0.9 and res.value == pytest.approx(years, abs=0.01)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("What's the weighted average of 80 with weight 2 and 90 with weight 3?", 86),
+    ("weighted mean of 85 weighted 40% and 92 weighted 60%", 89.2),
+    ("my grades: 90 (weight 0.3), 75 (weight 0.5) and 88 (weight 0.2); what's my weighted average?", 82.1),
+])
+def test_weighted_mean(text, value):
+    res = solved(stats, text)
+    assert res.confidence >= 0.9 and res.value == pytest.approx(value)
+
+
+def test_a_plain_mean_is_not_weighted():
+    assert stats.weighted_mean("average weight of 60 kg, 70 kg and 80 kg") is None  # 'weight' names no weights
+    assert solved(stats, "what's the mean of 3, 5 and 10").value == pytest.approx(6)
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("Balance the equation H2 + O2 -> H2O", "2H2 + O2 → 2H2O"),
+    ("balance C3H8 + O2 = CO2 + H2O", "C3H8 + 5O2 → 3CO2 + 4H2O"),
+    ("balance: Al + HCl → AlCl3 + H2", "2Al + 6HCl → 2AlCl3 + 3H2"),
+])
+def test_balancing_chemical_equations(text, answer):
+    assert solved(chemistry, text).answer == answer
+
+
+def test_an_equation_that_cannot_balance_is_declined():
+    assert not solved(chemistry, "balance H2 + O2 -> NaCl").confidence
+
+
+@pytest.mark.parametrize("text, value", [
+    ("How many grams of carbon are in 100 g of glucose?", 40.0), ("how much oxygen is in 50 grams of water?", 44.40),
+    ("how many mg of iron are in 10 g of Fe2O3", 6994),
+])
+def test_mass_of_an_element_in_a_sample(text, value):
+    res = solved(chemistry, text)
+    assert res.confidence >= 0.8 and res.value == pytest.approx(value, rel=1e-3)
