@@ -357,11 +357,66 @@ _A_MONTH = re.compile(rf"\b(?P<mon>{_MONTH_RE})(?:\s*,?\s*(?:of\s+)?(?P<y>\d{{4}
 _A_YEAR = re.compile(r"\b(?:the\s+)?(?:year\s+)?(?P<y>\d{4})\b", re.I)
 
 
-def days_in(text: str) -> SolveResult | None:
-    """The length of a month ("how many days does February 2028 have") or a year ("days in 2100"). None when
-    the text does not ask that (a day number beside the month makes it a date, read elsewhere)."""
-    if not _MONTH_DAYS.search(text) or re.search(r"\b(?:between|from|until|till|since|after|before|left)\b|\d{1,2}(?:st|nd|rd|th)?\s*(?:of\s+)?" + _MONTH_RE, text, re.I):
+_SHIFT = re.compile(r"(?P<n>\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|half\s+an)\s*(?P<u>hours?|hrs?|h|minutes?|mins?)\b", re.I)
+_SHIFT_LATER = re.compile(r"\b(?:after|later|from|past|plus|add|on\s+from)\b", re.I)
+_SHIFT_EARLIER = re.compile(r"\b(?:before|earlier|ago|minus|subtract|back)\b", re.I)
+
+
+def clock_shift(text: str) -> SolveResult | None:
+    """The time of day a duration after or before a time ("what time is it 3 hours and 20 minutes after 10:50 am").
+    None when the text does not have that shape."""
+    times = list(_TIME_OF_DAY.finditer(text))
+    if len(times) != 1 or _HAS_DATE.search(text) or not re.search(r"\bwhat\s+time\b|\bwhen\b|\btime\s+(?:will|is|was)\b", text, re.I):
         return None
+    rest = text[:times[0].start()] + " " + text[times[0].end():]
+    parts = list(_SHIFT.finditer(rest))
+    later, earlier = bool(_SHIFT_LATER.search(rest)), bool(_SHIFT_EARLIER.search(rest))
+    start = _minutes_of_day(times[0])
+    if not parts or later == earlier or start is None:
+        return None
+    mins = 0.0
+    for p in parts:
+        n = p["n"].lower()
+        k = 0.5 if n.startswith("half") else 1 if n in ("a", "an") else amount(n)
+        if k is None:
+            return None
+        mins += k * (60 if p["u"].lower().startswith("h") else 1)
+    if mins != int(mins):
+        return None
+    end = start + int(mins) * (1 if later else -1)
+    days, end = divmod(end, 24 * 60)
+    h, m = divmod(end, 60)
+    shown = f"{(h % 12) or 12}:{m:02d} {'am' if h < 12 else 'pm'} ({h:02d}:{m:02d})"
+    when = "" if not days else f", {'the next day' if days == 1 else 'the day before' if days == -1 else f'{days:+d} days'}"
+    return SolveResult(answer=shown + when, confidence=0.95, value=f"{h:02d}:{m:02d}",
+                       explanation=f"{times[0].group(0).strip()} {'+' if later else '-'} {int(mins)} minutes ({' '.join(p.group(0) for p in parts)})")
+
+
+_HAS_N_DAYS = re.compile(r"\b(?:have|has|got)\s+(?P<n>\d{1,3})\s+days\b", re.I)
+
+
+def days_in(text: str) -> SolveResult | None:
+    """The length of a month ("how many days does February 2028 have") or a year ("days in 2100"), or whether it
+    has N days ("does February 2024 have 29 days"). None when the text does not ask that (a day number beside the
+    month makes it a date, read elsewhere)."""
+    claim = _HAS_N_DAYS.search(text)
+    if not (_MONTH_DAYS.search(text) or claim) or re.search(r"\b(?:between|from|until|till|since|after|before|left)\b|\d{1,2}(?:st|nd|rd|th)?\s*(?:of\s+)?" + _MONTH_RE, text, re.I):
+        return None
+    found = _length_asked(text)
+    if found is None:
+        return None
+    days, what, note, conf = found
+    if claim:
+        n = int(claim["n"])
+        yes = n == days
+        return SolveResult(answer=f"{'Yes' if yes else 'No'}, {what} has {days} days", confidence=conf, value="yes" if yes else "no",
+                           explanation=f"{note}; asked whether it has {n}")
+    answer = "28 days (29 in a leap year)" if what == "February" else f"{days} days ({what})"
+    return SolveResult(answer=answer, confidence=conf, value=float(days), explanation=note)
+
+
+def _length_asked(text: str) -> tuple[int, str, str, float] | None:
+    """(days, the month or year named, a note, confidence) of the one month or year the text names."""
     months = [m for m in _A_MONTH.finditer(text) if m["mon"].lower().rstrip(".")[:3] in _MONTH_ABBR]
     if len(months) > 1:
         return None
@@ -374,26 +429,24 @@ def days_in(text: str) -> SolveResult | None:
         if m["y"]:
             y = int(m["y"])
             days = calendar.monthrange(y, n)[1]
-            return SolveResult(answer=f"{days} days ({name} {y})", confidence=0.97, value=float(days),
-                               explanation=f"{name} {y} has {days} days" + (f"; {y} is {'' if calendar.isleap(y) else 'not '}a leap year" if n == 2 else ""))
+            leap = f"; {y} is {'' if calendar.isleap(y) else 'not '}a leap year" if n == 2 else ""
+            return days, f"{name} {y}", f"{name} {y} has {days} days{leap}", 0.97
         if n == 2:
-            return SolveResult(answer="28 days (29 in a leap year)", confidence=0.9, value=28.0,
-                               explanation="February has 28 days, 29 in leap years; no year was given")
+            return 28, name, "February has 28 days, 29 in leap years; no year was given", 0.9
         days = calendar.monthrange(2001, n)[1]
-        return SolveResult(answer=f"{days} days ({name})", confidence=0.97, value=float(days), explanation=f"{name} always has {days} days")
+        return days, name, f"{name} always has {days} days", 0.97
     years = list(_A_YEAR.finditer(text))
-    if len(years) == 1 and re.search(r"\bin\b", text, re.I):
+    if len(years) == 1 and re.search(r"\b(?:in|does|did|will|has)\b", text, re.I):
         y = int(years[0]["y"])
         days = 366 if calendar.isleap(y) else 365
-        return SolveResult(answer=f"{days} days ({y})", confidence=0.97, value=float(days),
-                           explanation=f"{y} is {'' if calendar.isleap(y) else 'not '}a leap year")
+        return days, str(y), f"{y} is {'' if calendar.isleap(y) else 'not '}a leap year", 0.97
     return None
 
 
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a calendar question in plain language. The learned reader reads first; the rules read what it cannot."""
     text = clean(task)
-    shaped = None if _CONDITION.search(text) else clock_span(text) or days_in(text)
+    shaped = None if _CONDITION.search(text) else clock_span(text) or clock_shift(text) or days_in(text)
     if shaped is not None:  # a shape the reader's schema has no slot for: times of day, a month's length
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)

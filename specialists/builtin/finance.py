@@ -209,7 +209,8 @@ def growth_time(text: str) -> SolveResult | None:
     res = SolveResult(answer=f"{years:.2f} years (about {y} years{f' and {m} months' if m else ''}) to {said} at {rate:g}% a year{how}",
                       confidence=0.95, value=round(years, 4),
                       explanation=f"n = ln({factor:g}) / ({times:g}·ln(1 + {rate:g}%/{times:g})); the rule of 72 gives {72 / rate:.1f} years")
-    return understood(res, f"time to {said} at {rate:g}%{how}")
+    sums = [m.group(0).strip() for m in _MONEY_RE.finditer(text)]  # the sum itself does not change the time
+    return understood(res, f"time for {' and '.join(sums) or 'money'} to {said} at {rate:g}%{how}")
 
 
 # Questions the reader's operations do not cover yet (present value, the interest alone): the rules read them.

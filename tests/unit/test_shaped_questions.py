@@ -26,6 +26,21 @@ def test_time_between_two_times_of_day(text, value):
     assert res.confidence >= 0.9 and res.value == pytest.approx(value)
 
 
+@pytest.mark.parametrize("text, value", [
+    ("What time will it be 3 hours and 20 minutes after 10:50 am?", "14:10"), ("what time was it 90 minutes before 1:15 pm", "11:45"),
+    ("what time is it 45 minutes after 11:30 pm", "00:15"),
+])
+def test_a_time_of_day_moved_by_a_duration(text, value):
+    res = solved(dates, text)
+    assert res.confidence >= 0.9 and res.value == value
+
+
+@pytest.mark.parametrize("text, value", [("Does February 2024 have 29 days?", "yes"), ("does February 2023 have 29 days", "no"),
+                                         ("does 2100 have 366 days", "no")])
+def test_whether_a_month_or_year_has_n_days(text, value):
+    assert solved(dates, text).value == value  # was "2024-03-01" (29 days added to February 1) at 0.91
+
+
 def test_times_with_a_condition_or_a_date_are_not_read_as_a_bare_clock_span():
     assert not solved(dates, "how many hours between 9 am and 5 pm excluding lunch").confidence
     res = solved(dates, "how many hours from 2026-11-29 09:15 to 2026-11-30 18:45")  # dates decide: 33.5 h, not 9.5
@@ -51,6 +66,7 @@ def test_prime_factors_and_polynomial_factoring_stay_apart():
 @pytest.mark.parametrize("text, years", [
     ("How long to double my money at 7% a year?", 10.24), ("how many years until my savings triple at 5% compounded monthly", 22.02),
     ("doubling time at 3.5% annual interest", 20.15),
+    ("How long will it take for $5,000 to triple at 6% compounded quarterly?", 18.45),  # the sum does not matter
 ])
 def test_time_for_money_to_grow(text, years):
     res = solved(finance, text)
