@@ -248,7 +248,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a chemistry-formula request: molar mass, mass composition, grams <-> moles. The learned reader reads
     first; the rules read what it cannot."""
     text = clean(task)
-    shaped = balance(text) or element_mass(text)
+    shaped = balance(text) or element_mass(text) or particles(text)
     if shaped is not None:  # shapes the reader's schema has no slot for: an equation, an element's mass in a sample
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
@@ -296,6 +296,55 @@ def balance(text: str) -> SolveResult | None:
     res = SolveResult(answer=f"{left} → {right}", confidence=0.97, value=f"{left} -> {right}",
                       explanation=f"coefficients {coef} conserve {', '.join(elements)}")
     return understood(res, f"balance {body}")
+
+
+AVOGADRO = 6.02214076e23
+_PARTICLES = re.compile(r"\bhow\s+many\s+(?P<what>molecules|atoms|particles|ions|formula\s+units)\b(?:\s+of\s+(?P<el>[A-Za-z]+))?"
+                        r"|\bnumber\s+of\s+(?P<what2>molecules|atoms|particles|ions|formula\s+units)\b(?:\s+of\s+(?P<el2>[A-Za-z]+))?", re.I)
+_QUANTITY = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>moles?|mol|kg|kilograms?|mg|milligrams?|g|grams?)\b\s*(?:of\s+)?(?P<rest>.*)$", re.I)
+
+
+def particles(text: str) -> SolveResult | None:
+    """Molecules, atoms or formula units in an amount of a substance ("how many molecules are in 2 moles of water",
+    "atoms of hydrogen in 9 g of H2O"): moles × Avogadro's number, times the atoms of each kind asked for."""
+    ask = _PARTICLES.search(text)
+    if not ask:
+        return None
+    what, el_word = (ask["what"] or ask["what2"]).lower(), ask["el"] or ask["el2"]
+    q = _QUANTITY.search(text[ask.end():]) or _QUANTITY.search(text)
+    if q is None:
+        return None
+    found = find_formula(q["rest"]) or (find_formula(el_word) if el_word else None)
+    if found is None:  # an element by name: "12 grams of carbon"
+        named = [ELEMENT_NAMES[w.lower()] for w in re.findall(r"[A-Za-z]+", q["rest"]) if w.lower() in ELEMENT_NAMES]
+        found = (named[0], 1.0, "") if len(named) == 1 else None
+    if found is None:
+        return None
+    formula, factor, note = found
+    try:
+        counts = parse_formula(formula)
+    except FormulaError:
+        return None
+    n, u = float(q["n"]), q["u"].lower()
+    grams = n * ({"k": 1000.0, "m": 0.001}.get(u[0], 1.0) if u not in ("g", "gram", "grams") else 1.0)
+    mol = n if u.startswith("mol") else grams / mass_of(counts)
+    per, kind = 1, what
+    if what == "atoms":
+        el = (ELEMENT_NAMES.get(el_word.lower()) or (el_word if el_word in ATOMIC_WEIGHTS else None)) if el_word and el_word.lower() not in ("the", "a", "an") else None
+        if el_word and el is None and not find_formula(el_word):
+            return None
+        if el and el in counts:
+            per, kind = counts[el], f"atoms of {el}"
+        elif el and el not in counts and el != formula:
+            return fail(f"{el} is not in {formula}")
+        else:
+            per = sum(counts.values())
+    count = mol * AVOGADRO * per
+    shown = f"{count:.4e}".replace("e+", " × 10^")
+    res = SolveResult(answer=f"{count:.4e} {kind} ({shown})", confidence=round(0.95 * factor, 3), value=float(f"{count:.6g}"),
+                      explanation=f"{mol:.6g} mol × 6.02214076×10^23 /mol" + (f" × {per} per formula unit" if per != 1 else "")
+                                  + (f"; {note}" if note else ""))
+    return understood(res, f"{kind} in {q['n']} {q['u']} of {formula}")
 
 
 _SAMPLE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>kg|kilograms?|mg|milligrams?|g|grams?)\b\s*(?:of\s+)?(?P<rest>.+)$", re.I)

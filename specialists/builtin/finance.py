@@ -179,8 +179,9 @@ def _payment_frequency(text: str, end: int) -> int | None:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer an interest, loan or annuity question in plain language. The learned reader reads first; the rules
     read what it cannot."""
-    shaped = growth_time(clean(task))
-    if shaped is not None:  # a question the reader's schema has no slot for: the time to grow by a factor
+    text = clean(task)
+    shaped = growth_time(text) or unknown_sum(text)
+    if shaped is not None:  # questions the reader's schema has no slot for: the time to grow, the sum asked for
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
@@ -211,6 +212,73 @@ def growth_time(text: str) -> SolveResult | None:
                       explanation=f"n = ln({factor:g}) / ({times:g}·ln(1 + {rate:g}%/{times:g})); the rule of 72 gives {72 / rate:.1f} years")
     sums = [m.group(0).strip() for m in _MONEY_RE.finditer(text)]  # the sum itself does not change the time
     return understood(res, f"time for {' and '.join(sums) or 'money'} to {said} at {rate:g}%{how}")
+
+
+# The sum is what is asked ("how much did I borrow", "how much should I invest today to have $10,000"): the reader's
+# operations all take the sum as given, so these are read here or declined, never answered as the forward question.
+_WHO = r"(?:I|we|you|they|he|she)"
+_ASKS_SUM = re.compile(rf"\bhow\s+much\s+(?:money\s+)?(?:(?:did|can|could|should|must|shall)\s+{_WHO}\s+(?:have\s+to\s+|need\s+to\s+)?"
+                       rf"|(?:do|does|will|would)\s+{_WHO}\s+(?:have|need)\s+to\s+)(?:borrow|afford|invest|deposit|put|save|set\s+aside|start\s+with|pay\s+in)"
+                       rf"|\bhow\s+much\s+(?:money\s+)?(?:do|does|will|would)\s+{_WHO}\s+(?:borrow|afford|need)\b|\bhow\s+(?:big|large)\s+(?:a\s+)?(?:loan|mortgage)"
+                       r"|\b(?:loan|mortgage)\s+(?:amount|size)\b|\bwhat\s+(?:loan|mortgage|principal)\b|\bhow\s+much\s+(?:house|home|car)\b", re.I)
+_GOAL = re.compile(r"\bto\s+(?:have|reach|get|end\s+up\s+with|accumulate|grow\s+to|be\s+worth|retire\s+with|save\s+up)\b", re.I)
+_PERIODIC = re.compile(r"\b(?:a|per|each|every)\s+(?:month|year|week|quarter)\b|\bmonthly\b|\bweekly\b|\bannual(?:ly)?\s+(?:payments?|deposits?)\b", re.I)
+_INFLATION = re.compile(r"\binflation\b", re.I)
+
+
+def _money_rate_term(text: str) -> tuple[float, str, float, float] | None:
+    """The one sum, rate and term of the text: (sum, currency, rate %, years), or None."""
+    amounts = _amounts(text)
+    rates = [to_float(m.group("r")) for m in _RATE_RE.finditer(text)]
+    terms = [(to_float(m.group("t")), m.group("u").lower()) for m in _TERM_RE.finditer(text)]
+    if len(amounts) != 1 or len(rates) != 1 or len(terms) != 1:
+        return None
+    t, unit = terms[0]
+    return amounts[0][0], amounts[0][1], rates[0], t / 12 if unit.startswith("mo") else t
+
+
+def unknown_sum(text: str) -> SolveResult | None:
+    """Questions whose unknown is the sum: the loan a payment repays, the deposit that grows to a goal, the regular
+    saving that reaches one, and what a sum is worth after inflation. None when the text asks none of these;
+    a decline when it asks for the sum in a way not read here."""
+    asks, goal, infl = _ASKS_SUM.search(text), _GOAL.search(text), _INFLATION.search(text)
+    if not (asks or (goal and re.search(r"\bhow\s+much\b", text, re.I)) or infl):
+        return None
+    found = _money_rate_term(text)
+    if found is None:
+        return fail("the question asks for a sum from a payment, a goal or inflation, but one sum, one rate and one term were not all found")
+    value, cur, rate, years = found
+    said = f"{cur}{value:,.2f} at {rate:g}% over {years:g} years"
+    every = _payment_frequency(text, len(text)) or (12 if re.search(r"\bmonth", text, re.I) else None)
+    if infl and not asks and not goal:
+        if re.search(r"\bcost|\bprice|\bpay\b", text, re.I):
+            res = compound_interest(value, rate, years, 1, cur)
+            res.answer = f"{money(float(res.value), cur)} (prices grow {rate:g}% a year)"
+            return understood(res, f"price of {said} of inflation")
+        if re.search(r"\bworth\b|\bbuy\b|purchasing\s+power|\breal\s+value\b|\bvalue\b", text, re.I):
+            real = value / (1 + rate / 100) ** years
+            return understood(SolveResult(answer=f"{money(real, cur)} in today's money (purchasing power of {money(value, cur)})", confidence=0.9,
+                                          value=_r(real), explanation=f"{value:g} / (1 + {rate:g}%)^{years:g}"),
+                              f"purchasing power of {said} of inflation")
+        return fail("an inflation question that asks neither a future price nor what a sum will be worth")
+    if asks and re.search(r"\bloan\b|\bmortgage\b|\bborrow|\bafford", text, re.I) and _PERIODIC.search(text):
+        per = every or 12
+        res = annuity_value(value, rate, years, per, "present", False, cur)
+        res.answer = f"Loan amount: {money(float(res.value), cur)} (repaid by {money(value, cur)} {_freq_name(per)})"
+        return understood(res, f"loan repaid by payments of {said}, {_freq_name(per)}")
+    if goal:
+        if _PERIODIC.search(text):  # a regular saving that reaches the goal: PMT = FV·i / ((1 + i)^n − 1)
+            per = every or 12
+            n, i = round(years * per), rate / 100 / per
+            pmt = value / n if i == 0 else value * i / ((1 + i) ** n - 1)
+            return understood(SolveResult(answer=f"Deposit {money(pmt, cur)} {_freq_name(per)} to reach {money(value, cur)}", confidence=0.9,
+                                          value=_r(pmt), explanation=f"PMT = FV·i / ((1 + i)^n − 1) with i = {i:.6g}, n = {n}"),
+                              f"regular deposit to reach {said}, {_freq_name(per)}")
+        freq = _frequency(text) or 1
+        res = present_value(value, rate, years, freq, cur)
+        res.answer = f"Invest {money(float(res.value), cur)} today to have {money(value, cur)}"
+        return understood(res, f"sum to invest now to reach {said}, compounded {_freq_name(freq)}")
+    return fail("the question asks for the sum itself (what to invest or borrow) in a way not read here")
 
 
 # Questions the reader's operations do not cover yet (present value, the interest alone): the rules read them.

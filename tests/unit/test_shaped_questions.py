@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from micromarket.specialists.builtin import chemistry, dates, finance, math, stats
+from micromarket.specialists.builtin.chemistry import AVOGADRO
 from micromarket.specialists.builtin._common import checked
 
 
@@ -108,3 +109,34 @@ def test_an_equation_that_cannot_balance_is_declined():
 def test_mass_of_an_element_in_a_sample(text, value):
     res = solved(chemistry, text)
     assert res.confidence >= 0.8 and res.value == pytest.approx(value, rel=1e-3)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("How many molecules are in 2 moles of water?", 2 * AVOGADRO),  # was "2 mol of H2O = 36.03 g"
+    ("how many atoms of hydrogen are in 9 g of H2O", 9 / 18.015 * 2 * AVOGADRO),
+    ("How many atoms are in 12 grams of carbon?", 12 / 12.011 * AVOGADRO),
+    ("how many formula units are in 0.5 mol of NaCl", 0.5 * AVOGADRO),
+])
+def test_particles_in_an_amount_of_a_substance(text, value):
+    res = solved(chemistry, text)
+    assert res.confidence >= 0.8 and res.value == pytest.approx(value, rel=1e-3)
+    assert "e+" in res.answer  # a number a reader (or a checker) can take as written
+
+
+@pytest.mark.parametrize("text, value", [
+    ("I'm paying $1,200 a month on a 30-year mortgage at 6.5%. How much did I borrow?", 189852.98),  # was the payment on $1,200
+    ("How much should I invest today at 5% to have $10,000 in 8 years?", 6768.39),  # was the future value of $10,000
+    ("How much do I need to save each month at 6% for 20 years to have $500,000?", 1082.16),
+    ("How much can I borrow with $900 monthly payments at 5% over 15 years?", 113809.72),
+    ("If inflation is 3% a year, what will $100 be worth in 10 years?", 74.41),
+    ("With 3% inflation, what will a $100 item cost in 10 years?", 134.39),
+])
+def test_questions_whose_unknown_is_the_sum(text, value):
+    res = solved(finance, text)
+    assert res.confidence >= 0.9 and res.value == pytest.approx(value, abs=0.01)
+
+
+def test_forward_questions_still_read_forward_and_an_unread_sum_question_is_declined():
+    assert solved(finance, "How much will I save if I put away $200 a month for 5 years at 4%?").value == pytest.approx(13259.80, abs=0.01)
+    assert solved(finance, "monthly payment for a 25k loan at 6% for 4 years").value == pytest.approx(587.13, abs=0.01)
+    assert not solved(finance, "how much can I borrow?").confidence
