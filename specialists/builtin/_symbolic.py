@@ -36,7 +36,7 @@ _FUNCS = {
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
     "asin": sp.asin, "acos": sp.acos, "atan": sp.atan, "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan,
     "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "ln": sp.log,
-    "sqrt": sp.sqrt, "cbrt": sp.cbrt, "abs": sp.Abs, "factorial": sp.factorial, "floor": sp.floor,
+    "sqrt": sp.sqrt, "cbrt": sp.cbrt, "rroot": sp.real_root, "abs": sp.Abs, "factorial": sp.factorial, "floor": sp.floor,
     "ceiling": sp.ceiling, "ceil": sp.ceiling, "gcd": sp.gcd, "lcm": sp.lcm, "binomial": sp.binomial, "remainder": sp.Mod,
 }
 _CONSTS = {"pi": sp.pi, "e": sp.E, "oo": sp.oo, "inf": sp.oo, "infinity": sp.oo, "i": sp.I}

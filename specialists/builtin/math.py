@@ -79,10 +79,46 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a mathematical request in plain language: the learned reader reads first (the expression and the
     operation), the rules compete and read what it cannot (see _common.compete). Questions about whole numbers
     (prime, factors, gcd, lcm), which the reader's schema has no slot for, are read by their shape."""
-    shaped = number_theory(clean(task))
+    shaped = number_theory(clean(task)) or function_values(clean(task))
     if shaped is not None:
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
+
+
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_ARG = rf"(?:{_NUMBER}|\((?:[^()]|\([^()]*\))*\)|pi|e)"
+# functions of numbers said in words ("log base 2 of 1024", "sin of 30 degrees", "cube root of 27"): rewritten to
+# the expression they name, in order (the more specific first)
+_FUNCTION_WORDS = [
+    (rf"\blog(?:arithm)?\s*(?:to\s+the\s+)?base\s*(?P<b>{_ARG})\s*(?:of\s+)?(?P<x>{_ARG})", r"log(\g<x>, \g<b>)"),
+    (rf"\blog_?(?P<b>\d+)\s*(?:of\s+)?\(?\s*(?P<x>{_NUMBER})\s*\)?", r"log(\g<x>, \g<b>)"),
+    (rf"\b(?:natural\s+log(?:arithm)?|ln)\s*(?:of\s+)?(?P<x>{_ARG})", r"log(\g<x>)"),
+    (rf"\b(?:common\s+)?log(?:arithm)?\s+(?:of\s+)?(?P<x>{_ARG})", r"log(\g<x>, 10)"),
+    (rf"\b(?P<f>sin|cos|tan)(?:e|ine|gent)?\s*(?:of\s+)?\(?\s*(?P<x>{_NUMBER})\s*(?:degrees?|deg|°)\s*\)?", r"\g<f>((\g<x>)*pi/180)"),
+    (rf"\b(?P<f>sin|cos|tan)(?:e|ine|gent)?\s+(?:of\s+)?(?P<x>{_ARG})(?:\s*(?:radians?|rad))?", r"\g<f>(\g<x>)"),
+    (rf"\b(?:the\s+)?cube\s+root\s+of\s+(?P<x>{_ARG})", r"rroot(\g<x>, 3)"),
+    (rf"\b(?:the\s+)?square\s+root\s+of\s+(?P<x>{_ARG})", r"sqrt(\g<x>)"),
+    (rf"\b(?:the\s+)?(?P<n>\d+)(?:st|nd|rd|th)\s+root\s+of\s+(?P<x>{_ARG})", r"rroot(\g<x>, \g<n>)"),
+]
+_NAMED = re.compile(r"\b(?:log|ln|sin|cos|tan|natural|root|base|degrees?|deg)(?:\b|(?=\d))|°", re.I)
+_LEFT_OK = re.compile(r"^(?:[\d.,\s+\-*/^()]|\b(?:log|sin|cos|tan|sqrt|rroot|pi|e|plus|minus|times|divided\s+by|over|and)\b)+$", re.I)
+
+
+def function_values(text: str) -> SolveResult | None:
+    """The value of functions of numbers named in words ("log base 2 of 1024", "sin(30 degrees)", "natural log of
+    10", "the cube root of 27 plus the square root of 144"). None unless the whole request is such an expression."""
+    if not _NAMED.search(text):
+        return None
+    body = LEAD_IN_RE.sub("", text, count=1).strip(" ?.!")
+    body = re.sub(r"\bthe\s+", "", body, flags=re.I)
+    for pattern, replacement in _FUNCTION_WORDS:
+        body = re.sub(pattern, replacement, body, flags=re.I)
+    if _NAMED.search(re.sub(r"\b(?:log|sin|cos|tan)\(", "", body)) or not _LEFT_OK.match(body):
+        return None  # a named function left unread, or words that are not arithmetic
+    res = evaluate(body)
+    if not res.confidence:
+        return None
+    return understood(res, f"{body} (from {text!r})")
 
 
 _NT_ASK = {

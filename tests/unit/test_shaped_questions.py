@@ -140,3 +140,18 @@ def test_forward_questions_still_read_forward_and_an_unread_sum_question_is_decl
     assert solved(finance, "How much will I save if I put away $200 a month for 5 years at 4%?").value == pytest.approx(13259.80, abs=0.01)
     assert solved(finance, "monthly payment for a 25k loan at 6% for 4 years").value == pytest.approx(587.13, abs=0.01)
     assert not solved(finance, "how much can I borrow?").confidence
+
+
+@pytest.mark.parametrize("text, value", [
+    ("What's log base 2 of 1024?", 10), ("log2(1024)", 10), ("what's the log of 1000", 3), ("What is sin(30 degrees)?", 0.5),
+    ("cos of 60 degrees", 0.5), ("what is the cube root of -8", -2), ("the 4th root of 81", 3),
+    ("What's the square root of 144 plus the cube root of 27?", 15),  # quickcalc read sqrt(27)**3: 152.3
+])
+def test_functions_of_numbers_said_in_words(text, value):
+    res = solved(math, text)
+    assert res.confidence >= 0.9 and float(res.value) == pytest.approx(value)
+
+
+def test_words_around_a_function_that_are_not_arithmetic_are_not_read_past():
+    assert math.function_values("what is the log of my savings") is None
+    assert math.function_values("sin(x) derivative") is None
