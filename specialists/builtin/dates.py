@@ -25,6 +25,7 @@ WEEKDAYS = list(calendar.day_name)
 _WEEKDAY_RE = re.compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|rsday|urday)?\b\.?,?", re.I)
 _MONTH_RE = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _MONTH_ABBR = [m.lower() for m in calendar.month_abbr[1:]]
+_MONTH_NAME = r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
 _FILLER = {"the", "of", "on", "at", ",", "", "in", "year", "a", "an", "day", "date"}
 _RELATIVE = {"today": 0, "now": 0, "tomorrow": 1, "yesterday": -1}
 
@@ -310,7 +311,7 @@ def _clock_difference(a: str, b: str, unit: str) -> SolveResult | None:
 
 # a time of day: "9:30", "5:15 pm", "7 am", "noon", "midnight"
 _TIME_OF_DAY = re.compile(r"\b(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s?m\b\.?|\b(?P<h2>\d{1,2}):(?P<m2>\d{2})\b(?!\s*:)|\b(?P<w>noon|midday|midnight)\b", re.I)
-_HAS_DATE = re.compile(rf"\b\d{{4}}\b|\b{_MONTH_RE}(?=\s|\d|$)|\b(?:today|tomorrow|yesterday)\b", re.I)
+_HAS_DATE = re.compile(rf"\b\d{{4}}\b|{_MONTH_NAME}|\b(?:today|tomorrow|yesterday)\b", re.I)
 _DURATION_ASK = re.compile(r"\b(?P<u>hours?|hrs?|minutes?|mins?|seconds?|secs?)\b|\bhow\s+long\b|\bduration\b|\belapsed\b|\btime\s+between\b", re.I)
 _CONDITION = re.compile(r"\b(?:excluding|exclude|except|not\s+(?:counting|including)|without|skip\w*|only|ignoring|apart\s+from|leaving\s+out|minus|break|lunch)\b", re.I)
 
@@ -392,6 +393,40 @@ def clock_shift(text: str) -> SolveResult | None:
                        explanation=f"{times[0].group(0).strip()} {'+' if later else '-'} {int(mins)} minutes ({' '.join(p.group(0) for p in parts)})")
 
 
+_BARE_YEAR = re.compile(r"(?<![\d/.:-])(?:the\s+year\s+)?(?P<y>1[0-9]{3}|20[0-9]{2}|2100)(?![\d/.:-])")
+_N_YEARS = re.compile(r"(?P<n>\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|a\s+hundred)\s+(?P<u>years?|decades?|centur(?:y|ies))\b", re.I)
+
+
+def year_only(text: str) -> SolveResult | None:
+    """Questions about whole years with no month or day: "what year is 25 years after 1999", "how many years from
+    1939 to 1945", "how old is someone born in 1985 in 2026". None when the text has another shape."""
+    if re.search(_MONTH_NAME, text, re.I) or re.search(r"\d{4}-\d{1,2}|\d{1,2}/\d{1,2}", text) or _HAS_N_DAYS.search(text):
+        return None
+    years = [int(m["y"]) for m in _BARE_YEAR.finditer(text)]
+    if len(years) == 2 and re.search(r"\bhow\s+(?:many\s+years|long|old)\b|\bnumber\s+of\s+years\b|\byears\s+(?:between|from|passed|elapsed|apart)\b", text, re.I) \
+            and not _N_YEARS.search(text.replace(str(years[0]), "").replace(str(years[1]), "")):
+        a, b = years
+        n = abs(b - a)
+        born = re.search(r"\bborn\b|\bold\b|\bage\b", text, re.I)
+        answer = f"{n} years" + (f" ({n - 1} until the birthday in {max(a, b)})" if born else "")
+        note = "whole calendar years; no months or days were given" + ("; the age turns on the birthday's date" if born else "")
+        return SolveResult(answer=answer, confidence=0.9 if born else 0.95, value=float(n), explanation=f"{max(a, b)} − {min(a, b)} = {n}; {note}")
+    if len(years) == 1 and re.search(r"\bwhat\s+year\b|\bwhich\s+year\b|\bin\s+what\s+year\b|\byear\s+will\b", text, re.I):
+        shifts = list(_N_YEARS.finditer(text))
+        later = re.search(r"\b(?:after|later|from|past|on\s+from|plus|hence)\b", text, re.I)
+        earlier = re.search(r"\b(?:before|earlier|ago|prior\s+to|minus|back)\b", text, re.I)
+        if len(shifts) != 1 or bool(later) == bool(earlier):
+            return None
+        n = amount(shifts[0]["n"])
+        if n is None or n != int(n):
+            return None
+        per = {"y": 1, "d": 10, "c": 100}[shifts[0]["u"].lower()[0]]
+        y = years[0] + int(n) * per * (1 if later else -1)
+        return SolveResult(answer=f"{y}", confidence=0.95, value=float(y),
+                           explanation=f"{years[0]} {'+' if later else '−'} {int(n) * per} years ({shifts[0].group(0)})")
+    return None
+
+
 _HAS_N_DAYS = re.compile(r"\b(?:have|has|got)\s+(?P<n>\d{1,3})\s+days\b", re.I)
 
 
@@ -446,7 +481,7 @@ def _length_asked(text: str) -> tuple[int, str, str, float] | None:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a calendar question in plain language. The learned reader reads first; the rules read what it cannot."""
     text = clean(task)
-    shaped = None if _CONDITION.search(text) else clock_span(text) or clock_shift(text) or days_in(text)
+    shaped = None if _CONDITION.search(text) else clock_span(text) or clock_shift(text) or days_in(text) or year_only(text)
     if shaped is not None:  # a shape the reader's schema has no slot for: times of day, a month's length
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)

@@ -155,3 +155,12 @@ def test_functions_of_numbers_said_in_words(text, value):
 def test_words_around_a_function_that_are_not_arithmetic_are_not_read_past():
     assert math.function_values("what is the log of my savings") is None
     assert math.function_values("sin(x) derivative") is None
+
+
+@pytest.mark.parametrize("text, value", [
+    ("What year will it be 25 years after 1999?", 2024), ("what year was it 3 decades before 2020", 1990),
+    ("How many years between 1066 and 1492?", 426), ("how old is someone born in 1985 in 2026?", 41),
+])
+def test_questions_about_whole_years(text, value):
+    res = solved(dates, text)
+    assert res.confidence >= 0.9 and res.value == value
