@@ -247,9 +247,8 @@ def _plausible(text: str, formula: str) -> bool:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a chemistry-formula request: molar mass, mass composition, grams <-> moles. The learned reader reads
     first; the rules read what it cannot."""
-    text = clean(task)
-    shaped = balance(text) or element_mass(text) or particles(text)
-    if shaped is not None:  # shapes the reader's schema has no slot for: an equation, an element's mass in a sample
+    shaped = read_shapes(task)
+    if shaped is not None:
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
@@ -479,6 +478,12 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
         return _with(molar_mass(formula), factor, note)
     res = molar_mass(formula)
     return _with(res, factor * 0.5, (note + "; " if note else "") + "no quantity named; gave the molar mass")
+
+
+def read_shapes(task: str) -> SolveResult | None:
+    """Shapes the reader's schema has no slot for: an equation to balance, an element's mass in a sample, particles."""
+    text = clean(task)
+    return balance(text) or element_mass(text) or particles(text)
 
 
 # --- MCP server --------------------------------------------------------------------------------------

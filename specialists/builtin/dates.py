@@ -480,9 +480,8 @@ def _length_asked(text: str) -> tuple[int, str, str, float] | None:
 
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a calendar question in plain language. The learned reader reads first; the rules read what it cannot."""
-    text = clean(task)
-    shaped = None if _CONDITION.search(text) else clock_span(text) or clock_shift(text) or days_in(text) or year_only(text)
-    if shaped is not None:  # a shape the reader's schema has no slot for: times of day, a month's length
+    shaped = read_shapes(task)
+    if shaped is not None:
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
@@ -706,6 +705,13 @@ def _route(text: str) -> SolveResult:
         res.explanation += "; no question asked, so the date was normalised to ISO 8601"
         return res
     return fail("no date question (difference, weekday, adding a duration, leap year, normalising) was recognised")
+
+
+def read_shapes(task: str) -> SolveResult | None:
+    """Shapes the reader's schema has no slot for: times of day, a month's or year's length, whole years. None
+    where a condition qualifies the request (read by the reader, which declines what it cannot compute)."""
+    text = clean(task)
+    return None if _CONDITION.search(text) else clock_span(text) or clock_shift(text) or days_in(text) or year_only(text)
 
 
 # --- MCP server --------------------------------------------------------------------------------------

@@ -179,9 +179,8 @@ def _payment_frequency(text: str, end: int) -> int | None:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer an interest, loan or annuity question in plain language. The learned reader reads first; the rules
     read what it cannot."""
-    text = clean(task)
-    shaped = growth_time(text) or unknown_sum(text)
-    if shaped is not None:  # questions the reader's schema has no slot for: the time to grow, the sum asked for
+    shaped = read_shapes(task)
+    if shaped is not None:
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
@@ -434,6 +433,12 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
         res.answer = f"Compound interest: {money(fv - amount, cur)} (future value {money(fv, cur)})"
         res.value = _r(fv - amount)
     return done(res, "compound growth of a lump sum", f"compounded {_freq_name(freq)}")
+
+
+def read_shapes(task: str) -> SolveResult | None:
+    """Questions the reader's schema has no slot for: the time to grow by a factor, the sum asked for."""
+    text = clean(task)
+    return growth_time(text) or unknown_sum(text)
 
 
 # --- MCP server --------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a mathematical request in plain language: the learned reader reads first (the expression and the
     operation), the rules compete and read what it cannot (see _common.compete). Questions about whole numbers
     (prime, factors, gcd, lcm), which the reader's schema has no slot for, are read by their shape."""
-    shaped = number_theory(clean(task)) or function_values(clean(task))
+    shaped = read_shapes(task)
     if shaped is not None:
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
@@ -389,6 +389,12 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
             res.explanation += " (no operation named; treated as an equation to solve)"
         return res
     return evaluate(text)
+
+
+def read_shapes(task: str) -> SolveResult | None:
+    """Whole-number questions and functions of numbers said in words: shapes the reader's schema has no slot for."""
+    text = clean(task)
+    return number_theory(text) or function_values(text)
 
 
 # --- MCP server --------------------------------------------------------------------------------------

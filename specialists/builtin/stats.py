@@ -199,8 +199,8 @@ def correlation(xs: list[float], ys: list[float]) -> SolveResult:
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a descriptive-statistics request; the numbers may be in the task or in the context. The learned
     reader reads first; the rules read what it cannot."""
-    shaped = weighted_mean(clean(task))
-    if shaped is not None:  # values paired with weights: a shape the reader's schema has no slot for
+    shaped = read_shapes(task)
+    if shaped is not None:
         return shaped
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
@@ -306,6 +306,11 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
         res.confidence = conf if not from_context else min(conf, 0.9)
         res.explanation += note + ("; numbers taken from the context" if from_context else "")
     return res
+
+
+def read_shapes(task: str) -> SolveResult | None:
+    """Values paired with weights: a shape the reader's schema has no slot for."""
+    return weighted_mean(clean(task))
 
 
 # --- MCP server --------------------------------------------------------------------------------------
