@@ -298,7 +298,8 @@ def balance(text: str) -> SolveResult | None:
 
 
 AVOGADRO = 6.02214076e23
-_PARTICLES = re.compile(r"\bhow\s+many\s+(?P<what>molecules|atoms|particles|ions|formula\s+units)\b(?:\s+of\s+(?P<el>[A-Za-z]+))?"
+_PARTICLE_WORD = re.compile(r"\b(?:molecules|atoms|particles|ions|formula\s+units)\b", re.I)
+_PARTICLES = re.compile(r"\bhow\s+many\s+(?:(?P<el0>[A-Za-z]+)\s+)?(?P<what>molecules|atoms|particles|ions|formula\s+units)\b(?:\s+of\s+(?P<el>[A-Za-z]+))?"
                         r"|\bnumber\s+of\s+(?P<what2>molecules|atoms|particles|ions|formula\s+units)\b(?:\s+of\s+(?P<el2>[A-Za-z]+))?", re.I)
 _QUANTITY = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>moles?|mol|kg|kilograms?|mg|milligrams?|g|grams?)\b\s*(?:of\s+)?(?P<rest>.*)$", re.I)
 
@@ -307,31 +308,32 @@ def particles(text: str) -> SolveResult | None:
     """Molecules, atoms or formula units in an amount of a substance ("how many molecules are in 2 moles of water",
     "atoms of hydrogen in 9 g of H2O"): moles × Avogadro's number, times the atoms of each kind asked for."""
     ask = _PARTICLES.search(text)
-    if not ask:
-        return None
-    what, el_word = (ask["what"] or ask["what2"]).lower(), ask["el"] or ask["el2"]
+    if not ask:  # particles named but not asked in a shape read here: no other reading answers them
+        return fail("a count of molecules or atoms was asked in a way not read here") if _PARTICLE_WORD.search(text) else None
+    what, el_word = (ask["what"] or ask["what2"]).lower(), ask["el"] or ask["el2"] or ask["el0"]
     q = _QUANTITY.search(text[ask.end():]) or _QUANTITY.search(text)
     if q is None:
-        return None
+        return fail("a count of molecules or atoms needs an amount in moles or grams of a substance")
     found = find_formula(q["rest"]) or (find_formula(el_word) if el_word else None)
     if found is None:  # an element by name: "12 grams of carbon"
         named = [ELEMENT_NAMES[w.lower()] for w in re.findall(r"[A-Za-z]+", q["rest"]) if w.lower() in ELEMENT_NAMES]
         found = (named[0], 1.0, "") if len(named) == 1 else None
     if found is None:
-        return None
+        return fail(f"no substance was recognised in {q['rest']!r}")
     formula, factor, note = found
     try:
         counts = parse_formula(formula)
-    except FormulaError:
-        return None
+    except FormulaError as e:
+        return fail(str(e))
     n, u = float(q["n"]), q["u"].lower()
     grams = n * ({"k": 1000.0, "m": 0.001}.get(u[0], 1.0) if u not in ("g", "gram", "grams") else 1.0)
     mol = n if u.startswith("mol") else grams / mass_of(counts)
     per, kind = 1, what
     if what == "atoms":
-        el = (ELEMENT_NAMES.get(el_word.lower()) or (el_word if el_word in ATOMIC_WEIGHTS else None)) if el_word and el_word.lower() not in ("the", "a", "an") else None
-        if el_word and el is None and not find_formula(el_word):
-            return None
+        el_word = None if el_word and el_word.lower() in ("the", "a", "an", "total", "individual", "all") else el_word
+        el = (ELEMENT_NAMES.get(el_word.lower()) or (el_word if el_word in ATOMIC_WEIGHTS else None)) if el_word else None
+        if el_word and el is None:
+            return fail(f"{el_word!r} is not an element")
         if el and el in counts:
             per, kind = counts[el], f"atoms of {el}"
         elif el and el not in counts and el != formula:

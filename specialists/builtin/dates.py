@@ -360,6 +360,8 @@ _A_YEAR = re.compile(r"\b(?:the\s+)?(?:year\s+)?(?P<y>\d{4})\b", re.I)
 
 _SHIFT = re.compile(r"(?P<n>\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|half\s+an)\s*(?P<u>hours?|hrs?|h|minutes?|mins?)\b", re.I)
 _SHIFT_LATER = re.compile(r"\b(?:after|later|from|past|plus|add|on\s+from)\b", re.I)
+_ASKS_END = re.compile(r"\b(?:when|what\s+time)\s+(?:do|does|will|did|would)\s+(?:it|the\s+\w+|they|we|I|you|he|she)\s+"
+                       r"(?:end|finish|arrive|land|get\s+(?:in|there|home|back)|be\s+(?:over|done|back))\b", re.I)
 _SHIFT_EARLIER = re.compile(r"\b(?:before|earlier|ago|minus|subtract|back)\b", re.I)
 
 
@@ -372,6 +374,8 @@ def clock_shift(text: str) -> SolveResult | None:
     rest = text[:times[0].start()] + " " + text[times[0].end():]
     parts = list(_SHIFT.finditer(rest))
     later, earlier = bool(_SHIFT_LATER.search(rest)), bool(_SHIFT_EARLIER.search(rest))
+    if not later and not earlier and _ASKS_END.search(rest):
+        later = True  # a start and a length, asked when it ends
     start = _minutes_of_day(times[0])
     if not parts or later == earlier or start is None:
         return None
@@ -412,6 +416,10 @@ def year_only(text: str) -> SolveResult | None:
         note = "whole calendar years; no months or days were given" + ("; the age turns on the birthday's date" if born else "")
         return SolveResult(answer=answer, confidence=0.9 if born else 0.95, value=float(n), explanation=f"{max(a, b)} − {min(a, b)} = {n}; {note}")
     if len(years) == 1 and re.search(r"\bwhat\s+year\b|\bwhich\s+year\b|\bin\s+what\s+year\b|\byear\s+will\b", text, re.I):
+        turn = re.search(r"\bborn\b.*\bturns?\s+(?P<n>\d{1,3})\b", text, re.I)
+        if turn:  # "in what year will a child born in 2019 turn 18"
+            y = years[0] + int(turn["n"])
+            return SolveResult(answer=f"{y}", confidence=0.95, value=float(y), explanation=f"born {years[0]}, turns {turn['n']} in {years[0]} + {turn['n']}")
         shifts = list(_N_YEARS.finditer(text))
         later = re.search(r"\b(?:after|later|from|past|on\s+from|plus|hence)\b", text, re.I)
         earlier = re.search(r"\b(?:before|earlier|ago|prior\s+to|minus|back)\b", text, re.I)

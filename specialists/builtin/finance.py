@@ -206,7 +206,7 @@ def growth_time(text: str) -> SolveResult | None:
     y, m = int(years), round((years - int(years)) * 12)
     y, m = (y + 1, 0) if m == 12 else (y, m)
     said = {2: "double", 3: "triple", 4: "quadruple"}.get(int(factor) if factor == int(factor) else 0, f"grow {factor:g}-fold")
-    res = SolveResult(answer=f"{years:.2f} years (about {y} years{f' and {m} months' if m else ''}) to {said} at {rate:g}% a year{how}",
+    res = SolveResult(answer=f"{years:.2f} years (about {y} years{f' and {m} month' + ('s' if m > 1 else '') if m else ''}) to {said} at {rate:g}% a year{how}",
                       confidence=0.95, value=round(years, 4),
                       explanation=f"n = ln({factor:g}) / ({times:g}·ln(1 + {rate:g}%/{times:g})); the rule of 72 gives {72 / rate:.1f} years")
     sums = [m.group(0).strip() for m in _MONEY_RE.finditer(text)]  # the sum itself does not change the time
@@ -219,7 +219,12 @@ _WHO = r"(?:I|we|you|they|he|she)"
 _ASKS_SUM = re.compile(rf"\bhow\s+much\s+(?:money\s+)?(?:(?:did|can|could|should|must|shall)\s+{_WHO}\s+(?:have\s+to\s+|need\s+to\s+)?"
                        rf"|(?:do|does|will|would)\s+{_WHO}\s+(?:have|need)\s+to\s+)(?:borrow|afford|invest|deposit|put|save|set\s+aside|start\s+with|pay\s+in)"
                        rf"|\bhow\s+much\s+(?:money\s+)?(?:do|does|will|would)\s+{_WHO}\s+(?:borrow|afford|need)\b|\bhow\s+(?:big|large)\s+(?:a\s+)?(?:loan|mortgage)"
-                       r"|\b(?:loan|mortgage)\s+(?:amount|size)\b|\bwhat\s+(?:loan|mortgage|principal)\b|\bhow\s+much\s+(?:house|home|car)\b", re.I)
+                       r"|\b(?:loan|mortgage)\s+(?:amount|size)\b|\bwhat\s+(?:loan|mortgage|principal)\b|\bhow\s+much\s+(?:house|home|car)\b"
+                       r"|\bhow\s+(?:big|large|much)\s+(?:is|was|would\s+be|will\s+be)\s+(?:the|my|our|a)\s+(?:loan|mortgage|principal)\b", re.I)
+# a sum said as a payment ("$1,500 a month", "payment is $900"): the payment is given, so it is not what is asked
+_GIVEN_PAYMENT = re.compile(r"\bpayments?\s+(?:is|are|was|were|of)\s+[$€£]?\s*\d|[$€£]\s*[\d,.]+k?\s*(?:a|per|each|every)\s+(?:month|week|year)\b", re.I)
+_ASKS_PAYMENT = re.compile(r"\bwhat(?:'s|\s+is|\s+are|\s+will\s+be|\s+would\s+be)?\s+(?:the|my|our)?\s*(?:monthly\s+|weekly\s+|annual\s+)?(?:payments?|installments?)\b"
+                           r"|\bhow\s+much\s+(?:is|are|will|would)\s+(?:the|my|our)?\s*(?:monthly\s+)?(?:payments?|installments?)\b|\bhow\s+much\s+(?:a|per)\s+month\b", re.I)
 _GOAL = re.compile(r"\bto\s+(?:have|reach|get|end\s+up\s+with|accumulate|grow\s+to|be\s+worth|retire\s+with|save\s+up)\b", re.I)
 _PERIODIC = re.compile(r"\b(?:a|per|each|every)\s+(?:month|year|week|quarter)\b|\bmonthly\b|\bweekly\b|\bannual(?:ly)?\s+(?:payments?|deposits?)\b", re.I)
 _INFLATION = re.compile(r"\binflation\b", re.I)
@@ -241,6 +246,8 @@ def unknown_sum(text: str) -> SolveResult | None:
     saving that reaches one, and what a sum is worth after inflation. None when the text asks none of these;
     a decline when it asks for the sum in a way not read here."""
     asks, goal, infl = _ASKS_SUM.search(text), _GOAL.search(text), _INFLATION.search(text)
+    if not asks and re.search(r"\bloan\b|\bmortgage\b|\bborrow", text, re.I) and _GIVEN_PAYMENT.search(text) and not _ASKS_PAYMENT.search(text):
+        asks = _GIVEN_PAYMENT.search(text)  # the payment is given and not asked: the loan it repays is
     if not (asks or (goal and re.search(r"\bhow\s+much\b", text, re.I)) or infl):
         return None
     found = _money_rate_term(text)
