@@ -308,9 +308,33 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
     return res
 
 
+_RANGE = re.compile(r"\b(?:the\s+)?(?:(?:whole\s+|natural\s+)?(?:numbers|integers)\s+)?(?:from\s+)?(?P<a>-?\d+)\s+(?:through|thru|to|until|up\s+to)\s+(?P<b>-?\d+)\b(?!\s*[%.]\d)", re.I)
+_STATISTIC = re.compile(r"\b(?:mean|average|median|mode|standard\s+deviation|std|variance|range|percentile|quartiles?|iqr|sum)\b", re.I)
+
+
+def integer_range(text: str) -> SolveResult | None:
+    """A statistic of a run of integers said as its ends ("the median of 1 through 10", "the mean of the numbers
+    from 1 to 100"): read as the whole list. None when the text has no such run."""
+    m = _RANGE.search(text)
+    if not m or not _STATISTIC.search(text) or len(_RANGE.findall(text)) != 1:
+        return None
+    a, b = int(m["a"]), int(m["b"])
+    if not 0 < b - a <= 10_000:
+        return None
+    before = re.sub(r"\b\d+(?:st|nd|rd|th)\b", "", text[:m.start()])  # a percentile's rank is no data
+    if re.search(r"\d", before) or re.search(r"\d", text[m.end():]):
+        return None  # other numbers besides the run: not only the run
+    listed = ", ".join(str(k) for k in range(a, b + 1))
+    res = solve_task(text[:m.start()] + listed + text[m.end():])
+    if res.confidence:
+        understood(res, f"{text.strip()}, with {m.group(0).strip()!r} read as the {b - a + 1} integers {a}..{b}")
+    return res if res.confidence else None
+
+
 def read_shapes(task: str) -> SolveResult | None:
-    """Values paired with weights: a shape the reader's schema has no slot for."""
-    return weighted_mean(clean(task))
+    """Values paired with weights, and runs of integers said by their ends: shapes the reader's schema has no slot for."""
+    text = clean(task)
+    return weighted_mean(text) or integer_range(text)
 
 
 # --- MCP server --------------------------------------------------------------------------------------

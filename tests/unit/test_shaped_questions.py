@@ -174,3 +174,11 @@ def test_questions_about_whole_years(text, value):
 def test_a_count_of_particles_never_gets_another_quantity():
     res = solved(chemistry, "how many atoms are in a molecule of glucose")  # no amount: declined, not grams
     assert not res.confidence
+
+
+@pytest.mark.parametrize("text, value", [
+    ("What is the 90th percentile of 1 through 10?", 9.1), ("the mean of the numbers from 1 to 100", 50.5), ("median of 5 to 9", 7),
+])
+def test_a_statistic_of_a_run_of_integers_said_by_its_ends(text, value):
+    res = solved(stats, text)
+    assert res.confidence >= 0.9 and res.value == pytest.approx(value)
