@@ -121,6 +121,92 @@ def function_values(text: str) -> SolveResult | None:
     return understood(res, f"{body} (from {text!r})")
 
 
+_LEN_UNIT = r"(?:mm|cm|m|km|in|inch(?:es)?|ft|feet|foot|yd|yards?|mi|miles?|meters?|metres?|centimeters?|centimetres?|millimeters?|kilometers?)"
+_MEASURE = rf"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>{_LEN_UNIT})?\b"
+_FIGURES = {"circle": r"\bcircle|\bcircular\b|\bdisc\b|\bpizza\b", "square": r"\bsquare\b(?!\s+(?:root|met|feet|foot|mil|kil|cent|inch|yard|mile))",
+            "rectangle": r"\brectang|\broom\b|\bfloor\b|\bgarden\b|\byard\b(?=.*\bby\b)", "triangle": r"\btriang",
+            "sphere": r"\bsphere|\bball\b", "cylinder": r"\bcylind|\bcan\b|\btank\b", "cube": r"\bcube\b(?!\s+root)"}
+_ASKED = {"area": r"\barea\b|\bhow\s+(?:much|many\s+square)\b.*\b(?:space|carpet|tiles?|paint)\b|\bsquare\s+(?:feet|meters|metres|footage)\b",
+          "perimeter": r"\bperimeter\b|\bfenc", "circumference": r"\bcircumference\b", "volume": r"\bvolume\b|\bhow\s+much\s+(?:water|liquid)\b|\bcapacity\b",
+          "surface": r"\bsurface\s+area\b", "hypotenuse": r"\bhypotenuse\b|\blongest\s+side\b|\bdiagonal\b"}
+
+
+def _named_measure(text: str, words: str) -> tuple[float, str] | None:
+    """The one number said as `words` ("radius 3 cm", "a 3 cm radius", "radius of 3")."""
+    found = [m for m in re.finditer(rf"\b(?:{words})\s*(?:of|is|=|:)?\s*{_MEASURE}", text, re.I)]
+    found += [m for m in re.finditer(rf"{_MEASURE}\s*(?:{words})\b", text, re.I)]
+    values = {(float(m["n"]), m["u"] or "") for m in found}
+    return (*values.pop(), found[0].group(0).strip()) if len(values) == 1 else None
+
+
+def geometry(text: str) -> SolveResult | None:
+    """Areas, perimeters and volumes of the common figures from their named measures ("area of a circle with
+    radius 3", "a room 12 m by 7 m", "volume of a cylinder of radius 2 and height 5", "hypotenuse with legs 3 and
+    4"). None unless the figure, the quantity asked and every number are accounted for."""
+    import math as pymath
+
+    asked = [k for k, pat in _ASKED.items() if re.search(pat, text, re.I)]
+    if "surface" in asked:
+        asked = ["surface"]
+    figs = [k for k, pat in _FIGURES.items() if re.search(pat, text, re.I)]
+    if len(asked) != 1 or len(figs) > 1 or re.search(r"[=^*/]|\bx\s*[-+]", text):
+        return None
+    what, fig = asked[0], (figs[0] if figs else ("triangle" if asked[0] == "hypotenuse" else None))
+    nums = re.findall(r"\d+(?:\.\d+)?", text)
+    r = _named_measure(text, "radius")
+    d = _named_measure(text, "diameter|across")
+    if r is None and d is not None:
+        r = (d[0] / 2, d[1], d[2])
+    h = _named_measure(text, "height|high|tall|deep|depth")
+    side = _named_measure(text, "sides?|side\s+length|edges?|long")
+    by = re.search(rf"{_MEASURE}\s*(?:by|x|×)\s*(?P<n2>\d+(?:\.\d+)?)\s*(?P<u2>{_LEN_UNIT})?\b", text, re.I)
+    legs = re.search(rf"\b(?:legs?|sides?)\s*(?:of\s+)?(?:lengths?\s+)?{_MEASURE}\s*(?:and|,)\s*(?P<n2>\d+(?:\.\d+)?)\s*(?P<u2>{_LEN_UNIT})?", text, re.I)
+    pi = pymath.pi
+    value, used, unit, how, said = None, 0, "", "", ""
+    if fig in ("circle", "sphere", "cylinder") and r is not None:
+        rv, unit, said = r
+        used = 1
+        if fig == "circle" and what == "area":
+            value, how = pi * rv ** 2, f"π·{rv:g}²"
+        elif fig == "circle" and what in ("circumference", "perimeter"):
+            value, how, what = 2 * pi * rv, f"2π·{rv:g}", "circumference"
+        elif fig == "sphere" and what == "volume":
+            value, how = 4 / 3 * pi * rv ** 3, f"4/3·π·{rv:g}³"
+        elif fig == "sphere" and what == "surface":
+            value, how = 4 * pi * rv ** 2, f"4π·{rv:g}²"
+        elif fig == "cylinder" and what == "volume" and h is not None:
+            value, how, used, said = pi * rv ** 2 * h[0], f"π·{rv:g}²·{h[0]:g}", 2, f"{said} and {h[2]}"
+    elif fig == "triangle" and what == "hypotenuse" and legs:
+        a, b = float(legs["n"]), float(legs["n2"])
+        value, how, used, unit, said = pymath.hypot(a, b), f"√({a:g}² + {b:g}²)", 2, legs["u"] or legs["u2"] or "", legs.group(0)
+    elif fig == "triangle" and what == "area":
+        base = _named_measure(text, "base")
+        if base is not None and h is not None:
+            value, how, used, unit, said = base[0] * h[0] / 2, f"½·{base[0]:g}·{h[0]:g}", 2, base[1] or h[1], f"{base[2]} and {h[2]}"
+    elif fig in ("rectangle", None) and by and what in ("area", "perimeter"):
+        a, b = float(by["n"]), float(by["n2"])
+        unit = by["u"] or by["u2"] or ""
+        value, how = (a * b, f"{a:g}·{b:g}") if what == "area" else (2 * (a + b), f"2·({a:g} + {b:g})")
+        used, fig, said = 2, "rectangle", by.group(0)
+    elif fig in ("square", "cube") and side is not None:
+        sv, unit, said = side
+        used = 1
+        if fig == "square" and what in ("area", "perimeter"):
+            value, how = (sv ** 2, f"{sv:g}²") if what == "area" else (4 * sv, f"4·{sv:g}")
+        elif fig == "cube" and what in ("volume", "surface"):
+            value, how = (sv ** 3, f"{sv:g}³") if what == "volume" else (6 * sv ** 2, f"6·{sv:g}²")
+    if value is None or used != len(nums):
+        return None
+    unit = {"meters": "m", "meter": "m", "metres": "m", "metre": "m", "feet": "ft", "foot": "ft", "inches": "in", "inch": "in",
+            "centimeters": "cm", "centimetres": "cm", "millimeters": "mm", "kilometers": "km", "yards": "yd", "yard": "yd",
+            "miles": "mi", "mile": "mi"}.get(unit.lower(), unit.lower())
+    power = {"area": "²", "surface": "²", "volume": "³"}.get(what, "")
+    shown = f"{value:.6g}" + (f" {unit}{power}" if unit else (" square units" if power == "²" else " cubic units" if power == "³" else ""))
+    name = {"surface": "surface area"}.get(what, what)
+    res = SolveResult(answer=f"{name} = {shown}", confidence=0.95, value=round(value, 9), explanation=f"{name} of the {fig}: {how}")
+    return understood(res, f"{name} of a {fig} with {said}")
+
+
 _NT_ASK = {
     "gcd": re.compile(r"\b(?:gcd|gcf|hcf|g\.c\.d\.?|greatest\s+common\s+(?:divisor|factor|denominator)|highest\s+common\s+factor|largest\s+common\s+(?:divisor|factor))\b", re.I),
     "lcm": re.compile(r"\b(?:lcm|l\.c\.m\.?|(?:least|lowest|smallest)\s+common\s+(?:multiple|denominator))\b", re.I),
@@ -394,7 +480,7 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
 def read_shapes(task: str) -> SolveResult | None:
     """Whole-number questions and functions of numbers said in words: shapes the reader's schema has no slot for."""
     text = clean(task)
-    return number_theory(text) or function_values(text)
+    return number_theory(text) or function_values(text) or geometry(text)
 
 
 # --- MCP server --------------------------------------------------------------------------------------

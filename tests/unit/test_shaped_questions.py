@@ -182,3 +182,19 @@ def test_a_count_of_particles_never_gets_another_quantity():
 def test_a_statistic_of_a_run_of_integers_said_by_its_ends(text, value):
     res = solved(stats, text)
     assert res.confidence >= 0.9 and res.value == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("What's the area of a circle with radius 3?", 28.2743), ("What is the area of a rectangle 12 m by 7 m?", 84),
+    ("circumference of a circle with a diameter of 10 cm", 31.4159), ("volume of a cylinder with radius 3 and height 10", 282.743),
+    ("What's the hypotenuse of a right triangle with legs 3 and 4?", 5), ("area of a triangle with base 6 and height 4", 12),
+    ("How much carpet do I need for a room 4 m by 5 m?", 20),
+])
+def test_areas_perimeters_and_volumes(text, value):
+    res = solved(math, text)
+    assert res.confidence >= 0.9 and res.value == pytest.approx(value, rel=1e-5)
+
+
+def test_a_figure_with_a_number_left_unread_is_not_read_as_geometry():
+    assert math.geometry("area of a circle with radius 3 and a 2 cm border") is None
+    assert "∫" in solved(math, "area under x^2 from 0 to 3").answer  # an integral, not a figure
