@@ -348,13 +348,13 @@ def particles(text: str) -> SolveResult | None:
     return understood(res, f"{kind} in {q['n']} {q['u']} of {formula}")
 
 
-_SAMPLE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>kg|kilograms?|mg|milligrams?|g|grams?)\b\s*(?:of\s+)?(?P<rest>.+)$", re.I)
+_SAMPLE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>kg|kilograms?|mg|milligrams?|g|grams?|moles?|mol)\b\s*(?:of\s+)?(?P<rest>.+)$", re.I)
 
 
 def element_mass(text: str) -> SolveResult | None:
     """The mass of one element in a sample of a compound ("how many grams of carbon are in 100 g of glucose"):
     the sample's mass times the element's mass fraction. None when the text does not ask that."""
-    m = re.search(r"\b(?:how\s+(?:many|much)\s+(?P<u>kg|kilograms?|mg|milligrams?|g|grams?)\s+of|how\s+much|(?:the\s+)?mass\s+of)\s+(?P<el>[A-Za-z]+)\s+(?:is\s+|are\s+|would\s+be\s+)?(?:there\s+)?(?:in|contained\s+in)\s+(?P<sample>.+)$", text, re.I)
+    m = re.search(r"\b(?:how\s+(?:many|much)\s+(?P<u>kg|kilograms?|mg|milligrams?|g|grams?)\s+of|how\s+much|(?:the\s+)?mass\s+of)\s+(?P<el>[A-Za-z]+)\s+(?:is\s+|are\s+|would\s+be\s+|will\s+be\s+)?(?:there\s+)?(?:in|contained\s+in|(?:needed|required|used)\s+(?:to\s+(?:make|produce|form)|for)|to\s+(?:make|produce|form))\s+(?P<sample>.+)$", text, re.I)
     if not m:
         return None
     word = m["el"]
@@ -373,8 +373,9 @@ def element_mass(text: str) -> SolveResult | None:
     if el not in counts:
         return fail(f"{el} is not in {formula}")
     share = ATOMIC_WEIGHTS[el] * counts[el] / mass_of(counts)
-    per = {"k": 1000.0, "m": 0.001}.get(sample["u"].lower()[0], 1.0) if sample["u"].lower() not in ("g", "gram", "grams") else 1.0
-    grams = float(sample["n"]) * per * share
+    su = sample["u"].lower()
+    per = mass_of(counts) if su.startswith("mol") else {"k": 1000.0, "m": 0.001}.get(su[0], 1.0) if su not in ("g", "gram", "grams") else 1.0
+    grams = float(sample["n"]) * per * share  # an amount in moles weighs moles × molar mass
     out_per = {"k": 1000.0, "m": 0.001}.get((m["u"] or "g").lower()[0], 1.0) if (m["u"] or "g").lower() not in ("g", "gram", "grams") else 1.0
     value = grams / out_per
     unit = {1000.0: "kg", 0.001: "mg"}.get(out_per, "g")
@@ -482,10 +483,33 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
     return _with(res, factor * 0.5, (note + "; " if note else "") + "no quantity named; gave the molar mass")
 
 
+_ASKED_OF = re.compile(r"\b(?:how\s+(?:many|much)|what\s+mass\s+of|the\s+mass\s+of)\s+(?:(?:kg|kilograms?|mg|milligrams?|g|grams?|moles?|mol)\s+of\s+)?(?P<s>.+?)\s+"
+                       r"(?:is|are|would\s+be|will\s+be|do\s+(?:I|you|we)\s+need|needed|required|used|produced|formed|made|react|reacts)\b", re.I)
+
+
+def two_substances(text: str) -> SolveResult | None:
+    """A decline where the substance asked about is another than the one whose amount is given, and not an element
+    of it ("grams of water needed to make 2 moles of H2"): a reaction's stoichiometry, which is not computed."""
+    asked = _ASKED_OF.search(text)
+    given = _SAMPLE.search(text[asked.end():]) if asked else None
+    if not asked or not given:
+        return None
+    a, b = find_formula(asked["s"]), find_formula(given["rest"])
+    if a is None or b is None or a[0] == b[0]:
+        return None
+    try:
+        if set(parse_formula(a[0])) <= set(parse_formula(b[0])) and len(parse_formula(a[0])) == 1:
+            return None  # an element of the given compound (element_mass reads it)
+    except FormulaError:
+        return None
+    return fail(f"the amount asked is of {a[0]} but the amount given is of {b[0]}: a reaction's stoichiometry is not computed")
+
+
 def read_shapes(task: str) -> SolveResult | None:
-    """Shapes the reader's schema has no slot for: an equation to balance, an element's mass in a sample, particles."""
+    """Shapes the reader's schema has no slot for: an equation to balance, an element's mass in a sample, particles;
+    two substances in one question are declined."""
     text = clean(task)
-    return balance(text) or element_mass(text) or particles(text)
+    return balance(text) or element_mass(text) or particles(text) or two_substances(text)
 
 
 # --- MCP server --------------------------------------------------------------------------------------

@@ -331,10 +331,66 @@ def integer_range(text: str) -> SolveResult | None:
     return res if res.confidence else None
 
 
+# statistics the engine does not compute: a request naming one is declined, never read as a plain mean or variance
+_NOT_COMPUTED = re.compile(r"\b(?:trimmed|moving|rolling|running|exponential(?:ly)?|cumulative|skew(?:ness)?|kurtosis|root\s+mean\s+square|rms"
+                           r"|confidence\s+interval|p-?value|t-?test|regression|chi|anova|covariance|entropy|mad\b|mean\s+absolute)\b", re.I)
+_OTHER_MEANS = re.compile(r"\b(?P<kind>geometric|harmonic)\s+(?:mean|average)\b", re.I)
+
+
+def other_statistics(text: str) -> SolveResult | None:
+    """Geometric and harmonic means, the coefficient of variation, a z-score, the standard error of the mean; a
+    statistic the engine does not compute is declined. None when the text names none of these."""
+    import statistics as st
+
+    if _NOT_COMPUTED.search(text):
+        return fail(f"{_NOT_COMPUTED.search(text).group(0)!r} is a statistic this specialist does not compute")
+    kind = _OTHER_MEANS.search(text)
+    z = re.search(r"\bz[-\s]?scores?\b|\bstandard\s+score\b|\bhow\s+many\s+standard\s+deviations\b", text, re.I)
+    cv = re.search(r"\bcoefficient\s+of\s+variation\b|\bcv\b|\brelative\s+standard\s+deviation\b", text, re.I)
+    sem = re.search(r"\bstandard\s+error\b|\bsem\b", text, re.I)
+    if not (kind or z or cv or sem):
+        return None
+    if z:  # a value, the mean and the standard deviation, each named
+        val = re.search(rf"(?:z[-\s]?score|standard\s+score|deviations)\s+(?:of|for|is)?\s*(?:a\s+(?:score|value)\s+of\s+)?(?P<x>{NUMBER_RE})", text, re.I) \
+            or re.search(rf"\b(?:score|value|scored?|got)\s+(?:of\s+|is\s+)?(?P<x>{NUMBER_RE})", text, re.I)
+        mean = re.search(rf"\b(?:mean|average)\s+(?:is|of|=|:)?\s*(?P<m>{NUMBER_RE})", text, re.I)
+        sd = re.search(rf"\b(?:standard\s+deviation|sd|std|σ)\s+(?:is|of|=|:)?\s*(?P<s>{NUMBER_RE})", text, re.I)
+        if not (val and mean and sd) or to_float(sd["s"]) <= 0:
+            return fail("a z-score needs the value, the mean and the standard deviation, each named")
+        x, m, s_ = to_float(val["x"]), to_float(mean["m"]), to_float(sd["s"])
+        value = (x - m) / s_
+        return understood(SolveResult(answer=f"z = {_f(value)}", confidence=0.95, value=value, explanation=f"z = ({_f(x)} − {_f(m)}) / {_f(s_)}"),
+                          f"z-score of {val['x']} with mean {mean['m']} and standard deviation {sd['s']}")
+    lists = _lists(text)
+    xs = lists[0] if len(lists) == 1 else _numbers(text)
+    if len(xs) < 2:
+        return fail("at least two numbers are needed")
+    listed = ", ".join(_f(x) for x in xs)
+    if kind:
+        k = kind["kind"].lower()
+        if any(x <= 0 for x in xs):
+            return fail(f"a {k} mean needs positive numbers")
+        value = st.geometric_mean(xs) if k == "geometric" else st.harmonic_mean(xs)
+        return understood(SolveResult(answer=f"{k} mean = {_f(value)}", confidence=0.95, value=value, explanation=f"n = {len(xs)}: {listed}"),
+                          f"{k} mean of [{listed}]")
+    mean, sd = st.mean(xs), st.stdev(xs)
+    if cv:
+        if mean == 0:
+            return fail("the coefficient of variation is undefined when the mean is 0")
+        pop = st.pstdev(xs)
+        return understood(SolveResult(answer=f"coefficient of variation = {_f(100 * sd / mean)}% (sample sd); {_f(100 * pop / mean)}% (population sd)",
+                                      confidence=0.95, value=100 * sd / mean, explanation=f"sd / mean with mean {_f(mean)}, sample sd {_f(sd)}, population sd {_f(pop)}; n = {len(xs)}: {listed}"),
+                          f"coefficient of variation of [{listed}]")
+    value = sd / len(xs) ** 0.5
+    return understood(SolveResult(answer=f"standard error of the mean = {_f(value)}", confidence=0.95, value=value,
+                                  explanation=f"sample sd {_f(sd)} / √{len(xs)}; n = {len(xs)}: {listed}"), f"standard error of the mean of [{listed}]")
+
+
 def read_shapes(task: str) -> SolveResult | None:
-    """Values paired with weights, and runs of integers said by their ends: shapes the reader's schema has no slot for."""
+    """Values paired with weights, runs of integers said by their ends, and statistics the reader's schema has no
+    slot for: shapes read here (or declined) before the reader."""
     text = clean(task)
-    return weighted_mean(text) or integer_range(text)
+    return weighted_mean(text) or integer_range(text) or other_statistics(text)
 
 
 # --- MCP server --------------------------------------------------------------------------------------

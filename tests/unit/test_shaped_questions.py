@@ -198,3 +198,26 @@ def test_areas_perimeters_and_volumes(text, value):
 def test_a_figure_with_a_number_left_unread_is_not_read_as_geometry():
     assert math.geometry("area of a circle with radius 3 and a 2 cm border") is None
     assert "∫" in solved(math, "area under x^2 from 0 to 3").answer  # an integral, not a figure
+
+
+@pytest.mark.parametrize("text, value", [
+    ("What's the geometric mean of 4 and 9?", 6), ("harmonic mean of 40 and 60", 48),  # were the plain mean, 6.5, at 0.95
+    ("What's the coefficient of variation of 10, 12, 14?", 100 * 2 / 12),  # was the variance at 0.95
+    ("Find the z-score of 85 if the mean is 70 and the standard deviation is 10", 1.5),
+    ("standard error of 2, 4, 4, 4, 5, 5, 7, 9", 2.13809 / 8 ** 0.5),
+])
+def test_statistics_beyond_the_readers_schema(text, value):
+    res = solved(stats, text)
+    assert res.confidence >= 0.9 and res.value == pytest.approx(value, rel=1e-4)
+
+
+@pytest.mark.parametrize("text", ["skewness of 1, 2, 3, 10", "covariance of 1,2,3 and 4,5,6", "what's the mean absolute deviation of 1,2,3"])
+def test_a_statistic_not_computed_is_declined_not_read_as_another(text):
+    assert not solved(stats, text).confidence
+
+
+def test_two_substances_in_one_question():
+    assert solved(chemistry, "How many grams of oxygen are needed to make 2 moles of water?").value == pytest.approx(31.998, rel=1e-3)
+    assert not solved(chemistry, "how many grams of water are needed to make 2 moles of H2").confidence  # stoichiometry
+    assert not solved(chemistry, "How many grams of CO2 are produced from 10 g of CH4?").confidence
+    assert solved(chemistry, "How many moles are in 90 grams of water?").value == pytest.approx(4.996, rel=1e-3)
