@@ -435,6 +435,49 @@ def year_only(text: str) -> SolveResult | None:
     return None
 
 
+_DAY_NAMES = {d.lower(): i for i, d in enumerate(calendar.day_name)}
+_A_DAY_NAME = r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "last": -1}
+
+
+def weekday_counts(text: str) -> SolveResult | None:
+    """A weekday counted in a span ("how many Mondays between 1 March 2027 and 31 March 2027", "how many Fridays in
+    June 2027") or the nth weekday of a month ("the third Thursday of November 2027"). None for other shapes."""
+    nth = re.search(rf"\b(?P<n>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\s+{_A_DAY_NAME}\s+(?:of|in)\s+(?P<rest>.+)$", text, re.I)
+    count = re.search(rf"\bhow\s+many\s+{_A_DAY_NAME}s\b(?P<rest>.*)$", text, re.I)
+    if not nth and not count:
+        return None
+    m = nth or count
+    wd = _DAY_NAMES[m["wd"].lower()]
+    rest = m["rest"].strip(" ?.")
+    span = re.search(r"(?:between|from)\s+(?P<a>.+?)\s+(?:and|to|until|till|through)\s+(?P<b>.+)$", rest, re.I)
+    month = _A_MONTH.search(rest)
+    if span and count:
+        pa, pb = parse_date(span["a"]), parse_date(span["b"])
+        if pa is None or pb is None:
+            return None
+        a, b = sorted((pa.value, pb.value))
+        days = [a + timedelta(days=k) for k in range((b - a).days + 1)]
+        where, note = f"{a.isoformat()} to {b.isoformat()}", "both ends counted"
+    elif month and month["y"] and not re.search(r"\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH_RE, rest, re.I):
+        y, mo = int(month["y"]), _MONTH_ABBR.index(month["mon"].lower()[:3]) + 1
+        days = [date(y, mo, d) for d in range(1, calendar.monthrange(y, mo)[1] + 1)]
+        where, note = f"{calendar.month_name[mo]} {y}", "the whole month"
+    else:
+        return None
+    hits = [d for d in days if d.weekday() == wd]
+    name = calendar.day_name[wd]
+    if count:
+        return SolveResult(answer=f"{len(hits)} {name}s ({where})", confidence=0.95, value=float(len(hits)),
+                           explanation=f"{name}s from {where}, {note}: " + ", ".join(d.isoformat() for d in hits))
+    k = _NTH[nth["n"].lower()]
+    if k > len(hits) or not hits:
+        return fail(f"{where} has only {len(hits)} {name}s")
+    d = hits[k - 1] if k > 0 else hits[-1]
+    return SolveResult(answer=f"{d.isoformat()} ({_human(d)})", confidence=0.95, value=d.isoformat(),
+                       explanation=f"the {nth['n']} {name} of {where}")
+
+
 _HAS_N_DAYS = re.compile(r"\b(?:have|has|got)\s+(?P<n>\d{1,3})\s+days\b", re.I)
 
 
@@ -719,7 +762,8 @@ def read_shapes(task: str) -> SolveResult | None:
     """Shapes the reader's schema has no slot for: times of day, a month's or year's length, whole years. None
     where a condition qualifies the request (read by the reader, which declines what it cannot compute)."""
     text = clean(task)
-    return None if _CONDITION.search(text) else clock_span(text) or clock_shift(text) or days_in(text) or year_only(text)
+    return None if _CONDITION.search(text) else (clock_span(text) or clock_shift(text) or days_in(text) or year_only(text)
+                                                 or weekday_counts(text))
 
 
 # --- MCP server --------------------------------------------------------------------------------------

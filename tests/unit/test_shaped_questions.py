@@ -221,3 +221,13 @@ def test_two_substances_in_one_question():
     assert not solved(chemistry, "how many grams of water are needed to make 2 moles of H2").confidence  # stoichiometry
     assert not solved(chemistry, "How many grams of CO2 are produced from 10 g of CH4?").confidence
     assert solved(chemistry, "How many moles are in 90 grams of water?").value == pytest.approx(4.996, rel=1e-3)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("How many Mondays are there between 1 March 2027 and 31 March 2027?", 5.0),  # was "30 days" at 0.6
+    ("how many Fridays in June 2027", 4.0), ("What's the date of the third Thursday of November 2027?", "2027-11-18"),
+    ("when is the last Monday of May 2027?", "2027-05-31"),
+])
+def test_weekdays_counted_or_picked_in_a_month_or_span(text, value):
+    res = solved(dates, text)
+    assert res.confidence >= 0.9 and res.value == value
