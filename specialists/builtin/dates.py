@@ -478,6 +478,27 @@ def weekday_counts(text: str) -> SolveResult | None:
                        explanation=f"the {nth['n']} {name} of {where}")
 
 
+_MOVE = re.compile(r"(?P<dur>(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s*[a-z ]+?(?:\s*(?:,|and|plus)\s*(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s*[a-z ]+?)+)"
+                   r"\s+(?P<op>after|from|later\s+than|past|before|prior\s+to|earlier\s+than|ahead\s+of)\s+(?P<d>.+?)[?.!]*$", re.I)
+
+
+def compound_move(text: str) -> SolveResult | None:
+    """A date moved by a duration of several parts ("3 weeks and 2 days before March 1 2027"): the reader's schema
+    takes one number and one unit. None for other shapes."""
+    m = _MOVE.search(text)
+    if not m:
+        return None
+    dur = parse_duration(re.sub(r"^.*?\b(?:date|day|is|was|be|it)\s+(?=\d|an?\b|one|two|three|four|five|six|seven|eight|nine|ten)", "", m["dur"], flags=re.I))
+    start = parse_date(m["d"])
+    if dur is None or len(dur) < 2 or start is None:
+        return None
+    sign = -1 if m["op"].lower() in ("before", "prior to", "earlier than", "ahead of") else 1
+    n = {k: sign * v for k, v in dur.items()}
+    res = add_duration(start.value.isoformat(), days=n.get("days", 0), weeks=n.get("weeks", 0) + 2 * n.get("fortnights", 0),
+                       months=n.get("months", 0), years=n.get("years", 0) + 10 * n.get("decades", 0), business_days=n.get("business days", 0))
+    return understood(res, f"{m['d'].strip()} ({start.value.isoformat()}) {'+' if sign > 0 else '−'} {m['dur'].strip()}")
+
+
 _HAS_N_DAYS = re.compile(r"\b(?:have|has|got)\s+(?P<n>\d{1,3})\s+days\b", re.I)
 
 
@@ -763,7 +784,7 @@ def read_shapes(task: str) -> SolveResult | None:
     where a condition qualifies the request (read by the reader, which declines what it cannot compute)."""
     text = clean(task)
     return None if _CONDITION.search(text) else (clock_span(text) or clock_shift(text) or days_in(text) or year_only(text)
-                                                 or weekday_counts(text))
+                                                 or weekday_counts(text) or compound_move(text))
 
 
 # --- MCP server --------------------------------------------------------------------------------------

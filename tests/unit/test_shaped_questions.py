@@ -231,3 +231,12 @@ def test_two_substances_in_one_question():
 def test_weekdays_counted_or_picked_in_a_month_or_span(text, value):
     res = solved(dates, text)
     assert res.confidence >= 0.9 and res.value == value
+
+
+@pytest.mark.parametrize("text, value", [
+    ("What was the date 3 weeks and 2 days before March 1 2027?", "2027-02-06"),
+    ("What's the date 2 months and a week from 15 January 2027?", "2027-03-22"),
+])
+def test_a_date_moved_by_a_duration_of_several_parts(text, value):
+    res = solved(dates, text)
+    assert res.confidence >= 0.9 and str(res.value).startswith(value)
