@@ -303,6 +303,7 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
     if op == "pct_change":
         return _change(spans, text)
     if op == "split" or any(g == "WAYS" for g, _ in spans):  # an amount shared by a number of people or ways
+        spans = [(g, t) for g, t in spans if g != "DIV"]  # "split ... evenly": the sharing word is the split itself
         ways = [_leading_amount(t) for g, t in spans if g == "WAYS"]
         if len(ways) != 1 or len(nums) != 1 or len(spans) != 2 or not ways[0] or ways[0] != int(ways[0]) or ways[0] < 2:
             return None
@@ -397,11 +398,15 @@ def read_by_model(task: str) -> SolveResult | None:
                       explanation=f"evaluated {expr}" + ("" if isinstance(v, Fraction) else " (floating point)"), value=value)
     said = " ".join(t for g, t in spans if _names_something(g, t))
     said += _in_money(text)
+    rates = [m.group(1) for (g, _), (_, b) in zip(spans, offsets) if g in _AMOUNT_ROLES
+             and (m := _RATE.match(text, b))]
+    said += f" (set aside: {', '.join(rates)})" if rates else ""  # "1,550 a month", "3.78 per gallon": what the amount is per
     said += {"split": " (shared equally)", "pct_change": " (percent change, old to new)", "before_decrease": " (the amount before the percentage was taken off)",
              "before_increase": " (the amount before the percentage was added)"}.get("pct_change" if {"OLD", "NEW"} <= {g for g, _ in spans} else op, "")
     return capped(conf, understood(res, f"{op}: {said} = {expr} [read by {r.model}]"))
 
 
+_RATE = re.compile(r"\s*((?:per|a|an|each|every)\s+[A-Za-z]+)\b", re.I)
 _CURRENCY_WORD = re.compile(r"(?:US|USD|EUR|GBP|US\$|\$|€|£|bucks|dollars?|euros?|quid|sterling|pounds sterling|cents?)", re.I)
 _PERCENT_AMOUNT = re.compile(rf"(?:{SPOKEN_AMOUNT_RE.pattern.replace('(?P<amt>', '(?:')}|(?<![\w.,])\d[\d,]*(?:\.\d+)?|\b(?:{'|'.join(WORD_NUMBERS)})\b)"
                              r"\s*(?:%|percent\b|per\s*cent\b|pct\b)", re.I)
