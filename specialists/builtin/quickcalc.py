@@ -400,6 +400,8 @@ def read_by_model(task: str) -> SolveResult | None:
     said += _in_money(text)
     rates = [m.group(1) for (g, _), (_, b) in zip(spans, offsets) if g in _AMOUNT_ROLES
              and (m := _RATE.match(text, b))]
+    if op in ("pct_change", "what_percent") or {"OLD", "NEW"} <= {g for g, _ in spans}:  # a ratio: the period cancels out
+        rates += re.findall(r"\b(?:monthly|weekly|yearly|annual(?:ly)?|daily|hourly|nightly)\b", text, re.I)  # "the monthly gym fee"
     said += f" (set aside: {', '.join(rates)})" if rates else ""  # "1,550 a month", "3.78 per gallon": what the amount is per
     said += {"split": " (shared equally)", "pct_change": " (percent change, old to new)", "before_decrease": " (the amount before the percentage was taken off)",
              "before_increase": " (the amount before the percentage was added)"}.get("pct_change" if {"OLD", "NEW"} <= {g for g, _ in spans} else op, "")
