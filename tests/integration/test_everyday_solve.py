@@ -44,7 +44,7 @@ def market(tmp_path_factory):
 
 def _value(answer: str) -> float:
     """The answer's number: after "=" for a conversion ("12 mi = 19.31 km"), else the first."""
-    tail = answer.split("=", 1)[-1]
+    tail = re.sub(r"\(.*?\)", "", answer).split("=", 1)[-1]  # "10.71428571 (= 75/7)": the exact form aside
     return float(re.search(r"-?\d[\d,]*(?:\.\d+)?", tail).group(0).replace(",", ""))
 
 
