@@ -118,7 +118,7 @@ def _right(res, want) -> bool:
         return str(res.value).lower() == str(want).lower()
 
 
-def evaluate(name: str, n: int, seed: int, outcomes: list | None = None) -> dict:
+def evaluate(name: str, n: int, seed: int, outcomes: list | None = None, show_misses: bool = False) -> dict:
     dom = domains()[name]
     mod, expected = TARGETS[name]
     rng = random.Random(seed)
@@ -138,8 +138,13 @@ def evaluate(name: str, n: int, seed: int, outcomes: list | None = None) -> dict
             m = mod.checked(e.text, m) if m is not None else None  # the solve tool's check of the stated reading
             if _right(m, want):
                 ok_m += 1
-            elif len(misses) < 5:
-                misses.append(e.text)
+            else:
+                if len(misses) < 5:
+                    misses.append(e.text)
+                if show_misses:  # every miss: the request, the gold answer and what the model read
+                    typer.echo(f"MISS {name} {key} want={want!r} got={getattr(m, 'value', None)!r} "
+                               f"conf={getattr(m, 'confidence', None)} | {e.text} | {getattr(m, 'explanation', '') if m else 'no reading'}",
+                               err=True)
             ok_r += _right(mod.checked(e.text, mod.solve_by_rules(e.text)), want)
             if outcomes is not None:  # the product's answer (model and rules competing) and its self-reported confidence
                 p = mod.checked(e.text, mod.solve_task(e.text))
@@ -249,13 +254,14 @@ def _calibration(outcomes: list[tuple[str, str, float, bool]]) -> dict:
 def main(json_out: bool = typer.Option(False, "--json", help="Print the report as one JSON object (last line)"),
          n: int = typer.Option(200, "--n", help="Requests per domain and test set"),
          seed: int = typer.Option(20261207, help="Seed of the test sets (training uses others)"),
-         only: str = typer.Option("", help="Comma-separated domains (default: all with a generator)")) -> None:
+         only: str = typer.Option("", help="Comma-separated domains (default: all with a generator)"),
+         show_misses: bool = typer.Option(False, "--show-misses", help="Print every miss of the model (request, gold, reading) to stderr")) -> None:
     """Accuracy of each reader and of the rules on held-out templates and held-out words, and latency."""
     names = [d for d in domains() if d in TARGETS and (not only or d in only.split(","))]
     with_planner = not only or "planner" in only.split(",")
     read("units", "warm up the encoder")
     outcomes: list[tuple[str, str, float, bool]] = []
-    rep: dict = {"domains": {d: evaluate(d, n, seed, outcomes) for d in names}}
+    rep: dict = {"domains": {d: evaluate(d, n, seed, outcomes, show_misses) for d in names}}
     if with_planner:
         rep["planner"] = evaluate_planner(n, seed)
     rep["calibration"] = _calibration(outcomes)

@@ -10,6 +10,7 @@ operator word a span of its own tag (``PLUS`` ... ``ROOT``); a percentage ``PCT`
 from __future__ import annotations
 
 import random
+import re
 
 from micromarket.specialists.reading.generate import Domain, Fill, held_out, words_of
 
@@ -128,9 +129,50 @@ BEFORE_DECREASE += ["the {I} was reduced by {P} to {N}; what was it originally",
 BEFORE_INCREASE += ["after a {P} increase it is {N}; what was it originally", "{N} includes a {P} service charge; what was it before the charge",
                     "what was the original price if it's {N} after a {P} rise"]
 
+# Everyday framing (issue 22, fourth pass): whose thing it is ({O}: my, our, her ...), what it is ({C}: rent, the
+# water bill, a salary), a rate after an amount ({R}: "a month", "per gallon"), all untagged context split by word;
+# and splitting an amount between people (op ``split``: the amount NUM, the number of people or ways WAYS).
+PCT_RISE += ["{O} {C} went from {A} to {B} {R}. by what percent did it go up?", "{O} {C} jumped from {A} to {B}; what percent increase is that",
+             "{O} {C} was {A} {R} and now it's {B}. how much has it risen in percent?", "{O} {C} climbed from {A} {R} to {B}: percentage rise?",
+             "last year {O} {C} was {A}, this year it is {B}. what's the percent increase", "{O} {C} is up from {A} to {B} {R}; by how many percent",
+             "{O} {C} rose to {B} from {A}. percent increase?", "how many percent higher is {O} {C} now at {B} than before at {A}"]
+PCT_FALL += ["{O} {C} dropped from {A} to {B} {R}; what was the percentage drop?", "{O} {C} fell from {A} to {B}. by what percent did it go down",
+             "{O} {C} was cut from {A} {R} to {B}: what percent decrease is that", "{O} {C} went down from {A} to {B}; how much is that in percent",
+             "{O} {C} used to be {A} {R}, now it's {B}. what's the drop in percent?", "{O} {C} slid from {A} to {B} {R}: how many percent lower"]
+PCT_CHANGE += ["{O} {C}: {A} then {B}. what's the percent change", "how did {O} {C} change in percent from {A} to {B}"]
+PERCENT_OF += ["{O} {C} is {N} {R}; how much is {P} of it", "{P} of {O} {C} of {N} {R} goes to savings. how much is that",
+               "I put {P} of {O} {N} {C} aside; how much is that", "what is {P} of {O} {C} if it's {N}"]
+INCREASE += ["{O} {C} of {N} {R} goes up {P}; what will it be", "{O} {C} is {N} {R} and rises by {P}. new amount?",
+             "I earn {N} {R} and get a {P} raise; what do I earn now", "we had {I} for {N} and leave a {P} tip. what do we pay altogether?",
+             "the {I} was {N} and I tip {P}, so what's the total", "a {N} {I} plus {P} tax, what's the full cost?",
+             "{O} {I} came to {N}; add a {P} tip. what do I hand over in total"]
+DECREASE += ["{O} {C} of {N} {R} drops by {P}; what is it now", "the {I} is priced at {N} and there's {P} off this week. what will I pay?",
+             "the {I} costs {N} but it's {P} off. how much is it now?", "{O} {I} of {N} gets {P} off: discounted price?"]
+BEFORE_INCREASE += ["I earn {N} {R} after a {P} raise; what did I earn before", "{O} {C} is {N} {R} after going up {P}. what was it before?",
+                    "now that {O} {C} is {N} after a {P} rise, what was it originally"]
+BEFORE_DECREASE += ["{O} {C} is {N} {R} after a {P} cut; what was it before", "I pay {N} {R} now that {O} {C} fell by {P}. what did I pay before?"]
+WHAT_PERCENT += ["I earn {W_} {R} and spend {A} on {C}; what percent of my pay goes to {C}?", "{O} {C} is {A} out of a budget of {W_}: what percent is that",
+                 "of the {W_} I make {R}, {A} goes on {C}. what percentage is that", "{A} of {O} {W_} {C} is spent; how many percent",
+                 "we spend {A} of {W_} on {C}: what share in percent"]
+SPLIT = ["split {N} {K} ways", "{K} friends split a {N} {I}. how much does each pay?", "divide {N} between {K} people",
+         "{N} shared among {K} of us: how much each", "we are {K} and the {I} is {N}; what's each person's share",
+         "split a {N} {I} evenly between {K}", "{K} of us owe {N} together. how much is each share?", "{N} split {K} ways: each pays?",
+         "the {I} of {N} is shared by {K} people; how much per person", "{K} roommates share {O} {C} of {N} {R}. how much each?",
+         "divide the {N} {I} among {K} friends", "how much is each share if {K} people split {N}",
+         "we split the {N} {I} {K} ways, what does everyone pay", "{N} between {K} people is how much each",
+         "{K} colleagues chip in for a {N} gift; how much does each give?", "split {O} {N} {C} between {K} of us"]
+OWNERS = ["my", "our", "his", "her", "their", "your", "the", "my sister's", "my parents'", "the family's", "our team's", "this"]
+THINGS = ["rent", "water bill", "gas price", "salary", "wage", "phone bill", "electricity bill", "bus fare", "house price",
+          "grocery bill", "insurance", "membership fee", "tuition", "mortgage payment", "pay", "pension", "internet bill",
+          "car payment", "subscription", "council tax", "heating bill", "budget", "allowance", "train ticket price", "income"]
+RATES = ["a month", "per month", "a year", "per year", "each month", "a week", "per week", "an hour", "per hour", "per gallon",
+         "a litre", "per kilo", "a night", "per night", "each", "a head", "monthly", "yearly", "", "", "", ""]
+WAYS = {2: ["two", "2"], 3: ["three", "3"], 4: ["four", "4"], 5: ["five", "5"], 6: ["six", "6"], 7: ["seven", "7"],
+        8: ["eight", "8"], 10: ["ten", "10"], 12: ["twelve", "12"]}
+
 TEMPLATES = {"expr": EXPR, "percent_of": PERCENT_OF, "increase": INCREASE, "decrease": DECREASE,
              "what_percent": WHAT_PERCENT, "sub_from": SUB_FROM, "pct_change/rise": PCT_RISE, "pct_change/fall": PCT_FALL,
-             "pct_change": PCT_CHANGE, "before_decrease": BEFORE_DECREASE, "before_increase": BEFORE_INCREASE}
+             "pct_change": PCT_CHANGE, "before_decrease": BEFORE_DECREASE, "before_increase": BEFORE_INCREASE, "split": SPLIT}
 ITEMS = ["jacket", "dinner", "bill", "coat", "TV", "laptop", "meal", "pair of shoes", "sofa", "ticket", "book", "bike", "haircut",
          "taxi ride", "phone", "lamp", "check", "tab", "hotel room", "concert ticket", "blender", "watch", "rug", "order"]
 # amounts of money: (currency) -> forms; split by word like the operator spellings
@@ -265,15 +307,31 @@ def _fill(op: str, template: str, rng: random.Random, heldout: bool):
     if op == "expr":
         frag, fills, expr = _chain(rng, heldout)
         return fills, {"op": op, "expr": expr}, template.replace("{X}", frag)
-    if op == "what_percent":
+    if op == "what_percent" and "{W_}" not in template:
         w = rng.choice([rng.randint(10, 500), rng.randint(2, 40) * 25])
         a = rng.randint(1, w)
-        return {"A": Fill(str(a), "PART"), "W": Fill(str(w), "WHOLE")}, {"op": op, "expr": f"({a}/{w})*100"}, template
+        ctx = {k: Fill(rng.choice(v), None) for k, v in (("O", OWNERS), ("C", THINGS), ("R", RATES)) if "{%s}" % k in template}
+        return {"A": Fill(str(a), "PART"), "W": Fill(str(w), "WHOLE"), **ctx}, {"op": op, "expr": f"({a}/{w})*100"}, template
     if op == "sub_from":
         (sa, a), (sb, b) = _number(rng, heldout), _number(rng, heldout)
         return {"A": Fill(sa, "NUM"), "B": Fill(sb, "NUM")}, {"op": op, "expr": f"({a!r}) - ({b!r})"}, template
     items = [i for i in ITEMS if held_out(i, 0.3, "qcitem") == heldout] or ITEMS
     context = {"I": Fill(rng.choice(items), None)} if "{I}" in template else {}
+    for slot, words, salt in (("O", OWNERS, "qcowner"), ("C", THINGS, "qcthing"), ("R", RATES, "qcrate")):
+        if "{%s}" % slot in template:
+            side = [w for w in words if held_out(w or "<none>", 0.3, salt) == heldout] or words
+            context[slot] = Fill(rng.choice(side), None)
+    if op == "split":
+        s, n = _money(rng, heldout) if rng.random() < 0.6 else _number(rng, heldout)
+        k = rng.choice([k for k in WAYS if held_out(str(k), 0.2, "qcways") == heldout] or list(WAYS))
+        ways = WAYS[k][0] if re.search(r"\{K\} (?:ways|of us|friends|people|roommates|colleagues)", template) and rng.random() < 0.6 else WAYS[k][1]
+        return {"N": Fill(s, "NUM"), "K": Fill(ways, "WAYS"), **context}, {"op": op, "expr": f"({n!r})/({k!r})"}, template
+    if "{W_}" in template:  # what percent, with the whole said as an amount of money
+        (sw, w) = _money(rng, heldout)
+        a = round(rng.uniform(0.05, 0.95) * w, rng.choice([0, 2]))
+        sa = f"{a:,.2f}" if a != int(a) else f"{int(a):,}"
+        return ({"A": Fill(sa, "PART"), "W_": Fill(sw, "WHOLE"), **context}, {"op": op, "expr": f"({float(sa.replace(',', ''))!r}/{w!r})*100"},
+                template)
     if op == "pct_change":  # rise: new above old; fall: below (answered as a positive decrease); change: either, signed
         kind = template.split("/")[1] if "/" in template else ""
         money = rng.random() < 0.4
@@ -300,4 +358,4 @@ class QuickcalcDomain(Domain):
 
 
 DOMAIN = QuickcalcDomain("quickcalc", TEMPLATES, _fill,
-                         ["NUM", "PLUS", "MINUS", "TIMES", "DIV", "POW", "SQ", "CUBE", "ROOT", "PCT", "PART", "WHOLE", "FRAC", "OLD", "NEW"])
+                         ["NUM", "PLUS", "MINUS", "TIMES", "DIV", "POW", "SQ", "CUBE", "ROOT", "PCT", "PART", "WHOLE", "FRAC", "OLD", "NEW", "WAYS"])

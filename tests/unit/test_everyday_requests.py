@@ -129,3 +129,20 @@ def test_a_count_of_days_in_a_month_is_its_length_not_a_weekday():
     assert dates.solve_task("number of days in the month of April").value == 30
     assert dates.solve_task("how many days are in 2024").value == 366
     assert "Wednesday" in dates.solve_task("What day of the week was 14 February 1990?").answer
+
+
+def test_quickcalc_shares_an_amount_and_sets_a_rate_aside():
+    e = quickcalc.expression_of
+    assert e("split", [("WAYS", "four"), ("NUM", "$156"), ("DIV", "evenly")]) == "(156.0)/(4)"  # "split ... evenly"
+    assert e("split", [("NUM", "$156"), ("WAYS", "1")]) is None  # one way is no split
+    # "per gallon" says what the amounts are per: set aside, not an unexplained unit
+    r = quickcalc.solve_tool("The gas price fell from 4.20 to 3.78 per gallon, what's the drop in percent?")
+    assert r.value == pytest.approx(10) and "set aside: per gallon" in r.explanation
+
+
+@pytest.mark.parametrize("text, value", [
+    ("A $45 dinner with an 18% tip comes to how much?", 53.1),  # the tip names the percentage; the total is asked
+    ("My rent went from 1,400 to 1,550 a month, by what percent did it go up?", 10.7142857),  # "a month" is no amount
+])
+def test_the_lead_probe_percent_questions(text, value):
+    assert quickcalc.solve_tool(text).value == pytest.approx(value)
