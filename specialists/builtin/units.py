@@ -265,8 +265,13 @@ def _compound(quantities: list[tuple[float, Resolved, str]]) -> bool:
 
 def solve_task(task: str, context: str = "") -> SolveResult:
     """Answer a unit-conversion request in plain language: quantities ('2 pounds 4 ounces', '5 foot 6') to one
-    or more target units; 'how many X in a Y'. The learned reader reads first; the rules read what it cannot."""
+    or more target units; 'how many X in a Y'. The learned reader reads first; the rules read what it cannot.
+    A sign said in words ("minus 40 Fahrenheit") is written as one, so neither reading drops it."""
+    task = _SIGN_WORD.sub("-", task)
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
+
+
+_SIGN_WORD = re.compile(r"\b(?:minus|negative)\s+(?=\d)", re.I)
 
 
 def solve_by_rules(task: str, context: str = "") -> SolveResult:

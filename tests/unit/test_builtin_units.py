@@ -1,5 +1,6 @@
 import pytest
 
+from micromarket.specialists.builtin import units
 from micromarket.specialists.builtin.units import convert, solve_task
 
 
@@ -52,3 +53,9 @@ def test_guessed_unit_or_missing_amount_lowers_confidence():
 def test_typed_convert():
     assert convert(26.2, "mi", "km").value == pytest.approx(42.1648128)
     assert convert(1, "furlongz", "m").confidence == 0
+
+
+@pytest.mark.parametrize("text, value", [("What's minus 40 Fahrenheit in Celsius?", -40), ("convert negative 10 celsius to fahrenheit", 14)])
+def test_a_sign_said_in_words_is_kept(text, value):
+    res = units.solve_tool(text)  # was "40 °F = 4.444 °C" at 0.97
+    assert res.confidence >= 0.9 and res.value == pytest.approx(value)
