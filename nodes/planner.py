@@ -693,6 +693,7 @@ def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
 # the earlier result with its unit; plain arithmetic ("multiply that by 4", "round it to 2 decimal places") the number
 _SAYS_UNITS = re.compile(
     r"\b(?:convert|express|change|turn)\b|\b(?:in|into|as)\s+(?!(?:total|all|decimal|words|full)\b)[A-Za-z°µ]"
+    r"|\bhow\s+many\s+(?!(?:is|are|times)\b)[A-Za-z]"  # "how many moles of NaCl is that"
     r"|\d\s*(?!(?:to|by|from|and|or|times|plus|minus|percent|per|decimal|places?|digits?|significant|dp|x)\b)[A-Za-z°µ$€£]",
     re.I)
 

@@ -125,3 +125,14 @@ def test_a_count_of_days_in_a_month_is_no_weekday():
     # was "February 1, 2100 is a Monday" at 0.6: a count question asks no weekday (declined until dates can count)
     assert not dates.solve_task("how many days does March 2031 have").answer
     assert "Wednesday" in dates.solve_task("What day of the week was 14 February 1990?").answer
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("round 2.138089935 to one decimal place", "2.1"), ("round 11.02311311 lb to 2 decimal places", "11.02 lb"),
+    ("round 2.5", "3"), ("round 3.14159 to the nearest hundredth", "3.14"), ("round 1234.567 to 2 significant figures", "1200"),
+])
+def test_quickcalc_rounds_a_number_as_people_do(text, answer):
+    from micromarket.specialists.builtin._common import checked
+
+    r = checked(text, quickcalc.solve_task(text))  # the solve tool's answer ("round it to ..." once the result is in)
+    assert r.confidence >= 0.9 and r.answer == answer
