@@ -371,7 +371,7 @@ def _reader_split(text: str) -> list[tuple[str, bool, bool]] | None:
                     this = (round(score, 9), sum(bool(_STRONG_GLUE.search(v[2])) for v in variants)) if chosen is not None else None
                     if this is not None and (key is None or this > key):
                         best, key = (score, chosen), this
-        if best is None or min(sc for _, _, sc, _ in best[1]) < READER_MIN_CONFIDENCE:
+        if best is None or min(sc for _, _, sc, _ in best[1]) < READER_MIN_CONFIDENCE and not _unread_kept(best[1]):
             if halves := _weak_cut(rd, piece):  # no split by the known joiners: an unknown joiner word
                 out += [(h, False, False) for h in halves]
                 continue
@@ -441,6 +441,20 @@ def _distribute(rd: _Readers, seg: str) -> list[str] | None:
 _STRONG_GLUE = re.compile(r"[.?!;]|\b(?:and|then|also|plus|next|after|finally|as well as)\b", re.I)
 
 
+_UNREAD = 0.3  # a segment no reader reads that may still be a request of its own (some specialist may answer it)
+
+
+def _unread_request(seg: str) -> bool:
+    return bool(re.search(r"\d", seg)) and len(seg.split()) >= 3 and not _is_follow(seg)
+
+
+def _unread_kept(chosen: list) -> bool:
+    """A split with segments no reader reads is kept where every other segment is read sure and at least one is:
+    the readers found requests at its cuts, and the rules would not cut there ("plus", "as well as")."""
+    read = [sc for _, _, sc, _ in chosen if sc != _UNREAD]
+    return len(chosen) >= 2 and bool(read) and min(read) >= _SURE
+
+
 def _weak_cut(rd: _Readers, seg: str) -> list[str] | None:
     """A joiner no list knows and without punctuation ("Convert 3 miles to km alongside the mean of 4, 8 and 9",
     "what is 20% of 150 together with the molar mass of NaCl"): a cut at one word that is no stop word, or at a
@@ -501,7 +515,9 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
         # an imperative on the earlier result ("multiply that by 13.8") needs it even where a reader reads it alone
         needs = needs or bool(chosen) and _is_follow(seg) and not _QUESTION_RE.match(seg)
         if sc < READER_MIN_CONFIDENCE:
-            return 0.0, None  # only splits whose every segment is read compete (not the best split, then rejected)
+            if needs or not _unread_request(seg):
+                return 0.0, None  # only splits whose every segment is read (or may be a request) compete
+            sc = _UNREAD  # "3 weeks = how many seconds | plus | Convert 7 ft 6 inches to lightyears": no reader reads the first
         score *= min(1.0, sc / _SURE)
         chosen.append((seg, glue, sc, needs))
         prev = res
