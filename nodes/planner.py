@@ -287,6 +287,8 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
         while j < n and glue[j]:
             j += 1
         idx = [k for k in range(i, j) if strong[k]]
+        if [ws[k][0] for k in idx] == [":"] and j == idx[0] + 1 and re.match(r"[\d(\[-]|[a-z]\b|[a-z]\^", ws[j][0] if j < n else ""):
+            idx = []  # "expand: (4k + 4)^2", "the mean: 3, 5, 8": a colon before its operand is no cut
         if idx and i > 0 and j < n:
             variants = []
             last = idx[-1]  # the next request starts after the run's last mark or coordinator
@@ -501,6 +503,7 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
         if chosen and _operator_joins(rd, piece, starts[i - 1], stops[i - 1], a, b, glue):
             return 0.0, None  # "12 squared | plus | 5 cubed": one sum, which a reader reads whole
         sc, res = rd.best(seg)
+        unread = sc < READER_MIN_CONFIDENCE
         needs = False
         if chosen and sc < _SURE:
             fsc, fres = _follow_score(rd, seg, prev, glue)
@@ -515,7 +518,7 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
         # an imperative on the earlier result ("multiply that by 13.8") needs it even where a reader reads it alone
         needs = needs or bool(chosen) and _is_follow(seg) and not _QUESTION_RE.match(seg)
         if sc < READER_MIN_CONFIDENCE:
-            if needs or not _unread_request(seg):
+            if needs or not unread or not _unread_request(seg) or any(follows[m] for m, (x, y) in enumerate(spans) if a <= x and y <= b):
                 return 0.0, None  # only splits whose every segment is read (or may be a request) compete
             sc = _UNREAD  # "3 weeks = how many seconds | plus | Convert 7 ft 6 inches to lightyears": no reader reads the first
         score *= min(1.0, sc / _SURE)
