@@ -373,7 +373,9 @@ def _reader_split(text: str) -> list[tuple[str, bool, bool]] | None:
                     this = (round(score, 9), sum(bool(_STRONG_GLUE.search(v[2])) for v in variants)) if chosen is not None else None
                     if this is not None and (key is None or this > key):
                         best, key = (score, chosen), this
-        if best is None or min(sc for _, _, sc, _ in best[1]) < READER_MIN_CONFIDENCE and not _unread_kept(best[1]):
+        if best is None or min(sc for _, _, sc, _ in best[1]) < READER_MIN_CONFIDENCE and not (
+                _unread_kept(best[1]) and rd.best(piece, answered=True)[0] < _SURE):  # a built-in's rules may read it whole
+            # ("add 2 weeks and 3 days to 2026-12-28")
             if halves := _weak_cut(rd, piece):  # no split by the known joiners: an unknown joiner word
                 out += [(h, False, False) for h in halves]
                 continue
