@@ -125,3 +125,11 @@ def test_a_clause_that_asks_is_no_statement_and_any_verb_after_then_may_work_on_
     assert _plan("Find the mean of 2, 4 and 9, then cube the result") == [("Find the mean of 2, 4 and 9", []), ("cube the result", ["s1"])]
     assert [t for t, _ in _plan("My car is 4.5 meters long, how long is that in feet as well as find the molar mass of ammonia")] == [
         "My car is 4.5 meters long, how long is that in feet", "find the molar mass of ammonia"]
+
+
+def test_a_colon_before_its_operand_is_no_cut_and_a_piece_no_reader_reads_may_stay_a_request():
+    assert [t for t, _ in _plan("What day of the week was 4 July 1976 as well as expand: (x + 3)^2")] == [
+        "What day of the week was 4 July 1976", "expand: (x + 3)^2"]
+    assert [t for t, _ in _plan("Find the molar mass of NaCl as well as I want to know how many psi make 2,000 mmHg")] == [
+        "Find the molar mass of NaCl", "I want to know how many psi make 2,000 mmHg"]
+    assert len(_plan("add 3 weeks and 2 days to 2025-05-10")) == 1  # the dates rules read it whole
