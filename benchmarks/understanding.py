@@ -174,11 +174,12 @@ def _norm(t: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
 
 
-def evaluate_planner(n: int, seed: int) -> dict:
+def evaluate_planner(n: int, seed: int, show_misses: bool = False) -> dict:
     """The planner's split of compound requests (specialists/reading/domains_planner.py): two or three of the
     domains' held-out requests joined by held-out joiners (heldout_templates) or by training joiners
     (heldout_words: the requests' phrasings are held out), some a follow-up on the previous result. Right when
-    the subtasks are exactly the requests and each depends on exactly what it works on."""
+    the subtasks are exactly the requests and each depends on exactly what it works on. `show_misses` prints
+    every miss (the request, the gold subtasks and the planner's) to stderr."""
     from micromarket.nodes.planner import split_task
 
     dom = domains()["planner"]
@@ -198,6 +199,8 @@ def evaluate_planner(n: int, seed: int) -> dict:
             ok_m += got == want
             if got != want and len(misses) < 5:
                 misses.append(e.text)
+            if got != want and show_misses:
+                typer.echo(f"planner miss ({key}, {'/'.join(_kinds(e))}): {e.text!r}\n  want {want}\n  got  {got}", err=True)
             right_r = [(_norm(s["text"]), s["depends_on"]) for s in split_task(e.text, learned=False)] == want
             ok_r += right_r
             for kind in _kinds(e):
@@ -255,7 +258,7 @@ def main(json_out: bool = typer.Option(False, "--json", help="Print the report a
          n: int = typer.Option(200, "--n", help="Requests per domain and test set"),
          seed: int = typer.Option(20261207, help="Seed of the test sets (training uses others)"),
          only: str = typer.Option("", help="Comma-separated domains (default: all with a generator)"),
-         show_misses: bool = typer.Option(False, "--show-misses", help="Print every miss of the model (request, gold, reading) to stderr")) -> None:
+         show_misses: bool = typer.Option(False, "--show-misses", help="Print every miss (a reader's: request, gold, reading; the planner's: gold vs split) to stderr")) -> None:
     """Accuracy of each reader and of the rules on held-out templates and held-out words, and latency."""
     names = [d for d in domains() if d in TARGETS and (not only or d in only.split(","))]
     with_planner = not only or "planner" in only.split(",")
@@ -263,7 +266,7 @@ def main(json_out: bool = typer.Option(False, "--json", help="Print the report a
     outcomes: list[tuple[str, str, float, bool]] = []
     rep: dict = {"domains": {d: evaluate(d, n, seed, outcomes, show_misses) for d in names}}
     if with_planner:
-        rep["planner"] = evaluate_planner(n, seed)
+        rep["planner"] = evaluate_planner(n, seed, show_misses)
     rep["calibration"] = _calibration(outcomes)
     if json_out:
         typer.echo(json.dumps(rep))

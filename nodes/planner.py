@@ -17,6 +17,7 @@ from micromarket.graphs.state import Subtask
 from micromarket.errors import MicromarketError
 from micromarket.specialists.reading import read
 from micromarket.specialists.reading.words import stop_words
+from micromarket.specialists.builtin._common import WORD_NUMBERS, checked
 
 MAX_SUBTASKS = 16
 log = logging.getLogger("micromarket.planner")
@@ -115,7 +116,7 @@ def payload_of(task: str) -> tuple[str, str] | None:
     """("summarize this text", "<the text>") for a request that carries the text to work on after a colon, else None.
     The text belongs in the run's context, not in subtasks; decompose may move it there."""
     m = _PAYLOAD_RE.match(task.strip())
-    if m and (_OPERAND_NOUN_RE.search(m.group("instr")) or re.match(r"[-+]?\d", m.group("body"))):
+    if m and (_OPERAND_NOUN_RE.search(m.group("instr")) or re.match(r"[\[(]?\s*[-+]?\d", m.group("body"))):
         # "solve this equation: 4c + 10 = 0; ...", "temperatures this week: 63, 79, ...": an operand (an equation,
         # data), not a text to work on; the rest may be requests
         return None
@@ -138,7 +139,7 @@ def split_task(task: str, learned: bool = True) -> list[Subtask]:
     if payload_of(text) is not None:
         return [Subtask(id="s1", text=text, depends_on=[])]
     parts = _reader_split(text) if learned else None
-    if parts is not None and _rules_see_other_requests(text):
+    if parts is not None and _rules_see_other_requests(text, [p for p, _, _ in parts]):
         parts = None
     clauses: list[tuple[str, bool]] = []  # (text, follows a "then")
     needs: list[bool] = []  # the readers' split: whether each request needs the one before's result
@@ -220,6 +221,9 @@ class _Readers:
             mod = self._module(d)
             try:
                 res = mod.solve_task(text) if answered else mod.read_by_model(text)
+                # the solve tool's check: a reading that leaves numbers of the segment out ("... in 7 years as well as
+                # 101 including 34.8 percent tax") reads only part of it, so it is no reading of the segment
+                res = checked(text, res) if res is not None else None
             except Exception:  # noqa: BLE001 - a segment a reader cannot read is a low score, never an error
                 res = None
             if res is not None and res.confidence and res.value is not None and res.confidence > out[0]:
@@ -266,7 +270,7 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
     stop = stop_words()
     n = len(ws)
     glue = [w.lower() in stop or w.lower() in _COORDINATORS or w in _PUNCT for w, _, _ in ws]
-    strong = [w.lower() in _COORDINATORS or (w in _PUNCT) for w, _, _ in ws]
+    strong = [_coordinates(ws, i) or (w in _PUNCT) for i, (w, _, _) in enumerate(ws)]
     for i, (w, a, _) in enumerate(ws):  # "-" joins requests only before a word ("- then"), not in "x^2 - 4x"
         if w == "-" and i + 1 < n and ws[i + 1][0][:1].isalpha() and a > 0 and text[a - 1] == " ":
             glue[i] = strong[i] = True
@@ -283,6 +287,8 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
         while j < n and glue[j]:
             j += 1
         idx = [k for k in range(i, j) if strong[k]]
+        if [ws[k][0] for k in idx] == [":"] and j == idx[0] + 1 and re.match(r"[\d(\[-]|[a-z]\b|[a-z]\^", ws[j][0] if j < n else ""):
+            idx = []  # "expand: (4k + 4)^2", "the mean: 3, 5, 8": a colon before its operand is no cut
         if idx and i > 0 and j < n:
             variants = []
             last = idx[-1]  # the next request starts after the run's last mark or coordinator
@@ -293,7 +299,7 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
                 if any(ws[k][0].lower() in _COORDINATORS for k in range(i, first)):
                     continue  # a request does not end with a coordinator ("... weigh; after that", "was. Once you have that")
                 after = ws[last + 2][0] if ws[last + 1][0] in "-+" and last + 2 < n else ws[last + 1][0]
-                numeric = ws[first - 1][0][:1].isdigit() and after[:1].isdigit()
+                numeric = all(x[:1].isdigit() or _NUMBER_WORDS.match(x) or x.lower() in WORD_NUMBERS for x in (ws[first - 1][0], after))
                 if numeric and all(ws[k][0] in ",;&" or ws[k][0].lower() == "and" for k in range(first, last + 1) if strong[k]):
                     continue  # "3, 7 and 11": a list of numbers
                 variants.append((ws[first - 1][2], ws[last + 1][1], text[ws[first][1]:ws[last][2]]))
@@ -303,14 +309,29 @@ def _runs(text: str, ws: list[tuple[str, int, int]]) -> list[list[tuple[int, int
     return groups
 
 
+# coordinators that are prepositions before a noun phrase ("after a 25% discount", "once at 2%"): they join requests
+# only before the words below ("after that", "once you have it")
+_PREPOSITIONAL = {"after": ("that", "this", "which", ",", "then", "all"), "once": ("you", "we", "that", "this", "it", "done", ","),
+                  "later": (",", "on")}
+
+
+def _coordinates(ws: list[tuple[str, int, int]], i: int) -> bool:
+    w = ws[i][0].lower()
+    if w in _PREPOSITIONAL:
+        return i + 1 >= len(ws) or ws[i + 1][0].lower() in _PREPOSITIONAL[w]
+    if w == "as":  # only in "as well as" ("As TB, how much is ..." starts a request)
+        return i + 1 < len(ws) and ws[i + 1][0].lower() == "well" or i > 0 and ws[i - 1][0].lower() == "well"
+    return w in _COORDINATORS
+
+
 def _edges(text: str) -> str:
     """The piece without glue at its ends ("and also ...", "... please")."""
     from micromarket.specialists.reading.words import split
 
     ws = split(text)
     a, b = 0, len(ws)
-    lead = lambda w: w.lower() in _COORDINATORS or w in _PUNCT  # noqa: E731
-    while a < b and lead(ws[a][0]) and ws[a][0].lower() not in ("as",):
+    lead = lambda i: _coordinates(ws, i) or ws[i][0] in _PUNCT  # noqa: E731
+    while a < b and lead(a) and ws[a][0].lower() not in ("as",):
         a += 1
     while b > a and ws[b - 1][0] in _PUNCT and ws[b - 1][0] not in "?!":
         b -= 1
@@ -340,16 +361,21 @@ def _reader_split(text: str) -> list[tuple[str, bool, bool]] | None:
         spans = [(min(v[0] for v in g), max(v[1] for v in g)) for g in groups]  # the characters a group may glue
         # a request on the earlier result after a cut ("..., then square it"): a reading across that cut ignores it
         nxt = [min(v[0] for v in g) for g in groups[1:]] + [len(piece)]
-        follows = [any(_JOINED_BY_THEN.search(v[2]) and _is_follow(piece[v[1]:nxt[m]]) for v in g) for m, g in enumerate(groups)]
+        follows = [any(_JOINED_BY_THEN.search(v[2]) and _is_step(piece[v[1]:nxt[m]]) for v in g) for m, g in enumerate(groups)]
         best: tuple[float, list] | None = None
+        key = None
         for k in range(0, min(len(groups), 5) + 1):
             for cuts in combinations(range(len(groups)), k):
                 for variants in product(*(groups[c] for c in cuts)):
                     score, chosen = _segmentation(rd, piece, [0, *[v[1] for v in variants]], [*[v[0] for v in variants], len(piece)],
-                                                  ["", *[v[2] for v in variants]], spans, follows, k, best[0] if best else None)
-                    if chosen is not None and (best is None or score > best[0]):
-                        best = (score, chosen)
-        if best is None or min(sc for _, _, sc, _ in best[1]) < READER_MIN_CONFIDENCE:
+                                                  ["", *[v[2] for v in variants]], spans, follows, k, best[0] - 1e-9 if best else None)
+                    # a tie goes to the split at the stronger boundaries: ". Then" or "and" before ":" or ","
+                    this = (round(score, 9), sum(bool(_STRONG_GLUE.search(v[2])) for v in variants)) if chosen is not None else None
+                    if this is not None and (key is None or this > key):
+                        best, key = (score, chosen), this
+        if best is None or min(sc for _, _, sc, _ in best[1]) < READER_MIN_CONFIDENCE and not (
+                _unread_kept(best[1]) and rd.best(piece, answered=True)[0] < _SURE):  # a built-in's rules may read it whole
+            # ("add 2 weeks and 3 days to 2026-12-28")
             if halves := _weak_cut(rd, piece):  # no split by the known joiners: an unknown joiner word
                 out += [(h, False, False) for h in halves]
                 continue
@@ -358,10 +384,79 @@ def _reader_split(text: str) -> list[tuple[str, bool, bool]] | None:
             core = _edges(seg)
             if core and core != seg and seg.endswith(core):  # a tie kept the coordinator with the request ("Also, what's ...")
                 glue, seg = f"{glue} {seg[: len(seg) - len(core)].strip()}", core
-            halves = None if needs else _weak_cut(rd, seg)
+            halves = None if needs else _distribute(rd, seg) or _weak_cut(rd, seg)
             for m, part in enumerate(halves or [seg]):
                 out.append((part, m == 0 and bool(out) and bool(_JOINED_BY_THEN.search(glue)), m == 0 and bool(out) and needs))
     return out or None
+
+
+_NUMBER_WORDS = re.compile(r"^(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|half|halves|quarters?|thirds?|dozens?|"
+                           r"hundreds?|thousands?|millions?)$", re.I)
+
+
+def _distribute(rd: _Readers, seg: str) -> list[str] | None:
+    """One request asking for two things of one operand ("the mean and the median of 4, 8, 15", "how many feet and
+    meters is a mile", "2 gallons in liters and in cups"): the two requests with one conjunct each, where readers
+    read both sure and answer differently, and no built-in answers both whole; else None. Conjuncts are one or two
+    words, not numbers, and the second is no request of its own ("... and calculate ...")."""
+    from micromarket.specialists.reading.words import split
+
+    ws = split(seg)
+    stop = stop_words()
+    cands: list[tuple[str, str]] = []
+    for i, (w, a, b) in enumerate(ws):
+        if w.lower() != "and" or i == 0 or i + 2 >= len(ws) or _STARTER_RE.match(ws[i + 1][0]):
+            continue
+        for k in (1, 2):
+            for m in (1, 2):
+                if i - k < 0 or i + m + 1 >= len(ws):
+                    continue
+                words = [x for x, _, _ in ws[i - k:i] + ws[i + 1:i + m + 1]]
+                if not all(x.isalpha() and not _NUMBER_WORDS.match(x) and x.lower() not in _COORDINATORS for x in words) \
+                        or ws[i - 1][0].lower() in stop or ws[i + m][0].lower() in stop:
+                    continue  # each conjunct ends with a content word ("the median", "in cups")
+                tail = seg[ws[i + m][2]:].lstrip()
+                left = seg[:a].rstrip() + ("" if tail[:1] in ",;.?!" else " ") + tail  # "... the mean | of 4, 8, 15"
+                right = seg[:ws[i - k][1]] + seg[ws[i + 1][1]:]  # "What are | the median of 4, 8, 15"
+                if not any(re.search(rf"\b(\w+)\s+\1\b", t, re.I) for t in (left, right)):  # no "the the"
+                    cands.append(tuple(re.sub(r"^(\s*(?:what|which))\s+are\b", r"\1 is", t.strip(), flags=re.I) for t in (left, right)))
+    if not cands:
+        return None
+    rd.prime([t for c in cands for t in c])
+
+    def sure(t: str):  # the reading, else the built-ins' whole answers (readers and rules competing: "a mile")
+        r = rd.best(t)
+        return r if r[0] >= _SURE else max(r, rd.best(t, answered=True), key=lambda o: o[0])
+
+    best, key = None, 0.0
+    for left, right in cands:
+        (cl, rl), (cr, rr) = sure(left), sure(right)
+        if min(cl, cr) >= _SURE and min(cl, cr) > key and str(rl.value) != str(rr.value):
+            best, key = ([left, right], (rl.answer, rr.answer)), min(cl, cr)
+    if best is None:
+        return None
+    for answered in (False, True):  # a built-in that answers both whole ("2 gal = 7.571 L; 2 gal = 32 cup") keeps it whole
+        whole = rd.best(seg, answered=answered)[1]
+        if whole is not None and all(a and a in (whole.answer or "") for a in best[1]):
+            return None
+    return best[0]
+
+
+_STRONG_GLUE = re.compile(r"[.?!;]|\b(?:and|then|also|plus|next|after|finally|as well as)\b", re.I)
+
+
+_UNREAD = 0.3  # a segment no reader reads that may still be a request of its own (some specialist may answer it)
+
+
+def _unread_request(seg: str) -> bool:
+    return bool(re.search(r"\d", seg)) and len(seg.split()) >= 3 and not _is_follow(seg)
+
+
+def _unread_kept(chosen: list) -> bool:
+    """A split with segments no reader reads is kept where every other segment is read sure and at least one is:
+    the readers found requests at its cuts, and the rules would not cut there ("plus", "as well as")."""
+    read = [sc for _, _, sc, _ in chosen if sc != _UNREAD]
+    return len(chosen) >= 2 and bool(read) and min(read) >= _SURE
 
 
 def _weak_cut(rd: _Readers, seg: str) -> list[str] | None:
@@ -410,6 +505,7 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
         if chosen and _operator_joins(rd, piece, starts[i - 1], stops[i - 1], a, b, glue):
             return 0.0, None  # "12 squared | plus | 5 cubed": one sum, which a reader reads whole
         sc, res = rd.best(seg)
+        unread = sc < READER_MIN_CONFIDENCE
         needs = False
         if chosen and sc < _SURE:
             fsc, fres = _follow_score(rd, seg, prev, glue)
@@ -417,12 +513,16 @@ def _segmentation(rd: _Readers, piece: str, starts: list[int], stops: list[int],
                 sc, res, needs = fsc, fres, True
                 if any(a <= x and y <= b for x, y in spans):  # "cube 5. convert 6,690 fahrenheit to K": a step on the
                     sc *= _INNER_FOLLOW  # earlier result read whole with the request after it ignores that request
+        elif chosen and _is_follow(seg) and any(a <= x and y <= b for x, y in spans):
+            sc *= _INNER_FOLLOW  # the same when a reader reads it alone ("multiply that by 68 and 255 is how many percent of 775")
         if any(follows[m] for m, (x, y) in enumerate(spans) if a <= x and y <= b):
             sc *= _INNER_FOLLOW
         # an imperative on the earlier result ("multiply that by 13.8") needs it even where a reader reads it alone
         needs = needs or bool(chosen) and _is_follow(seg) and not _QUESTION_RE.match(seg)
         if sc < READER_MIN_CONFIDENCE:
-            return 0.0, None  # only splits whose every segment is read compete (not the best split, then rejected)
+            if needs or not unread or not _unread_request(seg) or any(follows[m] for m, (x, y) in enumerate(spans) if a <= x and y <= b):
+                return 0.0, None  # only splits whose every segment is read (or may be a request) compete
+            sc = _UNREAD  # "3 weeks = how many seconds | plus | Convert 7 ft 6 inches to lightyears": no reader reads the first
         score *= min(1.0, sc / _SURE)
         chosen.append((seg, glue, sc, needs))
         prev = res
@@ -443,7 +543,13 @@ def _is_follow(clause: str) -> bool:
     return bool(_STARTER_RE.match(c) and _REFER_RE.search(c) and _refers_back(c))
 
 
-def _rules_see_other_requests(text: str) -> bool:
+def _is_step(clause: str) -> bool:
+    """After "then": a clause on the earlier result, whatever its verb ("cube the result", "raise that to the power 2")."""
+    c = _implicit_operand(clause.strip())
+    return bool(_REFER_RE.search(c) and _refers_back(c))
+
+
+def _rules_see_other_requests(text: str, parts: list[str]) -> bool:
     """The rules find a request without numbers that no reader reads and that is not a step on an earlier result
     ("... and write me a limerick"), and every piece they cut is read or starts like a request: the readers cannot
     judge that split, the rules make it. ("daily sales were -3; 199.6; ...; find the minimum": the rules cut a
@@ -457,12 +563,25 @@ def _rules_see_other_requests(text: str) -> bool:
     if not all(ok or _STARTER_RE.match(c) for c, ok in zip(clauses, read_ok)):
         return False  # the rules cut a request apart ("daily sales were -3; 199.6; ...; find the minimum")
     return any(_STARTER_RE.match(c) and not re.search(r"\d", c) and not ok and not (_REFER_RE.search(c) and _refers_back(c))
-               for c, ok in zip(clauses, read_ok))
+               and not _asks_about_statement(c, parts) for c, ok in zip(clauses, read_ok))
+
+
+def _asks_about_statement(clause: str, parts: list[str]) -> bool:
+    """`clause` is the question of a statement the readers read with it ("101 including 34.8 percent tax; | what was
+    the price before tax"), not a request of its own."""
+    for p in parts:
+        at = p.find(clause)
+        if at > 0:
+            before = re.split(r"(?<=[.?!;,:])\s+", p[:at].strip())
+            last = next((b for b in reversed(before) if b.strip(" .;,:")), "")
+            return _is_statement(last)
+    return False
 
 
 def _follow_score(rd: _Readers, seg: str, prev, glue: str) -> tuple[float, object]:
     """A request on the previous result ("then square it"): read with that result in place of the reference."""
-    c = _implicit_operand(seg)
+    # an implicit operand ("to Kelvin", "divide by 4") only after "then": ", in percent" and "in CO2, what ..." are no steps
+    c = _implicit_operand(seg) if _JOINED_BY_THEN.search(glue) else seg
     if not (_REFER_RE.search(c) and _refers_back(c)) or _has_own_statement(c):
         return 0.0, None
     if prev is not None:
@@ -471,15 +590,18 @@ def _follow_score(rd: _Readers, seg: str, prev, glue: str) -> tuple[float, objec
         if sc >= _FOLLOW_FLOOR:
             return sc, res
     # a step no reader reads even with the earlier result: an imperative, or any request after "then"
-    then = bool(_JOINED_BY_THEN.search(glue))
-    return (_FOLLOW_FLOOR, None) if _STARTER_RE.match(c) and (then or not _QUESTION_RE.match(c)) else (0.0, None)
+    then = bool(_JOINED_BY_THEN.search(glue))  # after "then", any clause on the earlier result ("raise that to the power 2")
+    return (_FOLLOW_FLOOR, None) if then or _STARTER_RE.match(c) and not _QUESTION_RE.match(c) else (0.0, None)
 
 
 def _question_of(before: str, seg: str, glue: str) -> bool:
     """`seg` asks about the statement `before` ("They counted 110, 16 and 66. | give me the sum"), as
     `_merge_statements` joins them; never across a "then"."""
     last = re.split(r"(?<=[.?!;])\s+", before.strip())[-1]  # "...? Also, I have 398.2 miles of water": its last sentence
+    last = re.split(r"\s+(?:and|plus|as well as|also)\s+", last, flags=re.I)[-1]  # "... as well as | My suitcase is 15.4 mile"
     last = re.sub(r"^(?:and|also|plus|then)\b[,\s]*", "", last, flags=re.I)
+    # its first clause asks ("how much interest. Then 5 and ...", "compute the sum as well as what amount ...")
+    seg = re.split(r"(?<=[.?!;,:])\s+|\s+-\s+|\s+(?:and|plus|as well as|also)\s+", seg.strip(), flags=re.I)[0]
     return (not _JOINED_BY_THEN.search(glue) and _is_statement(last) and bool(_STARTER_RE.match(seg) or seg.rstrip().endswith("?"))
             and bool(_REFER_RE.search(seg) or not re.search(r"\d", seg) or _SPEAKER_RE.search(seg)))
 
@@ -498,11 +620,15 @@ _JOINED_BY_THEN = re.compile(r"\b(?:then|after that|next|once you have (?:that|i
 _BARE_REQUEST_RE = re.compile(r"^\s*(?:[-+]?\d[\d,.]*\s*%?\s*(?:of\s+\d|[-+*/^×÷]\s*[\d(])|[\d\s.,()+\-*/^×÷%]+$)", re.I)
 
 
+# a clause that asks ("13 years after July 29 2032 is what date", "I drove 6 tbsp, how many teaspoons is that")
+_ASKS_RE = re.compile(r"\b(?:what|what's|whats|which|how\s+(?:many|much|long|far|old|big|often))\b", re.I)
+
+
 def _is_statement(clause: str) -> bool:
     """'The pool holds 50,000 litres', 'He is 6 foot 2': data, not a request (no request opener, no question mark,
     not a bare conversion, expression or percentage)."""
     c = clause.rstrip(" .;")
-    return (not _STARTER_RE.match(c) and not c.endswith("?") and bool(re.search(r"\d", c))
+    return (not _STARTER_RE.match(c) and not c.endswith("?") and bool(re.search(r"\d", c)) and not _ASKS_RE.search(c)
             and not _ONE_CONVERSION.match(c) and not _BARE_REQUEST_RE.match(c))
 
 
@@ -547,6 +673,8 @@ def _refers_back(clause: str) -> bool:
     if not m:
         return False
     word = m.group(1).lower()
+    if word in ("it", "this") and re.match(r"\s*:\s*\S", clause[m.end():]):
+        return False  # "factor this: c^2 - 8c + 16": the operand follows the colon
     if word in ("it", "this") and re.search(r"\d", clause):
         if _STARTER_RE.match(clause) and not _QUESTION_RE.match(clause) and _VERB_IT_RE.match(clause):
             return True  # "evaluate it at x = 65", "plot this for x = 1": the verb's object is the earlier result
@@ -586,6 +714,7 @@ def substitute_inputs(text: str, inputs: dict[str, dict]) -> str:
 # the earlier result with its unit; plain arithmetic ("multiply that by 4", "round it to 2 decimal places") the number
 _SAYS_UNITS = re.compile(
     r"\b(?:convert|express|change|turn)\b|\b(?:in|into|as)\s+(?!(?:total|all|decimal|words|full)\b)[A-Za-z°µ]"
+    r"|\bhow\s+many\s+(?!(?:is|are|times)\b)[A-Za-z]"  # "how many moles of NaCl is that"
     r"|\d\s*(?!(?:to|by|from|and|or|times|plus|minus|percent|per|decimal|places?|digits?|significant|dp|x)\b)[A-Za-z°µ$€£]",
     re.I)
 

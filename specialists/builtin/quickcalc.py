@@ -10,6 +10,7 @@ import ast
 import math
 import operator
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from micromarket.specialists.builtin._common import (
@@ -102,6 +103,7 @@ def _eval(node: ast.AST) -> Number:
 def _prepare(text: str) -> str:
     t = strip_thousands(clean(text))
     t = LEAD_IN_RE.sub("", t, count=1).strip() or t
+    t = re.sub(r"^take\s+(?!.*\b(?:away|from)\b)(?=\S)", "", t, flags=re.I)  # "take 3/8 of 96" ("take 5 from 9" below)
     t = re.sub(r"\s*(?:=|equals?)\s*\??$", "", t, flags=re.I)
     t = re.sub(r"(?:\bUS)?[$€£]\s*(?=\d)|(?<=\d)\s+(?:dollars?|euros?|bucks|quid)\b", "", t, flags=re.I)  # money is a number
     t = re.sub(r"(?<![\d/.])(\d+)\s*/\s*(\d+)\s+of\b", r"(\1/\2)*", t, flags=re.I)  # "3/4 of 96"
@@ -639,10 +641,45 @@ def _in_money(text: str) -> str:
     return f" (amounts in {', '.join(found)})" if found else ""
 
 
+_PLACES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+# "round 2.138 to one decimal place", "round 11.02 lb to the nearest whole number", "round 1234.5 to 2 significant figures"
+_ROUND_RE = re.compile(
+    r"^\s*(?:please\s+)?round(?:\s+off)?\s+(?P<x>[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(?P<u>[A-Za-z°µ$€£%][^\s]*(?:\s+[A-Za-z]+)?)??"
+    r"(?:\s+to\s+(?:(?:the\s+)?nearest\s+(?P<near>whole(?:\s+number)?|integer|unit|tenth|hundredth|thousandth)|"
+    r"(?P<d>\d+|one|two|three|four|five|six)\s+(?:decimal(?:\s+places?)?|places?|dp|decimals?)|"
+    r"(?P<sf>\d+|one|two|three|four|five|six)\s+(?:significant\s+(?:figures?|digits?)|sig\s*figs?|s\.?f\.?)))?\s*(?:please)?[.?!]?\s*$", re.I)
+
+
+def rounded(task: str) -> SolveResult | None:
+    """A rounding request ("round it to 2 decimal places" once the planner put the earlier result in), else None."""
+    m = _ROUND_RE.match(clean(task))
+    if not m:
+        return None
+    x = float(m.group("x").replace(",", ""))
+    near = (m.group("near") or "").lower()
+    if m.group("sf"):
+        sf = int(_PLACES.get(m.group("sf").lower(), m.group("sf")))
+        if sf < 1:
+            return fail("no significant figures to keep")
+        v, how = float(f"{x:.{sf}g}"), f"{sf} significant figures"
+        shown = f"{v:.{sf}g}" if abs(v) < 10 ** sf else f"{v:.0f}"
+    else:
+        d = {"tenth": 1, "hundredth": 2, "thousandth": 3}.get(near, 0) if near or not m.group("d") else int(_PLACES.get(m.group("d").lower(), m.group("d")))
+        if d > 15:
+            return fail("too many decimal places")
+        q = Decimal(m.group("x").replace(",", "")).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP)  # 2.5 -> 3, as people round
+        v, how, shown = float(q), f"{d} decimal places", str(q)
+    unit = f" {m.group('u')}" if m.group("u") else ""
+    return SolveResult(answer=f"{shown}{unit}", confidence=0.95, value=v,
+                       explanation=attach(f"rounded {m.group('x')}{unit} to {how}", f"round({m.group('x')}, {how}){unit}"))
+
+
 def solve_by_rules(task: str, context: str = "") -> SolveResult:
     """The rule-based reading (regular expressions): the competing reading, and the benchmark's baseline."""
     if not clean(task):
         return fail("empty request")
+    if (r := rounded(task)) is not None:
+        return r
     quantities = with_units(task)
     if quantities is not None:
         return quantities

@@ -146,3 +146,14 @@ def test_quickcalc_shares_an_amount_and_sets_a_rate_aside():
 ])
 def test_the_lead_probe_percent_questions(text, value):
     assert quickcalc.solve_tool(text).value == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("round 2.138089935 to one decimal place", "2.1"), ("round 11.02311311 lb to 2 decimal places", "11.02 lb"),
+    ("round 2.5", "3"), ("round 3.14159 to the nearest hundredth", "3.14"), ("round 1234.567 to 2 significant figures", "1200"),
+])
+def test_quickcalc_rounds_a_number_as_people_do(text, answer):
+    from micromarket.specialists.builtin._common import checked
+
+    r = checked(text, quickcalc.solve_task(text))  # the solve tool's answer ("round it to ..." once the result is in)
+    assert r.confidence >= 0.9 and r.answer == answer

@@ -86,3 +86,50 @@ def test_then_to_a_unit_converts_the_earlier_result():
     # "..., and then to Kelvin" was read whole as one conversion, and the Celsius asked for was never answered
     assert _plan("Convert 50 degrees F to C and then to Kelvin") == [
         ("Convert 50 degrees F to C", []), ("convert that to Kelvin", ["s1"])]
+
+
+def test_two_things_asked_of_one_operand_are_two_requests():
+    assert _plan("What are the mean and the median of 4, 8, 15, 16, 23, 42?") == [
+        ("What is the mean of 4, 8, 15, 16, 23, 42?", []), ("What is the median of 4, 8, 15, 16, 23, 42?", [])]
+    assert _plan("Find the minimum and the maximum of 3.5, 9, 1.25 and 7") == [
+        ("Find the minimum of 3.5, 9, 1.25 and 7", []), ("Find the maximum of 3.5, 9, 1.25 and 7", [])]
+    # a built-in that answers both whole keeps the request whole; an amount said in parts is no coordination
+    assert len(_plan("convert 275 teaspoons to tablespoons and millilitres")) == 1
+    assert len(_plan("what is 4 and three quarters times 8")) == 1
+
+
+def test_a_reading_that_leaves_numbers_out_does_not_swallow_the_next_request():
+    assert [t for t, _ in _plan("How much simple interest does $4,000 earn at 5% in 3 years plus 60 including 20 percent tax; "
+                                "what was the price before tax")] == [
+        "How much simple interest does $4,000 earn at 5% in 3 years", "60 including 20 percent tax; what was the price before tax"]
+
+
+def test_after_before_a_noun_phrase_is_part_of_the_request():
+    assert [t for t, _ in _plan("How many days are there between 2024-02-01 and 2024-03-15 as well as after a 20% discount a lamp "
+                                "costs 40 dollars; what was the original price")][1] == \
+        "after a 20% discount a lamp costs 40 dollars; what was the original price"
+
+
+def test_a_question_after_a_colon_stays_with_its_statement_and_a_sentence_end_wins_a_tie():
+    assert _plan("Put $2,000 in at 3% compounded yearly for 5 years: what is the balance. Then find the median of 3, 8 and 10") == [
+        ("Put $2,000 in at 3% compounded yearly for 5 years: what is the balance", []), ("find the median of 3, 8 and 10", [])]
+
+
+def test_this_before_a_colon_names_the_operand_that_follows():
+    assert [d for _, d in _plan("What is 17% of 300. Then factor this: x^2 - 9")] == [[], []]
+
+
+def test_a_clause_that_asks_is_no_statement_and_any_verb_after_then_may_work_on_the_result():
+    assert [t for t, _ in _plan("12 weeks after March 3 2025 is what date plus Show me the derivative of x^3 please")] == [
+        "12 weeks after March 3 2025 is what date", "Show me the derivative of x^3 please"]
+    assert _plan("Find the mean of 2, 4 and 9, then cube the result") == [("Find the mean of 2, 4 and 9", []), ("cube the result", ["s1"])]
+    assert [t for t, _ in _plan("My car is 4.5 meters long, how long is that in feet as well as find the molar mass of ammonia")] == [
+        "My car is 4.5 meters long, how long is that in feet", "find the molar mass of ammonia"]
+
+
+def test_a_colon_before_its_operand_is_no_cut_and_a_piece_no_reader_reads_may_stay_a_request():
+    assert [t for t, _ in _plan("What day of the week was 4 July 1976 as well as expand: (x + 3)^2")] == [
+        "What day of the week was 4 July 1976", "expand: (x + 3)^2"]
+    assert [t for t, _ in _plan("Find the molar mass of NaCl as well as I want to know how many psi make 2,000 mmHg")] == [
+        "Find the molar mass of NaCl", "I want to know how many psi make 2,000 mmHg"]
+    assert len(_plan("add 3 weeks and 2 days to 2025-05-10")) == 1  # the dates rules read it whole
