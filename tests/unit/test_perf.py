@@ -68,6 +68,27 @@ def test_embedding_model_is_loaded_once_per_process(tmp_path, monkeypatch):
     assert loads == ["fake"]
 
 
+async def test_a_warm_run_finds_its_services_without_a_thread_hop_and_follows_changes(fake_market, monkeypatch):
+    from micromarket.nodes import common
+    from micromarket.services import drop_services, found_services, services_of_context
+
+    ctx = fake_market.context()
+    await fake_market.asolve("convert 5 miles to km")
+    hops = []
+    real_to_thread = asyncio.to_thread
+    monkeypatch.setattr(common.asyncio, "to_thread", lambda *a, **k: hops.append(a) or real_to_thread(*a, **k))
+    out = await fake_market.asolve("convert 5 miles to km")
+    assert out["subtasks"][0]["specialist"] == "miles" and found_services(ctx) is fake_market.services
+    assert hops and not [f for f, *_ in hops if f.__qualname__.startswith("aservices")]  # found on the loop by every node
+    monkeypatch.setenv("MICROMARKET_CALL_TIMEOUT_S", "7")  # another environment: looked up again
+    assert found_services(ctx) is None and services_of_context(ctx) is fake_market.services
+    drop_services(fake_market.settings.home)  # the home's services replaced: never the stale ones
+    assert found_services(ctx) is None
+    fresh = services_of_context(ctx)
+    assert fresh is not fake_market.services and found_services(ctx) is None  # stores not open yet
+    fresh.close()
+
+
 def test_cli_import_is_lazy():
     code = (
         "import sys, micromarket.cli\n"
