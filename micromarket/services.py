@@ -236,10 +236,13 @@ def _settings_and_key(ctx) -> tuple[Settings, Path, bool]:
 _FOUND: dict[tuple, tuple[Path, Services]] = {}
 
 
+# what from_env reads (the documented upper-case names; scanning the whole environment cost as much as parsing)
+_ENV_NAMES = ("HOME", *(ENV_PREFIX + name.upper() for name in Settings.model_fields))
+
+
 def _context_key(ctx) -> tuple:
-    env = tuple(sorted((k.upper(), v) for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)))
     return (getattr(ctx, "home", None), getattr(ctx, "chat_model", None), getattr(ctx, "call_timeout_s", None),
-            os.environ.get("HOME"), env)
+            *(os.environ.get(name) for name in _ENV_NAMES))
 
 
 def services_of_context(ctx) -> Services:
