@@ -209,6 +209,9 @@ def drop_services(home: Path) -> None:
     with _LOCK:
         svc = _REGISTRY.pop(home.resolve(), None)
     if svc:
+        for k, (_, found) in list(_FOUND.items()):  # not kept alive by the lookup's memory
+            if found is svc:
+                _FOUND.pop(k, None)
         svc.close()
 
 
