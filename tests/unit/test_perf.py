@@ -89,6 +89,18 @@ async def test_a_warm_run_finds_its_services_without_a_thread_hop_and_follows_ch
     fresh.close()
 
 
+def test_bench_overhead_counts_each_embedding_once_whichever_encoder(fake_market):
+    from micromarket.benchmarks.overhead import _EmbedSpy
+
+    svc = fake_market.services
+    spy = _EmbedSpy(svc.index, svc.retriever)
+    assert svc.retriever.embed_queries(["convert 5 miles", "integrate x"]).shape[0] == 2  # untuned: via index.embed
+    svc.index.embed(["direct"])
+    assert [n for n, _ in spy.take()] == [2, 1]
+    fake_market.solve("convert 5 miles to km")
+    assert len(spy.take()) == 1  # one batched query embedding per task
+
+
 def test_cli_import_is_lazy():
     code = (
         "import sys, micromarket.cli\n"
