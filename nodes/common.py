@@ -18,8 +18,8 @@ def context_of(runtime: Runtime[Context] | None) -> Context:
 
 
 async def aservices(runtime: Runtime[Context] | None) -> Services:
-    """The services of the run's data directory, found off the event loop (the first call opens and checks files)."""
-
+    """The services of the run's data directory: found off the event loop the first time (that opens and checks
+    files), then on the loop without a thread hop."""
     ctx = context_of(runtime)
     known = found_services(ctx)  # a warm run: no thread hop
     if known is not None:
