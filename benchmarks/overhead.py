@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -87,19 +88,31 @@ def _open(home: Path, kind: str, sleep: float, embedding_model: str | None):
 
 
 class _EmbedSpy:
-    """Counts and times CapabilityIndex.embed calls (instance attribute: the retriever's calls go through it)."""
+    """Counts and times the embedding calls of a run: ``CapabilityIndex.embed`` and the retriever's query embedding
+    (the tuned query encoder does not go through the index); a call inside another is not counted twice."""
 
-    def __init__(self, index):
+    def __init__(self, index, retriever=None):
         self.index, self.inner = index, index.embed
         self.calls: list[tuple[int, float]] = []
+        self._depth = threading.local()
         index.embed = self
+        if retriever is not None:
+            inner_q = retriever.embed_queries
+            retriever.embed_queries = lambda texts: self._timed(inner_q, texts)
 
     def __call__(self, texts):
+        return self._timed(self.inner, texts)
+
+    def _timed(self, fn, texts):
+        depth = getattr(self._depth, "n", 0)
+        self._depth.n = depth + 1
         t0 = time.perf_counter()
         try:
-            return self.inner(texts)
+            return fn(texts)
         finally:
-            self.calls.append((len(texts), (time.perf_counter() - t0) * 1000))
+            self._depth.n = depth
+            if depth == 0:
+                self.calls.append((len(texts), (time.perf_counter() - t0) * 1000))
 
     def take(self) -> list[tuple[int, float]]:
         out, self.calls = self.calls, []
@@ -136,7 +149,7 @@ def _p(xs: list[float], q: float) -> float:
 async def _measure_kind(kind: str, base: Path, runs: int, fan_runs: int, embedding_model: str | None) -> dict[str, Any]:
     noop = await asyncio.to_thread(_open, base / f"{kind}-noop", kind, 0.0, embedding_model)
     sleepy = await asyncio.to_thread(_open, base / f"{kind}-sleepy", kind, SLEEP_S, embedding_model)
-    spy = _EmbedSpy(noop.services.index)
+    spy = _EmbedSpy(noop.services.index, noop.services.retriever)
     plan4 = [s.strip() for s in TASK4.split(";")]
     k = 5
     # warm up: model, Chroma, BM25, MCP sessions (stdio processes start here)

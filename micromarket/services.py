@@ -7,6 +7,7 @@ model, the Chroma client, MCP sessions) are opened once and reused.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from functools import cached_property
@@ -18,7 +19,7 @@ from micromarket.capability_index.ledger import TrustLedger
 from micromarket.capability_index.store import CardStore
 from micromarket.errors import MicromarketError
 from micromarket.home import prepare_home
-from micromarket.settings import Settings
+from micromarket.settings import ENV_PREFIX, Settings
 from micromarket.stores import check_store, note_store
 
 log = logging.getLogger("micromarket")
@@ -208,11 +209,19 @@ def drop_services(home: Path) -> None:
     with _LOCK:
         svc = _REGISTRY.pop(home.resolve(), None)
     if svc:
+        for k, (_, found) in list(_FOUND.items()):  # not kept alive by the lookup's memory
+            if found is svc:
+                _FOUND.pop(k, None)
         svc.close()
 
 
 def settings_from_context(ctx) -> Settings:
     """Settings for a run: environment defaults, overridden by the Context's fields."""
+    return _settings_and_key(ctx)[0]
+
+
+def _settings_and_key(ctx) -> tuple[Settings, Path, bool]:
+    """The run's settings, the registry key of its home, and whether the home was given as an absolute path."""
     home = getattr(ctx, "home", None) if ctx is not None else None
     chat = getattr(ctx, "chat_model", None) if ctx is not None else None
     timeout = getattr(ctx, "call_timeout_s", None) if ctx is not None else None
@@ -220,5 +229,45 @@ def settings_from_context(ctx) -> Settings:
     key = base.home.resolve()
     existing = _REGISTRY.get(key)
     if existing is not None:  # an opened Marketplace decides the services of its home
-        return existing.settings
-    return base.model_copy(update={"chat_model": chat or base.chat_model, "call_timeout_s": timeout or base.call_timeout_s})
+        return existing.settings, key, base.home.is_absolute()
+    settings = base.model_copy(update={"chat_model": chat or base.chat_model, "call_timeout_s": timeout or base.call_timeout_s})
+    return settings, key, base.home.is_absolute()
+
+
+# A warm run finds its services without parsing settings or touching the disk (each node asks, ~1 ms a time):
+# (the Context's fields, the environment) -> (registry key, services), valid while the registry still holds them.
+_FOUND: dict[tuple, tuple[Path, Services]] = {}
+
+
+# what from_env reads (the documented upper-case names; scanning the whole environment cost as much as parsing)
+_ENV_NAMES = ("HOME", *(ENV_PREFIX + name.upper() for name in Settings.model_fields))
+
+
+def _context_key(ctx) -> tuple:
+    return (getattr(ctx, "home", None), getattr(ctx, "chat_model", None), getattr(ctx, "call_timeout_s", None),
+            *(os.environ.get(name) for name in _ENV_NAMES))
+
+
+def services_of_context(ctx) -> Services:
+    """``services_for(settings_from_context(ctx))``, remembered for the same context and environment."""
+    ckey = _context_key(ctx)
+    hit = _FOUND.get(ckey)
+    if hit is not None and _REGISTRY.get(hit[0]) is hit[1]:
+        return hit[1]
+    settings, key, absolute = _settings_and_key(ctx)
+    svc = services_for(settings)
+    if absolute:  # a relative home depends on the working directory
+        if len(_FOUND) >= 64:
+            _FOUND.clear()
+        _FOUND[ckey] = (key, svc)
+    return svc
+
+
+def found_services(ctx) -> Services | None:
+    """The services ``services_of_context(ctx)`` would return, when known without any file system call and their
+    stores are open (safe on an event loop); None otherwise."""
+    hit = _FOUND.get(_context_key(ctx))
+    if hit is None or _REGISTRY.get(hit[0]) is not hit[1]:
+        return None
+    svc = hit[1]
+    return svc if "store" in svc.__dict__ and "ledger" in svc.__dict__ else None

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy
 
 from micromarket.graphs.context import Context
-from micromarket.services import Services, services_for, settings_from_context
+from micromarket.services import Services, found_services, services_of_context
 
 
 def context_of(runtime: Runtime[Context] | None) -> Context:
@@ -18,10 +18,15 @@ def context_of(runtime: Runtime[Context] | None) -> Context:
 
 
 async def aservices(runtime: Runtime[Context] | None) -> Services:
-    """The services of the run's data directory, found off the event loop (the first call opens and checks files)."""
+    """The services of the run's data directory: found off the event loop the first time (that opens and checks
+    files), then on the loop without a thread hop."""
+    ctx = context_of(runtime)
+    known = found_services(ctx)  # a warm run: no thread hop
+    if known is not None:
+        return known
 
     def find() -> Services:
-        svc = services_for(settings_from_context(context_of(runtime)))
+        svc = services_of_context(ctx)
         svc.store, svc.ledger  # noqa: B018 - open (and integrity-check) the stores here, not on the loop
         return svc
 

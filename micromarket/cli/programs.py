@@ -33,7 +33,7 @@ def _forward_named(ctx: typer.Context, module: str, what: str, name: str, obj: d
 
 
 @app.command(context_settings=FORWARD)
-def bench(ctx: typer.Context, name: str = typer.Argument(..., help="retrieval | trust | market | overhead | scale | context | fuzz | robustness | microllm | understanding | microllm_runtime | orchestrator_chat | finetune | daemon_warmup")) -> None:
+def bench(ctx: typer.Context, name: str = typer.Argument(..., help="retrieval | trust | market | overhead | scale | context | fuzz | robustness | microllm | understanding | microllm_runtime | orchestrator_chat | finetune | daemon_warmup | services_lookup")) -> None:
     """Run a benchmark program from benchmarks/ (pass its own options after the name)."""
     _forward_named(ctx, f"micromarket.benchmarks.{name}", "benchmark", name)
 

@@ -92,8 +92,9 @@ def _normalise(text: str) -> str:
     t = re.sub(r"\s+per\s+", "/", t, flags=re.I)
     t = re.sub(r"\b(?:square|sq\.?)\s+(\w+)", r"\1**2", t, flags=re.I)
     t = re.sub(r"\bcubic\s+(\w+)", r"\1**3", t, flags=re.I)
-    t = re.sub(r"(\w+)\s+squared\b", r"\1**2", t, flags=re.I)
-    t = re.sub(r"(\w+)\s+cubed\b", r"\1**3", t, flags=re.I)
+    # \b: a match can only start at a word's start; without it a long word is scanned from each letter (quadratic)
+    t = re.sub(r"\b(\w+)\s+squared\b", r"\1**2", t, flags=re.I)
+    t = re.sub(r"\b(\w+)\s+cubed\b", r"\1**3", t, flags=re.I)
     return t.replace("²", "**2").replace("³", "**3")
 
 

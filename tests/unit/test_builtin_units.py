@@ -1,4 +1,8 @@
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from micromarket.specialists.builtin import units
 from micromarket.specialists.builtin.units import convert, solve_task
@@ -59,3 +63,23 @@ def test_typed_convert():
 def test_a_sign_said_in_words_is_kept(text, value):
     res = units.solve_tool(text)  # was "40 °F = 4.444 °C" at 0.97
     assert res.confidence >= 0.9 and res.value == pytest.approx(value)
+
+
+def _old_normalise_powers(t: str) -> str:
+    # the patterns before the word-start anchor was added (quadratic on one long word)
+    t = re.sub(r"(\w+)\s+squared\b", r"\1**2", t, flags=re.I)
+    return re.sub(r"(\w+)\s+cubed\b", r"\1**3", t, flags=re.I)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["m", "km", "Foot", "squared", "cubed", "SQUARED", " ", "  ", "-", "é", "2", "_", ".", "\t"]),
+                max_size=12).map("".join))
+def test_unit_normalising_is_unchanged_by_the_word_start_anchor(text):
+    from micromarket.specialists.builtin.units import _normalise
+
+    base = text.strip().strip(".,;:").strip()
+    base = re.sub(r"^(?:a|an|one|the|some)\s+", "", base, flags=re.I)
+    base = re.sub(r"\s+per\s+", "/", base, flags=re.I)
+    base = re.sub(r"\b(?:square|sq\.?)\s+(\w+)", r"\1**2", base, flags=re.I)
+    base = re.sub(r"\bcubic\s+(\w+)", r"\1**3", base, flags=re.I)
+    assert _normalise(text) == _old_normalise_powers(base).replace("²", "**2").replace("³", "**3")

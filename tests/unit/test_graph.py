@@ -199,9 +199,10 @@ def chat_models(monkeypatch, tmp_path):
 
 
 def _only(node, name: str) -> StateGraph:
-    """A one-node graph running ``node`` under the RetryPolicy the marketplace graph gives ``name``."""
+    """A one-node graph running ``node`` under the RetryPolicy the marketplace graph gives ``name`` (its attempts and
+    what it retries; without the waits between attempts)."""
     g = StateGraph(State, context_schema=Context)
-    g.add_node(name, node, retry_policy=marketplace.builder.nodes[name].retry_policy)
+    g.add_node(name, node, retry_policy=marketplace.builder.nodes[name].retry_policy._replace(initial_interval=0.0, jitter=False))
     g.add_edge(START, name)
     g.add_edge(name, END)
     return g.compile()

@@ -125,9 +125,7 @@ def test_value_check_accepts_a_faithful_rewrite():
     assert value_check("26.2 miles are 42.16 kilometres, and the integral is π^2 - 4 ≈ 5.8696 (version 0.1.0).", _results(), TASK)[0]
 
 
-@pytest.fixture
-def prose_model(market, monkeypatch):
-    """Make the marketplace's chat model a scripted one: the plan, then the given prose."""
+def _scripted(market, monkeypatch):
     holder: dict = {}
 
     def use(prose: str):
@@ -137,9 +135,28 @@ def prose_model(market, monkeypatch):
     return use
 
 
+@pytest.fixture
+def prose_model(market, monkeypatch):
+    """Make the marketplace's chat model a scripted one: the plan, then the given prose."""
+    return _scripted(market, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def shared_market(tmp_path_factory):
+    """One marketplace for the adversarial cases (each subtask has one candidate: earlier runs change nothing)."""
+    from micromarket import Marketplace
+
+    mp = Marketplace.open(home=tmp_path_factory.mktemp("adv") / "home", builtins=False, embedding_model="fake", call_timeout_s=10)
+    mp.register(inproc_card("miles", f"{__name__}:miles_server", [MILES]))
+    mp.register(inproc_card("calculus", f"{__name__}:integral_server", [INTEGRAL]))
+    yield mp
+    mp.close()
+
+
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
-def test_no_adversarial_prose_gets_through_the_graph(market, prose_model, name):
-    prose_model(ADVERSARIAL[name])
+def test_no_adversarial_prose_gets_through_the_graph(shared_market, monkeypatch, name):
+    market = shared_market
+    _scripted(market, monkeypatch)(ADVERSARIAL[name])
     out = market.solve(TASK, chat_model="fake:writer", seed=1)
     assert out["integration"] == "deterministic", name
     assert out["answer"] == deterministic_answer(out["subtasks"])

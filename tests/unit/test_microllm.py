@@ -318,7 +318,7 @@ def test_training_is_a_step_budget_and_seeded(tmp_path):
     from micromarket.specialists.microllm.trainer import TrainConfig, train_model
 
     def weights(seed):
-        cfg = TrainConfig(steps=3, batch_size=4, seed=seed, size=ModelSize(hidden=16, layers=1, heads=2, ffn=32, max_len=64))
+        cfg = TrainConfig(steps=3, batch_size=4, seed=seed, val_n=3, size=ModelSize(hidden=16, layers=1, heads=2, ffn=32, max_len=64))
         model, _, _, steps = train_model(train_dates.DatesTask(), cfg, Console(quiet=True))
         assert steps == 3 and not model.guard_hit
         return [p.detach().clone() for p in model.parameters()]
