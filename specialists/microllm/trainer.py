@@ -86,6 +86,9 @@ class TrainConfig:
     # (never the test splits); training stops once it meets the task's ``val_acceptance`` (0: never check)
     check_every: int = 250
     val_n: int = 500
+    # the saved model is the checked weight average with the fewest validation errors (in units of each split's allowed
+    # error, 1 - val_acceptance), not necessarily the last one; False: the last
+    keep_best: bool = True
     ema_decay: float = 0.995  # the saved model is this exponential moving average of the weights
     size: ModelSize = field(default_factory=ModelSize)
 
@@ -227,6 +230,7 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
     validate = _validator(task, tok, cfg)
     val_log: list[dict] = []
+    best: tuple[float, int, dict] | None = None  # (validation error score, step, weights)
     bucket = 8  # draw 8 batches at once and group by length to cut padding
     queue: list[list[Example]] = []
     step, loss_ema, guard_hit, early = 0, None, False, False
@@ -262,10 +266,19 @@ def train_model(task: Task, cfg: TrainConfig, console) -> tuple[object, object, 
                 acc = validate(ema)
                 val_log.append({"step": step, **acc})
                 console.print(f"step {step}: validation " + ", ".join(f"{k} {v:.2%}" for k, v in acc.items()))
+                score = val_error(acc, task.val_acceptance)
+                if cfg.keep_best and (best is None or score <= best[0]):  # ties: the later, longer-trained one
+                    best = (score, step, copy.deepcopy(ema.state_dict()))
                 if not quality_gate(acc, task.val_acceptance):
                     early = step < cfg.steps
                     break
+    kept = step
+    if best is not None and best[1] != step:
+        ema.load_state_dict(best[2])
+        kept = best[1]
+        console.print(f"keeping the step-{kept} weights: fewest validation errors")
     model = ema
+    model.kept_step = kept
     model.final_loss = loss_ema  # for metrics.json
     model.guard_hit = guard_hit
     model.early_exit = early
@@ -292,6 +305,11 @@ def _validator(task: Task, tok, cfg: TrainConfig):
             return {name: _accuracy(backend, examples) for name, examples in sets.items()}
 
     return validate
+
+
+def val_error(accuracy: dict[str, float], acceptance: dict[str, float]) -> float:
+    """Validation errors in units of what each split may miss: sum of (1 - acc) / (1 - threshold); lower is better."""
+    return sum((1.0 - accuracy.get(k, 0.0)) / max(1.0 - need, 1e-6) for k, need in acceptance.items())
 
 
 def _accuracy(backend, examples: list[Example]) -> float:
@@ -417,6 +435,7 @@ def run(task: Task, cfg: TrainConfig, out: Path, *, json_out: bool, register_car
         "params": params,
         "steps": steps,
         "early_exit": model.early_exit,
+        "kept_step": getattr(model, "kept_step", steps),
         "train_seconds": round(seconds, 1),
         "size_mb": round(size_mb, 2),
         "gate": {"passed": not reasons, "failed": reasons, "acceptance": task.acceptance},

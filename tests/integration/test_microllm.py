@@ -63,8 +63,9 @@ def quick_dates(tmp_path_factory):
 
 def test_train_dates_quick_outputs(quick_dates):
     out, summary = quick_dates
-    assert set(summary) == {"accuracy", "confidence_auroc", "params", "steps", "train_seconds", "size_mb", "gate", "early_exit"}
+    assert set(summary) == {"accuracy", "confidence_auroc", "params", "steps", "train_seconds", "size_mb", "gate", "early_exit", "kept_step"}
     assert summary["steps"] == 60
+    assert summary["kept_step"] == 60  # no validation checks in --quick: the last weights
     # 60 steps make no usable model: the quality gate says so, naming the split and its threshold
     assert not summary["gate"]["passed"] and not summary["gate"]["registered"]
     assert any(f.startswith("unseen_dates") and "99.5%" in f for f in summary["gate"]["failed"])

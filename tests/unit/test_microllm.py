@@ -293,7 +293,7 @@ def test_train_register_goes_through_the_marketplace_of_the_cli(tmp_path, monkey
 
 
 @pytest.mark.parametrize("args, want", [
-    ([], {"lr": 3e-3, "steps": 6000, "check_every": 250}),  # dates' own recipe
+    ([], {"lr": 3e-3, "steps": 6000, "check_every": 250, "val_n": 2000}),  # dates' own recipe
     (["--quick"], {"lr": 3e-3, "steps": 400, "check_every": 0}),  # quick keeps its short budget, takes the task's lr
     (["--lr", "1e-3", "--steps", "50"], {"lr": 1e-3, "steps": 50}),  # options beat the task's defaults
 ])
@@ -344,12 +344,48 @@ def test_early_exit_on_the_validation_split_is_deterministic_and_saves_the_weigh
     unmet = train_dates.DatesTask()  # an untrained model never meets 99.8 %: the whole budget, checked at 2, 4 and the end
     model, _, _, steps = train_model(unmet, cfg, Console(quiet=True))
     assert steps == 6 and not model.early_exit and [v["step"] for v in model.val_log] == [2, 4, 6]
+    assert model.kept_step == 6  # equal validation scores: the later weights are kept
     odd = replace(cfg, steps=5)  # a budget that is not a multiple of check_every still ends with the saved model's score
     model5, _, _, _ = train_model(unmet, odd, Console(quiet=True))
     assert [v["step"] for v in model5.val_log] == [2, 4, 5] and not model5.early_exit
     again, _, _, _ = train_model(unmet, cfg, Console(quiet=True))
     assert all((x == y).all() for x, y in zip(model.parameters(), again.parameters()))
     assert model.val_log == again.val_log
+
+
+def test_the_saved_model_is_the_checked_weight_average_with_the_fewest_validation_errors(monkeypatch):
+    """Validation errors are counted in units of each split's allowed error; the best check's weights are kept (ties:
+    the later), or the last ones with ``keep_best=False``."""
+    from rich.console import Console
+
+    from micromarket.specialists.microllm import trainer
+    from micromarket.specialists.microllm.trainer import TrainConfig, train_model, val_error
+
+    need = {"val_dates": 0.998, "val_wrappers": 0.99}
+    # one missed date in 1,000 weighs half a budget, as much as 0.5 % of the wrappers: dates count 5x more per point
+    assert val_error({"val_dates": 0.999, "val_wrappers": 1.0}, need) == pytest.approx(0.5)
+    assert val_error({"val_dates": 1.0, "val_wrappers": 0.90}, need) < val_error({"val_dates": 0.99, "val_wrappers": 0.95}, need)
+
+    script = iter([{"val_dates": 0.99, "val_wrappers": 0.9}, {"val_dates": 0.5, "val_wrappers": 0.9}, {"val_dates": 0.99, "val_wrappers": 0.8}])
+    seen = []
+
+    def fake_validator(task, tok, cfg):
+        def validate(model):
+            seen.append([p.detach().clone() for p in model.parameters()])
+            return next(script)
+        return validate
+
+    monkeypatch.setattr(trainer, "_validator", fake_validator)
+    cfg = TrainConfig(steps=6, batch_size=4, check_every=2, size=ModelSize(hidden=16, layers=1, heads=2, ffn=32, max_len=64))
+    model, _, _, steps = train_model(train_dates.DatesTask(), cfg, Console(quiet=True))
+    assert steps == 6 and model.kept_step == 2 and [v["step"] for v in model.val_log] == [2, 4, 6]
+    assert all((x == y).all() for x, y in zip(model.parameters(), seen[0]))
+    assert not all((x == y).all() for x, y in zip(model.parameters(), seen[2]))
+
+    script = iter([{"val_dates": 0.99, "val_wrappers": 0.9}, {"val_dates": 0.5, "val_wrappers": 0.9}, {"val_dates": 0.99, "val_wrappers": 0.8}])
+    seen.clear()
+    last, _, _, _ = train_model(train_dates.DatesTask(), TrainConfig(**{**cfg.__dict__, "keep_best": False}), Console(quiet=True))
+    assert last.kept_step == 6 and all((x == y).all() for x, y in zip(last.parameters(), seen[2]))
 
 
 def test_wall_clock_is_only_a_guard_and_is_reported():
