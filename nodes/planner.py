@@ -216,8 +216,8 @@ class _Readers:
         out: tuple[float, object] = (0.0, None)
         for d in _READERS:
             r = read(d, text)
-            if r is None or r.op_probs.get("none", 0.0) > 0.7:
-                continue  # this reader's operation head says: not mine
+            if r is None or (not answered and r.op_probs.get("none", 0.0) > 0.7):
+                continue  # this reader's operation head says: not mine (a built-in's whole answer asks its rules too)
             mod = self._module(d)
             try:
                 res = mod.solve_task(text) if answered else mod.read_by_model(text)
@@ -535,7 +535,7 @@ def _operator_joins(rd: _Readers, piece: str, a0: int, b0: int, a: int, b: int, 
     """An arithmetic word between two amounts that a reader reads, with both amounts, as one calculation."""
     if not _OPERATOR_GLUE.match(glue) or not _AMOUNT_END.search(piece[a0:b0]) or not _AMOUNT_START.match(piece[a:b]):
         return False
-    return rd.reads_operator(piece[a0:b], b0 - a0, a - a0)
+    return rd.reads_operator(piece[a0:b], b0 - a0, a - a0) or rd.best(piece[a0:b], answered=True)[0] >= _SURE  # or a built-in computes it whole
 
 
 def _is_follow(clause: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from micromarket.nodes.planner import split_task
 
 
@@ -133,3 +135,13 @@ def test_a_colon_before_its_operand_is_no_cut_and_a_piece_no_reader_reads_may_st
     assert [t for t, _ in _plan("Find the molar mass of NaCl as well as I want to know how many psi make 2,000 mmHg")] == [
         "Find the molar mass of NaCl", "I want to know how many psi make 2,000 mmHg"]
     assert len(_plan("add 3 weeks and 2 days to 2025-05-10")) == 1  # the dates rules read it whole
+
+
+
+@pytest.mark.parametrize("text", [
+    "What is 100 divided by 7, rounded to 2 decimals?",  # math's rules read it whole though its reader's head says 'none'
+    "What's the square root of 144 plus the cube root of 27?",  # one sum (15), not two requests
+    "What is 12% of 250 plus 15% of 300?",
+])
+def test_a_request_a_built_in_computes_whole_is_not_split(text):
+    assert [s["text"] for s in split_task(text)] == [text]
