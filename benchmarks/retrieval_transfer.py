@@ -99,6 +99,7 @@ def transfer(
     adapter_out: Optional[Path] = typer.Option(None, "--adapter-out", help="save the trained adapter here"),
     threads: int = typer.Option(1, "--threads"),
     shipped: bool = typer.Option(False, "--shipped", help="also measure the packaged adapter (capability_index/weights)"),
+    base: bool = typer.Option(True, "--base/--no-base", help="measure plain MiniLM first"),
 ) -> None:
     """Train a query-side LoRA on MetaTool's train tools; measure on held-out tools and on LiveMCPBench."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -148,7 +149,8 @@ def transfer(
         typer.echo(json.dumps({"encoder": tag, **out, "seconds": round(time.perf_counter() - t)}))
         return out
 
-    measure("packaged MiniLM", base_embed, tuned=False)
+    if base:
+        measure("packaged MiniLM", base_embed, tuned=False)
     if shipped:
         from micromarket.capability_index.query_adapter import query_embeddings
 
