@@ -157,3 +157,11 @@ def test_quickcalc_rounds_a_number_as_people_do(text, answer):
 
     r = checked(text, quickcalc.solve_task(text))  # the solve tool's answer ("round it to ..." once the result is in)
     assert r.confidence >= 0.9 and r.answer == answer
+
+
+def test_a_discount_asked_as_a_percentage_is_positive():
+    from micromarket.nodes.planner import split_task
+
+    (one,) = split_task("A TV was $899 and is now $719. What is the discount percentage?")  # the statement and its question
+    r = quickcalc.solve_tool(one["text"])
+    assert r.confidence and r.value == pytest.approx(20.0222469, rel=1e-6)  # was -20.02
