@@ -352,7 +352,7 @@ def _pct_value(text: str) -> float | None:
 
 
 # words that name a fall: a percent change "from 8,000 to 7,200" asked as a decrease is answered positive
-_FALL = re.compile(r"\b(?:decrease[sd]?|drop(?:ped|s)?|fall|fell|fallen|down|declin\w*|lower|less|cheaper|cut|shr[iu]nk\w*|lost|loss|reduc\w*|slump\w*|sank|sunk|discount\w*|mark(?:ed)?\s*down|off|sale|sav(?:e|ed|ing|ings))\b", re.I)
+_FALL = re.compile(r"\b(?:decrease[sd]?|drop(?:ped|s)?|fall|fell|fallen|down|declin\w*|lower|less|cheaper|cut|shr[iu]nk\w*|lost|loss|reduc\w*|slump\w*|sank|sunk|discount\w*|mark(?:ed)?\s*down|off|sale)\b", re.I)
 
 
 def _change(spans: list[tuple[str, str]], text: str) -> str | None:
