@@ -359,10 +359,8 @@ _A_YEAR = re.compile(r"\b(?:the\s+)?(?:year\s+)?(?P<y>\d{4})\b", re.I)
 
 
 _SHIFT = re.compile(r"(?P<n>\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|half\s+an)\s*(?P<u>hours?|hrs?|h|minutes?|mins?)\b", re.I)
-_SHIFT_LATER = re.compile(r"\b(?:after|later|from|past|plus|add|on\s+from)\b", re.I)
 _ASKS_END = re.compile(r"\b(?:when|what\s+time)\s+(?:do|does|will|did|would)\s+(?:it|the\s+\w+|they|we|I|you|he|she)\s+"
                        r"(?:end|finish|arrive|land|get\s+(?:in|there|home|back)|be\s+(?:over|done|back))\b", re.I)
-_SHIFT_EARLIER = re.compile(r"\b(?:before|earlier|ago|minus|subtract|back)\b", re.I)
 
 
 def clock_shift(text: str) -> SolveResult | None:
@@ -373,7 +371,8 @@ def clock_shift(text: str) -> SolveResult | None:
         return None
     rest = text[:times[0].start()] + " " + text[times[0].end():]
     parts = list(_SHIFT.finditer(rest))
-    later, earlier = bool(_SHIFT_LATER.search(rest)), bool(_SHIFT_EARLIER.search(rest))
+    later = bool(_LATER.search(rest) or re.search(r"\bfrom\b", rest, re.I))  # "2 hours from 9 am": from a time is later
+    earlier = bool(_EARLIER.search(rest))
     if not later and not earlier and _ASKS_END.search(rest):
         later = True  # a start and a length, asked when it ends
     start = _minutes_of_day(times[0])
