@@ -25,7 +25,8 @@ WEEKDAYS = list(calendar.day_name)
 _WEEKDAY_RE = re.compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|rsday|urday)?\b\.?,?", re.I)
 _MONTH_RE = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _MONTH_ABBR = [m.lower() for m in calendar.month_abbr[1:]]
-_MONTH_NAME = r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+_MONTH_NAME = (r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may(?!\s+(?:i|we|you|he|she|it|they|be|have|not)\b)|june?|july?|aug(?:ust)?"
+               r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")  # "may I": a verb
 _FILLER = {"the", "of", "on", "at", ",", "", "in", "year", "a", "an", "day", "date"}
 _RELATIVE = {"today": 0, "now": 0, "tomorrow": 1, "yesterday": -1}
 
@@ -354,8 +355,8 @@ def clock_span(text: str) -> SolveResult | None:
 
 
 _MONTH_DAYS = re.compile(rf"\bhow\s+many\s+days\b|\bnumber\s+of\s+days\b|\bdays\s+(?:are\s+)?in\b|\bhow\s+long\s+is\b", re.I)
-_A_MONTH = re.compile(rf"\b(?P<mon>{_MONTH_RE})(?:\s*,?\s*(?:of\s+)?(?P<y>\d{{4}}))?\b", re.I)
-_A_YEAR = re.compile(r"\b(?:the\s+)?(?:year\s+)?(?P<y>\d{4})\b", re.I)
+_A_MONTH = re.compile(rf"(?P<mon>{_MONTH_NAME})(?:\s*,?\s*(?:of\s+)?(?P<y>\d{{4}}))?\b", re.I)  # a month's name, not "decade"
+_A_YEAR = re.compile(r"\b(?:the\s+)?(?:year\s+)?(?P<y>\d{4})\b(?!\s*(?:hours?|hrs?|h|minutes?|mins?|seconds?|secs?|s|days?|weeks?|months?|years?)\b)", re.I)
 
 
 _SHIFT = re.compile(r"(?P<n>\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|half\s+an)\s*(?P<u>hours?|hrs?|h|minutes?|mins?)\b", re.I)
@@ -521,6 +522,12 @@ def days_in(text: str) -> SolveResult | None:
     return SolveResult(answer=answer, confidence=conf, value=float(days), explanation=note)
 
 
+# the month or year is what is measured: "days (are there) in <it>", "does <it> have", "how long is <it>"
+_OF_LENGTH = re.compile(r"(?:\bdays\s+(?:are\s+|were\s+|will\s+be\s+)?(?:there\s+)?in|\bdoes|\bdid|\bwill|\bhow\s+long\s+is)\s+"
+                        r"(?:the\s+)?(?:month\s+of\s+|year\s+)?(?:a\s+)?(?:leap\s+year\s+)?$", re.I)
+_HAS_LENGTH = re.compile(r"\s*(?:\d{4}\s*)?(?:have|has|got|had|contain|last)\b", re.I)
+
+
 def _length_asked(text: str) -> tuple[int, str, str, float] | None:
     """(days, the month or year named, a note, confidence) of the one month or year the text names."""
     months = [m for m in _A_MONTH.finditer(text) if m["mon"].lower().rstrip(".")[:3] in _MONTH_ABBR]
@@ -528,6 +535,8 @@ def _length_asked(text: str) -> tuple[int, str, str, float] | None:
         return None
     if months:
         m = months[0]
+        if not _OF_LENGTH.search(text[:m.start()]) and not _HAS_LENGTH.match(text[m.end():]):
+            return None  # the month is where something happened ("how many days did I work in May"), not what is measured
         n = _MONTH_ABBR.index(m["mon"].lower()[:3]) + 1
         if re.search(rf"\b{m['mon']}\s*\d{{1,2}}\b(?!\d)", text[m.start():], re.I) and not m["y"]:
             return None  # "March 3": a date
@@ -537,12 +546,14 @@ def _length_asked(text: str) -> tuple[int, str, str, float] | None:
             days = calendar.monthrange(y, n)[1]
             leap = f"; {y} is {'' if calendar.isleap(y) else 'not '}a leap year" if n == 2 else ""
             return days, f"{name} {y}", f"{name} {y} has {days} days{leap}", 0.97
+        if n == 2 and re.search(r"\bleap\s+year\b", text, re.I):
+            return 29, "February in a leap year", "February has 29 days in a leap year", 0.95
         if n == 2:
             return 28, name, "February has 28 days, 29 in leap years; no year was given", 0.9
         days = calendar.monthrange(2001, n)[1]
         return days, name, f"{name} always has {days} days", 0.97
     years = list(_A_YEAR.finditer(text))
-    if len(years) == 1 and re.search(r"\b(?:in|does|did|will|has)\b", text, re.I):
+    if len(years) == 1 and (_OF_LENGTH.search(text[:years[0].start()]) or _HAS_LENGTH.match(text[years[0].end():])):
         y = int(years[0]["y"])
         days = 366 if calendar.isleap(y) else 365
         return days, str(y), f"{y} is {'' if calendar.isleap(y) else 'not '}a leap year", 0.97

@@ -185,7 +185,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
 
-_GROW = re.compile(r"\b(?P<f>double|doubles|doubling|triple|triples|tripling|quadruple|quadruples|quadrupling)\b|\b(?P<x>\d+(?:\.\d+)?)\s*(?:x|times)\b", re.I)
+_GROW = re.compile(r"\b(?P<f>double|doubles|doubling|triple|triples|tripling|quadruple|quadruples|quadrupling)\b|\b(?P<x>\d+(?:\.\d+)?)\s*(?:x|times)\b(?!\s+(?:a|per|each|every)\b)", re.I)  # "12 times a year" is a frequency
 _GROW_ASK = re.compile(r"\bhow\s+(?:long|many\s+years|many\s+months)\b|\bwhen\s+will\b|\b(?:doubling|tripling)\s+time\b|\byears?\s+(?:to|until|till|for)\b|\bnumber\s+of\s+years\b", re.I)
 _FACTORS = {"doubl": 2, "tripl": 3, "quadrupl": 4}
 
@@ -268,6 +268,8 @@ def unknown_sum(text: str) -> SolveResult | None:
                               f"purchasing power of {said} of inflation")
         return fail("an inflation question that asks neither a future price nor what a sum will be worth")
     if asks and re.search(r"\bloan\b|\bmortgage\b|\bborrow|\bafford", text, re.I) and _PERIODIC.search(text):
+        if not re.search(r"\bpa(?:y|ying|id|yments?)\b|\brepay|\bafford|\binstal+ments?\b", text, re.I):
+            return fail("a sum each month that is not said to be the payment (an income?) does not give the loan")
         per = every or 12
         res = annuity_value(value, rate, years, per, "present", False, cur)
         res.answer = f"Loan amount: {money(float(res.value), cur)} (repaid by {money(value, cur)} {_freq_name(per)})"

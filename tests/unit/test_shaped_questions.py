@@ -240,3 +240,21 @@ def test_weekdays_counted_or_picked_in_a_month_or_span(text, value):
 def test_a_date_moved_by_a_duration_of_several_parts(text, value):
     res = solved(dates, text)
     assert res.confidence >= 0.9 and str(res.value).startswith(value)
+
+
+@pytest.mark.parametrize("text", [
+    "How many days in 1000 hours?", "How many days in a decade?", "How many days may I take off in 2027?",
+    "How many days did I work in May 2027?", "how long to repay a $10,000 loan at 5% if I pay 12 times a year",
+])
+def test_a_month_year_or_factor_word_that_is_not_what_is_asked_reads_no_shape(text):
+    module = finance if "loan" in text else dates
+    assert module.read_shapes(text) is None or not module.read_shapes(text).confidence
+
+
+def test_an_income_is_not_a_payment():
+    text = "I earn $4,000 a month and want a mortgage at 6% for 30 years; how much can I borrow?"
+    assert not solved(finance, text).confidence  # the income does not give the loan
+
+
+def test_february_in_a_leap_year():
+    assert solved(dates, "How many days are in a leap year February?").value == 29
