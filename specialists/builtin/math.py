@@ -126,7 +126,7 @@ _MEASURE = rf"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>{_LEN_UNIT})?\b"
 _FIGURES = {"circle": r"\bcircle|\bcircular\b|\bdisc\b|\bpizza\b", "square": r"\bsquare\b(?!\s+(?:root|met|feet|foot|mil|kil|cent|inch|yard|mile))",
             "rectangle": r"\brectang|\broom\b|\bfloor\b|\bgarden\b|\byard\b(?=.*\bby\b)", "triangle": r"\btriang",
             "sphere": r"\bsphere|\bball\b", "cylinder": r"\bcylind|\bcan\b|\btank\b", "cube": r"\bcube\b(?!\s+root)"}
-_ASKED = {"area": r"\barea\b|\bhow\s+(?:much|many\s+square)\b.*\b(?:space|carpet|tiles?|paint)\b|\bsquare\s+(?:feet|meters|metres|footage)\b",
+_ASKED = {"area": r"\barea\b|\bhow\s+(?:much|many\s+square)\b.*\b(?:space|carpet|tiles?|flooring)\b|\bsquare\s+(?:feet|meters|metres|footage)\b",
           "perimeter": r"\bperimeter\b|\bfenc", "circumference": r"\bcircumference\b", "volume": r"\bvolume\b|\bhow\s+much\s+(?:water|liquid)\b|\bcapacity\b",
           "surface": r"\bsurface\s+area\b", "hypotenuse": r"\bhypotenuse\b|\blongest\s+side\b|\bdiagonal\b"}
 
@@ -213,6 +213,8 @@ _NT_ASK = {
     "factors": re.compile(r"\bprime\s+factor(?:s|i[sz]ation)?\b|\bfactori[sz]e\b|\bfactor\b(?!\s+of\b)", re.I),
     "prime": re.compile(r"\bprime\b", re.I),
 }
+_ASKS_PRIME = re.compile(r"\bis\s+[\d,]+\s+(?:a\s+)?prime\b|\bprime\s+(?:number|or)\b|\bprimality\b|\b[\d,]+\s+(?:is\s+)?(?:a\s+)?prime\s*[?.!]*$"
+                         r"|\bis\s+(?:it|this|that)\s+(?:a\s+)?prime\b|\bwhether\s+[\d,]+\s+is\s+(?:a\s+)?prime\b", re.I)
 _INTS = re.compile(r"(?<![\w.^*/+-])\d[\d,]*(?![\w.^*/%]|,\d)(?!\.\d)")
 _NOT_NT = re.compile(r"[a-z]\s*\^|\bx\b|[=+*/^]|\bnumbers?\s+between\b|\bhow\s+many\s+primes?\b|\bprimes?\s+(?:below|under|less|up\s+to|between)\b", re.I)
 
@@ -226,6 +228,8 @@ def number_theory(text: str) -> SolveResult | None:
     if not asked or _NOT_NT.search(text):
         return None
     kind = asked[0]  # gcd/lcm before factors before prime ("greatest common factor", "prime factors")
+    if kind == "prime" and not _ASKS_PRIME.search(text):
+        return None  # "the prime minister born in 1946": no question whether a number is prime
     nums = [int(m.group(0).replace(",", "")) for m in _INTS.finditer(text)]
     if kind in ("gcd", "lcm"):
         if len(nums) < 2 or any(n == 0 for n in nums) or len(set(asked) & {"gcd", "lcm"}) > 1:

@@ -258,3 +258,9 @@ def test_an_income_is_not_a_payment():
 
 def test_february_in_a_leap_year():
     assert solved(dates, "How many days are in a leap year February?").value == 29
+
+
+def test_the_word_prime_alone_asks_no_primality():
+    assert math.number_theory("How old is the prime minister born in 1946?") is None
+    assert solved(math, "tell me if 101 is prime").value == "yes"
+    assert solved(math, "check whether 91 is prime or not").value == "no"
