@@ -290,6 +290,8 @@ def expression_of(op: str, spans: list[tuple[str, str]], text: str = "") -> str 
                 f = Fraction(fraction(text)).limit_denominator(1000)  # exact: "2/3 of 150" is 100, not 99.99...
                 part = f"({f.numerator}/{f.denominator})"
             elif tag == "ROOT" and want_num:
+                if power or re.search(r"cube|third|\b\d+(?:st|nd|rd|th)\b|\bfourth|\bfifth|\bnth\b", text, re.I):
+                    return None  # "cube root", "4th root": only square roots here (was sqrt(27)^3 for "the cube root of 27")
                 root = True
             elif tag in _POSTFIX and want_num:  # "the square of 12", "cube 3": a power before its number
                 power = _POSTFIX[tag]
