@@ -332,8 +332,9 @@ def integer_range(text: str) -> SolveResult | None:
 
 
 # statistics the engine does not compute: a request naming one is declined, never read as a plain mean or variance
-_NOT_COMPUTED = re.compile(r"\b(?:trimmed|moving|rolling|running|exponential(?:ly)?|cumulative|skew(?:ness)?|kurtosis|root\s+mean\s+square|rms"
-                           r"|confidence\s+interval|p-?value|t-?test|regression|chi|anova|covariance|entropy|mad\b|mean\s+absolute)\b", re.I)
+_NOT_COMPUTED = re.compile(r"\b(?:trimmed\s+mean|(?:moving|rolling|running|exponential(?:ly)?(?:\s+weighted)?|cumulative)\s+(?:average|mean|total|sum)"
+                           r"|skew(?:ness)?|kurtosis|root\s+mean\s+square|rms|confidence\s+interval|p-?value|t-?test|regression|chi[-\s]?squared?"
+                           r"|anova|covariance|entropy|mad|mean\s+absolute)\b", re.I)
 _OTHER_MEANS = re.compile(r"\b(?P<kind>geometric|harmonic)\s+(?:mean|average)\b", re.I)
 
 
