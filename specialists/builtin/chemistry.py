@@ -311,6 +311,8 @@ def particles(text: str) -> SolveResult | None:
     if not ask:  # particles named but not asked in a shape read here: no other reading answers them
         return fail("a count of molecules or atoms was asked in a way not read here") if _PARTICLE_WORD.search(text) else None
     what, el_word = (ask["what"] or ask["what2"]).lower(), ask["el"] or ask["el2"] or ask["el0"]
+    if what == "ions":
+        return fail("a count of ions depends on how the compound dissociates, which is not computed")
     q = _QUANTITY.search(text[ask.end():]) or _QUANTITY.search(text)
     if q is None:
         return fail("a count of molecules or atoms needs an amount in moles or grams of a substance")

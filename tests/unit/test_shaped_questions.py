@@ -174,6 +174,7 @@ def test_questions_about_whole_years(text, value):
 def test_a_count_of_particles_never_gets_another_quantity():
     res = solved(chemistry, "how many atoms are in a molecule of glucose")  # no amount: declined, not grams
     assert not res.confidence
+    assert not solved(chemistry, "how many ions are in 1 mol of NaCl").confidence  # two per formula unit: not computed
 
 
 @pytest.mark.parametrize("text, value", [
