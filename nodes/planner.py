@@ -539,8 +539,8 @@ def _operator_joins(rd: _Readers, piece: str, a0: int, b0: int, a: int, b: int, 
 
 
 def _is_follow(clause: str) -> bool:
-    c = _implicit_operand(clause.strip())
-    return bool(_STARTER_RE.match(c) and _REFER_RE.search(c) and _refers_back(c))
+    """A step on the earlier result that starts as a request ("multiply that by 3")."""
+    return bool(_STARTER_RE.match(_implicit_operand(clause.strip()))) and _is_step(clause)
 
 
 def _is_step(clause: str) -> bool:

@@ -172,7 +172,7 @@ def grams_moles(amount: float, unit: str, formula: str) -> SolveResult:
         g = amount * mm
         return SolveResult(answer=f"{amount:g} mol of {_pretty(formula)} = {g:.4g} g", confidence=0.96,
                            explanation=f"mass = moles × molar mass = {amount:g} × {mm:.3f} g/mol", value=round(g, 9))
-    factor = {"g": 1, "kg": 1000, "mg": 0.001}.get(unit.lower().rstrip("s").replace("gram", "g").replace("kilog", "kg").replace("millig", "mg"), 1)
+    factor = _grams_per(unit)
     mol = amount * factor / mm
     return SolveResult(answer=f"{amount:g} {unit} of {_pretty(formula)} = {mol:.4g} mol", confidence=0.96,
                        explanation=f"moles = mass / molar mass = {amount * factor:g} g / {mm:.3f} g/mol", value=round(mol, 12))
@@ -213,8 +213,21 @@ def _element_in(text: str) -> str | None:
         m = re.search(r"(?:percent(?:age)?|%|fraction|proportion)\s+of\s+\S+\s+(?:is|are)\s+(?:made\s+up\s+of\s+)?(\w+)\s*$", text, re.I)
     if not m:
         return None
-    w = m.group(1)
-    return ELEMENT_NAMES.get(w.lower()) or (w if w in ATOMIC_WEIGHTS else None)
+    return _element(m.group(1))
+
+
+def _element(word: str) -> str | None:
+    """The element a word names: a name ("carbon") or a symbol ("C"); None otherwise."""
+    return ELEMENT_NAMES.get(word.lower()) or (word if word in ATOMIC_WEIGHTS else None)
+
+
+_MASS_UNIT = r"kg|kilograms?|mg|milligrams?|g|grams?"
+
+
+def _grams_per(unit: str) -> float:
+    """Grams in one `unit` (g, kg, mg, spelled out or not)."""
+    u = unit.lower()
+    return 1000.0 if u.startswith("k") else 0.001 if u.startswith("m") else 1.0
 
 
 def _with(res: SolveResult, factor: float, note: str) -> SolveResult:
@@ -301,7 +314,7 @@ AVOGADRO = 6.02214076e23
 _PARTICLE_WORD = re.compile(r"\b(?:molecules|atoms|particles|ions|formula\s+units)\b", re.I)
 _PARTICLES = re.compile(r"\bhow\s+many\s+(?:(?P<el0>[A-Za-z]+)\s+)?(?P<what>molecules|atoms|particles|ions|formula\s+units)\b(?:\s+of\s+(?P<el>[A-Za-z]+))?"
                         r"|\bnumber\s+of\s+(?P<what2>molecules|atoms|particles|ions|formula\s+units)\b(?:\s+of\s+(?P<el2>[A-Za-z]+))?", re.I)
-_QUANTITY = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>moles?|mol|kg|kilograms?|mg|milligrams?|g|grams?)\b\s*(?:of\s+)?(?P<rest>.*)$", re.I)
+_QUANTITY = re.compile(rf"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>moles?|mol|{_MASS_UNIT})\b\s*(?:of\s+)?(?P<rest>.*)$", re.I)
 
 
 def particles(text: str) -> SolveResult | None:
@@ -328,12 +341,11 @@ def particles(text: str) -> SolveResult | None:
     except FormulaError as e:
         return fail(str(e))
     n, u = float(q["n"]), q["u"].lower()
-    grams = n * ({"k": 1000.0, "m": 0.001}.get(u[0], 1.0) if u not in ("g", "gram", "grams") else 1.0)
-    mol = n if u.startswith("mol") else grams / mass_of(counts)
+    mol = n if u.startswith("mol") else n * _grams_per(u) / mass_of(counts)
     per, kind = 1, what
     if what == "atoms":
         el_word = None if el_word and el_word.lower() in ("the", "a", "an", "total", "individual", "all") else el_word
-        el = (ELEMENT_NAMES.get(el_word.lower()) or (el_word if el_word in ATOMIC_WEIGHTS else None)) if el_word else None
+        el = _element(el_word) if el_word else None
         if el_word and el is None:
             return fail(f"{el_word!r} is not an element")
         if el and el in counts:
@@ -350,17 +362,17 @@ def particles(text: str) -> SolveResult | None:
     return understood(res, f"{kind} in {q['n']} {q['u']} of {formula}")
 
 
-_SAMPLE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>kg|kilograms?|mg|milligrams?|g|grams?|moles?|mol)\b\s*(?:of\s+)?(?P<rest>.+)$", re.I)
+_SAMPLE = re.compile(rf"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>{_MASS_UNIT}|moles?|mol)\b\s*(?:of\s+)?(?P<rest>.+)$", re.I)
 
 
 def element_mass(text: str) -> SolveResult | None:
     """The mass of one element in a sample of a compound ("how many grams of carbon are in 100 g of glucose"):
     the sample's mass times the element's mass fraction. None when the text does not ask that."""
-    m = re.search(r"\b(?:how\s+(?:many|much)\s+(?P<u>kg|kilograms?|mg|milligrams?|g|grams?)\s+of|how\s+much|(?:the\s+)?mass\s+of)\s+(?P<el>[A-Za-z]+)\s+(?:is\s+|are\s+|would\s+be\s+|will\s+be\s+)?(?:there\s+)?(?:in|contained\s+in|(?:needed|required|used)\s+(?:to\s+(?:make|produce|form)|for)|to\s+(?:make|produce|form))\s+(?P<sample>.+)$", text, re.I)
+    m = re.search(rf"\b(?:how\s+(?:many|much)\s+(?P<u>{_MASS_UNIT})\s+of|how\s+much|(?:the\s+)?mass\s+of)\s+(?P<el>[A-Za-z]+)\s+(?:is\s+|are\s+|would\s+be\s+|will\s+be\s+)?(?:there\s+)?(?:in|contained\s+in|(?:needed|required|used)\s+(?:to\s+(?:make|produce|form)|for)|to\s+(?:make|produce|form))\s+(?P<sample>.+)$", text, re.I)
     if not m:
         return None
     word = m["el"]
-    el = ELEMENT_NAMES.get(word.lower()) or (word if word in ATOMIC_WEIGHTS else None)
+    el = _element(word)
     sample = _SAMPLE.search(m["sample"])
     if el is None or sample is None:
         return None
@@ -375,10 +387,9 @@ def element_mass(text: str) -> SolveResult | None:
     if el not in counts:
         return fail(f"{el} is not in {formula}")
     share = ATOMIC_WEIGHTS[el] * counts[el] / mass_of(counts)
-    su = sample["u"].lower()
-    per = mass_of(counts) if su.startswith("mol") else {"k": 1000.0, "m": 0.001}.get(su[0], 1.0) if su not in ("g", "gram", "grams") else 1.0
-    grams = float(sample["n"]) * per * share  # an amount in moles weighs moles × molar mass
-    out_per = {"k": 1000.0, "m": 0.001}.get((m["u"] or "g").lower()[0], 1.0) if (m["u"] or "g").lower() not in ("g", "gram", "grams") else 1.0
+    per = mass_of(counts) if sample["u"].lower().startswith("mol") else _grams_per(sample["u"])  # moles weigh moles × molar mass
+    grams = float(sample["n"]) * per * share
+    out_per = _grams_per(m["u"] or "g")
     value = grams / out_per
     unit = {1000.0: "kg", 0.001: "mg"}.get(out_per, "g")
     res = SolveResult(answer=f"{value:.4g} {unit} of {el} in {sample['n']} {sample['u']} of {_pretty(formula)}",
@@ -485,7 +496,7 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
     return _with(res, factor * 0.5, (note + "; " if note else "") + "no quantity named; gave the molar mass")
 
 
-_ASKED_OF = re.compile(r"\b(?:how\s+(?:many|much)|what\s+mass\s+of|the\s+mass\s+of)\s+(?:(?:kg|kilograms?|mg|milligrams?|g|grams?|moles?|mol)\s+of\s+)?(?P<s>.+?)\s+"
+_ASKED_OF = re.compile(rf"\b(?:how\s+(?:many|much)|what\s+mass\s+of|the\s+mass\s+of)\s+(?:(?:{_MASS_UNIT}|moles?|mol)\s+of\s+)?(?P<s>.+?)\s+"
                        r"(?:is|are|would\s+be|will\s+be|do\s+(?:I|you|we)\s+need|needed|required|used|produced|formed|made|react|reacts)\b", re.I)
 
 

@@ -435,7 +435,7 @@ def year_only(text: str) -> SolveResult | None:
     return None
 
 
-_DAY_NAMES = {d.lower(): i for i, d in enumerate(calendar.day_name)}
+_DAY_NAMES = {d.lower(): i for i, d in enumerate(WEEKDAYS)}
 _A_DAY_NAME = r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "last": -1}
 

@@ -230,11 +230,18 @@ _PERIODIC = re.compile(r"\b(?:a|per|each|every)\s+(?:month|year|week|quarter)\b|
 _INFLATION = re.compile(r"\binflation\b", re.I)
 
 
+def _rates(text: str) -> list[float]:
+    return [to_float(m.group("r")) for m in _RATE_RE.finditer(text)]
+
+
+def _terms(text: str) -> list[tuple[float, str]]:
+    """(number, unit word) of each term ("30 years", "60 months")."""
+    return [(to_float(m.group("t")), m.group("u").lower()) for m in _TERM_RE.finditer(text)]
+
+
 def _money_rate_term(text: str) -> tuple[float, str, float, float] | None:
     """The one sum, rate and term of the text: (sum, currency, rate %, years), or None."""
-    amounts = _amounts(text)
-    rates = [to_float(m.group("r")) for m in _RATE_RE.finditer(text)]
-    terms = [(to_float(m.group("t")), m.group("u").lower()) for m in _TERM_RE.finditer(text)]
+    amounts, rates, terms = _amounts(text), _rates(text), _terms(text)
     if len(amounts) != 1 or len(rates) != 1 or len(terms) != 1:
         return None
     t, unit = terms[0]
@@ -372,8 +379,7 @@ def solve_by_rules(task: str, context: str = "") -> SolveResult:
         if bare:
             g = 1 if bare.group(1) else 3
             amounts = [(to_float(bare.group(g)) * _SCALE.get((bare.group(g + 1) or "").lower(), 1), "$", bare.start(g), bare.end(g + 1) if bare.group(g + 1) else bare.end(g))]
-    rates = [to_float(m.group("r")) for m in _RATE_RE.finditer(text)]
-    terms = [(to_float(m.group("t")), m.group("u").lower()) for m in _TERM_RE.finditer(text)]
+    rates, terms = _rates(text), _terms(text)
     missing = [name for name, got in (("an amount of money", amounts), ("an interest rate in %", rates), ("a term in years or months", terms)) if not got]
     if len(missing) == 3 or not re.search(r"interest|loan|mortgage|payment|annuity|invest|deposit|save|saving|future\s+value|present\s+value|worth|grow|compound|borrow|apr|%|percent", low):
         return fail("no interest, loan or annuity question with an amount, a rate and a term was found")

@@ -205,8 +205,7 @@ def solve_task(task: str, context: str = "") -> SolveResult:
     return compete(task, read_by_model(task), lambda: solve_by_rules(task, context), SPECIALIST_ID)
 
 
-_NUM = r"-?\d+(?:,\d{3})*(?:\.\d+)?"
-_PAIR = re.compile(rf"(?P<v>{_NUM})\s*%?\s*(?:\((?:with\s+)?(?:a\s+)?weight(?:ed)?\s*(?:of\s+)?(?P<w1>{_NUM})\s*%?\)|,?\s*(?:with\s+(?:a\s+)?weight(?:ing)?|weight(?:ed)?(?:\s+by)?|at\s+(?:a\s+)?weight(?:ing)?(?:\s+of)?|weighing|counting|x|×)\s*(?:of\s+)?(?P<w2>{_NUM})\s*%?)", re.I)
+_PAIR = re.compile(rf"(?P<v>{NUMBER_RE})\s*%?\s*(?:\((?:with\s+)?(?:a\s+)?weight(?:ed)?\s*(?:of\s+)?(?P<w1>{NUMBER_RE})\s*%?\)|,?\s*(?:with\s+(?:a\s+)?weight(?:ing)?|weight(?:ed)?(?:\s+by)?|at\s+(?:a\s+)?weight(?:ing)?(?:\s+of)?|weighing|counting|x|×)\s*(?:of\s+)?(?P<w2>{NUMBER_RE})\s*%?)", re.I)
 
 
 def weighted_mean(text: str) -> SolveResult | None:
@@ -215,7 +214,7 @@ def weighted_mean(text: str) -> SolveResult | None:
     if not re.search(r"\bweight", text, re.I) or not re.search(r"\b(?:average|mean)\b", text, re.I):
         return None
     found = list(_PAIR.finditer(text))
-    pairs = [(float(m["v"].replace(",", "")), float((m["w1"] or m["w2"]).replace(",", ""))) for m in found]
+    pairs = [(to_float(m["v"]), to_float(m["w1"] or m["w2"])) for m in found]
     if len(pairs) < 2 or sum(w for _, w in pairs) <= 0 or any(w < 0 for _, w in pairs):
         return None
     total = sum(w for _, w in pairs)
